@@ -1,0 +1,1 @@
+"""rotation-bot's product layer: configuration, command line (and, later, storage, scheduling, Telegram)."""

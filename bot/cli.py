@@ -1,0 +1,110 @@
+"""The `rotation-bot` command line. Each command is thin: parse, call one function, format.
+
+Expected failures (bad data, bad settings, a date outside the data) end as one line on stderr
+and a non-zero exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from bot.config import AppConfig, load_config
+from bot.render import metrics_text, replay_text
+from signals.errors import RotationError
+from signals.evaluate import evaluate
+from signals.market_data import MarketData
+from signals.replay import replay
+from signals.settings import DetectorSettings, load_detector_settings
+from signals.sources.folder import load_folder
+
+EXIT_ERROR = 1
+
+
+def _load_inputs(config: AppConfig) -> tuple[MarketData, DetectorSettings]:
+    if config.rotation_data is None:
+        raise RotationError(
+            "no market data source: pass --data DIR or set ROTATION_DATA "
+            "(the live Yahoo Finance source is not part of this version yet)"
+        )
+    settings = load_detector_settings(config.rotation_config)
+    data = load_folder(config.rotation_data)
+    for issue in data.issues:
+        print(f"warning: {issue}", file=sys.stderr)
+    return data, settings
+
+
+def cmd_metrics(args: argparse.Namespace, config: AppConfig) -> int:
+    data, settings = _load_inputs(config)
+    result = evaluate(data, settings, as_of=args.as_of)
+    for note in result.notes:
+        print(f"warning: {note}", file=sys.stderr)
+    if args.json:
+        payload = dict(result.snapshot)
+        payload["warnings"] = [str(i) for i in data.issues] + list(result.notes)
+        payload["data"] = {"source": data.source, "constituents": len(data.constituents),
+                           "with_prices": len(data.members), "missing": list(data.missing_members)}
+        _print_json(payload)
+    else:
+        print(metrics_text(result.snapshot, constituents=len(data.constituents)))
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace, config: AppConfig) -> int:
+    data, settings = _load_inputs(config)
+    result = replay(data, start=args.start, end=args.end, settings=settings)
+    if args.json:
+        _print_json(result.to_dict())
+    else:
+        print(replay_text(result))
+    return 0
+
+
+def _print_json(payload: dict[str, Any]) -> None:
+    json.dump(payload, sys.stdout, indent=2, allow_nan=False, default=str)
+    sys.stdout.write("\n")
+
+
+COMMANDS: dict[str, tuple[Callable[[argparse.Namespace, AppConfig], int], str]] = {
+    "metrics": (cmd_metrics, "the current metrics; stores nothing"),
+    "replay": (cmd_replay, "walk-forward replay: the alerts that would have fired, and how IWM did vs SPY after each"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--data", type=Path, metavar="DIR", help="offline market data folder (or ROTATION_DATA)")
+    common.add_argument("--db", type=Path, metavar="PATH", help="SQLite database (or DATABASE_PATH)")
+    common.add_argument("--config", type=Path, metavar="FILE", help="detector settings TOML (or ROTATION_CONFIG)")
+    parser = argparse.ArgumentParser(prog="rotation-bot", description="Watches the US market for a rotation "
+                                     "out of mega-caps into the broad market and small caps.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    metrics = commands.add_parser("metrics", parents=[common], help=COMMANDS["metrics"][1])
+    metrics.add_argument("--as-of", metavar="DATE", help="only bars up to and including DATE exist")
+    metrics.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    replay_cmd = commands.add_parser("replay", parents=[common], help=COMMANDS["replay"][1])
+    replay_cmd.add_argument("--start", required=True, metavar="DATE")
+    replay_cmd.add_argument("--end", metavar="DATE", help="default: the last session in the data")
+    replay_cmd.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        config = load_config(rotation_data=args.data, database_path=args.db, rotation_config=args.config)
+        handler, _ = COMMANDS[args.command]
+        return handler(args, config)
+    except RotationError as exc:
+        print(f"rotation-bot: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

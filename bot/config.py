@@ -1,0 +1,65 @@
+"""The one settings object, built at start from the environment, `.env` and command-line flags.
+
+pydantic-settings reads the variables of DESIGN.md (and a `.env` file) and validates them, so a
+malformed `ADMIN_CHAT_IDS` is a clear error at start rather than a surprise at the first /run.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from signals.errors import ConfigError
+
+
+class AppConfig(BaseSettings):
+    """Frozen: every part of the program receives this object and none can change it."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True,
+                                      case_sensitive=False)
+
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_url: str | None = None
+    admin_chat_ids: Annotated[tuple[int, ...], NoDecode] = ()
+    database_path: Path = Field(default=Path("data/rotation-bot.sqlite"))
+    rotation_data: Path | None = None
+    rotation_config: Path | None = None
+    log_level: str = "INFO"
+
+    @field_validator("admin_chat_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            parts = [part.strip() for part in value.split(",") if part.strip()]
+            try:
+                return tuple(int(part) for part in parts)
+            except ValueError as exc:
+                raise ValueError(f"ADMIN_CHAT_IDS must be comma-separated chat ids, got {value!r}") from exc
+        return value
+
+    @field_validator("telegram_bot_token", "telegram_api_url", "rotation_data", "rotation_config", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.strip().upper()
+        if level not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ValueError(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {value!r}")
+        return level
+
+
+def load_config(**overrides: Any) -> AppConfig:
+    """The environment and `.env`, with explicit overrides (command-line flags) on top."""
+    given = {key: value for key, value in overrides.items() if value is not None}
+    try:
+        return AppConfig(**given)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(part) for part in first["loc"]).upper()
+        raise ConfigError(f"invalid setting {name}: {first['msg']}") from exc

@@ -1,0 +1,90 @@
+"""Plain-text rendering of metrics and replays for the terminal: aligned, units shown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from signals.replay import ReplayResult
+
+# (group, label, column, format): the rows a person reads; JSON carries every column.
+METRIC_ROWS: tuple[tuple[str, str, str, str], ...] = (
+    ("breadth", "members with data", "members", "{:.0f}"),
+    ("breadth", "% above 50-day average", "pct_above_50dma", "{:.1f}%"),
+    ("breadth", "% above 200-day average", "pct_above_200dma", "{:.1f}%"),
+    ("breadth", "median member from 52w high", "median_pct_from_52w_high", "{:+.1f}%"),
+    ("breadth", "S&P 500 from 52w high", "index_pct_from_52w_high", "{:+.1f}%"),
+    ("breadth", "new 52w highs", "new_highs", "{:.0f}"),
+    ("breadth", "new 52w lows", "new_lows", "{:.0f}"),
+    ("breadth", "advances / declines", ("advances", "declines"), "{:.0f} / {:.0f}"),  # type: ignore[arg-type]
+    ("breadth", "McClellan oscillator", "mcclellan_oscillator", "{:+.1f}"),
+    ("breadth", "Zweig thrust EMA", "zweig_thrust_ema", "{:.3f}"),
+    ("breadth", "RSP/SPY vs 50-day average", "rsp_spy_vs_50dma_pct", "{:+.2f}%"),
+    ("breadth", "RSP/SPY 50-session change", "rsp_spy_change_50d_pct", "{:+.2f}%"),
+    ("breakout", "IWM close", "iwm_close", "{:.2f}"),
+    ("breakout", "IWM vs prior 20d high", "iwm_pct_vs_prior_20d_high", "{:+.2f}%"),
+    ("breakout", "IWM vs prior 252d high", "iwm_pct_vs_prior_252d_high", "{:+.2f}%"),
+    ("breakout", "^RUT vs prior 252d high", "rut_pct_vs_prior_252d_high", "{:+.2f}%"),
+    ("breakout", "IWM/SPY ratio", "iwm_spy_ratio", "{:.4f}"),
+    ("breakout", "IWM/SPY vs prior 60d high", "iwm_spy_pct_vs_prior_60d_high", "{:+.2f}%"),
+    ("breakout", "IWM/SPY vs 200-day average", "iwm_spy_pct_vs_200d_avg", "{:+.2f}%"),
+    ("breakout", "IWM ADX(14)", "iwm_adx_14", "{:.1f}"),
+    ("breakout", "IWM volume / 50-day average", "iwm_volume_ratio_50d", "{:.2f}x"),
+    ("rates", "2-year yield", "yield_2y", "{:.2f}%"),
+    ("rates", "2-year, 20-session change", "yield_2y_change_20d_bp", "{:+.0f} bp"),
+    ("rates", "3-month yield", "yield_3m", "{:.2f}%"),
+    ("rates", "10-year yield", "yield_10y", "{:.2f}%"),
+    ("rates", "10y - 3m spread", "spread_10y_3m_bp", "{:+.0f} bp"),
+    ("rates", "Fed target (upper)", "fed_target_upper", "{:.2f}%"),
+)
+
+
+def _format(template: str, values: list[Any]) -> str:
+    if any(v is None for v in values):
+        return "n/a"
+    return template.format(*values).replace("-", "\u2212")
+
+
+def metrics_text(snapshot: dict[str, Any], constituents: int | None = None) -> str:
+    head = f"Metrics as of {snapshot['as_of']}"
+    if constituents is not None:
+        head += f" ({snapshot['breadth'].get('members')} of {constituents} constituents with data)"
+    lines = [head]
+    width = max(len(label) for _, label, _, _ in METRIC_ROWS)
+    group = None
+    for name, label, columns, template in METRIC_ROWS:
+        if name != group:
+            group = name
+            lines.append("")
+            lines.append(name.capitalize())
+        keys = columns if isinstance(columns, tuple) else (columns,)
+        value = _format(template, [snapshot[name].get(key) for key in keys])
+        lines.append(f"  {label:<{width}}  {value:>12}")
+    return "\n".join(lines)
+
+
+def replay_text(result: ReplayResult) -> str:
+    lines = [f"Replay {result.start} .. {result.end} ({result.sessions} sessions): {len(result.signals)} signals", ""]
+    if result.signals:
+        key_width = max(len(s.key) for s in result.signals)
+        lines.append(f"{'date':<10}  {'edge':<5}  {'key':<{key_width}}  {'IWM-SPY 20d':>11}  {'60d':>7}  title")
+        for signal in result.signals:
+            forward = result.forward.get(signal.identity, {})
+            after20 = _format("{:+.1f}%", [forward.get("iwm_minus_spy_20d")]) if forward else ""
+            after60 = _format("{:+.1f}%", [forward.get("iwm_minus_spy_60d")]) if forward else ""
+            lines.append(f"{signal.date:<10}  {signal.direction:<5}  {signal.key:<{key_width}}  "
+                         f"{after20:>11}  {after60:>7}  {signal.title}")
+        lines.append("")
+    by_key = result.stats.get("by_key", {})
+    if by_key:
+        width = max(len(k) for k in by_key)
+        lines.append("After each start, IWM return minus SPY return:")
+        lines.append(f"{'key':<{width}}  {'starts':>6}  {'mean 20d':>9}  {'>0 20d':>7}  {'mean 60d':>9}  {'>0 60d':>7}")
+        for key, entry in by_key.items():
+            lines.append(
+                f"{key:<{width}}  {entry['starts']:>6}  "
+                f"{_format('{:+.2f}%', [entry['mean_20d']]):>9}  {_format('{:.0%}', [entry['positive_share_20d']]):>7}  "
+                f"{_format('{:+.2f}%', [entry['mean_60d']]):>9}  {_format('{:.0%}', [entry['positive_share_60d']]):>7}"
+            )
+    lines.append("")
+    lines.append("Breadth uses today's S&P 500 membership: historical breadth carries survivorship bias.")
+    return "\n".join(lines)

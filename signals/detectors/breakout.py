@@ -1,0 +1,105 @@
+"""Technical breakout: IWM above its 52-week high, small caps out-running the S&P 500."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from signals.detectors.base import Condition, at, plain, signed
+from signals.detectors.edges import condition
+from signals.metrics import Metrics
+from signals.metrics.rolling import prior_high
+from signals.settings import BreakoutSettings, DetectorSettings
+
+
+def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condition]:
+    frame = metrics.breakout
+    rules = settings.breakout
+    confirmed, confirmation_known = _confirmation(frame, rules)
+
+    iwm = frame["iwm_close"]
+    iwm_level = prior_high(iwm, rules.iwm_high_sessions)
+    iwm_break = condition((iwm > iwm_level) & confirmed, iwm.notna() & iwm_level.notna() & confirmation_known)
+
+    def describe_iwm(direction: str, position: int) -> tuple[str, dict]:
+        values = at(frame, position, "iwm_close", "iwm_adx_14", "iwm_volume_ratio_50d")
+        level = float(iwm_level.iat[position])
+        values["prior_high"] = round(level, 4)
+        values["pct_vs_prior_high"] = round((values["iwm_close"] or np.nan) / level * 100 - 100, 4)
+        values.update(_confirmation_detail(frame, rules, position))
+        sessions = rules.iwm_high_sessions
+        if direction == "start":
+            title = (f"IWM breakout: closed at {plain(values['iwm_close'], 2)}, above its prior {sessions}-session "
+                     f"closing high of {plain(level, 2)} ({signed(values['pct_vs_prior_high'])}%)"
+                     f"{_confirmation_text(values)}")
+        else:
+            title = (f"IWM breakout faded: {plain(values['iwm_close'], 2)} is "
+                     f"{signed(values['pct_vs_prior_high'])}% from its prior {sessions}-session high")
+        return title, values
+
+    ratio = frame["iwm_spy_ratio"]
+    ratio_level = prior_high(ratio, rules.ratio_high_sessions)
+    ratio_average = frame["iwm_spy_200d_avg"]
+    ratio_break = condition(
+        (ratio > ratio_level) & (ratio > ratio_average) & confirmed,
+        ratio.notna() & ratio_level.notna() & ratio_average.notna() & confirmation_known,
+    )
+
+    def describe_ratio(direction: str, position: int) -> tuple[str, dict]:
+        values = at(frame, position, "iwm_spy_ratio", "iwm_spy_200d_avg", "iwm_spy_pct_vs_200d_avg",
+                    "iwm_adx_14", "iwm_volume_ratio_50d")
+        level = float(ratio_level.iat[position])
+        values["prior_high"] = round(level, 6)
+        values.update(_confirmation_detail(frame, rules, position))
+        sessions = rules.ratio_high_sessions
+        if direction == "start":
+            title = (f"Small caps leading: IWM/SPY at {plain(values['iwm_spy_ratio'], 4)}, above its prior "
+                     f"{sessions}-session high ({plain(level, 4)}) and "
+                     f"{signed(values['iwm_spy_pct_vs_200d_avg'])}% vs its 200-day average"
+                     f"{_confirmation_text(values)}")
+        else:
+            title = (f"Small-cap lead faded: IWM/SPY at {plain(values['iwm_spy_ratio'], 4)}, "
+                     f"{signed(values['iwm_spy_pct_vs_200d_avg'])}% vs its 200-day average")
+        return title, values
+
+    return [
+        Condition("breakout", "breakout:iwm_52w_high", "state", iwm_break, describe_iwm),
+        Condition("breakout", "breakout:iwm_spy_ratio", "state", ratio_break, describe_ratio),
+    ]
+
+
+def _confirmation(frame: pd.DataFrame, rules: BreakoutSettings) -> tuple[pd.Series, pd.Series]:
+    """The filters that settings make required: (passes, known). Unrequired filters always pass."""
+    passes = pd.Series(True, index=frame.index)
+    known = pd.Series(True, index=frame.index)
+    if rules.require_adx:
+        adx = frame["iwm_adx_14"]
+        passes &= adx >= rules.adx_min
+        known &= adx.notna()
+    if rules.require_volume:
+        volume = frame["iwm_volume_ratio_50d"]
+        passes &= volume >= rules.volume_ratio_min
+        known &= volume.notna()
+    return passes, known
+
+
+def _confirmation_detail(frame: pd.DataFrame, rules: BreakoutSettings, position: int) -> dict:
+    adx = float(frame["iwm_adx_14"].iat[position])
+    volume = float(frame["iwm_volume_ratio_50d"].iat[position])
+    return {
+        "adx_confirmed": None if np.isnan(adx) else bool(adx >= rules.adx_min),
+        "volume_confirmed": None if np.isnan(volume) else bool(volume >= rules.volume_ratio_min),
+        "adx_min": rules.adx_min,
+        "volume_ratio_min": rules.volume_ratio_min,
+    }
+
+
+def _confirmation_text(values: dict) -> str:
+    parts = []
+    if values.get("iwm_adx_14") is not None:
+        parts.append(f"ADX {plain(values['iwm_adx_14'])}{' ✓' if values['adx_confirmed'] else ''}")
+    if values.get("iwm_volume_ratio_50d") is not None:
+        parts.append(f"volume {plain(values['iwm_volume_ratio_50d'], 2)}x its 50-day average"
+                     f"{' ✓' if values['volume_confirmed'] else ''}")
+    return f"; {', '.join(parts)}" if parts else ""
+

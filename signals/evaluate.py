@@ -1,0 +1,44 @@
+"""One tick of the live bot: the data as of a session in, that session's metrics and new signals out.
+
+This is the path the scheduler runs after each close; the day-by-day replay runs exactly this,
+once per session, to prove the vectorized replay equals it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from signals.detectors import detect
+from signals.market_data import MarketData
+from signals.metrics import Metrics, compute_metrics
+from signals.settings import DetectorSettings, load_detector_settings
+from signals.signal import Signal
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    as_of: str
+    snapshot: dict[str, Any]  # metrics of the session, JSON-ready
+    signals: list[Signal]  # edges dated this session
+    notes: tuple[str, ...] = ()
+    metrics: Metrics | None = field(default=None, repr=False, compare=False)
+
+
+def evaluate(
+    data: MarketData, settings: DetectorSettings | None = None, as_of: str | pd.Timestamp | None = None
+) -> Evaluation:
+    settings = settings or load_detector_settings()
+    visible = data.as_of(as_of)
+    metrics = compute_metrics(visible, settings)
+    last = len(metrics.sessions) - 1
+    signals = detect(metrics, settings, first_position=last)
+    return Evaluation(
+        as_of=metrics.sessions[last].strftime("%Y-%m-%d"),
+        snapshot=metrics.snapshot(),
+        signals=signals,
+        notes=metrics.notes,
+        metrics=metrics,
+    )

@@ -1,0 +1,98 @@
+"""The market data model: wide (date x ticker) frames, built once and sliced by date.
+
+Every metric reads its inputs from a `MarketData`, and `MarketData.as_of` is the one place where
+the future is cut off: a metric computed on `data.as_of(day)` cannot see a bar after `day`, so no
+metric author has to remember to guard against look-ahead.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import pandas as pd
+
+from signals.errors import DataError
+
+
+@dataclass(frozen=True)
+class DataIssue:
+    """A problem found in the input, reported to the user instead of being silently absorbed."""
+
+    file: str
+    row: int | None  # 1-based line number in the file (the header is line 1); None for whole-file issues
+    message: str
+    severity: str = "warning"  # "warning": data was skipped or degraded; "error": a file was unusable
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.row}" if self.row is not None else self.file
+        return f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class MarketData:
+    """Daily market history as wide frames sharing one session index.
+
+    `close` is the adjusted close where the source has `Adj Close`, else the close; `high` and `low`
+    are scaled by the same adjustment factor so that range-based indicators (ADX) stay consistent
+    with it. `members` are the constituents that have price data; `missing_members` are listed in
+    the constituents file but have none (they are reported, never treated as zero).
+    """
+
+    close: pd.DataFrame
+    high: pd.DataFrame
+    low: pd.DataFrame
+    volume: pd.DataFrame
+    rates: pd.DataFrame  # date x FRED series, percent, on the source's own dates
+    constituents: pd.DataFrame  # ticker, name, sector, ...
+    members: tuple[str, ...]
+    missing_members: tuple[str, ...] = ()
+    issues: tuple[DataIssue, ...] = field(default=(), compare=False)
+    source: str = ""
+
+    @property
+    def sessions(self) -> pd.DatetimeIndex:
+        return self.close.index  # type: ignore[return-value]
+
+    @property
+    def last_session(self) -> pd.Timestamp:
+        if len(self.close.index) == 0:
+            raise DataError(f"no price data in {self.source or 'the market data'}")
+        return self.close.index[-1]
+
+    def has(self, ticker: str) -> bool:
+        """Whether `ticker` has at least one close."""
+        return ticker in self.close.columns and bool(self.close[ticker].notna().any())
+
+    def resolve_session(self, day: str | pd.Timestamp | None) -> pd.Timestamp:
+        """The last session on or before `day` (a weekend or holiday maps to the session before it)."""
+        if day is None:
+            return self.last_session
+        try:
+            stamp = pd.Timestamp(day)
+        except (ValueError, TypeError) as exc:
+            raise DataError(f"not a date: {day!r} (use YYYY-MM-DD)") from exc
+        if stamp.tzinfo is not None:
+            stamp = stamp.tz_localize(None)
+        position = self.sessions.searchsorted(stamp, side="right")
+        if position == 0:
+            first = self.sessions[0].date() if len(self.sessions) else "none"
+            raise DataError(f"{stamp.date()} is before the first session in the data ({first})")
+        return self.sessions[position - 1]
+
+    def as_of(self, day: str | pd.Timestamp | None) -> MarketData:
+        """Only the bars up to and including `day`: the single guard against look-ahead.
+
+        Rows are cut by position, which pandas (copy-on-write) serves as views of the same
+        buffers, so slicing every day of a replay costs no copy of the history.
+        """
+        session = self.resolve_session(day)
+        end = self.sessions.searchsorted(session, side="right")
+        rates_end = self.rates.index.searchsorted(session, side="right")
+        return replace(
+            self,
+            close=self.close.iloc[:end],
+            high=self.high.iloc[:end],
+            low=self.low.iloc[:end],
+            volume=self.volume.iloc[:end],
+            rates=self.rates.iloc[:rates_end],
+        )

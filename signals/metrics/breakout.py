@@ -1,0 +1,92 @@
+"""Breakout: small caps (IWM, ^RUT) and the IWM/SPY ratio leaving their ranges.
+
+"Prior" highs exclude today's bar: a close can only break out above a level set before it
+(ta's Donchian bands include today, so `close > band` would never fire).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+from ta.trend import ADXIndicator
+
+from signals.market_data import MarketData
+from signals.metrics.rolling import pct_from, prior_high, sma
+from signals.tickers import RUSSELL_2000, SMALL_CAP_ETF, SP500_ETF
+
+LOOKBACK = 252
+ADX_WINDOW = 14
+VOLUME_WINDOW = 50
+RATIO_AVERAGE = 200
+
+
+def compute_breakout(data: MarketData, notes: list[str]) -> pd.DataFrame:
+    index = data.close.index
+    out = pd.DataFrame(index=index)
+    nothing = pd.Series(np.nan, index=index)
+
+    for ticker, prefix in ((SMALL_CAP_ETF, "iwm"), (RUSSELL_2000, "rut")):
+        if data.has(ticker):
+            close = data.close[ticker]
+        else:
+            notes.append(f"breakout: {ticker} has no data; its breakout metrics are unavailable")
+            close = nothing
+        out[f"{prefix}_close"] = close
+        for window in (20, 252):
+            level = prior_high(close, window)
+            out[f"{prefix}_prior_{window}d_high"] = level
+            out[f"{prefix}_pct_vs_prior_{window}d_high"] = pct_from(close, level)
+
+    if data.has(SMALL_CAP_ETF) and data.has(SP500_ETF):
+        ratio = data.close[SMALL_CAP_ETF] / data.close[SP500_ETF]
+    else:
+        notes.append(f"breakout: {SMALL_CAP_ETF} or {SP500_ETF} has no data; IWM/SPY is unavailable")
+        ratio = nothing
+    out["iwm_spy_ratio"] = ratio
+    for window in (20, 60):
+        level = prior_high(ratio, window)
+        out[f"iwm_spy_prior_{window}d_high"] = level
+        out[f"iwm_spy_pct_vs_prior_{window}d_high"] = pct_from(ratio, level)
+    average = sma(ratio, RATIO_AVERAGE)
+    out["iwm_spy_200d_avg"] = average
+    out["iwm_spy_pct_vs_200d_avg"] = pct_from(ratio, average)
+
+    out["iwm_adx_14"] = _adx(data, SMALL_CAP_ETF, notes)
+    out["iwm_volume_ratio_50d"] = _volume_ratio(data, SMALL_CAP_ETF, notes)
+    return out
+
+
+def _adx(data: MarketData, ticker: str, notes: list[str]) -> pd.Series:
+    """ADX(14) from `ta`, over the bars that have high, low and close, warm-up masked.
+
+    `ta` needs one Series per input, turns every value after a NaN into NaN, and reports 0.0
+    (not NaN) for its first 2 x window - 1 bars: so NaN rows are dropped first and the warm-up
+    is set to NaN rather than read as "no trend".
+    """
+    index = data.close.index
+    if ticker not in data.high.columns or data.high[ticker].isna().all() or data.low[ticker].isna().all():
+        notes.append(f"breakout: {ticker} has no High/Low; ADX confirmation is unavailable")
+        return pd.Series(np.nan, index=index)
+    bars = pd.DataFrame({"high": data.high[ticker], "low": data.low[ticker], "close": data.close[ticker]})
+    bars = bars.dropna()
+    warmup = 2 * ADX_WINDOW - 1
+    if len(bars) <= warmup:
+        return pd.Series(np.nan, index=index)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        adx = ADXIndicator(bars["high"], bars["low"], bars["close"], window=ADX_WINDOW, fillna=False).adx()
+    adx.iloc[:warmup] = np.nan
+    return adx.reindex(index)
+
+
+def _volume_ratio(data: MarketData, ticker: str, notes: list[str]) -> pd.Series:
+    """Today's volume against the average of the 50 sessions before it."""
+    index = data.close.index
+    if ticker not in data.volume.columns or data.volume[ticker].isna().all():
+        notes.append(f"breakout: {ticker} has no Volume; volume confirmation is unavailable")
+        return pd.Series(np.nan, index=index)
+    volume = data.volume[ticker]
+    average = sma(volume, VOLUME_WINDOW).shift(1)
+    return volume / average.where(average > 0)

@@ -1,0 +1,69 @@
+"""Rates: the front end of the Treasury curve and the Fed's target, on the session calendar.
+
+Small caps carry more floating-rate debt, so a falling 2-year yield favours them. FRED stamps a
+value with the day it describes but publishes it about a day later; `publication_lag_sessions`
+(default 1) makes a value usable only from the next session on, so a replay never acts on a
+number the live bot could not have had yet.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from signals.market_data import MarketData
+from signals.tickers import YIELD_10Y, YIELD_3M
+
+LOOKBACK = 20
+CHANGE_SESSIONS = 20
+# FRED series -> metric name, with the Yahoo ticker that stands in when the series is absent
+YIELDS = {"DGS2": ("yield_2y", None), "DGS3MO": ("yield_3m", YIELD_3M), "DGS10": ("yield_10y", YIELD_10Y)}
+
+
+def compute_rates(data: MarketData, notes: list[str], publication_lag_sessions: int = 1) -> pd.DataFrame:
+    sessions = data.close.index
+    out = pd.DataFrame(index=sessions)
+    for series, (name, fallback) in YIELDS.items():
+        values = _fred_on_sessions(data, series, sessions, publication_lag_sessions)
+        if values is None and fallback and data.has(fallback):
+            notes.append(f"rates: FRED {series} not in the data; Yahoo {fallback} stands in")
+            values = data.close[fallback].ffill(limit=5)
+        if values is None:
+            notes.append(f"rates: FRED {series} not in the data; {name} is unavailable")
+            values = pd.Series(np.nan, index=sessions)
+        out[name] = values
+        out[f"{name}_change_20d_bp"] = (values - values.shift(CHANGE_SESSIONS)) * 100.0
+
+    for series, name in (("DFEDTARU", "fed_target_upper"), ("DFEDTARL", "fed_target_lower")):
+        values = _fred_on_sessions(data, series, sessions, publication_lag_sessions)
+        if values is None:
+            notes.append(f"rates: FRED {series} not in the data; Fed target changes are unavailable")
+            values = pd.Series(np.nan, index=sessions)
+        out[name] = values
+    out["fed_target_change_bp"] = (out["fed_target_upper"].diff() * 100.0).round(2)
+    out["spread_10y_3m_bp"] = (out["yield_10y"] - out["yield_3m"]) * 100.0
+    out["curve_inverted"] = (out["spread_10y_3m_bp"] < 0).astype("float64").where(out["spread_10y_3m_bp"].notna())
+    return out
+
+
+def _fred_on_sessions(
+    data: MarketData, series: str, sessions: pd.DatetimeIndex, lag: int
+) -> pd.Series | None:
+    """A FRED series as known at each session's close: the latest value published by then.
+
+    A value dated d becomes known at the `lag`-th session after d (0: at d's own close, or the
+    next session when d is not one). Carried forward for at most 5 sessions across FRED gaps.
+    """
+    if series not in data.rates.columns:
+        return None
+    observed = data.rates[series].dropna()
+    if observed.empty:
+        return None
+    side = "left" if lag == 0 else "right"
+    position = sessions.searchsorted(observed.index, side=side) + max(lag - 1, 0)
+    usable = position < len(sessions)
+    known = pd.Series(observed.to_numpy()[usable], index=position[usable])
+    known = known[~known.index.duplicated(keep="last")]
+    on_sessions = np.full(len(sessions), np.nan)
+    on_sessions[known.index.to_numpy()] = known.to_numpy()
+    return pd.Series(on_sessions, index=sessions).ffill(limit=5)

@@ -1,0 +1,81 @@
+"""Window operations shared by the metrics, each strictly backward-looking.
+
+Windows are full: a value exists only once `window` sessions of data do, so a young listing never
+reports a "52-week high" measured over three months.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+Frame = pd.DataFrame | pd.Series
+
+
+def _rolling(values: Frame, window: int, how: str) -> Frame:
+    """A full-window rolling reduction; a wide frame is done in one call, not one per column.
+
+    pandas rolls a DataFrame column by column (about 0.2 ms of overhead each, so 500 tickers x
+    four windows cost a third of a second). Laying the columns end to end as one long series and
+    rolling that once gives the same numbers, except in the first `window - 1` rows of each
+    column, where the window would reach into the previous column: those are NaN anyway (a full
+    window is required) and are set so.
+    """
+    if isinstance(values, pd.Series):
+        return getattr(values.rolling(window, min_periods=window), how)()
+    sessions, columns = values.shape
+    if sessions == 0 or columns == 0:
+        return values.astype("float64")
+    flat = pd.Series(np.ascontiguousarray(values.to_numpy(dtype="float64").T).reshape(-1))
+    rolled = getattr(flat.rolling(window, min_periods=window), how)().to_numpy().reshape(columns, sessions).T
+    rolled = rolled.copy()  # C order again, writable
+    rolled[: window - 1, :] = np.nan
+    return pd.DataFrame(rolled, index=values.index, columns=values.columns, copy=False)
+
+
+def sma(values: Frame, window: int) -> Frame:
+    return _rolling(values, window, "mean")
+
+
+def rolling_high(values: Frame, window: int) -> Frame:
+    """Highest value of the `window` sessions ending today (today included)."""
+    return _rolling(values, window, "max")
+
+
+def rolling_low(values: Frame, window: int) -> Frame:
+    return _rolling(values, window, "min")
+
+
+def prior_high(values: Frame, window: int) -> Frame:
+    """Highest value of the `window` sessions before today: a breakout compares today against this."""
+    return rolling_high(values, window).shift(1)
+
+
+def pct_from(value: Frame, reference: Frame) -> Frame:
+    """Percent distance of `value` from `reference` (-11.2 means 11.2% below)."""
+    return (value / reference - 1.0) * 100.0
+
+
+def ema(values: Frame, span: int) -> Frame:
+    """Exponential average with alpha 2/(span+1), seeded by the first value (the trader's EMA)."""
+    return values.ewm(span=span, adjust=False).mean()
+
+
+def share_pct(hits: pd.Series, defined: pd.Series) -> pd.Series:
+    """hits/defined in percent, NaN where nothing is defined.
+
+    Counts are turned into floats and zero denominators masked first: pandas 3 can raise
+    ZeroDivisionError when an integer Series holding a 0 is the divisor.
+    """
+    denominator = defined.astype("float64").where(defined > 0)
+    return hits.astype("float64") / denominator * 100.0
+
+
+def change_pct(values: Frame, sessions: int) -> Frame:
+    return (values / values.shift(sessions) - 1.0) * 100.0
+
+
+def nan_if_missing(values: pd.Series | None, index: pd.Index) -> pd.Series:
+    if values is None:
+        return pd.Series(np.nan, index=index, dtype="float64")
+    return values

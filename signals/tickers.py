@@ -1,0 +1,12 @@
+"""The tickers the detectors watch, named once."""
+
+SP500_INDEX = "^GSPC"
+SP500_ETF = "SPY"  # stands in for ^GSPC when the index file is missing
+EQUAL_WEIGHT_ETF = "RSP"
+SMALL_CAP_ETF = "IWM"
+RUSSELL_2000 = "^RUT"
+YIELD_3M = "^IRX"  # Yahoo's 13-week T-bill yield, percent
+YIELD_10Y = "^TNX"  # Yahoo's 10-year Treasury yield, percent
+
+# Yahoo's yield "tickers" are rates in percent: zero and negative values are real, not bad data.
+YIELD_TICKERS = frozenset({"^IRX", "^FVX", "^TNX", "^TYX"})

@@ -1,0 +1,27 @@
+"""Shared fixtures. The real development data set is read from ROTATION_MARKET_DATA, by default
+`../shared/data/market` beside the project's root; tests that need it skip when it is absent."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from signals.market_data import MarketData
+from signals.sources.folder import load_folder
+
+ROOT = Path(__file__).resolve().parent.parent
+MARKET_DATA = Path(os.environ.get("ROTATION_MARKET_DATA", ROOT.parent / "shared" / "data" / "market"))
+
+
+@pytest.fixture(scope="session")
+def market_path() -> Path:
+    if not (MARKET_DATA / "prices").is_dir():
+        pytest.skip(f"real market data not found at {MARKET_DATA} (set ROTATION_MARKET_DATA to its folder)")
+    return MARKET_DATA
+
+
+@pytest.fixture(scope="session")
+def real_market(market_path: Path) -> MarketData:
+    return load_folder(market_path)
