@@ -1,0 +1,148 @@
+"""Breadth metrics against independent, loop-by-loop computations and the data README's table."""
+
+from __future__ import annotations
+
+import math
+import statistics
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from signals.metrics import compute_metrics
+from tests.builders import market, random_walk, sessions
+
+
+def naive_breadth(close: pd.DataFrame, members: list[str], day: int) -> dict[str, float]:
+    """Plain-Python reference: one day, one member at a time, straight from the definitions."""
+    above50 = above200 = defined50 = defined200 = 0
+    gaps = []
+    highs = lows = 0
+    for ticker in members:
+        series = close[ticker].tolist()
+        today = series[day]
+        if math.isnan(today):
+            continue
+        for window, counts in ((50, "50"), (200, "200")):
+            if day + 1 >= window:
+                past = series[day + 1 - window: day + 1]
+                if not any(math.isnan(v) for v in past):
+                    average = statistics.fmean(past)
+                    if window == 50:
+                        defined50 += 1
+                        above50 += today > average
+                    else:
+                        defined200 += 1
+                        above200 += today > average
+        if day + 1 >= 252:
+            year = series[day + 1 - 252: day + 1]
+            if not any(math.isnan(v) for v in year):
+                gaps.append((today / max(year) - 1) * 100)
+                highs += today >= max(year)
+                lows += today <= min(year)
+    return {
+        "pct_above_50dma": 100 * above50 / defined50 if defined50 else math.nan,
+        "pct_above_200dma": 100 * above200 / defined200 if defined200 else math.nan,
+        "median_pct_from_52w_high": statistics.median(gaps) if gaps else math.nan,
+        "new_highs": highs,
+        "new_lows": lows,
+    }
+
+
+@pytest.fixture(scope="module")
+def walk():
+    index = sessions(300)
+    members = [f"M{i}" for i in range(9)]
+    close = random_walk(index, members + ["^GSPC", "SPY", "RSP"], seed=3)
+    close.iloc[:120, 0] = np.nan  # a late listing: outside every denominator until it has history
+    close.iloc[280, 1] = np.nan  # a missing day
+    return market(close, members=members), close, members
+
+
+@pytest.mark.parametrize("day", [49, 50, 199, 200, 251, 252, 281, 299])
+def test_matches_naive_definitions(walk, day):
+    data, close, members = walk
+    breadth = compute_metrics(data).breadth
+    expected = naive_breadth(close, members, day)
+    for name, value in expected.items():
+        got = breadth[name].iat[day]
+        if math.isnan(value):
+            assert math.isnan(got), name
+        else:
+            assert got == pytest.approx(value, abs=1e-9), name
+    assert breadth["members"].iat[day] == close[members].iloc[day].notna().sum()
+
+
+def test_denominator_counts_only_members_with_a_defined_average():
+    index = sessions(210)
+    close = pd.DataFrame({"A": np.linspace(10, 20, 210), "B": np.linspace(20, 10, 210)}, index=index)
+    close.iloc[:100, 1] = np.nan  # B has only 110 sessions: no 200-day average yet
+    breadth = compute_metrics(market(close)).breadth
+    assert breadth["pct_above_200dma"].iat[-1] == 100.0  # A alone, rising: 1 of 1
+    assert breadth["pct_above_50dma"].iat[-1] == 50.0  # A above, B (falling) below
+    assert breadth["pct_above_200dma"].iloc[:199].isna().all()  # no zero-division, no fake 0%
+
+
+def test_advance_decline_line_mcclellan_and_zweig():
+    index = sessions(4)
+    close = pd.DataFrame({"A": [10, 11, 12, 11], "B": [10, 9, 9, 10], "C": [5, 6, 7, 8]}, index=index)
+    breadth = compute_metrics(market(close)).breadth
+    assert breadth["advances"].tolist() == [0, 2, 2, 2]
+    assert breadth["declines"].tolist() == [0, 1, 0, 1]
+    assert breadth["ad_line"].tolist() == [0, 1, 3, 4]
+    rana = [np.nan, 1000 / 3, 1000.0, 1000 / 3]
+
+    def ema(values, span):
+        alpha, out, last = 2 / (span + 1), [], None
+        for v in values:
+            if math.isnan(v):
+                out.append(last if last is not None else math.nan)
+                continue
+            last = v if last is None else alpha * v + (1 - alpha) * last
+            out.append(last)
+        return out
+
+    expected = [f - s for f, s in zip(ema(rana, 19), ema(rana, 39))]
+    assert breadth["mcclellan_oscillator"].iloc[1:].tolist() == pytest.approx(expected[1:])
+    zweig = ema([np.nan, 2 / 3, 1.0, 2 / 3], 10)
+    assert breadth["zweig_thrust_ema"].iloc[1:].tolist() == pytest.approx(zweig[1:])
+
+
+def test_index_distance_and_equal_weight_ratio():
+    index = sessions(260)
+    gspc = np.concatenate([np.linspace(100, 200, 200), np.linspace(200, 180, 60)])
+    close = pd.DataFrame({"A": 1.0, "^GSPC": gspc, "SPY": gspc / 10, "RSP": np.linspace(10, 12, 260)}, index=index)
+    breadth = compute_metrics(market(close, members=["A"])).breadth
+    assert breadth["index_pct_from_52w_high"].iat[-1] == pytest.approx((180 / 200 - 1) * 100)
+    ratio = close["RSP"] / close["SPY"]
+    assert breadth["rsp_spy_ratio"].iat[-1] == pytest.approx(ratio.iat[-1])
+    assert breadth["rsp_spy_vs_50dma_pct"].iat[-1] == pytest.approx((ratio.iat[-1] / ratio.iloc[-50:].mean() - 1) * 100)
+    assert breadth["rsp_spy_change_50d_pct"].iat[-1] == pytest.approx((ratio.iat[-1] / ratio.iat[-51] - 1) * 100)
+
+
+def test_spy_stands_in_for_a_missing_index_with_a_note():
+    index = sessions(30)
+    close = pd.DataFrame({"A": 1.0, "SPY": np.linspace(1, 2, 30)}, index=index)
+    metrics = compute_metrics(market(close, members=["A"]))
+    assert any("SPY stands in" in note for note in metrics.notes)
+    assert any("RSP" in note for note in metrics.notes)
+    assert metrics.breadth["rsp_spy_ratio"].isna().all()
+
+
+@pytest.mark.market_data
+@pytest.mark.parametrize(
+    "day, above200, median_gap, index_gap",
+    [
+        ("2022-09-30", 13.1, -28.1, -25.3),
+        ("2023-05-31", 45.3, -14.6, -2.9),
+        ("2023-07-31", 77.8, -6.6, 0.0),
+        ("2023-10-31", 37.0, -16.1, -8.6),
+        ("2023-12-31", 82.4, -4.7, -0.3),  # a Sunday: the month's last session, Dec 29
+    ],
+)
+def test_reproduces_the_data_readme_table(real_market, day, above200, median_gap, index_gap):
+    metrics = compute_metrics(real_market.as_of(day))
+    snapshot = metrics.snapshot()["breadth"]
+    assert snapshot["pct_above_200dma"] == pytest.approx(above200, abs=0.1)
+    assert snapshot["median_pct_from_52w_high"] == pytest.approx(median_gap, abs=0.1)
+    assert snapshot["index_pct_from_52w_high"] == pytest.approx(index_gap, abs=0.1)

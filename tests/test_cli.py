@@ -1,0 +1,111 @@
+"""The command line: the JSON contracts of DESIGN.md, readable tables, one-line errors."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from bot.cli import main
+from tests.builders import csv_text, random_walk, sessions, write_folder
+
+
+@pytest.fixture(scope="module")
+def folder(tmp_path_factory):
+    index = sessions(320)
+    tickers = ["M1", "M2", "M3", "^GSPC", "SPY", "RSP", "IWM", "^RUT"]
+    close = random_walk(index, tickers, seed=4)
+    prices = {t: csv_text(close[[t]].rename(columns={t: "Close"})) for t in tickers}
+    rates = "date,DGS2,DGS3MO,DGS10,DFEDTARU,DFEDTARL\n" + "".join(
+        f"{d:%Y-%m-%d},4.0,5.0,4.5,5.5,5.25\n" for d in index)
+    return write_folder(tmp_path_factory.mktemp("data"), prices, "ticker,name,sector\nM1,,\nM2,,\nM3,,\nM4,,\n", rates)
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_metrics_json_has_the_contract_fields(capsys, folder):
+    code, out, err = run(capsys, "metrics", "--data", folder, "--json", "--as-of", "2021-02-10")
+    assert code == 0
+    payload = json.loads(out)
+    assert payload["as_of"] == "2021-02-10"
+    for key in ("pct_above_200dma", "pct_above_50dma", "median_pct_from_52w_high", "index_pct_from_52w_high",
+                "new_highs", "new_lows", "members"):
+        assert key in payload["breadth"]
+    assert payload["breadth"]["members"] == 3 and isinstance(payload["breadth"]["members"], int)
+    assert "iwm_spy_ratio" in payload["breakout"]
+    for key in ("yield_2y", "yield_3m", "yield_10y"):
+        assert key in payload["rates"]
+    assert payload["data"]["missing"] == ["M4"]
+    assert any("M4" in w for w in payload["warnings"])
+    assert "warning:" in err  # warnings go to stderr, stdout stays one JSON object
+
+
+def test_metrics_table_is_readable(capsys, folder):
+    code, out, _ = run(capsys, "metrics", "--data", folder)
+    assert code == 0
+    assert "Metrics as of" in out and "% above 200-day average" in out and "Rates" in out
+
+
+def test_replay_json_contract(capsys, folder):
+    code, out, _ = run(capsys, "replay", "--data", folder, "--start", "2020-06-01", "--json")
+    assert code == 0
+    payload = json.loads(out)
+    assert set(payload) >= {"signals", "stats"}
+    dates = [s["date"] for s in payload["signals"]]
+    assert dates == sorted(dates)
+    for signal in payload["signals"]:
+        assert set(signal) >= {"type", "key", "date", "direction", "title", "detail"}
+
+
+def test_replay_table(capsys, folder):
+    code, out, _ = run(capsys, "replay", "--data", folder, "--start", "2020-06-01", "--end", "2021-03-01")
+    assert code == 0
+    assert out.startswith("Replay 2020-06-01 .. 2021-03-01")
+    assert "survivorship" in out
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["metrics", "--as-of", "1999-01-01"], "before the first session"),
+        (["metrics", "--as-of", "yesterday-ish"], "not a date"),
+        (["replay", "--start", "2031-01-01"], "no sessions between"),
+    ],
+)
+def test_expected_errors_are_one_line_and_non_zero(capsys, folder, argv, message):
+    code, out, err = run(capsys, *argv, "--data", folder)
+    assert code == 1
+    lines = [line for line in err.splitlines() if not line.startswith("warning:")]
+    assert len(lines) == 1 and message in lines[0] and "Traceback" not in err
+
+
+def test_missing_data_folder_and_bad_settings(capsys, folder, tmp_path):
+    code, _, err = run(capsys, "metrics", "--data", tmp_path / "nothing")
+    assert code == 1 and "data folder not found" in err
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[rates]\nyield_2y_move_bp = 'lots'\n")
+    code, _, err = run(capsys, "metrics", "--data", folder, "--config", bad)
+    assert code == 1 and "invalid setting rates.yield_2y_move_bp" in err
+
+
+def test_environment_supplies_the_data_folder(capsys, folder, monkeypatch):
+    monkeypatch.setenv("ROTATION_DATA", str(folder))
+    code, out, _ = run(capsys, "metrics", "--json")
+    assert code == 0 and json.loads(out)["as_of"]
+
+
+def test_no_data_source_is_explained(capsys, monkeypatch, tmp_path):
+    monkeypatch.delenv("ROTATION_DATA", raising=False)
+    monkeypatch.chdir(tmp_path)  # no .env here
+    code, _, err = run(capsys, "metrics")
+    assert code == 1 and "--data DIR or set ROTATION_DATA" in err
+
+
+def test_unknown_arguments_are_usage_errors(capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(["metrics", "--frobnicate"])
+    assert caught.value.code == 2
