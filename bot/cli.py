@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.config import AppConfig, load_config
+from bot.logs import setup_logging
 from bot.render import metrics_text, replay_text
 from signals.errors import RotationError
 from signals.evaluate import evaluate
@@ -64,6 +65,30 @@ def cmd_replay(args: argparse.Namespace, config: AppConfig) -> int:
     return 0
 
 
+def cmd_run(args: argparse.Namespace, config: AppConfig) -> int:
+    from bot.runner import run_bot
+
+    setup_logging(config.log_level, config.telegram_bot_token.get_secret_value()
+                  if config.telegram_bot_token else None)
+    return run_bot(config)
+
+
+def cmd_evaluate(args: argparse.Namespace, config: AppConfig) -> int:
+    from bot.runner import evaluate_once, print_tick
+
+    setup_logging("WARNING" if args.json else config.log_level,
+                  config.telegram_bot_token.get_secret_value() if config.telegram_bot_token else None)
+    result = evaluate_once(config, args.as_of)
+    if args.json:
+        _print_json({"as_of": result.as_of, "run_id": result.run_id,
+                     "new_signals": [s.to_dict() for s in result.new_signals]})
+    else:
+        print_tick(result)
+        if config.telegram_bot_token is None:
+            print("No TELEGRAM_BOT_TOKEN: deliveries stay queued for the bot.")
+    return 0
+
+
 def _print_json(payload: dict[str, Any]) -> None:
     json.dump(payload, sys.stdout, indent=2, allow_nan=False, default=str)
     sys.stdout.write("\n")
@@ -72,6 +97,8 @@ def _print_json(payload: dict[str, Any]) -> None:
 COMMANDS: dict[str, tuple[Callable[[argparse.Namespace, AppConfig], int], str]] = {
     "metrics": (cmd_metrics, "the current metrics; stores nothing"),
     "replay": (cmd_replay, "walk-forward replay: the alerts that would have fired, and how IWM did vs SPY after each"),
+    "run": (cmd_run, "the bot: scheduler + Telegram; prints alerts to the console when no token is set"),
+    "evaluate": (cmd_evaluate, "one scheduled tick by hand: refresh, evaluate, store new signals, deliver them"),
 }
 
 
@@ -90,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     replay_cmd.add_argument("--start", required=True, metavar="DATE")
     replay_cmd.add_argument("--end", metavar="DATE", help="default: the last session in the data")
     replay_cmd.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    commands.add_parser("run", parents=[common], help=COMMANDS["run"][1])
+    evaluate_cmd = commands.add_parser("evaluate", parents=[common], help=COMMANDS["evaluate"][1])
+    evaluate_cmd.add_argument("--as-of", metavar="DATE", help="only bars up to and including DATE exist")
+    evaluate_cmd.add_argument("--json", action="store_true", help="one JSON object on stdout")
     return parser
 
 

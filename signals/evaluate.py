@@ -28,13 +28,24 @@ class Evaluation:
 
 
 def evaluate(
-    data: MarketData, settings: DetectorSettings | None = None, as_of: str | pd.Timestamp | None = None
+    data: MarketData,
+    settings: DetectorSettings | None = None,
+    as_of: str | pd.Timestamp | None = None,
+    after: str | pd.Timestamp | None = None,
 ) -> Evaluation:
+    """Metrics of the `as_of` session and the signals dated after `after` up to it.
+
+    By default only the `as_of` session's own signals; a bot that missed sessions passes the last
+    session it evaluated as `after`, and gets the signals of every session since, in one pass.
+    """
     settings = settings or load_detector_settings()
     visible = data.as_of(as_of)
     metrics = compute_metrics(visible, settings)
     last = len(metrics.sessions) - 1
-    signals = detect(metrics, settings, first_position=last)
+    first = last
+    if after is not None:
+        first = min(last, int(metrics.sessions.searchsorted(pd.Timestamp(after), side="right")))
+    signals = detect(metrics, settings, first_position=first)
     return Evaluation(
         as_of=metrics.sessions[last].strftime("%Y-%m-%d"),
         snapshot=metrics.snapshot(),

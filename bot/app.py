@@ -1,0 +1,208 @@
+"""The Telegram application: python-telegram-bot's Application, its handlers, jobs and error handler.
+
+How a signal reaches a chat: the `evaluate` job (after each NYSE close + delay) runs a tick in a
+worker thread (bot/tick.py), which stores new signals and their deliveries in one transaction;
+the job then drains the outbox (bot/delivery.py) through `TelegramSender`. The `deliver` job drains
+it again every few seconds, so retries and anything left by a restart go out.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timezone
+from html import escape
+from zoneinfo import ZoneInfo
+
+from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
+from telegram.constants import ParseMode
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    MessageHandler,
+    filters,
+)
+
+from bot.commands import COMMANDS, Command, reply, services_of, toggle_button, unknown_command
+from bot.delivery import ChatGone, ChatMoved, Deliverer, RateLimited, Transient
+from bot.services import Services
+
+log = logging.getLogger(__name__)
+
+EVALUATE_JOB = "evaluate"
+DELIVER_JOB = "deliver"
+DELIVER_EVERY_SECONDS = 10.0
+NEW_YORK = ZoneInfo("America/New_York")
+# Telegram allows about 30 messages a second overall; sending evenly just under it never trips 429.
+MESSAGES_PER_SECOND = 29.0
+GROUP_MESSAGES_PER_MINUTE = 20
+
+
+class TelegramSender:
+    """Delivery's seam onto the Bot API: PTB's errors become the outcomes delivery acts on."""
+
+    def __init__(self, application: Application) -> None:
+        self._bot = application.bot
+
+    async def send(self, chat_id: int, text: str) -> None:
+        try:
+            await self._bot.send_message(chat_id, text, disable_web_page_preview=True)
+        except RetryAfter as exc:
+            raise RateLimited(exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds")
+                              else float(exc.retry_after)) from exc
+        except ChatMigrated as exc:
+            raise ChatMoved(exc.new_chat_id) from exc
+        except Forbidden as exc:
+            raise ChatGone(exc.message) from exc
+        except BadRequest as exc:
+            if "chat not found" in exc.message.lower() or "deactivated" in exc.message.lower():
+                raise ChatGone(exc.message) from exc
+            raise Transient(f"bad request: {exc.message}") from exc
+        except NetworkError as exc:  # includes TimedOut and 5xx answers
+            raise Transient(exc.message) from exc
+
+
+def build_application(services: Services) -> Application:
+    config = services.config
+    assert config.telegram_bot_token is not None
+    builder = (
+        ApplicationBuilder()
+        .token(config.telegram_bot_token.get_secret_value())
+        .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=NEW_YORK))
+        .rate_limiter(AIORateLimiter(overall_max_rate=1, overall_time_period=1 / MESSAGES_PER_SECOND,
+                                     group_max_rate=GROUP_MESSAGES_PER_MINUTE, group_time_period=60,
+                                     max_retries=3))
+        .post_init(_post_init)
+        .concurrent_updates(True)
+    )
+    if config.telegram_api_url:
+        base = config.telegram_api_url.rstrip("/")
+        builder = builder.base_url(base).base_file_url(base.removesuffix("/bot") + "/file/bot")
+    application = builder.build()
+    application.bot_data["services"] = services
+    services.deliverer = Deliverer(services.store, TelegramSender(application))
+    register_handlers(application)
+    return application
+
+
+def register_handlers(application: Application) -> None:
+    for command in COMMANDS:
+        application.add_handler(CommandHandler(command.name, _guarded(command)))
+    application.add_handler(CallbackQueryHandler(toggle_button, pattern=r"^toggle:"))
+    application.add_handler(MessageHandler(filters.COMMAND, unknown_command))
+    application.add_error_handler(on_error)
+
+
+def _guarded(command: Command):
+    """Admin-only commands answer non-admins with a refusal instead of running."""
+    if not command.admin_only:
+        return command.handler
+
+    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        if not services_of(context).is_admin(chat.id if chat else None):
+            await reply(update, "This command is for the bot's administrators.")
+            return
+        await command.handler(update, context)
+
+    return guarded
+
+
+async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The one handler for what nobody expected: log it whole, tell the user briefly."""
+    log.error("unexpected error while handling an update", exc_info=context.error)
+    if isinstance(update, Update) and update.effective_message is not None:
+        try:
+            await update.effective_message.reply_text("Sorry, something went wrong on my side. It has been logged.")
+        except TelegramError:
+            log.warning("could not tell the user about the error", exc_info=True)
+
+
+async def _post_init(application: Application) -> None:
+    services: Services = application.bot_data["services"]
+    await register_commands(application, services)
+    interrupted = services.store.abandon_unfinished_runs()
+    if interrupted:
+        log.warning("%d run(s) were interrupted by the last stop; evaluating again", interrupted)
+    schedule_jobs(application, services, catch_up=True)
+
+
+async def register_commands(application: Application, services: Services) -> None:
+    public = [BotCommand(c.name, c.help) for c in COMMANDS if not c.admin_only]
+    everything = [BotCommand(c.name, c.help) for c in COMMANDS]
+    await application.bot.set_my_commands(public, scope=BotCommandScopeDefault())
+    for chat_id in services.config.admin_chat_ids:
+        try:
+            await application.bot.set_my_commands(everything, scope=BotCommandScopeChat(chat_id))
+        except TelegramError as exc:
+            log.warning("could not register admin commands for chat %s: %s", chat_id, exc)
+
+
+def schedule_jobs(application: Application, services: Services, catch_up: bool) -> None:
+    """At most one job of each name: the next evaluation, and the repeating outbox drain."""
+    queue = application.job_queue
+    for name in (EVALUATE_JOB, DELIVER_JOB):
+        for job in queue.get_jobs_by_name(name):
+            job.schedule_removal()
+    queue.run_repeating(deliver_job, interval=DELIVER_EVERY_SECONDS, first=0.1, name=DELIVER_JOB)
+    now = datetime.now(timezone.utc)
+    if catch_up and needs_catch_up(services, now):
+        queue.run_once(evaluate_job, when=0.5, name=EVALUATE_JOB)
+    else:
+        schedule_next_evaluation(application, services)
+
+
+def needs_catch_up(services: Services, now: datetime) -> bool:
+    """A session closed (plus the delay) that no successful run has evaluated yet."""
+    last_ok = services.store.last_run("ok")
+    if last_ok is None:
+        return True
+    if services.offline:
+        return True  # the folder may have changed while the bot was down; a repeat tick is a no-op
+    due = services.calendar.last_due(now)
+    return due is not None and last_ok["data_as_of"] < due.session
+
+
+def schedule_next_evaluation(application: Application, services: Services) -> None:
+    due = services.calendar.next_due(datetime.now(timezone.utc))
+    if due is None:
+        log.error("the exchange calendar has no future session; update exchange_calendars")
+        return
+    application.job_queue.run_once(evaluate_job, when=due.at, name=EVALUATE_JOB)
+    log.info("next evaluation after the %s close, at %s", due.session, due.at.astimezone(NEW_YORK))
+
+
+async def evaluate_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = services_of(context)
+    try:
+        result = await services.tick("schedule")
+        if result is not None:
+            log.info("evaluated %s: %d new signals", result.as_of, len(result.new_signals))
+    except Exception as exc:  # a failed tick must not stop the schedule; it is recorded in runs
+        log.exception("scheduled tick failed")
+        await notify_admins(context, f"\u26a0\ufe0f Scheduled evaluation failed: {type(exc).__name__}: {exc}")
+    finally:
+        schedule_next_evaluation(context.application, services)
+
+
+async def deliver_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    deliverer = services_of(context).deliverer
+    if deliverer is None:
+        return
+    report = await deliverer.drain()
+    if report.sent or report.failed or report.deactivated_chats:
+        log.info("delivered %d, retrying %d, failed %d, chats deactivated %d",
+                 report.sent, report.retried, report.failed, report.deactivated_chats)
+
+
+async def notify_admins(context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
+    for chat_id in services_of(context).config.admin_chat_ids:
+        try:
+            await context.bot.send_message(chat_id, escape(text))
+        except TelegramError:
+            log.warning("could not notify admin chat %s", chat_id, exc_info=True)

@@ -1,0 +1,296 @@
+"""The Telegram commands: one table from which handlers, `set_my_commands` and /help are generated.
+
+Each handler is thin: parse the arguments, call one store or service function, reply with a message
+from `bot.messages`. Bad input is answered where it happens, listing what is valid; anything
+unexpected goes to the one error handler in `bot.app`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from html import escape
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.ext import ContextTypes
+
+from bot.messages import SNAPSHOT_MESSAGES, TOPIC_LABELS, signal_message
+from bot.services import Services
+from bot.store import TOPICS
+
+Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+NEW_YORK = ZoneInfo("America/New_York")
+HISTORY_DEFAULT, HISTORY_MAX = 10, 50
+CHECKED, UNCHECKED = "\u2705", "\u2b1c"
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    handler: Handler
+    help: str
+    admin_only: bool = False
+    usage: str = ""
+
+
+def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
+    return context.application.bot_data["services"]
+
+
+async def reply(update: Update, text: str, **kwargs) -> None:
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(text, **kwargs)
+
+
+def remember_chat(update: Update, services: Services) -> None:
+    chat = update.effective_chat
+    if chat is not None:
+        services.store.upsert_chat(chat.id, chat.type, chat.title or chat.full_name or "")
+
+
+def topics_keyboard(subscribed: set[str]) -> InlineKeyboardMarkup:
+    rows = [[InlineKeyboardButton(f"{CHECKED if topic in subscribed else UNCHECKED} {TOPIC_LABELS[topic]}",
+                                  callback_data=f"toggle:{topic}")] for topic in TOPICS]
+    return InlineKeyboardMarkup(rows)
+
+
+def parse_topics(args: list[str]) -> list[str] | None:
+    """`all` or known topic names (case-insensitive); None when any argument is unknown or none given."""
+    words = [word.lower() for word in args]
+    if not words:
+        return None
+    if words == ["all"]:
+        return list(TOPICS)
+    if all(word in TOPICS for word in words):
+        return list(dict.fromkeys(words))
+    return None
+
+
+def valid_topics_text() -> str:
+    return ", ".join(TOPICS) + " or all"
+
+
+async def may_change_subscriptions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+    """In groups only the group's administrators change what the group receives."""
+    chat, user = update.effective_chat, update.effective_user
+    if chat is None or chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
+        return True
+    if user is None:
+        return False
+    member = await context.bot.get_chat_member(chat.id, user.id)
+    return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
+
+
+# handlers -------------------------------------------------------------------------------------
+
+
+async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = services_of(context)
+    remember_chat(update, services)
+    subscribed = services.store.subscriptions(update.effective_chat.id)
+    await reply(
+        update,
+        "<b>rotation-bot</b> watches the US market for a rotation out of a few mega-caps into the broad "
+        "market and small caps, and alerts you when the picture changes:\n"
+        "\u2022 <b>breadth</b>: the S&P 500 near its high while the typical member is not\n"
+        "\u2022 <b>breakout</b>: small caps (IWM, IWM/SPY) breaking out of their ranges\n"
+        "\u2022 <b>rates</b>: the 2-year yield, the Fed's target and the yield curve moving\n\n"
+        "Tap a topic to subscribe, or see /help for the commands.",
+        reply_markup=topics_keyboard(subscribed),
+    )
+
+
+async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = services_of(context)
+    admin = services.is_admin(update.effective_chat.id if update.effective_chat else None)
+    await reply(update, help_text(admin))
+
+
+def help_text(admin: bool) -> str:
+    lines = ["<b>Commands</b>"]
+    for command in COMMANDS:
+        if command.admin_only and not admin:
+            continue
+        usage = f" {escape(command.usage)}" if command.usage else ""
+        lines.append(f"/{command.name}{usage} \u2014 {escape(command.help)}")
+    return "\n".join(lines)
+
+
+def snapshot_command(topic: str) -> Handler:
+    async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        services = services_of(context)
+        remember_chat(update, services)
+        snapshot = services.store.latest_snapshot()
+        if snapshot is None:
+            await reply(update, "No metrics yet: the first evaluation has not run. /status shows when it will.")
+            return
+        await reply(update, SNAPSHOT_MESSAGES[topic](snapshot))
+
+    show.__name__ = f"show_{topic}"
+    return show
+
+
+async def signals_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = services_of(context)
+    remember_chat(update, services)
+    subscribed = services.store.subscriptions(update.effective_chat.id)
+    lines = ["<b>Signals</b> (tap to toggle)"]
+    for topic in TOPICS:
+        state = "subscribed" if topic in subscribed else "off"
+        lines.append(f"\u2022 {TOPIC_LABELS[topic]} (<code>{topic}</code>): {state}")
+    await reply(update, "\n".join(lines), reply_markup=topics_keyboard(subscribed))
+
+
+def subscription_command(subscribe: bool) -> Handler:
+    verb = "subscribe" if subscribe else "unsubscribe"
+
+    async def change(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        services = services_of(context)
+        remember_chat(update, services)
+        topics = parse_topics(context.args or [])
+        if topics is None:
+            given = " ".join(context.args or [])
+            problem = f"Unknown topic \u201c{escape(given)}\u201d." if given else "Which topic?"
+            await reply(update, f"{problem} Use /{verb} followed by {valid_topics_text()}.")
+            return
+        if not await may_change_subscriptions(update, context):
+            await reply(update, "Only this group's administrators can change its subscriptions.")
+            return
+        chat_id = update.effective_chat.id
+        store = services.store
+        changed = store.subscribe(chat_id, topics) if subscribe else store.unsubscribe(chat_id, topics)
+        now = store.subscriptions(chat_id)
+        done = ", ".join(changed) if changed else "nothing changed"
+        await reply(update, f"{'Subscribed' if subscribe else 'Unsubscribed'}: {done}.\n"
+                            f"This chat now receives: {', '.join(t for t in TOPICS if t in now) or 'nothing'}.")
+
+    change.__name__ = verb
+    return change
+
+
+async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = services_of(context)
+    args = context.args or []
+    count = HISTORY_DEFAULT
+    if args:
+        if len(args) > 1 or not args[0].isdigit() or not 1 <= int(args[0]) <= HISTORY_MAX:
+            await reply(update, f"Use /history or /history N with N from 1 to {HISTORY_MAX} "
+                                f"(got \u201c{escape(' '.join(args))}\u201d).")
+            return
+        count = int(args[0])
+    signals = services.store.recent_signals(count)
+    if not signals:
+        await reply(update, "No signals yet.")
+        return
+    await reply(update, "\n\n".join(signal_message(s) for s in signals))
+
+
+async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    await reply(update, status_text(services_of(context), context))
+
+
+def status_text(services: Services, context: ContextTypes.DEFAULT_TYPE) -> str:
+    store = services.store
+    lines = ["<b>Status</b>"]
+    last = store.last_run()
+    last_ok = store.last_run("ok")
+    if last is None:
+        lines.append("Last run: none yet")
+    else:
+        outcome = escape(last["outcome"])
+        finished = _local(last["finished_at"] or last["started_at"])
+        lines.append(f"Last run: {outcome} at {finished}" + (f", {last['new_signals']} new signals"
+                                                             if last["outcome"] == "ok" else ""))
+        if last["error"]:
+            lines.append(f"\u26a0\ufe0f Last error: {escape(last['error'][:300])}")
+    lines.append(f"Data as of: {escape(last_ok['data_as_of']) if last_ok else 'none yet'}"
+                 + (" (offline folder: its last session is 'now')" if services.offline else ""))
+    if services.tick_lock.locked():
+        lines.append("A tick is running now.")
+    jobs = context.job_queue.get_jobs_by_name("evaluate") if context.job_queue else ()
+    if jobs and jobs[0].next_t is not None:
+        lines.append(f"Next run: {_local(jobs[0].next_t.isoformat())}")
+    if not services.offline and last_ok:
+        due = services.calendar.last_due(datetime.now(timezone.utc))
+        if due and last_ok["data_as_of"] < due.session:
+            lines.append(f"\u26a0\ufe0f Data is stale: the {due.session} session closed but the data ends "
+                         f"{escape(last_ok['data_as_of'])}.")
+    counts = store.stats()["deliveries"]
+    lines.append(f"Deliveries pending: {counts.get('pending', 0)}, failed: {counts.get('failed', 0)}")
+    return "\n".join(lines)
+
+
+async def run_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = services_of(context)
+    if services.tick_lock.locked():
+        await reply(update, "A tick is already running; /status shows it.")
+        return
+    await reply(update, "Running a tick now\u2026")
+    result = await services.tick("admin")
+    if result is None:
+        await reply(update, "A tick is already running; /status shows it.")
+        return
+    await reply(update, f"Tick done: data as of {escape(result.as_of)}, {len(result.new_signals)} new signals.")
+
+
+async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    numbers = services_of(context).store.stats()
+    topics = ", ".join(f"{t} {numbers['subscriptions'].get(t, 0)}" for t in TOPICS)
+    deliveries = ", ".join(f"{k} {v}" for k, v in sorted(numbers["deliveries"].items())) or "none"
+    await reply(update, f"<b>Stats</b>\nChats: {numbers['active_chats']} active of {numbers['chats']}\n"
+                        f"Subscriptions: {topics}\nSignals stored: {numbers['signals']}\nDeliveries: {deliveries}")
+
+
+async def toggle_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The inline buttons of /start and /signals: flip one topic and redraw the buttons."""
+    query = update.callback_query
+    services = services_of(context)
+    topic = (query.data or "").removeprefix("toggle:")
+    if topic not in TOPICS:
+        await query.answer("That button is out of date; send /signals for a fresh one.")
+        return
+    if not await may_change_subscriptions(update, context):
+        await query.answer("Only this group's administrators can change its subscriptions.", show_alert=True)
+        return
+    remember_chat(update, services)
+    chat_id = update.effective_chat.id
+    if topic in services.store.subscriptions(chat_id):
+        services.store.unsubscribe(chat_id, [topic])
+        note = f"Unsubscribed from {topic}"
+    else:
+        services.store.subscribe(chat_id, [topic])
+        note = f"Subscribed to {topic}"
+    await query.answer(note)
+    await query.edit_message_reply_markup(topics_keyboard(services.store.subscriptions(chat_id)))
+
+
+async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    text = update.effective_message.text if update.effective_message else ""
+    word = escape((text or "").split()[0][:64]) if text else ""
+    await reply(update, f"Unknown command {word}. /help lists what I understand.")
+
+
+def _local(stamp: str) -> str:
+    moment = datetime.fromisoformat(stamp)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(NEW_YORK).strftime("%a %Y-%m-%d %H:%M ET")
+
+
+COMMANDS: tuple[Command, ...] = (
+    Command("start", start, "what the bot does, with buttons to subscribe"),
+    Command("help", help_command, "this list"),
+    Command("breadth", snapshot_command("breadth"), "the latest breadth picture"),
+    Command("breakout", snapshot_command("breakout"), "IWM and IWM/SPY against their ranges"),
+    Command("rates", snapshot_command("rates"), "Treasury yields, the Fed's target, the curve"),
+    Command("signals", signals_command, "the signal topics and this chat's subscriptions"),
+    Command("subscribe", subscription_command(True), "receive alerts of a topic", usage="<topic|all>"),
+    Command("unsubscribe", subscription_command(False), "stop alerts of a topic", usage="<topic|all>"),
+    Command("history", history, "recent signals", usage="[n]"),
+    Command("status", status, "last run, data as-of, next run, warnings"),
+    Command("run", run_now, "run a tick now", admin_only=True),
+    Command("stats", stats, "chats, subscriptions, deliveries", admin_only=True),
+)

@@ -1,0 +1,114 @@
+"""What the bot says, in Telegram's HTML: alerts, metric pictures, status. Pure functions of data.
+
+Every piece of text that did not come from this file (titles carry numbers only, but user input and
+notes could carry anything) goes through `html.escape`.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import Any
+
+from signals.signal import Signal
+
+MESSAGE_LIMIT = 4096
+TOPIC_LABELS = {
+    "breadth": "Breadth divergence",
+    "breakout": "Small-cap breakout",
+    "rates": "Rates",
+}
+_ICONS = {"start": "\U0001F514", "end": "\u2705"}  # bell, check mark
+
+
+def signal_message(signal: Signal) -> str:
+    label = TOPIC_LABELS.get(signal.type, signal.type)
+    edge = "started" if signal.direction == "start" else "ended"
+    return (f"{_ICONS.get(signal.direction, '')} <b>{escape(label)}</b> \u00b7 {edge}\n"
+            f"{escape(signal.title)}\n"
+            f"<i>{escape(signal.date)} close \u00b7 {escape(signal.key)}</i>")
+
+
+def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
+    """Parts of at most `limit` characters, cut at line boundaries (a line longer than that is cut)."""
+    if len(text) <= limit:
+        return [text]
+    parts: list[str] = []
+    current = ""
+    for line in text.split("\n"):
+        while len(line) > limit:
+            if current:
+                parts.append(current)
+                current = ""
+            parts.append(line[:limit])
+            line = line[limit:]
+        candidate = f"{current}\n{line}" if current else line
+        if len(candidate) > limit:
+            parts.append(current)
+            current = line
+        else:
+            current = candidate
+    if current:
+        parts.append(current)
+    return parts
+
+
+def _number(value: Any, template: str) -> str:
+    if value is None:
+        return "n/a"
+    return template.format(value).replace("-", "\u2212")
+
+
+def _rows(rows: list[tuple[str, str]]) -> str:
+    width = max(len(label) for label, _ in rows)
+    body = "\n".join(f"{label:<{width}}  {value}" for label, value in rows)
+    return f"<pre>{escape(body)}</pre>"
+
+
+def breadth_message(snapshot: dict[str, Any]) -> str:
+    b = snapshot["breadth"]
+    rows = [
+        ("S&P 500 from 52w high", _number(b.get("index_pct_from_52w_high"), "{:+.1f}%")),
+        ("Median member from high", _number(b.get("median_pct_from_52w_high"), "{:+.1f}%")),
+        ("Above 200-day avg", _number(b.get("pct_above_200dma"), "{:.1f}%")),
+        ("Above 50-day avg", _number(b.get("pct_above_50dma"), "{:.1f}%")),
+        ("New highs / lows", f"{_number(b.get('new_highs'), '{}')} / {_number(b.get('new_lows'), '{}')}"),
+        ("McClellan osc.", _number(b.get("mcclellan_oscillator"), "{:+.1f}")),
+        ("RSP/SPY vs 50d avg", _number(b.get("rsp_spy_vs_50dma_pct"), "{:+.2f}%")),
+        ("Members with data", _number(b.get("members"), "{}")),
+    ]
+    return f"<b>Breadth</b> \u00b7 {escape(snapshot['as_of'])} close\n{_rows(rows)}"
+
+
+def breakout_message(snapshot: dict[str, Any]) -> str:
+    k = snapshot["breakout"]
+    rows = [
+        ("IWM close", _number(k.get("iwm_close"), "{:.2f}")),
+        ("vs prior 20d high", _number(k.get("iwm_pct_vs_prior_20d_high"), "{:+.2f}%")),
+        ("vs prior 252d high", _number(k.get("iwm_pct_vs_prior_252d_high"), "{:+.2f}%")),
+        ("^RUT vs 252d high", _number(k.get("rut_pct_vs_prior_252d_high"), "{:+.2f}%")),
+        ("IWM/SPY", _number(k.get("iwm_spy_ratio"), "{:.4f}")),
+        ("  vs prior 60d high", _number(k.get("iwm_spy_pct_vs_prior_60d_high"), "{:+.2f}%")),
+        ("  vs 200d average", _number(k.get("iwm_spy_pct_vs_200d_avg"), "{:+.2f}%")),
+        ("ADX(14)", _number(k.get("iwm_adx_14"), "{:.1f}")),
+        ("Volume / 50d avg", _number(k.get("iwm_volume_ratio_50d"), "{:.2f}x")),
+    ]
+    return f"<b>Small-cap breakout</b> \u00b7 {escape(snapshot['as_of'])} close\n{_rows(rows)}"
+
+
+def rates_message(snapshot: dict[str, Any]) -> str:
+    r = snapshot["rates"]
+    fed = "n/a"
+    if r.get("fed_target_lower") is not None and r.get("fed_target_upper") is not None:
+        fed = f"{r['fed_target_lower']:.2f}\u2013{r['fed_target_upper']:.2f}%"
+    rows = [
+        ("2-year", _number(r.get("yield_2y"), "{:.2f}%")),
+        ("  20-session change", _number(r.get("yield_2y_change_20d_bp"), "{:+.0f} bp")),
+        ("3-month", _number(r.get("yield_3m"), "{:.2f}%")),
+        ("10-year", _number(r.get("yield_10y"), "{:.2f}%")),
+        ("10y \u2212 3m", _number(r.get("spread_10y_3m_bp"), "{:+.0f} bp")),
+        ("Fed target", fed),
+    ]
+    return f"<b>Rates</b> \u00b7 {escape(snapshot['as_of'])} close\n{_rows(rows)}"
+
+
+SNAPSHOT_MESSAGES = {"breadth": breadth_message, "breakout": breakout_message, "rates": rates_message}

@@ -1,0 +1,53 @@
+"""When to evaluate: after each NYSE session closes, plus a delay for the data to settle.
+
+exchange_calendars' XNYS knows the holidays and the 13:00 early closes, so the bot neither runs on
+Thanksgiving nor waits until 16:00 on the day after it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+
+import exchange_calendars
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Due:
+    session: str  # YYYY-MM-DD
+    at: datetime  # UTC: the session's close plus the delay
+
+
+class SessionCalendar:
+    def __init__(self, delay_minutes: float = 20.0, calendar: str = "XNYS") -> None:
+        self._calendar = exchange_calendars.get_calendar(calendar)
+        closes = self._calendar.schedule["close"]
+        self._sessions = closes.index
+        self._due = (closes + pd.Timedelta(minutes=delay_minutes)).dt.tz_convert("UTC")
+        self._due_values = self._due.to_numpy()
+        self.delay = timedelta(minutes=delay_minutes)
+
+    def last_due(self, now: datetime) -> Due | None:
+        """The latest session whose close + delay is at or before `now`."""
+        stamp = pd.Timestamp(_utc(now))
+        position = int(self._due.searchsorted(stamp, side="right")) - 1
+        return self._at(position) if position >= 0 else None
+
+    def next_due(self, now: datetime) -> Due | None:
+        """The first session whose close + delay is after `now`."""
+        stamp = pd.Timestamp(_utc(now))
+        position = int(self._due.searchsorted(stamp, side="right"))
+        return self._at(position) if position < len(self._due) else None
+
+    def is_session(self, day: str) -> bool:
+        return pd.Timestamp(day) in self._sessions
+
+    def _at(self, position: int) -> Due:
+        return Due(self._sessions[position].strftime("%Y-%m-%d"), self._due.iloc[position].to_pydatetime())
+
+
+def _utc(moment: datetime) -> datetime:
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc)

@@ -1,0 +1,340 @@
+"""All of the bot's state in one SQLite file: chats, subscriptions, signals, the outbox, snapshots, runs.
+
+Everything a restart needs is here; nothing lives only in memory. The schema is versioned with
+SQLite's `user_version` and migrated forward at open. The file is private (mode 0600) and in WAL
+mode, so commands can read while a tick writes.
+
+One connection is shared by the event loop and the worker thread of a tick, behind a lock: every
+method is a short statement or transaction, so contention is negligible.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+from signals.signal import Signal
+
+TOPICS = ("breadth", "breakout", "rates")
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: the first schema
+    """
+    CREATE TABLE chats (
+        id INTEGER PRIMARY KEY,
+        type TEXT NOT NULL DEFAULT 'private',
+        title TEXT NOT NULL DEFAULT '',
+        active INTEGER NOT NULL DEFAULT 1,
+        inactive_reason TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE subscriptions (
+        chat_id INTEGER NOT NULL REFERENCES chats(id) ON UPDATE CASCADE ON DELETE CASCADE,
+        topic TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        PRIMARY KEY (chat_id, topic)
+    );
+    CREATE TABLE signals (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        key TEXT NOT NULL,
+        date TEXT NOT NULL,
+        direction TEXT NOT NULL,
+        type TEXT NOT NULL,
+        title TEXT NOT NULL,
+        detail TEXT NOT NULL DEFAULT '{}',
+        created_at TEXT NOT NULL,
+        UNIQUE (key, date, direction)
+    );
+    CREATE TABLE outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        signal_id INTEGER NOT NULL REFERENCES signals(id),
+        chat_id INTEGER NOT NULL REFERENCES chats(id) ON UPDATE CASCADE,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        next_attempt_at TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        sent_at TEXT,
+        UNIQUE (signal_id, chat_id)
+    );
+    CREATE INDEX outbox_pending ON outbox (status, next_attempt_at);
+    CREATE TABLE snapshots (
+        as_of TEXT PRIMARY KEY,
+        payload TEXT NOT NULL,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        started_at TEXT NOT NULL,
+        finished_at TEXT,
+        trigger TEXT NOT NULL DEFAULT 'schedule',
+        data_as_of TEXT,
+        outcome TEXT NOT NULL DEFAULT 'running',
+        new_signals INTEGER NOT NULL DEFAULT 0,
+        error TEXT
+    );
+    """,
+)
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds")
+
+
+@dataclass(frozen=True)
+class Delivery:
+    id: int
+    chat_id: int
+    signal: Signal
+    attempts: int
+
+
+class Store:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path).expanduser()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        self._lock = threading.RLock()
+        connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        self.db = sqlite_utils.Database(connection)
+        self.db.execute("PRAGMA foreign_keys = ON")
+        self.db.enable_wal()
+        self._migrate()
+        for suffix in ("", "-wal", "-shm"):
+            private = Path(f"{self.path}{suffix}")
+            if private.exists():
+                private.chmod(0o600)
+
+    def close(self) -> None:
+        with self._lock:
+            self.db.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite_utils.Database]:
+        with self._lock:
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.db
+            except BaseException:
+                self.db.execute("ROLLBACK")
+                raise
+            self.db.execute("COMMIT")
+
+    def _query(self, sql: str, params: Iterable[Any] = ()) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self.db.query(sql, list(params)))
+
+    def _migrate(self) -> None:
+        with self._lock:
+            version = self.db.execute("PRAGMA user_version").fetchone()[0]
+            for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+                self.db.conn.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+
+    @property
+    def schema_version(self) -> int:
+        return int(self.db.execute("PRAGMA user_version").fetchone()[0])
+
+    # chats and subscriptions ------------------------------------------------------------------
+
+    def upsert_chat(self, chat_id: int, chat_type: str = "private", title: str = "") -> None:
+        """Remember a chat that talked to the bot; a chat that comes back is active again."""
+        now = utc_now()
+        with self._lock:
+            self.db.execute(
+                "INSERT INTO chats (id, type, title, active, created_at, updated_at) VALUES (?, ?, ?, 1, ?, ?) "
+                "ON CONFLICT(id) DO UPDATE SET type = excluded.type, title = excluded.title, active = 1, "
+                "inactive_reason = NULL, updated_at = excluded.updated_at",
+                [chat_id, chat_type, title, now, now],
+            )
+
+    def chat(self, chat_id: int) -> dict[str, Any] | None:
+        rows = self._query("SELECT * FROM chats WHERE id = ?", [chat_id])
+        return rows[0] if rows else None
+
+    def subscribe(self, chat_id: int, topics: Iterable[str]) -> list[str]:
+        """Subscribe to each topic; returns the topics that were new."""
+        added = []
+        with self.transaction() as db:
+            for topic in topics:
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO subscriptions (chat_id, topic, created_at) VALUES (?, ?, ?)",
+                    [chat_id, topic, utc_now()],
+                )
+                if cursor.rowcount:
+                    added.append(topic)
+        return added
+
+    def unsubscribe(self, chat_id: int, topics: Iterable[str]) -> list[str]:
+        """Unsubscribe; pending deliveries of those topics to this chat are cancelled too."""
+        removed = []
+        with self.transaction() as db:
+            for topic in topics:
+                cursor = db.execute("DELETE FROM subscriptions WHERE chat_id = ? AND topic = ?", [chat_id, topic])
+                if cursor.rowcount:
+                    removed.append(topic)
+                    db.execute(
+                        "UPDATE outbox SET status = 'cancelled', last_error = 'unsubscribed' WHERE chat_id = ? "
+                        "AND status = 'pending' AND signal_id IN (SELECT id FROM signals WHERE type = ?)",
+                        [chat_id, topic],
+                    )
+        return removed
+
+    def subscriptions(self, chat_id: int) -> set[str]:
+        return {row["topic"] for row in self._query("SELECT topic FROM subscriptions WHERE chat_id = ?", [chat_id])}
+
+    def deactivate_chat(self, chat_id: int, reason: str) -> int:
+        """The chat blocked the bot or is gone: stop delivering to it; returns deliveries cancelled."""
+        with self.transaction() as db:
+            db.execute("UPDATE chats SET active = 0, inactive_reason = ?, updated_at = ? WHERE id = ?",
+                       [reason, utc_now(), chat_id])
+            cursor = db.execute(
+                "UPDATE outbox SET status = 'cancelled', last_error = ? WHERE chat_id = ? AND status = 'pending'",
+                [reason, chat_id],
+            )
+            return cursor.rowcount
+
+    def migrate_chat(self, old_id: int, new_id: int) -> None:
+        """A group became a supergroup: the same chat under a new id keeps everything."""
+        with self.transaction() as db:
+            if db.execute("SELECT 1 FROM chats WHERE id = ?", [new_id]).fetchone():
+                db.execute("INSERT OR IGNORE INTO subscriptions (chat_id, topic, created_at) "
+                           "SELECT ?, topic, created_at FROM subscriptions WHERE chat_id = ?", [new_id, old_id])
+                db.execute("UPDATE OR IGNORE outbox SET chat_id = ? WHERE chat_id = ?", [new_id, old_id])
+                db.execute("DELETE FROM outbox WHERE chat_id = ?", [old_id])
+                db.execute("DELETE FROM chats WHERE id = ?", [old_id])
+            else:
+                db.execute("UPDATE chats SET id = ?, type = 'supergroup', updated_at = ? WHERE id = ?",
+                           [new_id, utc_now(), old_id])
+
+    # signals and the outbox --------------------------------------------------------------------
+
+    def record_signals(self, signals: Iterable[Signal]) -> list[Signal]:
+        """Store new signals and, in the same transaction, one delivery per subscribed active chat.
+
+        A signal already stored (same key, date, direction) is ignored with its deliveries, so a
+        tick run twice never alerts twice. Returns the signals that were new.
+        """
+        new: list[Signal] = []
+        now = utc_now()
+        with self.transaction() as db:
+            for signal in signals:
+                cursor = db.execute(
+                    "INSERT OR IGNORE INTO signals (key, date, direction, type, title, detail, created_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [signal.key, signal.date, signal.direction, signal.type, signal.title,
+                     json.dumps(signal.detail, sort_keys=True), now],
+                )
+                if not cursor.rowcount:
+                    continue
+                signal_id = int(cursor.lastrowid)
+                new.append(signal)
+                db.execute(
+                    "INSERT OR IGNORE INTO outbox (signal_id, chat_id, next_attempt_at, created_at) "
+                    "SELECT ?, chats.id, ?, ? FROM chats JOIN subscriptions ON subscriptions.chat_id = chats.id "
+                    "WHERE chats.active = 1 AND subscriptions.topic = ?",
+                    [signal_id, now, now, signal.type],
+                )
+        return new
+
+    def due_deliveries(self, now: str | None = None, limit: int = 500) -> list[Delivery]:
+        rows = self._query(
+            "SELECT outbox.id AS delivery_id, outbox.chat_id, outbox.attempts, signals.* FROM outbox "
+            "JOIN signals ON signals.id = outbox.signal_id WHERE outbox.status = 'pending' "
+            "AND outbox.next_attempt_at <= ? ORDER BY outbox.id LIMIT ?",
+            [now or utc_now(), limit],
+        )
+        return [Delivery(row["delivery_id"], row["chat_id"], _signal(row), row["attempts"]) for row in rows]
+
+    def next_retry_at(self) -> str | None:
+        rows = self._query("SELECT MIN(next_attempt_at) AS at FROM outbox WHERE status = 'pending'")
+        return rows[0]["at"] if rows else None
+
+    def mark_sent(self, delivery_id: int) -> None:
+        with self._lock:
+            self.db.execute("UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, "
+                            "last_error = NULL WHERE id = ?", [utc_now(), delivery_id])
+
+    def mark_retry(self, delivery_id: int, error: str, next_attempt_at: str, count_attempt: bool = True) -> None:
+        with self._lock:
+            self.db.execute("UPDATE outbox SET attempts = attempts + ?, last_error = ?, next_attempt_at = ? "
+                            "WHERE id = ?", [1 if count_attempt else 0, error, next_attempt_at, delivery_id])
+
+    def mark_failed(self, delivery_id: int, error: str) -> None:
+        with self._lock:
+            self.db.execute("UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? "
+                            "WHERE id = ?", [error, delivery_id])
+
+    def recent_signals(self, limit: int = 10, topics: Iterable[str] | None = None) -> list[Signal]:
+        wanted = list(topics) if topics is not None else list(TOPICS)
+        marks = ",".join("?" for _ in wanted) or "''"
+        rows = self._query(f"SELECT * FROM signals WHERE type IN ({marks}) ORDER BY date DESC, id DESC LIMIT ?",
+                           [*wanted, limit])
+        return [_signal(row) for row in rows]
+
+    # snapshots and runs ------------------------------------------------------------------------
+
+    def save_snapshot(self, as_of: str, payload: dict[str, Any]) -> None:
+        with self._lock:
+            self.db.execute("INSERT OR REPLACE INTO snapshots (as_of, payload, created_at) VALUES (?, ?, ?)",
+                            [as_of, json.dumps(payload, allow_nan=False), utc_now()])
+
+    def latest_snapshot(self) -> dict[str, Any] | None:
+        rows = self._query("SELECT payload FROM snapshots ORDER BY as_of DESC LIMIT 1")
+        return json.loads(rows[0]["payload"]) if rows else None
+
+    def start_run(self, trigger: str) -> int:
+        with self._lock:
+            cursor = self.db.execute("INSERT INTO runs (started_at, trigger) VALUES (?, ?)", [utc_now(), trigger])
+            return int(cursor.lastrowid)
+
+    def finish_run(self, run_id: int, outcome: str, data_as_of: str | None = None, new_signals: int = 0,
+                   error: str | None = None) -> None:
+        with self._lock:
+            self.db.execute("UPDATE runs SET finished_at = ?, outcome = ?, data_as_of = ?, new_signals = ?, "
+                            "error = ? WHERE id = ?", [utc_now(), outcome, data_as_of, new_signals, error, run_id])
+
+    def last_run(self, outcome: str | None = None) -> dict[str, Any] | None:
+        if outcome:
+            rows = self._query("SELECT * FROM runs WHERE outcome = ? ORDER BY id DESC LIMIT 1", [outcome])
+        else:
+            rows = self._query("SELECT * FROM runs ORDER BY id DESC LIMIT 1")
+        return rows[0] if rows else None
+
+    def abandon_unfinished_runs(self) -> int:
+        """Runs left 'running' by a crash: marked so; their session is evaluated again (idempotently)."""
+        with self._lock:
+            return self.db.execute("UPDATE runs SET outcome = 'interrupted', finished_at = ? "
+                                   "WHERE outcome = 'running'", [utc_now()]).rowcount
+
+    def stats(self) -> dict[str, Any]:
+        def count(sql: str) -> int:
+            return int(self._query(sql)[0]["n"])
+
+        by_status = {row["status"]: row["n"] for row in
+                     self._query("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")}
+        by_topic = {row["topic"]: row["n"] for row in self._query(
+            "SELECT topic, COUNT(*) AS n FROM subscriptions JOIN chats ON chats.id = chat_id "
+            "WHERE chats.active = 1 GROUP BY topic")}
+        return {
+            "chats": count("SELECT COUNT(*) AS n FROM chats"),
+            "active_chats": count("SELECT COUNT(*) AS n FROM chats WHERE active = 1"),
+            "subscriptions": by_topic,
+            "signals": count("SELECT COUNT(*) AS n FROM signals"),
+            "deliveries": by_status,
+        }
+
+
+def _signal(row: dict[str, Any]) -> Signal:
+    return Signal(row["type"], row["key"], row["date"], row["direction"], row["title"], json.loads(row["detail"]))

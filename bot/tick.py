@@ -1,0 +1,75 @@
+"""One scheduled tick: refresh data, evaluate, store the snapshot and the new signals with their deliveries.
+
+Blocking (pandas) work: the bot runs it in a worker thread so commands keep answering. A tick is
+safe to repeat: signals are unique on (key, date, direction), so re-running a session, or resuming
+one a crash interrupted, never alerts twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.store import Store
+from signals.evaluate import evaluate
+from signals.market_data import MarketData
+from signals.settings import DetectorSettings
+from signals.signal import Signal
+
+log = logging.getLogger(__name__)
+
+# How many missed sessions a restart catches up at most (older edges are history, not news).
+CATCH_UP_SESSIONS = 10
+
+
+@dataclass(frozen=True)
+class TickResult:
+    run_id: int
+    as_of: str
+    new_signals: list[Signal]
+    notes: tuple[str, ...] = field(default=())
+
+
+def run_tick(
+    store: Store,
+    load_data: Callable[[], MarketData],
+    settings: DetectorSettings,
+    as_of: str | None = None,
+    trigger: str = "schedule",
+) -> TickResult:
+    """Evaluate as of `as_of` (default: the data's last session) and record what is new.
+
+    Signals dated after the last session a successful run evaluated are recorded too (at most
+    CATCH_UP_SESSIONS back), so sessions missed while the bot was down still alert.
+    """
+    run_id = store.start_run(trigger)
+    try:
+        data = load_data()
+        session = data.resolve_session(as_of)
+        after = _catch_up_from(store, data, session)
+        evaluation = evaluate(data, settings, as_of=session, after=after)
+        snapshot = dict(evaluation.snapshot)
+        snapshot["notes"] = list(evaluation.notes) + [str(issue) for issue in data.issues]
+        snapshot["data"] = {"constituents": len(data.constituents), "with_prices": len(data.members),
+                            "missing": list(data.missing_members)}
+        store.save_snapshot(evaluation.as_of, snapshot)
+        new = store.record_signals(evaluation.signals)
+        store.finish_run(run_id, "ok", evaluation.as_of, len(new))
+        log.info("tick %s as of %s: %d new signals", run_id, evaluation.as_of, len(new))
+        return TickResult(run_id, evaluation.as_of, new, evaluation.notes)
+    except Exception as exc:
+        store.finish_run(run_id, "error", error=f"{type(exc).__name__}: {exc}")
+        raise
+
+
+def _catch_up_from(store: Store, data: MarketData, session) -> str | None:
+    last_ok = store.last_run("ok")
+    if not last_ok or not last_ok["data_as_of"]:
+        return None
+    sessions = data.sessions
+    position = int(sessions.searchsorted(session))
+    earliest = sessions[max(0, position - CATCH_UP_SESSIONS)]
+    evaluated = max(last_ok["data_as_of"], earliest.strftime("%Y-%m-%d"))
+    return evaluated if evaluated < session.strftime("%Y-%m-%d") else None
+
