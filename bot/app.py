@@ -9,7 +9,8 @@ it again every few seconds, so retries and anything left by a restart go out.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+import warnings
+from datetime import datetime, timedelta, timezone
 from html import escape
 from zoneinfo import ZoneInfo
 
@@ -53,8 +54,7 @@ class TelegramSender:
         try:
             await self._bot.send_message(chat_id, text, disable_web_page_preview=True)
         except RetryAfter as exc:
-            raise RateLimited(exc.retry_after.total_seconds() if hasattr(exc.retry_after, "total_seconds")
-                              else float(exc.retry_after)) from exc
+            raise RateLimited(_retry_seconds(exc)) from exc
         except ChatMigrated as exc:
             raise ChatMoved(exc.new_chat_id) from exc
         except Forbidden as exc:
@@ -65,6 +65,16 @@ class TelegramSender:
             raise Transient(f"bad request: {exc.message}") from exc
         except NetworkError as exc:  # includes TimedOut and 5xx answers
             raise Transient(exc.message) from exc
+
+
+def _retry_seconds(error: RetryAfter) -> float:
+    """PTB 22 holds the wait as a timedelta; its public int attribute warns of a coming change."""
+    wait = getattr(error, "_retry_after", None)
+    if isinstance(wait, timedelta):
+        return wait.total_seconds()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return float(error.retry_after)  # type: ignore[arg-type]
 
 
 def build_application(services: Services) -> Application:

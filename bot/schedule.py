@@ -6,6 +6,7 @@ Thanksgiving nor waits until 16:00 on the day after it.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -21,11 +22,12 @@ class Due:
 
 class SessionCalendar:
     def __init__(self, delay_minutes: float = 20.0, calendar: str = "XNYS") -> None:
-        self._calendar = exchange_calendars.get_calendar(calendar)
+        with warnings.catch_warnings():  # exchange_calendars 4.13 trips a pandas 3.1 deprecation inside
+            warnings.simplefilter("ignore", DeprecationWarning)
+            self._calendar = exchange_calendars.get_calendar(calendar)
         closes = self._calendar.schedule["close"]
         self._sessions = closes.index
-        self._due = (closes + pd.Timedelta(minutes=delay_minutes)).dt.tz_convert("UTC")
-        self._due_values = self._due.to_numpy()
+        self._due = pd.DatetimeIndex(closes + pd.Timedelta(minutes=delay_minutes)).tz_convert("UTC")
         self.delay = timedelta(minutes=delay_minutes)
 
     def last_due(self, now: datetime) -> Due | None:
@@ -44,7 +46,7 @@ class SessionCalendar:
         return pd.Timestamp(day) in self._sessions
 
     def _at(self, position: int) -> Due:
-        return Due(self._sessions[position].strftime("%Y-%m-%d"), self._due.iloc[position].to_pydatetime())
+        return Due(self._sessions[position].strftime("%Y-%m-%d"), self._due[position].to_pydatetime())
 
 
 def _utc(moment: datetime) -> datetime:

@@ -1,0 +1,76 @@
+"""Running the real bot (python-telegram-bot Application, JobQueue, SQLite) against the fake Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from bot.app import _post_init, build_application
+from bot.config import load_config
+from bot.runner import build_services
+from bot.services import Services
+from tests.builders import csv_text, random_walk, sessions, write_folder
+from tests.fake_telegram import FakeTelegram
+
+ADMIN_CHAT = 900
+SESSIONS = sessions(40, start="2024-01-02")
+
+
+def make_folder(root: Path) -> Path:
+    """A small data folder whose last session is quiet: no signal fires until `announce_cut`."""
+    tickers = ["M1", "M2", "M3", "^GSPC", "SPY", "RSP", "IWM"]
+    close = random_walk(SESSIONS, tickers, seed=8)
+    prices = {t: csv_text(close[[t]].rename(columns={t: "Close"})) for t in tickers}
+    write_folder(root, prices, "ticker,name,sector\nM1,,\nM2,,\nM3,,\n", _rates(cut=False))
+    return root
+
+
+def announce_cut(root: Path) -> None:
+    """The Fed cuts, dated the second-to-last session: known (and alerted) at the last session."""
+    (root / "rates.csv").write_text(_rates(cut=True))
+
+
+def _rates(cut: bool) -> str:
+    lines = ["date,DGS2,DGS3MO,DGS10,DFEDTARU,DFEDTARL"]
+    for position, day in enumerate(SESSIONS):
+        upper = 5.25 if cut and position >= len(SESSIONS) - 2 else 5.5
+        lines.append(f"{day:%Y-%m-%d},4.5,5.3,4.2,{upper},{upper - 0.25}")
+    return "\n".join(lines) + "\n"
+
+
+async def until(condition: Callable[[], Any], timeout: float = 15.0, every: float = 0.05) -> Any:
+    """Wait for `condition()` to be truthy; fail the test with a clear message if it never is."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        await asyncio.sleep(every)
+    raise AssertionError(f"condition not met within {timeout} s")
+
+
+@asynccontextmanager
+async def running_bot(fake: FakeTelegram, folder: Path, database: Path, **services_overrides: Any):
+    """Start the bot like `run_polling` does (post_init included), yield its services, stop it cleanly."""
+    config = load_config(telegram_bot_token=fake.token, telegram_api_url=fake.base_url, rotation_data=folder,
+                         database_path=database, admin_chat_ids=str(ADMIN_CHAT))
+    services: Services = build_services(config)
+    for name, value in services_overrides.items():
+        setattr(services, name, value)
+    application = build_application(services)
+    try:
+        async with application:
+            await _post_init(application)
+            await application.start()
+            await application.updater.start_polling(poll_interval=0.0, timeout=1)
+            try:
+                yield services
+            finally:
+                await application.updater.stop()
+                await application.stop()
+    finally:
+        services.store.close()

@@ -1,0 +1,255 @@
+"""A fake Telegram Bot API server on 127.0.0.1 for end-to-end tests and benchmarks.
+
+The real python-telegram-bot client talks to it over HTTP through `base_url`. It serves updates
+through `getUpdates`, answers the methods the bot calls, records every request, and injects faults
+on request: error answers (429 with retry_after, 5xx, 403, 400 ...), slow answers, and an optional
+rate limit that answers 429 when more messages than allowed arrive within a second.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs
+
+BOT_ID = 4242
+BOT_USERNAME = "rotation_test_bot"
+
+
+@dataclass
+class Call:
+    method: str
+    params: dict[str, Any]
+    at: float
+    status: int = 200
+
+
+@dataclass
+class Fault:
+    method: str
+    status: int
+    description: str
+    parameters: dict[str, Any] | None = None
+    chat_id: int | None = None
+    remaining: int = 1
+
+
+@dataclass
+class FakeTelegram:
+    token: str = "123456789:TESTtokenTESTtokenTESTtokenTESTtoken"
+    calls: list[Call] = field(default_factory=list)
+    rate_limit_per_second: float | None = None
+    delays: dict[str, float] = field(default_factory=dict)
+    admins: dict[int, set[int]] = field(default_factory=dict)  # chat id -> admin user ids
+
+    def __post_init__(self) -> None:
+        self._lock = threading.Condition()
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._message_ids = itertools.count(1000)
+        self._faults: list[Fault] = []
+        self._recent_sends: deque[float] = deque()
+        self.rate_limited = 0
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    # lifecycle ------------------------------------------------------------------------------
+
+    def __enter__(self) -> FakeTelegram:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        with self._lock:
+            self._lock.notify_all()
+        self._server.shutdown()
+        self._server.server_close()
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/bot"
+
+    # scripting ------------------------------------------------------------------------------
+
+    def push_message(self, chat_id: int, text: str, user_id: int | None = None, chat_type: str = "private",
+                     title: str | None = None) -> None:
+        user_id = user_id if user_id is not None else chat_id
+        chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
+        if chat_type == "private":
+            chat["first_name"] = f"user{user_id}"
+        else:
+            chat["title"] = title or f"group{chat_id}"
+        message: dict[str, Any] = {
+            "message_id": next(self._message_ids), "date": int(time.time()), "chat": chat,
+            "from": {"id": user_id, "is_bot": False, "first_name": f"user{user_id}"}, "text": text,
+        }
+        if text.startswith("/"):
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        self._push({"message": message})
+
+    def push_callback(self, chat_id: int, data: str, user_id: int | None = None, chat_type: str = "private") -> None:
+        user_id = user_id if user_id is not None else chat_id
+        self._push({"callback_query": {
+            "id": str(next(self._message_ids)), "chat_instance": "ci",
+            "from": {"id": user_id, "is_bot": False, "first_name": f"user{user_id}"}, "data": data,
+            "message": {"message_id": next(self._message_ids), "date": int(time.time()),
+                        "chat": {"id": chat_id, "type": chat_type, "title": "g"}, "text": "buttons"},
+        }})
+
+    def fail(self, method: str, status: int, description: str, *, retry_after: int | None = None,
+             migrate_to: int | None = None, chat_id: int | None = None, times: int = 1) -> None:
+        """The next `times` calls of `method` (to `chat_id`, if given) get this error answer."""
+        parameters: dict[str, Any] = {}
+        if retry_after is not None:
+            parameters["retry_after"] = retry_after
+        if migrate_to is not None:
+            parameters["migrate_to_chat_id"] = migrate_to
+        with self._lock:
+            self._faults.append(Fault(method, status, description, parameters or None, chat_id, times))
+
+    def sent(self, chat_id: int | None = None) -> list[dict[str, Any]]:
+        """Messages the bot sent successfully (optionally to one chat)."""
+        with self._lock:
+            return [c.params for c in self.calls if c.method == "sendMessage" and c.status == 200
+                    and (chat_id is None or int(c.params.get("chat_id", 0)) == chat_id)]
+
+    def calls_of(self, method: str) -> list[Call]:
+        with self._lock:
+            return [c for c in self.calls if c.method == method]
+
+    # serving --------------------------------------------------------------------------------
+
+    def _push(self, update: dict[str, Any]) -> None:
+        with self._lock:
+            update["update_id"] = next(self._update_ids)
+            self._updates.append(update)
+            self._lock.notify_all()
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # keep test output quiet
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length else b""
+                prefix = f"/bot{fake.token}/"
+                if not self.path.startswith(prefix):
+                    return self._answer(404, {"ok": False, "error_code": 404, "description": "Not Found"})
+                method = self.path[len(prefix):]
+                params = _parse(body, self.headers.get("Content-Type", ""))
+                status, payload = fake._dispatch(method, params)
+                self._answer(status, payload)
+
+            do_GET = do_POST  # noqa: N815
+
+            def _answer(self, status: int, payload: dict[str, Any]) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+        return Handler
+
+    def _dispatch(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        delay = self.delays.get(method)
+        if delay:
+            time.sleep(delay)
+        call = Call(method, params, time.monotonic())
+        with self._lock:
+            self.calls.append(call)
+            fault = self._take_fault(method, params)
+            if fault is None and method == "sendMessage" and self.rate_limit_per_second:
+                fault = self._over_rate_limit(call.at)
+        if fault is not None:
+            call.status = fault.status
+            payload: dict[str, Any] = {"ok": False, "error_code": fault.status, "description": fault.description}
+            if fault.parameters:
+                payload["parameters"] = fault.parameters
+            return fault.status, payload
+        if method == "getUpdates":
+            return 200, {"ok": True, "result": self._get_updates(params)}
+        return 200, {"ok": True, "result": self._result(method, params)}
+
+    def _take_fault(self, method: str, params: dict[str, Any]) -> Fault | None:
+        for fault in self._faults:
+            if fault.method != method or fault.remaining <= 0:
+                continue
+            if fault.chat_id is not None and int(params.get("chat_id", 0)) != fault.chat_id:
+                continue
+            fault.remaining -= 1
+            return fault
+        return None
+
+    def _over_rate_limit(self, now: float) -> Fault | None:
+        window = self._recent_sends
+        while window and now - window[0] >= 1.0:
+            window.popleft()
+        if len(window) >= (self.rate_limit_per_second or 0):
+            self.rate_limited += 1
+            return Fault("sendMessage", 429, "Too Many Requests: retry after 1", {"retry_after": 1})
+        window.append(now)
+        return None
+
+    def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        timeout = min(float(params.get("timeout") or 0), 1.0)
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            while not self._updates and time.monotonic() < deadline:
+                self._lock.wait(deadline - time.monotonic())
+            return list(self._updates)
+
+    def _result(self, method: str, params: dict[str, Any]) -> Any:
+        now = int(time.time())
+        if method == "getMe":
+            return {"id": BOT_ID, "is_bot": True, "first_name": "Rotation", "username": BOT_USERNAME,
+                    "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+        if method in ("sendMessage", "editMessageText", "editMessageReplyMarkup"):
+            chat_id = int(params.get("chat_id") or 0)
+            return {"message_id": next(self._message_ids), "date": now,
+                    "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+                    "text": params.get("text", "")}
+        if method == "getChatMember":
+            chat_id, user_id = int(params["chat_id"]), int(params["user_id"])
+            status = "administrator" if user_id in self.admins.get(chat_id, set()) else "member"
+            member: dict[str, Any] = {"status": status,
+                                      "user": {"id": user_id, "is_bot": False, "first_name": f"user{user_id}"}}
+            if status == "administrator":
+                member.update({key: True for key in (
+                    "can_be_edited", "is_anonymous", "can_manage_chat", "can_delete_messages",
+                    "can_manage_video_chats", "can_restrict_members", "can_promote_members", "can_change_info",
+                    "can_invite_users", "can_post_stories", "can_edit_stories", "can_delete_stories")})
+            return member
+        return True  # setMyCommands, deleteWebhook, answerCallbackQuery, close, ...
+
+
+def _parse(body: bytes, content_type: str) -> dict[str, Any]:
+    """PTB sends form fields (JSON-encoded where structured); JSON bodies are accepted too."""
+    if not body:
+        return {}
+    if "application/json" in content_type:
+        return json.loads(body)
+    fields = {key: values[-1] for key, values in parse_qs(body.decode(), keep_blank_values=True).items()}
+    for key, value in fields.items():
+        if value[:1] in "[{":
+            try:
+                fields[key] = json.loads(value)
+            except ValueError:
+                pass
+    return fields
