@@ -69,6 +69,7 @@ MIGRATIONS: tuple[str, ...] = (
         UNIQUE (signal_id, chat_id)
     );
     CREATE INDEX outbox_pending ON outbox (status, next_attempt_at);
+    CREATE INDEX outbox_chat ON outbox (chat_id, status);
     CREATE TABLE snapshots (
         as_of TEXT PRIMARY KEY,
         payload TEXT NOT NULL,
@@ -249,11 +250,16 @@ class Store:
         return new
 
     def due_deliveries(self, now: str | None = None, limit: int = 500) -> list[Delivery]:
+        """Pending deliveries due by `now`, oldest first; a chat's later message never overtakes an
+        earlier one that waits for its retry."""
+        now = now or utc_now()
         rows = self._query(
             "SELECT outbox.id AS delivery_id, outbox.chat_id, outbox.attempts, signals.* FROM outbox "
             "JOIN signals ON signals.id = outbox.signal_id WHERE outbox.status = 'pending' "
-            "AND outbox.next_attempt_at <= ? ORDER BY outbox.id LIMIT ?",
-            [now or utc_now(), limit],
+            "AND outbox.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM outbox AS earlier "
+            "WHERE earlier.chat_id = outbox.chat_id AND earlier.status = 'pending' AND earlier.id < outbox.id "
+            "AND earlier.next_attempt_at > ?) ORDER BY outbox.id LIMIT ?",
+            [now, now, limit],
         )
         return [Delivery(row["delivery_id"], row["chat_id"], _signal(row), row["attempts"]) for row in rows]
 

@@ -1,0 +1,116 @@
+"""Outbox delivery against a fake sender: every outcome of an attempt, ordering, nothing sent twice."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.delivery import ChatGone, ChatMoved, Deliverer, RateLimited, Transient
+from bot.store import Store
+from signals.signal import Signal
+
+
+class FakeSender:
+    def __init__(self) -> None:
+        self.sent: list[tuple[int, str]] = []
+        self.script: dict[int, list[Exception]] = {}
+
+    async def send(self, chat_id: int, text: str) -> None:
+        failures = self.script.get(chat_id)
+        if failures:
+            raise failures.pop(0)
+        self.sent.append((chat_id, text))
+
+
+def make_signal(date: str, title: str = "Fed cut its target by 25 bp") -> Signal:
+    return Signal("rates", "rates:fed_cut", date, "start", title, {})
+
+
+@pytest.fixture
+def setup(tmp_path):
+    store = Store(tmp_path / "bot.sqlite")
+    for chat in (1, 2, 3):
+        store.upsert_chat(chat)
+        store.subscribe(chat, ["rates"])
+    sender = FakeSender()
+    yield store, sender, Deliverer(store, sender, backoff_seconds=0.0, max_attempts=3)
+    store.close()
+
+
+def drain(deliverer: Deliverer):
+    return asyncio.run(deliverer.drain())
+
+
+def test_each_subscriber_gets_each_signal_once_in_order(setup):
+    store, sender, deliverer = setup
+    store.record_signals([make_signal("2024-01-05"), make_signal("2024-01-08")])
+    report = drain(deliverer)
+    assert report.sent == 6
+    for chat in (1, 2, 3):
+        texts = [t for c, t in sender.sent if c == chat]
+        assert len(texts) == 2 and "2024-01-05" in texts[0] and "2024-01-08" in texts[1]
+    assert drain(deliverer).sent == 0  # a second drain sends nothing again
+
+
+def test_rate_limited_waits_without_using_up_attempts(setup):
+    store, sender, deliverer = setup
+    sender.script[1] = [RateLimited(0.2)] * 5
+    store.record_signals([make_signal("2024-01-05")])
+    first = drain(deliverer)
+    assert first.sent == 2 and first.retried == 1
+    sender.script[1] = []
+    asyncio.run(asyncio.sleep(0.25))
+    assert drain(deliverer).sent == 1
+    assert store.stats()["deliveries"] == {"sent": 3}
+
+
+def test_transient_errors_retry_then_fail_after_max_attempts(setup):
+    store, sender, deliverer = setup
+    sender.script[2] = [Transient("Bad Gateway")] * 3
+    store.record_signals([make_signal("2024-01-05")])
+    reports = [drain(deliverer) for _ in range(3)]
+    assert sum(r.failed for r in reports) == 1
+    row = store.db.execute("SELECT status, attempts, last_error FROM outbox WHERE chat_id = 2").fetchone()
+    assert row == ("failed", 3, "Bad Gateway")
+
+
+def test_a_transient_error_holds_back_that_chats_later_messages(setup):
+    store, sender, deliverer = setup
+    deliverer.backoff_seconds = 0.3
+    sender.script[1] = [Transient("timeout")]
+    store.record_signals([make_signal("2024-01-05"), make_signal("2024-01-08")])
+    drain(deliverer)
+    assert [t for c, t in sender.sent if c == 1] == []  # order kept: nothing overtakes the failed one
+    assert len(sender.sent) == 4  # the other chats are not held up
+    asyncio.run(asyncio.sleep(0.35))
+    drain(deliverer)
+    texts = [t for c, t in sender.sent if c == 1]
+    assert "2024-01-05" in texts[0] and "2024-01-08" in texts[1]
+
+
+def test_gone_chat_is_deactivated_and_its_queue_cancelled(setup):
+    store, sender, deliverer = setup
+    sender.script[3] = [ChatGone("Forbidden: bot was blocked by the user")]
+    store.record_signals([make_signal("2024-01-05"), make_signal("2024-01-08")])
+    report = drain(deliverer)
+    assert report.deactivated_chats == 1
+    assert not store.chat(3)["active"]
+    assert store.stats()["deliveries"] == {"sent": 4, "cancelled": 2}
+
+
+def test_moved_chat_is_migrated_and_the_message_sent_there(setup):
+    store, sender, deliverer = setup
+    sender.script[2] = [ChatMoved(-1002)]
+    store.record_signals([make_signal("2024-01-05")])
+    drain(deliverer)
+    assert any(c == -1002 for c, _ in sender.sent)
+    assert store.subscriptions(-1002) == {"rates"}
+
+
+def test_long_messages_are_split_at_line_boundaries(setup):
+    store, sender, deliverer = setup
+    store.record_signals([make_signal("2024-01-05", title="x" * 5000)])
+    drain(deliverer)
+    parts = [t for c, t in sender.sent if c == 1]
+    assert len(parts) == 3 and all(len(p) <= 4096 for p in parts)

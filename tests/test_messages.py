@@ -1,0 +1,32 @@
+"""Message texts: HTML escaping, splitting at Telegram's 4,096 characters, compact metric pictures."""
+
+from __future__ import annotations
+
+from bot.messages import breadth_message, rates_message, signal_message, split_message
+from signals.signal import Signal
+
+
+def test_split_keeps_lines_whole():
+    text = "\n".join(f"line {i:04d} " + "y" * 50 for i in range(200))
+    parts = split_message(text, limit=1000)
+    assert all(len(p) <= 1000 for p in parts)
+    assert "\n".join(parts) == text
+    assert all(p.startswith("line ") for p in parts)
+
+
+def test_short_text_is_one_part():
+    assert split_message("hello") == ["hello"]
+
+
+def test_signal_text_is_escaped():
+    message = signal_message(Signal("breadth", "breadth:x", "2024-01-05", "start", "a <b> & c", {}))
+    assert "a &lt;b&gt; &amp; c" in message and message.startswith("\U0001F514 <b>Breadth divergence</b>")
+
+
+def test_metric_pictures_show_missing_values_as_na():
+    snapshot = {"as_of": "2024-03-08", "breadth": {"pct_above_200dma": 83.09, "median_pct_from_52w_high": -3.57,
+                                                   "index_pct_from_52w_high": None, "members": 486},
+                "rates": {"yield_2y": 4.5, "fed_target_lower": 5.25, "fed_target_upper": 5.5}}
+    breadth = breadth_message(snapshot)
+    assert "83.1%" in breadth and "\u22123.6%" in breadth and "n/a" in breadth and "486" in breadth
+    assert "5.25\u20135.50%" in rates_message(snapshot)

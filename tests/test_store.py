@@ -1,0 +1,155 @@
+"""The SQLite store: schema and migrations, file mode, idempotent signals, outbox, chat lifecycle."""
+
+from __future__ import annotations
+
+import sqlite3
+import stat
+
+import pytest
+
+from bot.instance_lock import AlreadyRunning, InstanceLock
+from bot.store import MIGRATIONS, Store
+from signals.signal import Signal
+
+
+def signal(key="rates:fed_cut", date="2024-01-05", direction="start", type_="rates") -> Signal:
+    return Signal(type_, key, date, direction, f"title {key} {date}", {"x": 1.5})
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "state" / "bot.sqlite")
+    yield s
+    s.close()
+
+
+def test_schema_is_versioned_private_and_in_wal_mode(store):
+    assert store.schema_version == len(MIGRATIONS)
+    assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
+    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert {"chats", "subscriptions", "signals", "outbox", "snapshots", "runs"} <= set(store.db.table_names())
+
+
+def test_reopening_does_not_migrate_again(tmp_path):
+    path = tmp_path / "bot.sqlite"
+    Store(path).close()
+    again = Store(path)
+    assert again.schema_version == len(MIGRATIONS)
+    again.close()
+
+
+def test_a_signal_stored_twice_is_one_signal_with_one_delivery_per_chat(store):
+    store.upsert_chat(1)
+    store.upsert_chat(2)
+    store.upsert_chat(3)
+    store.subscribe(1, ["rates"])
+    store.subscribe(2, ["rates", "breadth"])
+    store.subscribe(3, ["breadth"])
+    assert store.record_signals([signal()]) == [signal()]
+    assert store.record_signals([signal()]) == []
+    due = store.due_deliveries()
+    assert sorted(d.chat_id for d in due) == [1, 2]
+    assert due[0].signal.detail == {"x": 1.5}
+    assert store.stats()["signals"] == 1
+
+
+def test_inactive_chats_get_no_deliveries_and_coming_back_reactivates(store):
+    store.upsert_chat(1)
+    store.subscribe(1, ["rates"])
+    store.deactivate_chat(1, "blocked")
+    store.record_signals([signal(date="2024-01-05")])
+    assert store.due_deliveries() == []
+    store.upsert_chat(1)  # the user unblocked the bot and wrote to it
+    store.record_signals([signal(date="2024-01-08")])
+    assert [d.signal.date for d in store.due_deliveries()] == ["2024-01-08"]
+
+
+def test_deactivation_cancels_pending_deliveries(store):
+    store.upsert_chat(1)
+    store.subscribe(1, ["rates"])
+    store.record_signals([signal(), signal(date="2024-01-08")])
+    assert store.deactivate_chat(1, "Forbidden: bot was blocked by the user") == 2
+    assert store.stats()["deliveries"] == {"cancelled": 2}
+
+
+def test_unsubscribe_cancels_pending_deliveries_of_that_topic_only(store):
+    store.upsert_chat(1)
+    store.subscribe(1, ["rates", "breadth"])
+    store.record_signals([signal(), signal("breadth:narrow_leadership", type_="breadth")])
+    assert store.unsubscribe(1, ["rates"]) == ["rates"]
+    assert [d.signal.type for d in store.due_deliveries()] == ["breadth"]
+    assert store.unsubscribe(1, ["rates"]) == []
+
+
+def test_migrated_chat_keeps_subscriptions_and_pending_deliveries(store):
+    store.upsert_chat(-5, "group", "Traders")
+    store.subscribe(-5, ["rates"])
+    store.record_signals([signal()])
+    store.migrate_chat(-5, -1005)
+    assert store.chat(-5) is None
+    assert store.chat(-1005)["type"] == "supergroup"
+    assert store.subscriptions(-1005) == {"rates"}
+    assert [d.chat_id for d in store.due_deliveries()] == [-1005]
+
+
+def test_migration_onto_a_chat_already_known(store):
+    store.upsert_chat(-5, "group")
+    store.upsert_chat(-1005, "supergroup")
+    store.subscribe(-5, ["rates"])
+    store.subscribe(-1005, ["breadth"])
+    store.migrate_chat(-5, -1005)
+    assert store.subscriptions(-1005) == {"rates", "breadth"}
+
+
+def test_retry_schedule_and_failure(store):
+    store.upsert_chat(1)
+    store.subscribe(1, ["rates"])
+    store.record_signals([signal()])
+    (delivery,) = store.due_deliveries()
+    store.mark_retry(delivery.id, "Bad Gateway", "2999-01-01T00:00:00+00:00")
+    assert store.due_deliveries() == []
+    assert store.next_retry_at() == "2999-01-01T00:00:00+00:00"
+    store.mark_failed(delivery.id, "gave up")
+    assert store.stats()["deliveries"] == {"failed": 1}
+
+
+def test_runs_snapshots_and_history(store):
+    run = store.start_run("schedule")
+    assert store.last_run()["outcome"] == "running"
+    assert store.abandon_unfinished_runs() == 1
+    run = store.start_run("schedule")
+    store.finish_run(run, "ok", "2024-01-05", 2)
+    assert store.last_run("ok")["data_as_of"] == "2024-01-05"
+    store.save_snapshot("2024-01-04", {"as_of": "2024-01-04"})
+    store.save_snapshot("2024-01-05", {"as_of": "2024-01-05"})
+    assert store.latest_snapshot() == {"as_of": "2024-01-05"}
+    store.record_signals([signal(date="2024-01-04"), signal(date="2024-01-05"),
+                          signal("breadth:x", date="2024-01-03", type_="breadth")])
+    assert [s.date for s in store.recent_signals(2)] == ["2024-01-05", "2024-01-04"]
+    assert [s.key for s in store.recent_signals(5, topics=["breadth"])] == ["breadth:x"]
+
+
+def test_record_is_one_transaction(store, monkeypatch):
+    """If storing fails half-way, neither the signals nor their deliveries remain."""
+    store.upsert_chat(1)
+    store.subscribe(1, ["rates"])
+    bad = Signal("rates", "rates:x", "2024-01-05", "start", "t", {"not json": object()})
+    with pytest.raises(TypeError):
+        store.record_signals([signal(), bad])
+    assert store.stats()["signals"] == 0 and store.due_deliveries() == []
+
+
+def test_second_instance_on_the_same_database_refuses(tmp_path):
+    database = tmp_path / "bot.sqlite"
+    with InstanceLock(database):
+        with pytest.raises(AlreadyRunning, match="already running"):
+            InstanceLock(database).acquire()
+    with InstanceLock(database):  # released on exit
+        pass
+
+
+def test_database_is_plain_sqlite(store):
+    store.upsert_chat(1)
+    other = sqlite3.connect(store.path)
+    assert other.execute("SELECT id FROM chats").fetchall() == [(1,)]
+    other.close()

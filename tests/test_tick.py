@@ -1,0 +1,63 @@
+"""A tick: snapshot and signals stored, idempotent, missed sessions caught up, failures recorded."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.store import Store
+from bot.tick import run_tick
+from signals.errors import DataError
+from signals.replay import replay
+from signals.settings import load_detector_settings
+from tests.test_no_lookahead import SYNTHETIC
+
+SETTINGS = load_detector_settings()
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "bot.sqlite")
+    yield s
+    s.close()
+
+
+def expected_between(after: str, through: str):
+    return [s for s in replay(SYNTHETIC, start="2020-01-01", end=through).signals if after < s.date <= through]
+
+
+def session_with_signals():
+    every = replay(SYNTHETIC, start="2020-06-01").signals
+    return every[len(every) // 2].date
+
+
+def test_tick_stores_snapshot_signals_and_run(store):
+    day = session_with_signals()
+    result = run_tick(store, lambda: SYNTHETIC, SETTINGS, as_of=day)
+    assert result.as_of == day and result.new_signals
+    assert all(s.date == day for s in result.new_signals)
+    assert store.latest_snapshot()["as_of"] == day
+    assert store.last_run()["outcome"] == "ok" and store.last_run()["new_signals"] == len(result.new_signals)
+    again = run_tick(store, lambda: SYNTHETIC, SETTINGS, as_of=day)
+    assert again.new_signals == []  # re-running a session never alerts twice
+
+
+def test_sessions_missed_while_down_are_caught_up(store):
+    sessions = SYNTHETIC.sessions
+    position = int(sessions.searchsorted(session_with_signals()))
+    first = sessions[position - 3].strftime("%Y-%m-%d")
+    later = sessions[position + 2].strftime("%Y-%m-%d")
+    run_tick(store, lambda: SYNTHETIC, SETTINGS, as_of=first)
+    result = run_tick(store, lambda: SYNTHETIC, SETTINGS, as_of=later)
+    expected = expected_between(first, later)
+    assert expected, "the window should hold signals"
+    assert [s.identity for s in result.new_signals] == [s.identity for s in expected]
+
+
+def test_a_failed_tick_is_recorded_and_raised(store):
+    def broken():
+        raise DataError("data folder not found: /nowhere")
+
+    with pytest.raises(DataError):
+        run_tick(store, broken, SETTINGS)
+    run = store.last_run()
+    assert run["outcome"] == "error" and "data folder not found" in run["error"]
