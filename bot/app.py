@@ -202,8 +202,8 @@ async def evaluate_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def deliver_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     deliverer = services_of(context).deliverer
-    if deliverer is None:
-        return
+    if deliverer is None or deliverer.busy:
+        return  # a drain in progress will pick up whatever is due
     report = await deliverer.drain()
     if report.sent or report.failed or report.deactivated_chats:
         log.info("delivered %d, retrying %d, failed %d, chats deactivated %d",

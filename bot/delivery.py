@@ -82,6 +82,10 @@ class Deliverer:
         self.concurrency = concurrency
         self._lock = asyncio.Lock()
 
+    @property
+    def busy(self) -> bool:
+        return self._lock.locked()
+
     async def drain(self) -> DrainReport:
         """Send everything due now; one drain at a time (a second caller waits, then finds less to do)."""
         report = DrainReport()

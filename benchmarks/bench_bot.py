@@ -1,0 +1,110 @@
+"""Bot benchmark against the fake Bot API on loopback: command latency and delivery throughput.
+
+    python -m benchmarks.bench_bot [--chats 2000] [--askers 100] [--limit 30]
+
+1. /breadth latency: 100 chats send /breadth at once; p50/p95 of the time from the updates being
+   queued to each reply arriving, against the floor the send rate sets (the k-th reply cannot leave
+   before k / 29 s), and the latency of one chat asking alone.
+2. Delivery: one signal to N subscribed chats while the fake server enforces `--limit` messages per
+   second (answering 429 beyond it): achieved rate as a share of the limit, lost, duplicated, 429s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from bot.app import MESSAGES_PER_SECOND
+from tests.bot_harness import announce_cut, make_folder, running_bot, until
+from tests.fake_telegram import FakeTelegram
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
+
+
+async def breadth_latency(fake: FakeTelegram, services, askers: int) -> tuple[list[float], list[float]]:
+    first_chat = 10_000
+    before = len(fake.calls)
+    began = time.monotonic()
+    for chat in range(first_chat, first_chat + askers):
+        fake.push_message(chat, "/breadth")
+    await until(lambda: len([c for c in fake.calls[before:] if c.method == "sendMessage"]) >= askers, timeout=60)
+    latencies = [c.at - began for c in fake.calls[before:] if c.method == "sendMessage"]
+    idle = []
+    for _ in range(20):  # one asker at a time: the handler's own cost, no queueing behind the limit
+        before = len(fake.calls)
+        start = time.monotonic()
+        fake.push_message(first_chat, "/breadth")
+        await until(lambda: any(c.method == "sendMessage" for c in fake.calls[before:]), every=0.001)
+        idle.append(time.monotonic() - start)
+    return latencies, idle
+
+
+async def delivery(fake: FakeTelegram, services, folder: Path, chats: int, limit: float) -> dict[str, float]:
+    first_chat = 100_000
+    store = services.store
+    for chat in range(first_chat, first_chat + chats):
+        store.upsert_chat(chat)
+        store.subscribe(chat, ["rates"])
+    fake.rate_limit_per_second = limit
+    announce_cut(folder)
+    before = len(fake.calls)
+    began = time.monotonic()
+    await services.tick("benchmark")
+    await until(lambda: store.stats()["deliveries"].get("pending", 0) == 0, timeout=chats / limit * 3 + 30)
+    elapsed = time.monotonic() - began
+    sends = [c for c in fake.calls[before:] if c.method == "sendMessage"]
+    ok = [c for c in sends if c.status == 200]
+    per_chat = Counter(int(c.params["chat_id"]) for c in ok)
+    window = ok[-1].at - ok[0].at if len(ok) > 1 else float("nan")
+    return {
+        "chats": chats,
+        "delivered": len(per_chat),
+        "lost": chats - len(per_chat),
+        "duplicates": sum(n - 1 for n in per_chat.values() if n > 1),
+        "rate_429": sum(1 for c in sends if c.status == 429),
+        "seconds": elapsed,
+        "rate": (len(ok) - 1) / window if len(ok) > 1 else float("nan"),
+    }
+
+
+async def main_async(args: argparse.Namespace) -> int:
+    with tempfile.TemporaryDirectory() as scratch, FakeTelegram() as fake:
+        root = Path(scratch)
+        folder = make_folder(root / "data")
+        async with running_bot(fake, folder, root / "bot.sqlite") as services:
+            await until(lambda: services.store.last_run("ok"), timeout=60)
+            latencies, idle = await breadth_latency(fake, services, args.askers)
+            result = await delivery(fake, services, folder, args.chats, args.limit)
+    # Replies leave evenly at MESSAGES_PER_SECOND: the k-th cannot leave before k / rate seconds.
+    floor50, floor95 = 0.5 * args.askers / MESSAGES_PER_SECOND, 0.95 * args.askers / MESSAGES_PER_SECOND
+    p50, p95 = statistics.median(latencies), percentile(latencies, 0.95)
+    print(f"/breadth, {args.askers} chats at once: p50 {p50 * 1000:.0f} ms, p95 {p95 * 1000:.0f} ms; "
+          f"the floor set by the {MESSAGES_PER_SECOND:g}/s send rate: p50 {floor50 * 1000:.0f} ms, "
+          f"p95 {floor95 * 1000:.0f} ms (ratio {p50 / floor50:.2f}, {p95 / floor95:.2f}); "
+          f"one chat alone: p50 {statistics.median(idle) * 1000:.0f} ms")
+    print(f"delivery of one signal to {result['chats']} chats, server limit {args.limit:g}/s: "
+          f"{result['rate']:.1f} msg/s = {result['rate'] / args.limit:.1%} of the limit; "
+          f"delivered {result['delivered']}, lost {result['lost']}, duplicates {result['duplicates']}, "
+          f"429s {result['rate_429']}, {result['seconds']:.1f} s in all (tick included)")
+    return 0 if result["lost"] == 0 and result["duplicates"] == 0 else 1
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--chats", type=int, default=2000)
+    parser.add_argument("--askers", type=int, default=100)
+    parser.add_argument("--limit", type=float, default=30.0)
+    return asyncio.run(main_async(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
