@@ -53,6 +53,12 @@ async def until(condition: Callable[[], Any], timeout: float = 15.0, every: floa
     raise AssertionError(f"condition not met within {timeout} s")
 
 
+def _startup_tick_done(services: Services) -> bool:
+    """The catch-up tick that start-up schedules has run and let go of the tick lock."""
+    last = services.store.last_run()
+    return last is not None and last["outcome"] != "running" and not services.tick_lock.locked()
+
+
 @asynccontextmanager
 async def running_bot(fake: FakeTelegram, folder: Path, database: Path, **services_overrides: Any):
     """Start the bot like `run_polling` does (post_init included), yield its services, stop it cleanly."""
@@ -68,6 +74,7 @@ async def running_bot(fake: FakeTelegram, folder: Path, database: Path, **servic
             await application.start()
             await application.updater.start_polling(poll_interval=0.0, timeout=1)
             try:
+                await until(lambda: _startup_tick_done(services), timeout=60)
                 yield services
             finally:
                 await application.updater.stop()

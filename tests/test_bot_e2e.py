@@ -38,7 +38,6 @@ def replies(fake: FakeTelegram, chat_id: int) -> list[str]:
 def test_subscribe_tick_alert_arrives(fake, folder, tmp_path):
     async def scenario():
         async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
-            await until(lambda: services.store.last_run("ok"))  # the start-up catch-up tick
             fake.push_message(USER, "/subscribe rates")
             await until(lambda: any("Subscribed: rates" in t for t in replies(fake, USER)))
             announce_cut(folder)
@@ -62,7 +61,6 @@ def test_unsubscribed_chat_gets_nothing(fake, folder, tmp_path):
             fake.push_message(USER, "/unsubscribe rates")
             await until(lambda: any("Unsubscribed: rates" in t for t in replies(fake, USER)))
             announce_cut(folder)
-            await until(lambda: not services.tick_lock.locked() and services.store.last_run("ok"))
             await services.tick("test")
             await asyncio.sleep(0.3)
             assert not any("Fed cut" in t for t in replies(fake, USER))
@@ -99,7 +97,6 @@ def test_restart_keeps_subscriptions_and_sends_pending_deliveries(fake, folder, 
 def test_blocked_chat_is_deactivated(fake, folder, tmp_path):
     async def scenario():
         async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
-            await until(lambda: services.store.last_run("ok"))
             fake.push_message(USER, "/subscribe rates")
             fake.push_message(USER + 1, "/subscribe rates")
             await until(lambda: replies(fake, USER) and replies(fake, USER + 1))
@@ -117,7 +114,6 @@ def test_blocked_chat_is_deactivated(fake, folder, tmp_path):
 def test_rate_limit_answer_loses_nothing(fake, folder, tmp_path):
     async def scenario():
         async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
-            await until(lambda: services.store.last_run("ok"))
             fake.push_message(USER, "/subscribe rates")
             await until(lambda: replies(fake, USER))
             fake.fail("sendMessage", 429, "Too Many Requests: retry after 1", retry_after=1, chat_id=USER, times=2)
@@ -134,7 +130,6 @@ def test_server_errors_are_retried_with_backoff(fake, folder, tmp_path):
     async def scenario():
         async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
             services.deliverer.backoff_seconds = 0.2
-            await until(lambda: services.store.last_run("ok"))
             fake.push_message(USER, "/subscribe rates")
             await until(lambda: replies(fake, USER))
             fake.fail("sendMessage", 502, "Bad Gateway", chat_id=USER, times=2)
@@ -155,7 +150,6 @@ def test_migrated_group_keeps_its_subscriptions(fake, folder, tmp_path):
 
     async def scenario():
         async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
-            await until(lambda: services.store.last_run("ok"))
             fake.push_message(group, "/subscribe rates", user_id=admin, chat_type="group")
             await until(lambda: replies(fake, group))
             fake.fail("sendMessage", 400, "Bad Request: group chat was upgraded to a supergroup chat",
@@ -174,7 +168,6 @@ def test_breadth_answers_while_a_tick_runs(fake, folder, tmp_path):
 
     async def scenario():
         async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
-            await until(lambda: services.store.last_run("ok"))
             original = services.load_data
 
             def slow_load():
@@ -200,7 +193,6 @@ def test_breadth_answers_while_a_tick_runs(fake, folder, tmp_path):
 def test_commands_answer_and_explain_bad_input(fake, folder, tmp_path):
     async def scenario():
         async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
-            await until(lambda: services.store.last_run("ok"))
             fake.push_message(USER, "/start")
             start = await until(lambda: fake.sent(USER))
             assert "toggle:breadth" in str(start[0]["reply_markup"])
@@ -263,7 +255,6 @@ def test_token_appears_nowhere_in_logs_or_output(fake, folder, tmp_path, caplog,
 
     async def scenario():
         async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
-            await until(lambda: services.store.last_run("ok"))
             fake.push_message(USER, "/subscribe rates")
             await until(lambda: replies(fake, USER))
             fake.fail("sendMessage", 502, "Bad Gateway", chat_id=USER)
