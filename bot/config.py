@@ -28,6 +28,7 @@ class AppConfig(BaseSettings):
     rotation_data: Path | None = None
     rotation_config: Path | None = None
     log_level: str = "INFO"
+    evaluation_delay_minutes: float = Field(default=20.0, ge=0, le=600)
 
     @field_validator("admin_chat_ids", mode="before")
     @classmethod

@@ -16,17 +16,16 @@ from bot.tick import TickResult
 from signals.settings import load_detector_settings
 
 log = logging.getLogger(__name__)
-EVALUATION_DELAY_MINUTES = 20.0
 
 
-def build_services(config: AppConfig, delay_minutes: float = EVALUATION_DELAY_MINUTES) -> Services:
+def build_services(config: AppConfig) -> Services:
     settings = load_detector_settings(config.rotation_config)
     store = Store(config.database_path)
     return Services(
         config=config,
         settings=settings,
         store=store,
-        calendar=SessionCalendar(delay_minutes),
+        calendar=SessionCalendar(config.evaluation_delay_minutes),
         deliverer=None,
         load_data=data_loader(config),
     )

@@ -270,3 +270,21 @@ def test_token_appears_nowhere_in_logs_or_output(fake, folder, tmp_path, caplog,
     assert caplog.records, "the run should have logged something"
     assert secret not in caplog.text
     assert secret not in out and secret not in err
+
+
+def test_slow_telegram_answers_hold_up_nothing(fake, folder, tmp_path):
+    async def scenario():
+        async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
+            fake.push_message(USER, "/subscribe rates")
+            fake.push_message(USER + 1, "/subscribe rates")
+            await until(lambda: replies(fake, USER) and replies(fake, USER + 1))
+            fake.delays["sendMessage"] = 0.8
+            announce_cut(folder)
+            delivering = asyncio.create_task(services.tick("test"))
+            await until(lambda: len([c for c in fake.calls_of("sendMessage") if "Fed cut" in c.params["text"]]) == 2,
+                        timeout=10)
+            await delivering
+            assert services.store.stats()["deliveries"] == {"sent": 2}
+            assert len([t for t in replies(fake, USER) if "Fed cut" in t]) == 1
+
+    asyncio.run(scenario())

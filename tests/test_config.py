@@ -1,0 +1,56 @@
+"""The one settings object: environment and .env, validated, frozen, flags on top."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.config import load_config
+from signals.errors import ConfigError
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch, tmp_path):
+    for name in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_API_URL", "ADMIN_CHAT_IDS", "DATABASE_PATH", "ROTATION_DATA",
+                 "ROTATION_CONFIG", "LOG_LEVEL", "EVALUATION_DELAY_MINUTES"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_defaults_without_environment():
+    config = load_config()
+    assert config.telegram_bot_token is None and config.admin_chat_ids == ()
+    assert config.rotation_data is None and config.log_level == "INFO"
+    assert config.evaluation_delay_minutes == 20
+
+
+def test_environment_and_dotenv(monkeypatch, tmp_path):
+    (tmp_path / ".env").write_text("TELEGRAM_BOT_TOKEN=123:abc\nADMIN_CHAT_IDS=1, -100200\nLOG_LEVEL=debug\n")
+    monkeypatch.setenv("ROTATION_DATA", "/data/market")
+    config = load_config()
+    assert config.telegram_bot_token.get_secret_value() == "123:abc"
+    assert "123:abc" not in repr(config)  # the token never shows in a repr or a log of the config
+    assert config.admin_chat_ids == (1, -100200)
+    assert config.log_level == "DEBUG"
+    assert str(config.rotation_data) == "/data/market"
+
+
+def test_flags_override_the_environment(monkeypatch):
+    monkeypatch.setenv("DATABASE_PATH", "/env/bot.sqlite")
+    assert str(load_config(database_path="/flag/bot.sqlite").database_path) == "/flag/bot.sqlite"
+
+
+@pytest.mark.parametrize("name, value, message", [
+    ("ADMIN_CHAT_IDS", "12,abc", "ADMIN_CHAT_IDS"),
+    ("LOG_LEVEL", "chatty", "LOG_LEVEL"),
+    ("EVALUATION_DELAY_MINUTES", "-5", "EVALUATION_DELAY_MINUTES"),
+])
+def test_invalid_values_are_clear_errors(monkeypatch, name, value, message):
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=message):
+        load_config()
+
+
+def test_config_is_frozen():
+    config = load_config()
+    with pytest.raises(Exception):
+        config.log_level = "DEBUG"  # type: ignore[misc]
