@@ -36,7 +36,7 @@ def load_folder(folder: str | Path) -> MarketData:
         raise DataError(f"no usable price files in {prices_dir}")
     parsed = parse_files(raws, signed_tickers=YIELD_TICKERS)
     issues.extend(parsed.issues)
-    close, high, low, volume = _wide_frames(parsed)
+    close, high, low, volume = wide_frames(parsed)
     if close.empty:
         raise DataError(f"no valid price rows in {prices_dir}")
 
@@ -70,7 +70,7 @@ def load_folder(folder: str | Path) -> MarketData:
     )
 
 
-def _wide_frames(parsed: ParsedPrices) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+def wide_frames(parsed: ParsedPrices) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """Scatter the long rows into (session x ticker) arrays in one assignment per field."""
     # factorize (hashing) then sort the ~2,000 distinct dates: cheaper than sorting 900,000 rows
     first_codes, distinct = pd.factorize(parsed.dates.view("int64"))

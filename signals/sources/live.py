@@ -1,0 +1,263 @@
+"""The live market data source: Yahoo Finance and FRED behind the incremental SQLite cache.
+
+A refresh asks each source only for what the cache lacks, from the last cached date minus a small
+overlap. The overlap is compared with the cache: a disagreement beyond rounding means the history
+was adjusted (a split, a dividend), and that ticker alone is fetched again whole. Rate limits and
+network errors back off exponentially (capped); a refresh that could not finish is recorded as
+partial, never mistaken for complete. Each batch is committed as it arrives, so an interrupted
+refresh resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pandas as pd
+
+from signals.errors import DataError
+from signals.market_data import DataIssue, MarketData
+from signals.sources.folder import wide_frames
+from signals.sources.fred import SERIES as FRED_SERIES
+from signals.sources.fred import FredClient, FredError
+from signals.sources.price_cache import PriceCache
+from signals.sources.universe import UniverseError, fetch_sp500
+from signals.sources.yahoo import YahooClient, YahooRateLimited
+
+log = logging.getLogger(__name__)
+
+MARKET_TICKERS = ("^GSPC", "SPY", "RSP", "IWM", "^RUT", "QQQ", "IJR", "XLB", "XLC", "XLE", "XLF", "XLI", "XLK",
+                  "XLP", "XLRE", "XLU", "XLV", "XLY", "^IRX", "^TNX")
+REFERENCE_TICKER = "SPY"  # its last bar says how far the data reaches
+
+
+@dataclass(frozen=True)
+class LiveSettings:
+    history_start: str = "2017-01-01"
+    overlap_days: int = 7  # calendar days re-read before the last cached bar
+    batch_size: int = 50
+    max_retries: int = 4
+    backoff_seconds: float = 30.0
+    backoff_cap_seconds: float = 600.0
+    universe_max_age_days: float = 7.0
+    tolerance: float = 1e-4  # relative difference that counts as a revision, beyond rounding
+
+
+@dataclass
+class RefreshReport:
+    requests: int = 0
+    rows: int = 0
+    updated: list[str] = field(default_factory=list)
+    refetched: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    partial: bool = False
+    stale: bool = False
+    last_session: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def outcome(self) -> str:
+        return "stale" if self.stale else "partial" if self.partial else "complete"
+
+
+Progress = Callable[[int, int, str], None]  # done, total, label
+
+
+class LiveSource:
+    def __init__(
+        self,
+        cache: PriceCache,
+        yahoo: YahooClient | None = None,
+        fred: FredClient | None = None,
+        universe_fetch: Callable[[], pd.DataFrame] | None = None,
+        settings: LiveSettings | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        today: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
+    ) -> None:
+        self.cache = cache
+        self.yahoo = yahoo or YahooClient()
+        self.fred = fred or FredClient()
+        self.universe_fetch = universe_fetch or fetch_sp500
+        self.settings = settings or LiveSettings()
+        self.sleep = sleep
+        self.today = today
+
+    # refresh -------------------------------------------------------------------------------------
+
+    def refresh(self, expected_session: str | None = None, progress: Progress | None = None,
+                start: str | None = None) -> RefreshReport:
+        report = RefreshReport()
+        refresh_id = self.cache.start_refresh(expected_session)
+        error = None
+        try:
+            self._refresh_universe(report)
+            tickers = self.tickers()
+            self._refresh_prices(tickers, report, progress, start)
+            self._refresh_rates(report)
+        except BaseException as exc:  # interrupted or failed: recorded as partial, then raised again
+            report.partial = True
+            error = f"{type(exc).__name__}: {exc}"
+            raise
+        finally:
+            state = self.cache.states().get(REFERENCE_TICKER)
+            report.last_session = state.last if state else None
+            if expected_session and (report.last_session is None or report.last_session < expected_session):
+                report.stale = True
+            self.cache.finish_refresh(refresh_id, report.outcome, report.last_session, report.requests,
+                                      report.rows, report.failed, error)
+        return report
+
+    def tickers(self) -> list[str]:
+        members = self.cache.universe()["ticker"].tolist()
+        return list(dict.fromkeys([*members, *MARKET_TICKERS]))
+
+    def _refresh_universe(self, report: RefreshReport) -> None:
+        fetched_at = self.cache.meta("universe_fetched_at")
+        age = None
+        if fetched_at:
+            age = (self.today() - datetime.fromisoformat(fetched_at)).total_seconds() / 86400
+        if age is not None and age < self.settings.universe_max_age_days:
+            return
+        try:
+            self.cache.write_universe(self.universe_fetch())
+        except UniverseError as exc:
+            if fetched_at is None:
+                report.partial = True
+                report.notes.append(f"{exc}; no cached S&P 500 list either, so breadth is unavailable")
+            else:
+                report.notes.append(f"{exc}; using the cached list from {fetched_at[:10]} ({age:.0f} days old)")
+
+    def _refresh_prices(self, tickers: list[str], report: RefreshReport, progress: Progress | None,
+                        start: str | None) -> None:
+        states = self.cache.states()
+        first_day = start or self.settings.history_start
+        plans: dict[str, list[str]] = {}
+        for ticker in tickers:
+            state = states.get(ticker)
+            if state is None or state.last is None:
+                begin = first_day
+            else:
+                begin = (pd.Timestamp(state.last) - timedelta(days=self.settings.overlap_days)).strftime("%Y-%m-%d")
+            plans.setdefault(begin, []).append(ticker)
+        batches = [(begin, group[i:i + self.settings.batch_size])
+                   for begin, group in sorted(plans.items()) for i in range(0, len(group), self.settings.batch_size)]
+        done = 0
+        refetch: list[str] = []
+        for begin, batch in batches:
+            received = self._fetch_with_backoff(batch, begin, report)
+            if received is None:  # gave up: the rest is left for the next refresh
+                report.partial = True
+                report.failed.update({t: "not fetched: Yahoo kept refusing" for t in batch})
+                break
+            updates = {}
+            for ticker, bars in received.items():
+                if states.get(ticker) and self._revised(ticker, bars):
+                    refetch.append(ticker)
+                else:
+                    updates[ticker] = bars
+            report.rows += self.cache.write_bars(updates)
+            report.updated.extend(updates)
+            done += len(batch)
+            if progress:
+                progress(done, len(tickers), f"{begin}..")
+        if refetch and not report.partial:
+            self._refetch_whole(refetch, report, first_day)
+
+    def _fetch_with_backoff(self, tickers: list[str], begin: str, report: RefreshReport) -> dict[str, pd.DataFrame] | None:
+        """Bars per ticker; failed tickers recorded; None when rate limits outlast the retries."""
+        wanted = list(tickers)
+        received: dict[str, pd.DataFrame] = {}
+        for attempt in range(self.settings.max_retries + 1):
+            report.requests += 1
+            try:
+                batch = self.yahoo.fetch(wanted, begin)
+            except YahooRateLimited as exc:
+                limited, reason = wanted, str(exc)
+            except Exception as exc:  # network trouble inside yfinance's session setup
+                limited, reason = wanted, f"{type(exc).__name__}: {exc}"
+            else:
+                received.update(batch.bars)
+                limited = [t for t, why in batch.failed.items() if "Too Many Requests" in why or "RateLimit" in why]
+                reason = "rate limited"
+                failed = {t: why for t, why in batch.failed.items() if t not in limited}
+                report.failed.update(failed)
+                self.cache.record_attempts(batch.bars, failed)
+            if not limited:
+                return received
+            wanted = limited
+            if attempt == self.settings.max_retries:
+                break
+            wait = min(self.settings.backoff_cap_seconds, self.settings.backoff_seconds * 2 ** attempt)
+            log.warning("Yahoo: %s; waiting %.0f s before retrying %d tickers", reason, wait, len(wanted))
+            self.sleep(wait)
+        self.cache.record_attempts(received, {t: "rate limited" for t in wanted})
+        if received:
+            report.rows += self.cache.write_bars(received)
+            report.updated.extend(received)
+        return None
+
+    def _revised(self, ticker: str, fresh: pd.DataFrame) -> bool:
+        """Whether the overlap disagrees with the cache beyond rounding (a split or dividend adjustment)."""
+        cached = self.cache.bars(ticker, since=fresh.index.min().strftime("%Y-%m-%d"))
+        common = cached.index.intersection(fresh.index)
+        if common.empty:
+            return False
+        for column in ("Close", "Adj Close"):
+            old = cached.loc[common, column].to_numpy()
+            new = fresh.loc[common, column].to_numpy()
+            both = ~(np.isnan(old) | np.isnan(new))
+            if np.any(np.abs(new[both] - old[both]) > self.settings.tolerance * np.abs(old[both])):
+                return True
+        return False
+
+    def _refetch_whole(self, tickers: list[str], report: RefreshReport, first_day: str) -> None:
+        for i in range(0, len(tickers), self.settings.batch_size):
+            batch = tickers[i:i + self.settings.batch_size]
+            received = self._fetch_with_backoff(batch, first_day, report)
+            if received is None:
+                report.partial = True
+                return
+            report.rows += self.cache.write_bars(received, replace=received)
+            report.refetched.extend(received)
+
+    def _refresh_rates(self, report: RefreshReport) -> None:
+        for series in FRED_SERIES:
+            last = self.cache.last_rate_date(series)
+            begin = (pd.Timestamp(last) - timedelta(days=10)).strftime("%Y-%m-%d") if last else self.settings.history_start
+            report.requests += 1
+            try:
+                observed = self.fred.fetch(series, begin)
+            except FredError as exc:
+                report.partial = True
+                report.failed[series] = str(exc)
+                continue
+            report.rows += self.cache.write_rates(series, observed)
+
+    # load ----------------------------------------------------------------------------------------
+
+    def load(self) -> MarketData:
+        """The cache as the engine's MarketData, the same model the offline folder gives."""
+        universe = self.cache.universe()
+        parsed = self.cache.read_long()
+        if not parsed.tickers:
+            raise DataError("the price cache is empty: run `rotation-bot fetch` first")
+        close, high, low, volume = wide_frames(parsed)
+        with_data = set(close.columns[close.notna().any(axis=0).to_numpy()])
+        listed = universe["ticker"].tolist()
+        members = tuple(t for t in listed if t in with_data)
+        missing = tuple(t for t in listed if t not in with_data)
+        issues = [DataIssue("price cache", None, f"{ticker}: {reason}")
+                  for ticker, reason in self.cache.failing_tickers().items()]
+        if missing:
+            issues.append(DataIssue("price cache", None, f"{len(missing)} of {len(listed)} constituents have no "
+                                    f"cached prices: {', '.join(missing[:10])}"))
+        return MarketData(close=close, high=high, low=low, volume=volume, rates=self.cache.rates(),
+                          constituents=universe, members=members, missing_members=missing,
+                          issues=tuple(issues), source=f"Yahoo Finance + FRED cache ({self.cache.path})")
+
+
+__all__ = ["LiveSettings", "LiveSource", "MARKET_TICKERS", "RefreshReport"]

@@ -1,0 +1,241 @@
+"""The local SQLite cache of the live sources: bars keyed by (ticker, date), FRED rates, the universe.
+
+`cache_bars` is the record, one row per (ticker, date). Reading 900,000 rows back through sqlite3
+costs seconds, so every write also refreshes `cache_packed`: one blob per ticker (its rows as a
+float64 array), from which the engine's wide frames are built in a few hundred milliseconds.
+Both are written in the same transaction, so they never disagree.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from signals.sources.csv_prices import PRICE_COLUMNS, ParsedPrices
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS cache_bars (
+    ticker TEXT NOT NULL, date TEXT NOT NULL,
+    open REAL, high REAL, low REAL, close REAL, adj_close REAL, volume REAL,
+    PRIMARY KEY (ticker, date)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS cache_packed (
+    ticker TEXT PRIMARY KEY, rows INTEGER NOT NULL, first TEXT, last TEXT, data BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cache_rates (
+    series TEXT NOT NULL, date TEXT NOT NULL, value REAL NOT NULL, PRIMARY KEY (series, date)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS cache_universe (
+    ticker TEXT PRIMARY KEY, name TEXT, sector TEXT, sub_industry TEXT
+);
+CREATE TABLE IF NOT EXISTS cache_meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS cache_ticker_status (
+    ticker TEXT PRIMARY KEY, last_attempt TEXT, last_success TEXT,
+    consecutive_failures INTEGER NOT NULL DEFAULT 0, last_error TEXT
+);
+CREATE TABLE IF NOT EXISTS cache_refreshes (
+    id INTEGER PRIMARY KEY AUTOINCREMENT, started_at TEXT NOT NULL, finished_at TEXT,
+    outcome TEXT NOT NULL DEFAULT 'running', expected_session TEXT, last_session TEXT,
+    requests INTEGER NOT NULL DEFAULT 0, rows INTEGER NOT NULL DEFAULT 0, failed TEXT, error TEXT
+);
+"""
+_FIELDS = ("open", "high", "low", "close", "adj_close", "volume")
+_EPOCH = np.datetime64("1970-01-01", "D")
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class TickerState:
+    rows: int
+    first: str | None
+    last: str | None
+
+
+class PriceCache:
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path).expanduser()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        if not self.path.exists():
+            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
+        self._lock = threading.RLock()
+        self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
+        self.conn.execute("PRAGMA journal_mode = WAL")
+        self.conn.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    # bars --------------------------------------------------------------------------------------
+
+    def states(self) -> dict[str, TickerState]:
+        with self._lock:
+            rows = self.conn.execute("SELECT ticker, rows, first, last FROM cache_packed").fetchall()
+        return {ticker: TickerState(count, first, last) for ticker, count, first, last in rows}
+
+    def bars(self, ticker: str, since: str | None = None) -> pd.DataFrame:
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT date, open, high, low, close, adj_close, volume FROM cache_bars "
+                "WHERE ticker = ? AND date >= ? ORDER BY date", [ticker, since or ""]).fetchall()
+        frame = pd.DataFrame(rows, columns=["Date", *PRICE_COLUMNS])
+        return frame.set_index(pd.DatetimeIndex(pd.to_datetime(frame.pop("Date")), name="Date")).astype("float64")
+
+    def write_bars(self, updates: dict[str, pd.DataFrame], replace: Iterable[str] = ()) -> int:
+        """Upsert each ticker's bars (a full replacement for tickers in `replace`); one transaction."""
+        replace = set(replace)
+        written = 0
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                for ticker, bars in updates.items():
+                    if ticker in replace:
+                        self.conn.execute("DELETE FROM cache_bars WHERE ticker = ?", [ticker])
+                    values = bars.reindex(columns=list(PRICE_COLUMNS)).to_numpy(dtype="float64")
+                    dates = bars.index.strftime("%Y-%m-%d")
+                    rows = [(ticker, day, *[None if np.isnan(v) else float(v) for v in row])
+                            for day, row in zip(dates, values)]
+                    self.conn.executemany(
+                        "INSERT OR REPLACE INTO cache_bars (ticker, date, open, high, low, close, adj_close, volume) "
+                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                    written += len(rows)
+                    self._repack(ticker)
+                self.conn.execute("COMMIT")
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+        return written
+
+    def _repack(self, ticker: str) -> None:
+        rows = self.conn.execute(
+            "SELECT date, open, high, low, close, adj_close, volume FROM cache_bars WHERE ticker = ? ORDER BY date",
+            [ticker]).fetchall()
+        if not rows:
+            self.conn.execute("DELETE FROM cache_packed WHERE ticker = ?", [ticker])
+            return
+        dates = np.array([r[0] for r in rows], dtype="datetime64[D]")
+        packed = np.empty((len(rows), 7), dtype="float64")
+        packed[:, 0] = (dates - _EPOCH).astype("int64")
+        packed[:, 1:] = np.array([r[1:] for r in rows], dtype="float64")  # None -> nan
+        self.conn.execute("INSERT OR REPLACE INTO cache_packed (ticker, rows, first, last, data) VALUES (?, ?, ?, ?, ?)",
+                          [ticker, len(rows), rows[0][0], rows[-1][0], packed.tobytes()])
+
+    def read_long(self, tickers: Iterable[str] | None = None) -> ParsedPrices:
+        """Every cached bar as the long columns the wide-frame builder takes (from the packed copy)."""
+        with self._lock:
+            rows = self.conn.execute("SELECT ticker, data FROM cache_packed ORDER BY ticker").fetchall()
+        wanted = set(tickers) if tickers is not None else None
+        names, arrays = [], []
+        for ticker, blob in rows:
+            if wanted is not None and ticker not in wanted:
+                continue
+            names.append(ticker)
+            arrays.append(np.frombuffer(blob, dtype="float64").reshape(-1, 7))
+        if not arrays:
+            empty = np.array([], dtype="float64")
+            return ParsedPrices(names, np.array([], dtype=int), np.array([], dtype="datetime64[ns]"),
+                                {name: empty for name in PRICE_COLUMNS}, [])
+        counts = [len(a) for a in arrays]
+        block = np.concatenate(arrays)
+        dates = (_EPOCH + block[:, 0].astype("int64")).astype("datetime64[ns]")
+        values = {name: np.ascontiguousarray(block[:, 1 + i]) for i, name in enumerate(PRICE_COLUMNS)}
+        return ParsedPrices(names, np.repeat(np.arange(len(names)), counts), dates, values, [])
+
+    # rates, universe, status -------------------------------------------------------------------
+
+    def last_rate_date(self, series: str) -> str | None:
+        with self._lock:
+            return self.conn.execute("SELECT MAX(date) FROM cache_rates WHERE series = ?", [series]).fetchone()[0]
+
+    def write_rates(self, series: str, observed: pd.Series) -> int:
+        rows = [(series, day.strftime("%Y-%m-%d"), float(value)) for day, value in observed.items()]
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.executemany("INSERT OR REPLACE INTO cache_rates (series, date, value) VALUES (?, ?, ?)", rows)
+            self.conn.execute("COMMIT")
+        return len(rows)
+
+    def rates(self) -> pd.DataFrame:
+        with self._lock:
+            rows = self.conn.execute("SELECT series, date, value FROM cache_rates").fetchall()
+        if not rows:
+            return pd.DataFrame(index=pd.DatetimeIndex([], name="date"))
+        long = pd.DataFrame(rows, columns=["series", "date", "value"])
+        wide = long.pivot(index="date", columns="series", values="value")
+        wide.index = pd.DatetimeIndex(pd.to_datetime(wide.index), name="date")
+        wide.columns.name = None
+        return wide.sort_index()
+
+    def universe(self) -> pd.DataFrame:
+        with self._lock:
+            rows = self.conn.execute("SELECT ticker, name, sector, sub_industry FROM cache_universe ORDER BY rowid").fetchall()
+        return pd.DataFrame(rows, columns=["ticker", "name", "sector", "sub_industry"])
+
+    def write_universe(self, members: pd.DataFrame) -> None:
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.execute("DELETE FROM cache_universe")
+            self.conn.executemany("INSERT INTO cache_universe (ticker, name, sector, sub_industry) VALUES (?, ?, ?, ?)",
+                                  members[["ticker", "name", "sector", "sub_industry"]].itertuples(index=False))
+            self.conn.execute("INSERT OR REPLACE INTO cache_meta (key, value) VALUES ('universe_fetched_at', ?)",
+                              [utc_now()])
+            self.conn.execute("COMMIT")
+
+    def meta(self, key: str) -> str | None:
+        with self._lock:
+            row = self.conn.execute("SELECT value FROM cache_meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def record_attempts(self, succeeded: Iterable[str], failed: dict[str, str]) -> None:
+        now = utc_now()
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.executemany(
+                "INSERT INTO cache_ticker_status (ticker, last_attempt, last_success, consecutive_failures) "
+                "VALUES (?, ?, ?, 0) ON CONFLICT(ticker) DO UPDATE SET last_attempt = excluded.last_attempt, "
+                "last_success = excluded.last_success, consecutive_failures = 0, last_error = NULL",
+                [(t, now, now) for t in succeeded])
+            self.conn.executemany(
+                "INSERT INTO cache_ticker_status (ticker, last_attempt, consecutive_failures, last_error) "
+                "VALUES (?, ?, 1, ?) ON CONFLICT(ticker) DO UPDATE SET last_attempt = excluded.last_attempt, "
+                "consecutive_failures = consecutive_failures + 1, last_error = excluded.last_error",
+                [(t, now, reason) for t, reason in failed.items()])
+            self.conn.execute("COMMIT")
+
+    def failing_tickers(self) -> dict[str, str]:
+        with self._lock:
+            rows = self.conn.execute("SELECT ticker, last_error FROM cache_ticker_status "
+                                     "WHERE consecutive_failures > 0 ORDER BY ticker").fetchall()
+        return dict(rows)
+
+    def start_refresh(self, expected_session: str | None) -> int:
+        with self._lock:
+            return int(self.conn.execute("INSERT INTO cache_refreshes (started_at, expected_session) VALUES (?, ?)",
+                                         [utc_now(), expected_session]).lastrowid)
+
+    def finish_refresh(self, refresh_id: int, outcome: str, last_session: str | None, requests: int, rows: int,
+                       failed: dict[str, str], error: str | None) -> None:
+        with self._lock:
+            self.conn.execute(
+                "UPDATE cache_refreshes SET finished_at = ?, outcome = ?, last_session = ?, requests = ?, rows = ?, "
+                "failed = ?, error = ? WHERE id = ?",
+                [utc_now(), outcome, last_session, requests, rows, json.dumps(failed), error, refresh_id])
+
+    def last_refresh(self) -> dict[str, Any] | None:
+        with self._lock:
+            cursor = self.conn.execute("SELECT * FROM cache_refreshes ORDER BY id DESC LIMIT 1")
+            row = cursor.fetchone()
+            names = [d[0] for d in cursor.description]
+        return dict(zip(names, row)) if row else None

@@ -1,0 +1,134 @@
+"""Yahoo Finance daily bars through yfinance 1.x, with every surprise of its return shapes handled.
+
+What yfinance does (read in `yfinance/multi.py`):
+- `download()` returns MultiIndex columns `(Price, Ticker)` with `group_by="column"`, also for a
+  single ticker (`multi_level_index=True`), dates time-zone-naive with `ignore_tz` left to default;
+- a ticker that fails does not raise: it becomes an all-NaN column, and the reason is only logged
+  ("1 Failed download: ['XYZ']: YFRateLimitError('Too Many Requests ...')") by the `yfinance`
+  logger. So the logger is listened to during the call to tell a rate limit from a delisted symbol;
+- a rate limit while setting up the session does raise `YFRateLimitError`;
+- with nothing at all it returns an empty frame.
+
+Every argument is passed explicitly (`auto_adjust=False`: we store both Close and Adj Close, the
+layout of the offline folder). `download` itself is injectable, so tests hand in frames shaped
+exactly like these, including the failure shapes.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+FIELDS = ("Open", "High", "Low", "Close", "Adj Close", "Volume")
+DownloadFunction = Callable[..., pd.DataFrame | None]
+
+
+class YahooRateLimited(Exception):
+    """Yahoo answered "Too Many Requests": back off before asking again."""
+
+
+@dataclass
+class Batch:
+    """One download's outcome, per ticker."""
+
+    bars: dict[str, pd.DataFrame] = field(default_factory=dict)  # ticker -> Date-indexed FIELDS
+    failed: dict[str, str] = field(default_factory=dict)  # ticker -> reason
+    rate_limited: bool = False
+
+
+def _real_download(tickers: list[str], **kwargs: Any) -> pd.DataFrame | None:
+    import yfinance
+
+    return yfinance.download(tickers, **kwargs)
+
+
+class _FailureListener(logging.Handler):
+    """Collects the per-ticker failures yfinance only logs."""
+
+    pattern = re.compile(r"\[(?P<tickers>[^\]]*)\]:\s*(?P<reason>.+)", re.S)
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.failures: dict[str, str] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        match = self.pattern.search(record.getMessage())
+        if not match:
+            return
+        for ticker in re.findall(r"'([^']+)'", match.group("tickers")):
+            self.failures[ticker.upper()] = match.group("reason").strip()
+
+
+class YahooClient:
+    def __init__(self, download: DownloadFunction | None = None, threads: int = 4, timeout: float = 20.0) -> None:
+        self._download = download or _real_download
+        self.threads = threads
+        self.timeout = timeout
+
+    def fetch(self, tickers: list[str], start: str, end: str | None = None) -> Batch:
+        """Daily bars of `tickers` from `start` (inclusive) to `end` (exclusive, yfinance's rule)."""
+        listener = _FailureListener()
+        yahoo_logger = logging.getLogger("yfinance")
+        yahoo_logger.addHandler(listener)
+        try:
+            with warnings.catch_warnings():
+                # yfinance 1.7 still calls pandas with inplace=, deprecated in pandas 3
+                warnings.simplefilter("ignore", DeprecationWarning)
+                warnings.simplefilter("ignore", FutureWarning)
+                frame = self._download(
+                    tickers, start=start, end=end, interval="1d", auto_adjust=False, actions=False,
+                    group_by="column", multi_level_index=True, progress=False, threads=self.threads,
+                    ignore_tz=True, repair=False, keepna=False, timeout=self.timeout,
+                )
+        except Exception as exc:
+            if type(exc).__name__ == "YFRateLimitError" or "Too Many Requests" in str(exc):
+                raise YahooRateLimited(str(exc)) from exc
+            raise
+        finally:
+            yahoo_logger.removeHandler(listener)
+        batch = split_download(frame, tickers)
+        for ticker, reason in listener.failures.items():
+            if ticker not in batch.bars:  # the logged reason says more than "all NaN"
+                batch.failed[ticker] = reason
+        batch.rate_limited = any("YFRateLimitError" in r or "Too Many Requests" in r for r in batch.failed.values())
+        return batch
+
+
+def split_download(frame: pd.DataFrame | None, tickers: list[str]) -> Batch:
+    """Per-ticker bar frames from any shape `download()` returns; missing and all-NaN are failures."""
+    batch = Batch()
+    if frame is None or frame.empty:
+        batch.failed.update({t: "no data returned" for t in tickers})
+        return batch
+    if not isinstance(frame.columns, pd.MultiIndex):  # multi_level_index=False with one ticker
+        frame = pd.concat({tickers[0]: frame}, axis=1, names=["Ticker", "Price"]).swaplevel(0, 1, axis=1)
+    price_level = 0 if set(frame.columns.get_level_values(0)) & set(FIELDS) else 1
+    ticker_level = 1 - price_level
+    index = pd.DatetimeIndex(frame.index)
+    if index.tz is not None:
+        index = index.tz_localize(None)
+    index = index.normalize()
+    for ticker in tickers:
+        key = ticker.upper()
+        present = frame.columns.get_level_values(ticker_level)
+        if key not in set(present) and ticker not in set(present):
+            batch.failed[ticker] = "not in the download"
+            continue
+        name = key if key in set(present) else ticker
+        sub = frame.xs(name, axis=1, level=ticker_level)
+        bars = pd.DataFrame({f: pd.to_numeric(sub[f], errors="coerce") if f in sub else np.nan for f in FIELDS},
+                            index=index)
+        bars = bars[bars["Close"].notna()]
+        if bars.empty:
+            batch.failed[ticker] = "no prices (all NaN)"
+            continue
+        bars.index.name = "Date"
+        batch.bars[ticker] = bars[~bars.index.duplicated(keep="last")].sort_index()
+    return batch
