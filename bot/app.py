@@ -188,16 +188,34 @@ def schedule_next_evaluation(application: Application, services: Services) -> No
 
 
 async def evaluate_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The scheduled tick. Stale or partial live data is retried every few minutes for a while;
+    then the session is left stale (no detector fired), /status says so, and admins are told once."""
     services = services_of(context)
+    config = services.config
+    now = datetime.now(timezone.utc)
+    due = services.calendar.last_due(now)
+    expected = due.session if (due and services.feed.live) else None
     try:
-        result = await services.tick("schedule")
-        if result is not None:
-            log.info("evaluated %s: %d new signals", result.as_of, len(result.new_signals))
+        result = await services.tick("schedule", expected_session=expected)
     except Exception as exc:  # a failed tick must not stop the schedule; it is recorded in runs
         log.exception("scheduled tick failed")
         await notify_admins(context, f"\u26a0\ufe0f Scheduled evaluation failed: {type(exc).__name__}: {exc}")
-    finally:
         schedule_next_evaluation(context.application, services)
+        return
+    if result is not None and result.outcome != "ok" and due is not None:
+        give_up_at = due.at + timedelta(minutes=config.stale_give_up_minutes)
+        if now + timedelta(minutes=config.stale_retry_minutes) <= give_up_at:
+            context.job_queue.run_once(evaluate_job, when=timedelta(minutes=config.stale_retry_minutes),
+                                       name=EVALUATE_JOB)
+            log.info("data %s for %s; retrying in %g minutes", result.outcome, due.session, config.stale_retry_minutes)
+            return
+        if services.store.first_notice(f"stale:{due.session}"):
+            await notify_admins(context, f"\u26a0\ufe0f Data for the {due.session} session is {result.outcome} after "
+                                         f"{config.stale_give_up_minutes:g} minutes of retries; no signal was "
+                                         f"evaluated. " + "; ".join(result.notes[:3]))
+    elif result is not None:
+        log.info("evaluated %s: %d new signals", result.as_of, len(result.new_signals))
+    schedule_next_evaluation(context.application, services)
 
 
 async def deliver_job(context: ContextTypes.DEFAULT_TYPE) -> None:

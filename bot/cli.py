@@ -21,19 +21,17 @@ from signals.evaluate import evaluate
 from signals.market_data import MarketData
 from signals.replay import replay
 from signals.settings import DetectorSettings, load_detector_settings
-from signals.sources.folder import load_folder
+from bot.feeds import LiveFeed
+from bot.progress import ProgressLine
+from bot.services import data_feed
 
 EXIT_ERROR = 1
 
 
 def _load_inputs(config: AppConfig) -> tuple[MarketData, DetectorSettings]:
-    if config.rotation_data is None:
-        raise RotationError(
-            "no market data source: pass --data DIR or set ROTATION_DATA "
-            "(the live Yahoo Finance source is not part of this version yet)"
-        )
+    """The offline folder, or what the live cache holds (no download: `fetch` and ticks do that)."""
     settings = load_detector_settings(config.rotation_config)
-    data = load_folder(config.rotation_data)
+    data = data_feed(config).load()
     for issue in data.issues:
         print(f"warning: {issue}", file=sys.stderr)
     return data, settings
@@ -89,6 +87,27 @@ def cmd_evaluate(args: argparse.Namespace, config: AppConfig) -> int:
     return 0
 
 
+def cmd_fetch(args: argparse.Namespace, config: AppConfig) -> int:
+    if config.rotation_data is not None:
+        raise RotationError("fetch fills the live cache; unset ROTATION_DATA / drop --data to use it")
+    setup_logging("WARNING", None)
+    feed = LiveFeed.at(config.database_path)
+    progress = ProgressLine(sys.stderr)
+    update = feed.source.refresh(progress=progress, start=args.start)
+    progress.finish()
+    print(f"fetch {update.outcome}: {update.rows} rows in {update.requests} requests; "
+          f"data to {update.last_session or 'none'}")
+    for note in update.notes:
+        print(f"warning: {note}", file=sys.stderr)
+    for ticker, reason in sorted(update.failed.items()):
+        print(f"warning: {ticker}: {reason}", file=sys.stderr)
+    if update.partial:
+        print("rotation-bot: error: the fetch could not finish (see warnings); run it again to resume",
+              file=sys.stderr)
+        return EXIT_ERROR
+    return 0
+
+
 def _print_json(payload: dict[str, Any]) -> None:
     json.dump(payload, sys.stdout, indent=2, allow_nan=False, default=str)
     sys.stdout.write("\n")
@@ -99,6 +118,7 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace, AppConfig], int], str]] 
     "replay": (cmd_replay, "walk-forward replay: the alerts that would have fired, and how IWM did vs SPY after each"),
     "run": (cmd_run, "the bot: scheduler + Telegram; prints alerts to the console when no token is set"),
     "evaluate": (cmd_evaluate, "one scheduled tick by hand: refresh, evaluate, store new signals, deliver them"),
+    "fetch": (cmd_fetch, "fill or refresh the local price cache, with a progress bar"),
 }
 
 
@@ -121,6 +141,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate_cmd = commands.add_parser("evaluate", parents=[common], help=COMMANDS["evaluate"][1])
     evaluate_cmd.add_argument("--as-of", metavar="DATE", help="only bars up to and including DATE exist")
     evaluate_cmd.add_argument("--json", action="store_true", help="one JSON object on stdout")
+    fetch = commands.add_parser("fetch", parents=[common], help=COMMANDS["fetch"][1])
+    fetch.add_argument("--start", metavar="DATE", help="first date of history for tickers not cached yet "
+                                                     "(default 2017-01-01)")
     return parser
 
 

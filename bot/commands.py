@@ -206,18 +206,19 @@ def status_text(services: Services, context: ContextTypes.DEFAULT_TYPE) -> str:
                                                              if last["outcome"] == "ok" else ""))
         if last["error"]:
             lines.append(f"\u26a0\ufe0f Last error: {escape(last['error'][:300])}")
-    lines.append(f"Data as of: {escape(last_ok['data_as_of']) if last_ok else 'none yet'}"
-                 + (" (offline folder: its last session is 'now')" if services.offline else ""))
+    lines.append(f"Data as of: {escape(last_ok['data_as_of']) if last_ok else 'none yet'}")
     if services.tick_lock.locked():
         lines.append("A tick is running now.")
     jobs = context.job_queue.get_jobs_by_name("evaluate") if context.job_queue else ()
     if jobs and jobs[0].next_t is not None:
         lines.append(f"Next run: {_local(jobs[0].next_t.isoformat())}")
-    if not services.offline and last_ok:
+    if not services.offline:
         due = services.calendar.last_due(datetime.now(timezone.utc))
-        if due and last_ok["data_as_of"] < due.session:
-            lines.append(f"\u26a0\ufe0f Data is stale: the {due.session} session closed but the data ends "
-                         f"{escape(last_ok['data_as_of'])}.")
+        evaluated = last_ok["data_as_of"] if last_ok else None
+        if due and (evaluated is None or evaluated < due.session):
+            lines.append(f"\u26a0\ufe0f Data is stale: the {due.session} session closed but the last evaluated "
+                         f"session is {escape(evaluated or 'none')}.")
+    lines.extend(escape(line) for line in services.feed.status_lines())
     counts = store.stats()["deliveries"]
     lines.append(f"Deliveries pending: {counts.get('pending', 0)}, failed: {counts.get('failed', 0)}")
     return "\n".join(lines)

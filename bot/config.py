@@ -29,6 +29,8 @@ class AppConfig(BaseSettings):
     rotation_config: Path | None = None
     log_level: str = "INFO"
     evaluation_delay_minutes: float = Field(default=20.0, ge=0, le=600)
+    stale_retry_minutes: float = Field(default=15.0, gt=0, le=600)
+    stale_give_up_minutes: float = Field(default=180.0, ge=0, le=1440)
 
     @field_validator("admin_chat_ids", mode="before")
     @classmethod

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from bot.config import AppConfig
 from bot.instance_lock import InstanceLock
 from bot.schedule import SessionCalendar
-from bot.services import Services, data_loader
+from bot.services import Services, data_feed
 from bot.store import Store
 from bot.tick import TickResult
 from signals.settings import load_detector_settings
@@ -27,7 +27,7 @@ def build_services(config: AppConfig) -> Services:
         store=store,
         calendar=SessionCalendar(config.evaluation_delay_minutes),
         deliverer=None,
-        load_data=data_loader(config),
+        feed=data_feed(config),
     )
 
 

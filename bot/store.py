@@ -86,6 +86,10 @@ MIGRATIONS: tuple[str, ...] = (
         error TEXT
     );
     """,
+    # 2: one-time notices (an admin is told once that a session's data is stale)
+    """
+    CREATE TABLE notices (key TEXT PRIMARY KEY, created_at TEXT NOT NULL);
+    """,
 )
 
 
@@ -323,6 +327,12 @@ class Store:
         with self._lock:
             return self.db.execute("UPDATE runs SET outcome = 'interrupted', finished_at = ? "
                                    "WHERE outcome = 'running'", [utc_now()]).rowcount
+
+    def first_notice(self, key: str) -> bool:
+        """True the first time `key` is noted, False ever after: for things to say only once."""
+        with self._lock:
+            cursor = self.db.execute("INSERT OR IGNORE INTO notices (key, created_at) VALUES (?, ?)", [key, utc_now()])
+            return cursor.rowcount == 1
 
     def stats(self) -> dict[str, Any]:
         def count(sql: str) -> int:

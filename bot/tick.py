@@ -8,9 +8,9 @@ one a crash interrupted, never alerts twice.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from bot.feeds import DataFeed
 from bot.store import Store
 from signals.evaluate import evaluate
 from signals.market_data import MarketData
@@ -29,35 +29,44 @@ class TickResult:
     as_of: str
     new_signals: list[Signal]
     notes: tuple[str, ...] = field(default=())
+    outcome: str = "ok"  # "ok", or "stale" / "partial": metrics stored, no detector fired
 
 
 def run_tick(
     store: Store,
-    load_data: Callable[[], MarketData],
+    feed: DataFeed,
     settings: DetectorSettings,
     as_of: str | None = None,
     trigger: str = "schedule",
+    expected_session: str | None = None,
 ) -> TickResult:
-    """Evaluate as of `as_of` (default: the data's last session) and record what is new.
+    """Refresh the feed, evaluate as of `as_of` (default: the data's last session), record what is new.
 
     Signals dated after the last session a successful run evaluated are recorded too (at most
-    CATCH_UP_SESSIONS back), so sessions missed while the bot was down still alert.
+    CATCH_UP_SESSIONS back), so sessions missed while the bot was down, or while the data was
+    stale, still alert. On stale or partial data the metrics are stored but no detector fires.
     """
     run_id = store.start_run(trigger)
     try:
-        data = load_data()
+        update = feed.update(expected_session)
+        data = feed.load()
         session = data.resolve_session(as_of)
         after = _catch_up_from(store, data, session)
         evaluation = evaluate(data, settings, as_of=session, after=after)
+        notes = tuple(update.notes) + evaluation.notes
         snapshot = dict(evaluation.snapshot)
-        snapshot["notes"] = list(evaluation.notes) + [str(issue) for issue in data.issues]
+        snapshot["notes"] = list(notes) + [str(issue) for issue in data.issues]
         snapshot["data"] = {"constituents": len(data.constituents), "with_prices": len(data.members),
-                            "missing": list(data.missing_members)}
+                            "missing": list(data.missing_members), "refresh": update.outcome}
         store.save_snapshot(evaluation.as_of, snapshot)
+        if update.outcome != "complete":
+            store.finish_run(run_id, update.outcome, evaluation.as_of, 0, "; ".join(update.notes) or None)
+            log.warning("tick %s: data %s, no detector fired: %s", run_id, update.outcome, "; ".join(update.notes))
+            return TickResult(run_id, evaluation.as_of, [], notes, update.outcome)
         new = store.record_signals(evaluation.signals)
         store.finish_run(run_id, "ok", evaluation.as_of, len(new))
         log.info("tick %s as of %s: %d new signals", run_id, evaluation.as_of, len(new))
-        return TickResult(run_id, evaluation.as_of, new, evaluation.notes)
+        return TickResult(run_id, evaluation.as_of, new, notes)
     except Exception as exc:
         store.finish_run(run_id, "error", error=f"{type(exc).__name__}: {exc}")
         raise

@@ -66,3 +66,25 @@ def write_folder(
 def csv_text(frame: pd.DataFrame) -> str:
     """A frame with a Date index as yfinance's CSV layout."""
     return frame.rename_axis("Date").to_csv(date_format="%Y-%m-%d", float_format="%.6f")
+
+
+class StaticFeed:
+    """A data feed over a MarketData held in memory (the tick's feed seam), with a chosen outcome."""
+
+    live = False
+
+    def __init__(self, data: MarketData, outcome: str = "complete", notes: tuple[str, ...] = ()) -> None:
+        self.data = data
+        self.outcome = outcome
+        self.notes = notes
+
+    def update(self, expected_session, progress=None):
+        from bot.feeds import FeedUpdate
+
+        return FeedUpdate(self.outcome, self.notes)
+
+    def load(self) -> MarketData:
+        return self.data
+
+    def status_lines(self) -> list[str]:
+        return ["Source: test data"]

@@ -9,11 +9,11 @@ import time
 
 import pytest
 
+from bot.feeds import FolderFeed
 from bot.logs import setup_logging
 from bot.store import Store
 from bot.tick import run_tick
 from signals.settings import load_detector_settings
-from signals.sources.folder import load_folder
 from tests.bot_harness import ADMIN_CHAT, announce_cut, make_folder, running_bot, until
 from tests.fake_telegram import FakeTelegram
 
@@ -81,7 +81,7 @@ def test_restart_keeps_subscriptions_and_sends_pending_deliveries(fake, folder, 
     # while the bot is down, a tick stores the signal and its delivery (as after a crash mid-drain)
     announce_cut(folder)
     store = Store(database)
-    run_tick(store, lambda: load_folder(folder), load_detector_settings(), trigger="offline")
+    run_tick(store, FolderFeed(folder), load_detector_settings(), trigger="offline")
     store.close()
 
     async def second_life():
@@ -168,13 +168,13 @@ def test_breadth_answers_while_a_tick_runs(fake, folder, tmp_path):
 
     async def scenario():
         async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
-            original = services.load_data
+            original = services.feed.load
 
             def slow_load():
                 release.wait(10)  # the tick's worker thread is busy until released
                 return original()
 
-            services.load_data = slow_load
+            services.feed.load = slow_load
             tick = asyncio.create_task(services.tick("slow"))
             await until(lambda: services.tick_lock.locked())
             began = time.monotonic()

@@ -98,11 +98,11 @@ def test_environment_supplies_the_data_folder(capsys, folder, monkeypatch):
     assert code == 0 and json.loads(out)["as_of"]
 
 
-def test_no_data_source_is_explained(capsys, monkeypatch, tmp_path):
+def test_without_a_folder_the_empty_live_cache_is_explained(capsys, monkeypatch, tmp_path):
     monkeypatch.delenv("ROTATION_DATA", raising=False)
     monkeypatch.chdir(tmp_path)  # no .env here
-    code, _, err = run(capsys, "metrics")
-    assert code == 1 and "--data DIR or set ROTATION_DATA" in err
+    code, _, err = run(capsys, "metrics", "--db", tmp_path / "bot.sqlite")
+    assert code == 1 and "the price cache is empty: run `rotation-bot fetch` first" in err
 
 
 def test_unknown_arguments_are_usage_errors(capsys):

@@ -9,6 +9,7 @@ from bot.tick import run_tick
 from signals.errors import DataError
 from signals.replay import replay
 from signals.settings import load_detector_settings
+from tests.builders import StaticFeed
 from tests.test_no_lookahead import SYNTHETIC
 
 SETTINGS = load_detector_settings()
@@ -32,12 +33,12 @@ def session_with_signals():
 
 def test_tick_stores_snapshot_signals_and_run(store):
     day = session_with_signals()
-    result = run_tick(store, lambda: SYNTHETIC, SETTINGS, as_of=day)
+    result = run_tick(store, StaticFeed(SYNTHETIC), SETTINGS, as_of=day)
     assert result.as_of == day and result.new_signals
     assert all(s.date == day for s in result.new_signals)
     assert store.latest_snapshot()["as_of"] == day
     assert store.last_run()["outcome"] == "ok" and store.last_run()["new_signals"] == len(result.new_signals)
-    again = run_tick(store, lambda: SYNTHETIC, SETTINGS, as_of=day)
+    again = run_tick(store, StaticFeed(SYNTHETIC), SETTINGS, as_of=day)
     assert again.new_signals == []  # re-running a session never alerts twice
 
 
@@ -46,18 +47,34 @@ def test_sessions_missed_while_down_are_caught_up(store):
     position = int(sessions.searchsorted(session_with_signals()))
     first = sessions[position - 3].strftime("%Y-%m-%d")
     later = sessions[position + 2].strftime("%Y-%m-%d")
-    run_tick(store, lambda: SYNTHETIC, SETTINGS, as_of=first)
-    result = run_tick(store, lambda: SYNTHETIC, SETTINGS, as_of=later)
+    run_tick(store, StaticFeed(SYNTHETIC), SETTINGS, as_of=first)
+    result = run_tick(store, StaticFeed(SYNTHETIC), SETTINGS, as_of=later)
     expected = expected_between(first, later)
     assert expected, "the window should hold signals"
     assert [s.identity for s in result.new_signals] == [s.identity for s in expected]
 
 
 def test_a_failed_tick_is_recorded_and_raised(store):
-    def broken():
-        raise DataError("data folder not found: /nowhere")
+    class Broken(StaticFeed):
+        def load(self):
+            raise DataError("data folder not found: /nowhere")
 
     with pytest.raises(DataError):
-        run_tick(store, broken, SETTINGS)
+        run_tick(store, Broken(SYNTHETIC), SETTINGS)
     run = store.last_run()
     assert run["outcome"] == "error" and "data folder not found" in run["error"]
+
+
+@pytest.mark.parametrize("outcome", ["stale", "partial"])
+def test_no_detector_fires_on_stale_or_partial_data_and_the_next_good_run_catches_up(store, outcome):
+    day = session_with_signals()
+    held = run_tick(store, StaticFeed(SYNTHETIC, outcome, ("Yahoo has no bar yet",)), SETTINGS, as_of=day)
+    assert held.outcome == outcome and held.new_signals == []
+    assert store.stats()["signals"] == 0
+    assert store.latest_snapshot()["data"]["refresh"] == outcome  # the metrics are still there
+    run = store.last_run()
+    assert run["outcome"] == outcome and "no bar yet" in run["error"]
+    previous = SYNTHETIC.sessions[SYNTHETIC.sessions.searchsorted(day) - 1].strftime("%Y-%m-%d")
+    run_tick(store, StaticFeed(SYNTHETIC), SETTINGS, as_of=previous)  # an earlier good run
+    later = run_tick(store, StaticFeed(SYNTHETIC), SETTINGS, as_of=day)
+    assert later.new_signals and all(s.date == day for s in later.new_signals)

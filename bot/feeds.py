@@ -1,0 +1,89 @@
+"""Where a tick's market data comes from: the offline folder, or the live sources behind the cache.
+
+`update` brings the data up to the expected session (a no-op for a folder, where "now" is its last
+session); `load` builds the MarketData; `status_lines` is what /status says about the source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Protocol
+
+from signals.market_data import MarketData
+from signals.sources.folder import load_folder
+from signals.sources.live import LiveSource, Progress
+from signals.sources.price_cache import PriceCache
+
+
+@dataclass(frozen=True)
+class FeedUpdate:
+    outcome: str  # "complete", "partial" (some requests failed) or "stale" (the expected session is missing)
+    notes: tuple[str, ...] = ()
+    failed: dict[str, str] = field(default_factory=dict)
+
+
+class DataFeed(Protocol):
+    live: bool
+
+    def update(self, expected_session: str | None, progress: Progress | None = None) -> FeedUpdate: ...
+
+    def load(self) -> MarketData: ...
+
+    def status_lines(self) -> list[str]: ...
+
+
+class FolderFeed:
+    live = False
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def update(self, expected_session: str | None, progress: Progress | None = None) -> FeedUpdate:
+        return FeedUpdate("complete")
+
+    def load(self) -> MarketData:
+        return load_folder(self.folder)
+
+    def status_lines(self) -> list[str]:
+        return [f"Source: offline folder {self.folder} (its last session is 'now')"]
+
+
+class LiveFeed:
+    live = True
+
+    def __init__(self, source: LiveSource) -> None:
+        self.source = source
+
+    @classmethod
+    def at(cls, database: Path) -> LiveFeed:
+        return cls(LiveSource(PriceCache(database)))
+
+    def update(self, expected_session: str | None, progress: Progress | None = None) -> FeedUpdate:
+        report = self.source.refresh(expected_session=expected_session, progress=progress)
+        notes = list(report.notes)
+        if report.failed:
+            shown = ", ".join(sorted(report.failed)[:8])
+            notes.append(f"{len(report.failed)} tickers failed ({shown}); they are retried next refresh")
+        if report.stale:
+            notes.append(f"Yahoo has no bar for {expected_session} yet (data ends {report.last_session})")
+        return FeedUpdate(report.outcome, tuple(notes), dict(report.failed))
+
+    def load(self) -> MarketData:
+        return self.source.load()
+
+    def status_lines(self) -> list[str]:
+        cache = self.source.cache
+        lines = ["Source: Yahoo Finance + FRED, cached in SQLite"]
+        last = cache.last_refresh()
+        if last:
+            lines.append(f"Last refresh: {last['outcome']}, data to {last['last_session'] or 'none'}")
+        failing = cache.failing_tickers()
+        if failing:
+            lines.append(f"Failing tickers ({len(failing)}): {', '.join(list(failing)[:10])}")
+        fetched = cache.meta("universe_fetched_at")
+        if fetched:
+            age = (datetime.now(timezone.utc) - datetime.fromisoformat(fetched)).days
+            lines.append(f"S&P 500 list: {age} days old" + (" (refresh failing)" if age > 7 else ""))
+        return lines
