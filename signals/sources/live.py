@@ -24,7 +24,7 @@ from signals.market_data import DataIssue, MarketData
 from signals.sources.folder import wide_frames
 from signals.sources.fred import SERIES as FRED_SERIES
 from signals.sources.fred import FredClient, FredError
-from signals.sources.price_cache import PriceCache
+from signals.sources.price_cache import PriceCache, to_block
 from signals.sources.universe import UniverseError, fetch_sp500
 from signals.sources.yahoo import YahooClient, YahooRateLimited
 
@@ -202,15 +202,14 @@ class LiveSource:
 
     def _revised(self, ticker: str, fresh: pd.DataFrame) -> bool:
         """Whether the overlap disagrees with the cache beyond rounding (a split or dividend adjustment)."""
-        cached = self.cache.bars(ticker, since=fresh.index.min().strftime("%Y-%m-%d"))
-        common = cached.index.intersection(fresh.index)
-        if common.empty:
+        old, new = self.cache.packed(ticker), to_block(fresh)
+        _, at_old, at_new = np.intersect1d(old[:, 0], new[:, 0], return_indices=True)
+        if not len(at_old):
             return False
-        for column in ("Close", "Adj Close"):
-            old = cached.loc[common, column].to_numpy()
-            new = fresh.loc[common, column].to_numpy()
-            both = ~(np.isnan(old) | np.isnan(new))
-            if np.any(np.abs(new[both] - old[both]) > self.settings.tolerance * np.abs(old[both])):
+        for column in (4, 5):  # Close, Adj Close
+            before, after = old[at_old, column], new[at_new, column]
+            both = ~(np.isnan(before) | np.isnan(after))
+            if np.any(np.abs(after[both] - before[both]) > self.settings.tolerance * np.abs(before[both])):
                 return True
         return False
 

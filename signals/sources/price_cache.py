@@ -86,15 +86,24 @@ class PriceCache:
         return {ticker: TickerState(count, first, last) for ticker, count, first, last in rows}
 
     def bars(self, ticker: str, since: str | None = None) -> pd.DataFrame:
+        """One ticker's cached bars (from the packed copy), optionally from `since` on."""
+        block = self.packed(ticker)
+        index = pd.DatetimeIndex((_EPOCH + block[:, 0].astype("int64")).astype("datetime64[ns]"), name="Date")
+        frame = pd.DataFrame(block[:, 1:], index=index, columns=list(PRICE_COLUMNS))
+        return frame.loc[pd.Timestamp(since):] if since else frame
+
+    def packed(self, ticker: str) -> np.ndarray:
+        """One ticker's bars as an (n, 7) array: day number since 1970, then the six fields."""
         with self._lock:
-            rows = self.conn.execute(
-                "SELECT date, open, high, low, close, adj_close, volume FROM cache_bars "
-                "WHERE ticker = ? AND date >= ? ORDER BY date", [ticker, since or ""]).fetchall()
-        frame = pd.DataFrame(rows, columns=["Date", *PRICE_COLUMNS])
-        return frame.set_index(pd.DatetimeIndex(pd.to_datetime(frame.pop("Date")), name="Date")).astype("float64")
+            row = self.conn.execute("SELECT data FROM cache_packed WHERE ticker = ?", [ticker]).fetchone()
+        return np.frombuffer(row[0] if row else b"", dtype="float64").reshape(-1, 7)
 
     def write_bars(self, updates: dict[str, pd.DataFrame], replace: Iterable[str] = ()) -> int:
-        """Upsert each ticker's bars (a full replacement for tickers in `replace`); one transaction."""
+        """Upsert each ticker's bars (a full replacement for tickers in `replace`); one transaction.
+
+        The packed copy is merged in numpy (old rows the update does not carry, plus the update),
+        not re-read row by row from `cache_bars`.
+        """
         replace = set(replace)
         written = 0
         with self._lock:
@@ -103,34 +112,27 @@ class PriceCache:
                 for ticker, bars in updates.items():
                     if ticker in replace:
                         self.conn.execute("DELETE FROM cache_bars WHERE ticker = ?", [ticker])
-                    values = bars.reindex(columns=list(PRICE_COLUMNS)).to_numpy(dtype="float64")
-                    dates = bars.index.strftime("%Y-%m-%d")
-                    rows = [(ticker, day, *[None if np.isnan(v) else float(v) for v in row])
-                            for day, row in zip(dates, values)]
+                    fresh = to_block(bars)
+                    dates = np.datetime_as_string(_EPOCH + fresh[:, 0].astype("int64"), unit="D").tolist()
+                    # SQLite stores a NaN bound as REAL as NULL: missing stays missing
+                    rows = list(zip([ticker] * len(dates), dates, *fresh[:, 1:].T.tolist()))
                     self.conn.executemany(
                         "INSERT OR REPLACE INTO cache_bars (ticker, date, open, high, low, close, adj_close, volume) "
                         "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
                     written += len(rows)
-                    self._repack(ticker)
+                    row = None if ticker in replace else self.conn.execute(
+                        "SELECT data FROM cache_packed WHERE ticker = ?", [ticker]).fetchone()
+                    old = np.frombuffer(row[0] if row else b"", dtype="float64").reshape(-1, 7)
+                    merged = merge_blocks(old, fresh)
+                    first, last = (_day(merged[0, 0]), _day(merged[-1, 0])) if len(merged) else (None, None)
+                    self.conn.execute(
+                        "INSERT OR REPLACE INTO cache_packed (ticker, rows, first, last, data) VALUES (?, ?, ?, ?, ?)",
+                        [ticker, len(merged), first, last, merged.tobytes()])
                 self.conn.execute("COMMIT")
             except BaseException:
                 self.conn.execute("ROLLBACK")
                 raise
         return written
-
-    def _repack(self, ticker: str) -> None:
-        rows = self.conn.execute(
-            "SELECT date, open, high, low, close, adj_close, volume FROM cache_bars WHERE ticker = ? ORDER BY date",
-            [ticker]).fetchall()
-        if not rows:
-            self.conn.execute("DELETE FROM cache_packed WHERE ticker = ?", [ticker])
-            return
-        dates = np.array([r[0] for r in rows], dtype="datetime64[D]")
-        packed = np.empty((len(rows), 7), dtype="float64")
-        packed[:, 0] = (dates - _EPOCH).astype("int64")
-        packed[:, 1:] = np.array([r[1:] for r in rows], dtype="float64")  # None -> nan
-        self.conn.execute("INSERT OR REPLACE INTO cache_packed (ticker, rows, first, last, data) VALUES (?, ?, ?, ?, ?)",
-                          [ticker, len(rows), rows[0][0], rows[-1][0], packed.tobytes()])
 
     def read_long(self, tickers: Iterable[str] | None = None) -> ParsedPrices:
         """Every cached bar as the long columns the wide-frame builder takes (from the packed copy)."""
@@ -239,3 +241,25 @@ class PriceCache:
             row = cursor.fetchone()
             names = [d[0] for d in cursor.description]
         return dict(zip(names, row)) if row else None
+
+
+
+def to_block(bars: pd.DataFrame) -> np.ndarray:
+    """A Date-indexed bar frame as the packed (n, 7) layout."""
+    block = np.empty((len(bars), 7), dtype="float64")
+    block[:, 0] = (bars.index.values.astype("datetime64[D]") - _EPOCH).astype("int64")
+    block[:, 1:] = bars.reindex(columns=list(PRICE_COLUMNS)).to_numpy(dtype="float64")
+    return block
+
+
+def merge_blocks(old: np.ndarray, new: np.ndarray) -> np.ndarray:
+    """Old rows whose dates the update does not carry, plus the update, in date order."""
+    if not len(old):
+        return new[np.argsort(new[:, 0], kind="stable")]
+    kept = old[~np.isin(old[:, 0], new[:, 0])]
+    merged = np.concatenate([kept, new])
+    return np.ascontiguousarray(merged[np.argsort(merged[:, 0], kind="stable")])
+
+
+def _day(number: float) -> str:
+    return str(_EPOCH + int(number))

@@ -109,26 +109,37 @@ def split_download(frame: pd.DataFrame | None, tickers: list[str]) -> Batch:
         return batch
     if not isinstance(frame.columns, pd.MultiIndex):  # multi_level_index=False with one ticker
         frame = pd.concat({tickers[0]: frame}, axis=1, names=["Ticker", "Price"]).swaplevel(0, 1, axis=1)
-    price_level = 0 if set(frame.columns.get_level_values(0)) & set(FIELDS) else 1
-    ticker_level = 1 - price_level
+    if not set(frame.columns.get_level_values(0)) & set(FIELDS):  # group_by="ticker" layout
+        frame = frame.swaplevel(0, 1, axis=1)
     index = pd.DatetimeIndex(frame.index)
     if index.tz is not None:
         index = index.tz_localize(None)
-    index = index.normalize()
+    index = index.normalize().rename("Date")
+    present = set(frame.columns.get_level_values(0))
+    if "Close" not in present:
+        batch.failed.update({t: "no Close in the download" for t in tickers})
+        return batch
+    # one (date x ticker) array per field, then a cheap column pick per ticker (no xs() per ticker)
+    arrays, positions = {}, {}
+    for name in FIELDS:
+        if name in present:
+            part = frame[name]
+            positions[name] = {str(c).upper(): i for i, c in enumerate(part.columns)}
+            arrays[name] = part.apply(pd.to_numeric, errors="coerce").to_numpy(dtype="float64")
+    duplicated = index.duplicated(keep="last")
     for ticker in tickers:
         key = ticker.upper()
-        present = frame.columns.get_level_values(ticker_level)
-        if key not in set(present) and ticker not in set(present):
+        if key not in positions["Close"]:
             batch.failed[ticker] = "not in the download"
             continue
-        name = key if key in set(present) else ticker
-        sub = frame.xs(name, axis=1, level=ticker_level)
-        bars = pd.DataFrame({f: pd.to_numeric(sub[f], errors="coerce") if f in sub else np.nan for f in FIELDS},
-                            index=index)
-        bars = bars[bars["Close"].notna()]
-        if bars.empty:
+        close = arrays["Close"][:, positions["Close"][key]]
+        rows = ~np.isnan(close) & ~duplicated
+        if not rows.any():
             batch.failed[ticker] = "no prices (all NaN)"
             continue
-        bars.index.name = "Date"
-        batch.bars[ticker] = bars[~bars.index.duplicated(keep="last")].sort_index()
+        columns = {}
+        for name in FIELDS:
+            at = positions.get(name, {}).get(key)
+            columns[name] = arrays[name][rows, at] if at is not None else np.nan
+        batch.bars[ticker] = pd.DataFrame(columns, index=index[rows]).sort_index()
     return batch
