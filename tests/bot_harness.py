@@ -60,14 +60,16 @@ def _startup_tick_done(services: Services) -> bool:
 
 
 @asynccontextmanager
-async def running_bot(fake: FakeTelegram, folder: Path, database: Path, **services_overrides: Any):
+async def running_bot(fake: FakeTelegram, folder: Path, database: Path, config_overrides: dict | None = None,
+                      **services_overrides: Any):
     """Start the bot like `run_polling` does (post_init included), yield its services, stop it cleanly."""
     config = load_config(telegram_bot_token=fake.token, telegram_api_url=fake.base_url, rotation_data=folder,
-                         database_path=database, admin_chat_ids=str(ADMIN_CHAT))
+                         database_path=database, admin_chat_ids=str(ADMIN_CHAT), **(config_overrides or {}))
     services: Services = build_services(config)
     for name, value in services_overrides.items():
         setattr(services, name, value)
     application = build_application(services)
+    services.application = application  # type: ignore[attr-defined]  # for tests that inspect jobs
     try:
         async with application:
             await _post_init(application)
