@@ -194,9 +194,8 @@ async def evaluate_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     config = services.config
     now = datetime.now(timezone.utc)
     due = services.calendar.last_due(now)
-    expected = due.session if (due and services.feed.live) else None
     try:
-        result = await services.tick("schedule", expected_session=expected)
+        result = await services.tick("schedule")
     except Exception as exc:  # a failed tick must not stop the schedule; it is recorded in runs
         log.exception("scheduled tick failed")
         await notify_admins(context, f"\u26a0\ufe0f Scheduled evaluation failed: {type(exc).__name__}: {exc}")

@@ -36,11 +36,23 @@ class Services:
     def offline(self) -> bool:
         return not self.feed.live
 
+    def expected_session(self) -> str | None:
+        """For live data, the last session that has closed (+ delay): its bar should be there."""
+        if not self.feed.live:
+            return None
+        due = self.calendar.last_due(datetime.now(timezone.utc))
+        return due.session if due else None
+
     async def tick(self, trigger: str, as_of: str | None = None, expected_session: str | None = None
                    ) -> TickResult | None:
-        """Run one tick off the event loop, then deliver; None when a tick is already running."""
+        """Run one tick off the event loop, then deliver; None when a tick is already running.
+
+        Without `as_of`, live data is checked against the expected session (stale rules apply).
+        """
         if self.tick_lock.locked():
             return None
+        if expected_session is None and as_of is None:
+            expected_session = self.expected_session()
         async with self.tick_lock:
             result = await asyncio.to_thread(run_tick, self.store, self.feed, self.settings, as_of, trigger,
                                              expected_session)

@@ -118,6 +118,16 @@ def test_index_distance_and_equal_weight_ratio():
     assert breadth["rsp_spy_ratio"].iat[-1] == pytest.approx(ratio.iat[-1])
     assert breadth["rsp_spy_vs_50dma_pct"].iat[-1] == pytest.approx((ratio.iat[-1] / ratio.iloc[-50:].mean() - 1) * 100)
     assert breadth["rsp_spy_change_50d_pct"].iat[-1] == pytest.approx((ratio.iat[-1] / ratio.iat[-51] - 1) * 100)
+    assert breadth["index_change_20d_pct"].iat[-1] == pytest.approx((gspc[-1] / gspc[-21] - 1) * 100)
+
+
+def test_twenty_session_change_of_participation(walk):
+    data, close, members = walk
+    breadth = compute_metrics(data).breadth
+    for day in (219, 299):
+        expected = naive_breadth(close, members, day)["pct_above_200dma"] - \
+            naive_breadth(close, members, day - 20)["pct_above_200dma"]
+        assert breadth["pct_above_200dma_change_20d"].iat[day] == pytest.approx(expected)
 
 
 def test_spy_stands_in_for_a_missing_index_with_a_note():
