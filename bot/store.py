@@ -11,8 +11,6 @@ method is a short statement or transaction, so contention is negligible.
 from __future__ import annotations
 
 import json
-import os
-import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -24,6 +22,7 @@ from typing import Any
 import sqlite_utils
 
 from signals.signal import Signal
+from signals.sqlite_file import connect_private
 
 TOPICS = ("breadth", "breakout", "rates")
 
@@ -108,19 +107,10 @@ class Delivery:
 class Store:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path).expanduser()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if not self.path.exists():
-            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         self._lock = threading.RLock()
-        connection = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
-        self.db = sqlite_utils.Database(connection)
+        self.db = sqlite_utils.Database(connect_private(self.path))
         self.db.execute("PRAGMA foreign_keys = ON")
-        self.db.enable_wal()
         self._migrate()
-        for suffix in ("", "-wal", "-shm"):
-            private = Path(f"{self.path}{suffix}")
-            if private.exists():
-                private.chmod(0o600)
 
     def close(self) -> None:
         with self._lock:

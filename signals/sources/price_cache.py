@@ -9,8 +9,6 @@ Both are written in the same transaction, so they never disagree.
 from __future__ import annotations
 
 import json
-import os
-import sqlite3
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from signals.sources.csv_prices import PRICE_COLUMNS, ParsedPrices
+from signals.sqlite_file import connect_private
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS cache_bars (
@@ -67,12 +66,8 @@ class TickerState:
 class PriceCache:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path).expanduser()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        if not self.path.exists():
-            os.close(os.open(self.path, os.O_CREAT | os.O_WRONLY, 0o600))
         self._lock = threading.RLock()
-        self.conn = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=30)
-        self.conn.execute("PRAGMA journal_mode = WAL")
+        self.conn = connect_private(self.path)
         self.conn.executescript(SCHEMA)
 
     def close(self) -> None:
