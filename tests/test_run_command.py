@@ -90,3 +90,22 @@ def test_one_instance_per_database_and_sigterm_with_telegram(folder, tmp_path):
             first.kill()
         assert first.returncode == 0, err
         assert fake.token.split(":")[1] not in out + err
+
+
+def test_evaluate_with_a_token_delivers_to_subscribers(folder, tmp_path):
+    from bot.store import Store
+
+    database = tmp_path / "bot.sqlite"
+    store = Store(database)
+    store.upsert_chat(77)
+    store.subscribe(77, ["rates"])
+    store.close()
+    announce_cut(folder)
+    with FakeTelegram() as fake:
+        env = {"TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_URL": fake.base_url}
+        process = cli("evaluate", "--data", str(folder), "--db", str(database), "--json", env=env, cwd=tmp_path)
+        out, err = process.communicate(timeout=60)
+        assert process.returncode == 0, err
+        assert [s["key"] for s in json.loads(out)["new_signals"]] == ["rates:fed_cut"]
+        (message,) = fake.sent(77)
+        assert "Fed cut its target by 25 bp" in message["text"] and message["parse_mode"] == "HTML"
