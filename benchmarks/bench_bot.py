@@ -43,7 +43,7 @@ async def breadth_latency(fake: FakeTelegram, services, askers: int) -> tuple[li
         before = len(fake.calls)
         start = time.monotonic()
         fake.push_message(first_chat, "/breadth")
-        await until(lambda: any(c.method == "sendMessage" for c in fake.calls[before:]), every=0.001)
+        await until(lambda mark=before: any(c.method == "sendMessage" for c in fake.calls[mark:]), every=0.001)
         idle.append(time.monotonic() - start)
     return latencies, idle
 

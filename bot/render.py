@@ -82,7 +82,8 @@ def replay_text(result: ReplayResult) -> str:
         for key, entry in by_key.items():
             lines.append(
                 f"{key:<{width}}  {entry['starts']:>6}  "
-                f"{_format('{:+.2f}%', [entry['mean_20d']]):>9}  {_format('{:.0%}', [entry['positive_share_20d']]):>7}  "
+                f"{_format('{:+.2f}%', [entry['mean_20d']]):>9}  "
+                f"{_format('{:.0%}', [entry['positive_share_20d']]):>7}  "
                 f"{_format('{:+.2f}%', [entry['mean_60d']]):>9}  {_format('{:.0%}', [entry['positive_share_60d']]):>7}"
             )
     lines.append("")

@@ -73,7 +73,7 @@ def test_restart_keeps_subscriptions_and_sends_pending_deliveries(fake, folder, 
     database = tmp_path / "bot.sqlite"
 
     async def first_life():
-        async with running_bot(fake, folder, database) as services:
+        async with running_bot(fake, folder, database):
             fake.push_message(USER, "/subscribe rates")
             await until(lambda: any("Subscribed" in t for t in replies(fake, USER)))
 
@@ -192,7 +192,7 @@ def test_breadth_answers_while_a_tick_runs(fake, folder, tmp_path):
 
 def test_commands_answer_and_explain_bad_input(fake, folder, tmp_path):
     async def scenario():
-        async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
+        async with running_bot(fake, folder, tmp_path / "bot.sqlite"):
             fake.push_message(USER, "/start")
             start = await until(lambda: fake.sent(USER))
             assert "toggle:breadth" in str(start[0]["reply_markup"])

@@ -23,7 +23,7 @@ def naive_breadth(close: pd.DataFrame, members: list[str], day: int) -> dict[str
         today = series[day]
         if math.isnan(today):
             continue
-        for window, counts in ((50, "50"), (200, "200")):
+        for window in (50, 200):
             if day + 1 >= window:
                 past = series[day + 1 - window: day + 1]
                 if not any(math.isnan(v) for v in past):

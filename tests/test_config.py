@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from bot.config import load_config
 from signals.errors import ConfigError
@@ -52,5 +53,5 @@ def test_invalid_values_are_clear_errors(monkeypatch, name, value, message):
 
 def test_config_is_frozen():
     config = load_config()
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         config.log_level = "DEBUG"  # type: ignore[misc]

@@ -1,4 +1,4 @@
-"""`rotation-bot fetch`: fills the cache with a progress line, says what failed, resumes, exits non-zero when partial."""
+"""`rotation-bot fetch`: fills the cache with a progress line, says what failed, exits non-zero when partial."""
 
 from __future__ import annotations
 

@@ -196,9 +196,11 @@ def test_interrupted_fetch_resumes(world):
 def test_fred_errors_make_the_refresh_partial(tmp_path):
     cache = PriceCache(tmp_path / "cache.sqlite")
     close = random_walk(DAYS, MEMBERS + list(MARKET_TICKERS), seed=5)
-    source = LiveSource(cache, yahoo=YahooClient(download=FakeYahoo({t: history_frame(close[t]) for t in close}).download),
+    yahoo = FakeYahoo({t: history_frame(close[t]) for t in close})
+    source = LiveSource(cache, yahoo=YahooClient(download=yahoo.download),
                         fred=FredClient(httpx.Client(transport=fred_transport({}, fail={"DGS2"}))),
-                        universe_fetch=universe, settings=LiveSettings(history_start="2024-01-01"), sleep=lambda s: None)
+                        universe_fetch=universe, settings=LiveSettings(history_start="2024-01-01"),
+                        sleep=lambda s: None)
     report = source.refresh()
     assert report.partial and "HTTP 500" in report.failed["DGS2"]
     cache.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from signals.errors import ConfigError
 from signals.settings import load_detector_settings
@@ -54,5 +55,5 @@ def test_missing_file(tmp_path):
 
 def test_settings_are_frozen():
     settings = load_detector_settings()
-    with pytest.raises(Exception):
+    with pytest.raises(ValidationError):
         settings.breadth.median_below_high_pct = 1.0  # type: ignore[misc]

@@ -167,7 +167,8 @@ class LiveSource:
         if refetch and not report.partial:
             self._refetch_whole(refetch, report, first_day)
 
-    def _fetch_with_backoff(self, tickers: list[str], begin: str, report: RefreshReport) -> dict[str, pd.DataFrame] | None:
+    def _fetch_with_backoff(self, tickers: list[str], begin: str,
+                            report: RefreshReport) -> dict[str, pd.DataFrame] | None:
         """Bars per ticker; failed tickers recorded; None when rate limits outlast the retries."""
         wanted = list(tickers)
         received: dict[str, pd.DataFrame] = {}
@@ -226,7 +227,9 @@ class LiveSource:
     def _refresh_rates(self, report: RefreshReport) -> None:
         for series in FRED_SERIES:
             last = self.cache.last_rate_date(series)
-            begin = (pd.Timestamp(last) - timedelta(days=10)).strftime("%Y-%m-%d") if last else self.settings.history_start
+            begin = self.settings.history_start
+            if last:
+                begin = (pd.Timestamp(last) - timedelta(days=10)).strftime("%Y-%m-%d")
             report.requests += 1
             try:
                 observed = self.fred.fetch(series, begin)

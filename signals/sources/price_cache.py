@@ -177,7 +177,8 @@ class PriceCache:
 
     def universe(self) -> pd.DataFrame:
         with self._lock:
-            rows = self.conn.execute("SELECT ticker, name, sector, sub_industry FROM cache_universe ORDER BY rowid").fetchall()
+            rows = self.conn.execute(
+                "SELECT ticker, name, sector, sub_industry FROM cache_universe ORDER BY rowid").fetchall()
         return pd.DataFrame(rows, columns=["ticker", "name", "sector", "sub_industry"])
 
     def write_universe(self, members: pd.DataFrame) -> None:
