@@ -43,7 +43,7 @@ class Fault:
 
 @dataclass
 class FakeTelegram:
-    token: str = "123456789:TESTtokenTESTtokenTESTtokenTESTtoken"
+    token: str = "4242:fake-token-of-the-test-server"
     calls: list[Call] = field(default_factory=list)
     rate_limit_per_second: float | None = None
     delays: dict[str, float] = field(default_factory=dict)
