@@ -31,7 +31,11 @@ EXIT_ERROR = 1
 def _load_inputs(config: AppConfig) -> tuple[MarketData, DetectorSettings]:
     """The offline folder, or what the live cache holds (no download: `fetch` and ticks do that)."""
     settings = load_detector_settings(config.rotation_config)
-    data = data_feed(config).load()
+    feed = data_feed(config)
+    try:
+        data = feed.load()
+    finally:
+        feed.close()
     for issue in data.issues:
         print(f"warning: {issue}", file=sys.stderr)
     return data, settings
@@ -93,8 +97,11 @@ def cmd_fetch(args: argparse.Namespace, config: AppConfig) -> int:
     setup_logging("WARNING", None)
     feed = LiveFeed.at(config.database_path)
     progress = ProgressLine(sys.stderr)
-    update = feed.source.refresh(progress=progress, start=args.start)
-    progress.finish()
+    try:
+        update = feed.source.refresh(progress=progress, start=args.start)
+    finally:
+        progress.finish()
+        feed.close()
     print(f"fetch {update.outcome}: {update.rows} rows in {update.requests} requests; "
           f"data to {update.last_session or 'none'}")
     for note in update.notes:

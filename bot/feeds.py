@@ -33,6 +33,8 @@ class DataFeed(Protocol):
 
     def status_lines(self) -> list[str]: ...
 
+    def close(self) -> None: ...
+
 
 class FolderFeed:
     live = False
@@ -48,6 +50,9 @@ class FolderFeed:
 
     def status_lines(self) -> list[str]:
         return [f"Source: offline folder {self.folder} (its last session is 'now')"]
+
+    def close(self) -> None:
+        pass
 
 
 class LiveFeed:
@@ -72,6 +77,9 @@ class LiveFeed:
 
     def load(self) -> MarketData:
         return self.source.load()
+
+    def close(self) -> None:
+        self.source.cache.close()
 
     def status_lines(self) -> list[str]:
         cache = self.source.cache

@@ -47,7 +47,7 @@ def run_bot(config: AppConfig) -> int:
             application.run_polling(stop_signals=(signal.SIGINT, signal.SIGTERM), close_loop=True)
             return 0
         finally:
-            services.store.close()
+            services.close()
 
 
 async def run_console(services: Services) -> None:
@@ -95,7 +95,7 @@ def evaluate_once(config: AppConfig, as_of: str | None) -> TickResult:
         try:
             return asyncio.run(_evaluate_and_deliver(services, as_of))
         finally:
-            services.store.close()
+            services.close()
 
 
 async def _evaluate_and_deliver(services: Services, as_of: str | None) -> TickResult:

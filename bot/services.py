@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -15,8 +14,6 @@ from bot.store import Store
 from bot.tick import TickResult, run_tick
 from signals.settings import DetectorSettings
 
-log = logging.getLogger(__name__)
-
 
 @dataclass
 class Services:
@@ -27,7 +24,6 @@ class Services:
     deliverer: Deliverer | None  # None: no Telegram; deliveries wait in the outbox for a bot that has one
     feed: DataFeed
     tick_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    started_at: datetime = field(default_factory=lambda: datetime.now(timezone.utc))
 
     def is_admin(self, chat_id: int | None) -> bool:
         return chat_id is not None and chat_id in self.config.admin_chat_ids
@@ -60,6 +56,9 @@ class Services:
             await self.deliverer.drain()
         return result
 
+    def close(self) -> None:
+        self.feed.close()
+        self.store.close()
 
 
 def data_feed(config: AppConfig) -> DataFeed:

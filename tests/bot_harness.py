@@ -82,4 +82,4 @@ async def running_bot(fake: FakeTelegram, folder: Path, database: Path, config_o
                 await application.updater.stop()
                 await application.stop()
     finally:
-        services.store.close()
+        services.close()

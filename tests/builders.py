@@ -88,3 +88,6 @@ class StaticFeed:
 
     def status_lines(self) -> list[str]:
         return ["Source: test data"]
+
+    def close(self) -> None:
+        pass
