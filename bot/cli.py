@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -163,7 +164,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except RotationError as exc:
         print(f"rotation-bot: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    except BrokenPipeError:
+    except sqlite3.DatabaseError as exc:  # a corrupt or foreign file given as the database
+        print(f"rotation-bot: error: the database cannot be used: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except BrokenPipeError:  # output piped into a reader that stopped early
+        return EXIT_ERROR
+    except OSError as exc:  # a path we cannot read or create
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"rotation-bot: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_ERROR
 
 

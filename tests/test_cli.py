@@ -109,3 +109,14 @@ def test_unknown_arguments_are_usage_errors(capsys):
     with pytest.raises(SystemExit) as caught:
         main(["metrics", "--frobnicate"])
     assert caught.value.code == 2
+
+
+def test_unusable_database_paths_are_one_line_errors(capsys, folder, tmp_path):
+    corrupt = tmp_path / "not-a-database.sqlite"
+    corrupt.write_bytes(b"this is not sqlite" * 100)
+    code, _, err = run(capsys, "evaluate", "--data", folder, "--db", corrupt)
+    assert code == 1 and "the database cannot be used" in err and "Traceback" not in err
+    blocked = tmp_path / "file-not-dir"
+    blocked.write_text("x")
+    code, _, err = run(capsys, "evaluate", "--data", folder, "--db", blocked / "bot.sqlite")
+    assert code == 1 and "rotation-bot: error:" in err and "Traceback" not in err
