@@ -149,3 +149,20 @@ def test_fast_and_row_by_row_paths_agree(real_market, market_path, tmp_path):
         pd.testing.assert_series_equal(data.close[ticker].dropna(), real_market.close[ticker].dropna(),
                                        check_names=False)
     assert any(i.file == "prices/XOM.csv" and i.row == 2 for i in data.issues)
+
+
+def test_header_and_ticker_case_variants_are_understood(tmp_path):
+    folder = write_folder(tmp_path, {"aaa": CLOSE_ONLY, "BBB": "date,CLOSE\n2024-01-02,5\n"},
+                          "Symbol,Security,GICS Sector\naaa,A,Tech\nbbb,B,Energy\n")
+    data = load_folder(folder)
+    assert data.members == ("AAA", "BBB")
+    assert data.constituents["sector"].tolist() == ["Tech", "Energy"]
+    assert not data.issues
+
+
+def test_a_missing_adjusted_close_is_reported_not_mixed_in(tmp_path):
+    text = "Date,Close,Adj Close\n2024-01-02,10,5\n2024-01-03,11,\n2024-01-04,12,6\n"
+    data = load_folder(write_folder(tmp_path, {"AAA": text}))
+    (issue,) = issues_of(data, "prices/AAA.csv")
+    assert issue.startswith("3|") and "Adj Close is missing" in issue
+    assert data.close["AAA"].tolist()[0] == 5 and np.isnan(data.close["AAA"].tolist()[1])

@@ -89,7 +89,8 @@ def read_raw_file(path: Path, display_name: str, issues: list[DataIssue]) -> Raw
         return None
     if not body.endswith(b"\n"):
         body += b"\n"
-    return RawFile(path.stem, display_name, columns, body, body.count(b"\n"))
+    # tickers are upper case (Yahoo's spelling), whatever the file name's case
+    return RawFile(path.stem.upper(), display_name, columns, body, body.count(b"\n"))
 
 
 def parse_files(files: list[RawFile], signed_tickers: frozenset[str] = frozenset()) -> ParsedPrices:
@@ -141,6 +142,7 @@ def parse_files(files: list[RawFile], signed_tickers: frozenset[str] = frozenset
     values = {name: column[keep] for name, column in values.items()}
     checked = ~np.isin(np.asarray(tickers, dtype=object), list(signed_tickers))[codes]
     _mask_impossible_values(values, codes, lines, files, issues, checked)
+    _report_missing_adjusted(values, codes, lines, files, issues)
     return ParsedPrices(tickers, codes, dates, values, issues)
 
 
@@ -274,6 +276,20 @@ def _mask_impossible_values(
                 _rows_issue(files[code].name, lines[rows].tolist(), f"{name} is {rule}; treated as missing")
             )
         column[bad] = np.nan
+
+
+def _report_missing_adjusted(
+    values: dict[str, np.ndarray], codes: np.ndarray, lines: np.ndarray, files: list[RawFile],
+    issues: list[DataIssue],
+) -> None:
+    """A file with an Adj Close column uses it for every row: a row with Close but no Adj Close is a gap."""
+    with_adjusted = np.array(["Adj Close" in f.columns for f in files], dtype=bool)
+    gap = with_adjusted[codes] & np.isnan(values["Adj Close"]) & ~np.isnan(values["Close"])
+    bad = np.flatnonzero(gap)
+    for code in np.unique(codes[bad]):
+        rows = bad[codes[bad] == code]
+        issues.append(_rows_issue(files[code].name, lines[rows].tolist(),
+                                  "Adj Close is missing where Close is not; the day is treated as missing"))
 
 
 def _rows_issue(file: str, rows: list[int], message: str) -> DataIssue:

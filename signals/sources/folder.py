@@ -116,7 +116,7 @@ def _read_constituents(path: Path, issues: list[DataIssue]) -> pd.DataFrame:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             reader = csv.DictReader(handle)
             rows = list(reader)
-            header = [name.strip() for name in reader.fieldnames or []]
+            header = [_constituent_column(name) for name in reader.fieldnames or []]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         issues.append(DataIssue(path.name, None, f"cannot be read ({exc}); breadth metrics are unavailable",
                                 "error"))
@@ -128,8 +128,9 @@ def _read_constituents(path: Path, issues: list[DataIssue]) -> pd.DataFrame:
     if not rows:
         return empty
     frame = pd.DataFrame(rows)
-    frame.columns = [str(c).strip() for c in frame.columns]
-    frame["ticker"] = frame["ticker"].astype(str).str.strip()
+    frame.columns = [_constituent_column(str(c)) for c in frame.columns]
+    frame = frame.loc[:, ~frame.columns.duplicated()]
+    frame["ticker"] = frame["ticker"].astype(str).str.strip().str.upper()
     blank = frame.index[frame["ticker"] == ""]
     if len(blank):
         issues.append(DataIssue(path.name, int(blank[0]) + 2, f"{len(blank)} rows without a ticker; skipped"))
@@ -142,6 +143,13 @@ def _read_constituents(path: Path, issues: list[DataIssue]) -> pd.DataFrame:
         if column not in frame:
             frame[column] = ""
     return frame
+
+
+def _constituent_column(name: str) -> str:
+    """`Ticker`, `Symbol`, `GICS Sector` ... read as ticker, sector ...: headers vary by where the list came from."""
+    key = name.strip().lower().replace(" ", "_").replace("-", "_")
+    aliases = {"symbol": "ticker", "security": "name", "gics_sector": "sector", "gics_sub_industry": "sub_industry"}
+    return aliases.get(key, key)
 
 
 def _read_rates(path: Path, issues: list[DataIssue]) -> pd.DataFrame:
