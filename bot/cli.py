@@ -19,6 +19,7 @@ from bot.logs import setup_logging
 from bot.render import metrics_text, replay_text
 from signals.errors import RotationError
 from signals.evaluate import evaluate
+from signals.metrics import compute_metrics
 from signals.market_data import MarketData
 from signals.replay import replay
 from signals.settings import DetectorSettings, load_detector_settings
@@ -27,6 +28,7 @@ from bot.progress import ProgressLine
 from bot.services import data_feed
 
 EXIT_ERROR = 1
+CHART_NAMES = ("breadth", "breakout", "rates")  # bot.charts.CHARTS, without importing matplotlib up front
 
 
 def _load_inputs(config: AppConfig) -> tuple[MarketData, DetectorSettings]:
@@ -116,6 +118,18 @@ def cmd_fetch(args: argparse.Namespace, config: AppConfig) -> int:
     return 0
 
 
+def cmd_chart(args: argparse.Namespace, config: AppConfig) -> int:
+    from bot.charts import render_chart
+
+    data, settings = _load_inputs(config)
+    metrics = compute_metrics(data.as_of(args.as_of), settings)
+    png = render_chart(args.name, metrics, settings)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_bytes(png)
+    print(f"{args.name} chart as of {metrics.sessions[-1]:%Y-%m-%d} written to {args.out} ({len(png):,} bytes)")
+    return 0
+
+
 def _print_json(payload: dict[str, Any]) -> None:
     json.dump(payload, sys.stdout, indent=2, allow_nan=False, default=str)
     sys.stdout.write("\n")
@@ -127,6 +141,7 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace, AppConfig], int], str]] 
     "run": (cmd_run, "the bot: scheduler + Telegram; prints alerts to the console when no token is set"),
     "evaluate": (cmd_evaluate, "one scheduled tick by hand: refresh, evaluate, store new signals, deliver them"),
     "fetch": (cmd_fetch, "fill or refresh the local price cache, with a progress bar"),
+    "chart": (cmd_chart, "the charts the bot sends, as a PNG file"),
 }
 
 
@@ -152,6 +167,10 @@ def build_parser() -> argparse.ArgumentParser:
     fetch = commands.add_parser("fetch", parents=[common], help=COMMANDS["fetch"][1])
     fetch.add_argument("--start", metavar="DATE", help="first date of history for tickers not cached yet "
                                                      "(default 2017-01-01)")
+    chart = commands.add_parser("chart", parents=[common], help=COMMANDS["chart"][1])
+    chart.add_argument("name", choices=CHART_NAMES, metavar="NAME", help=f"one of: {', '.join(CHART_NAMES)}")
+    chart.add_argument("--out", type=Path, required=True, metavar="FILE.png")
+    chart.add_argument("--as-of", metavar="DATE", help="only bars up to and including DATE exist")
     return parser
 
 
