@@ -188,6 +188,25 @@ async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, "\n\n".join(signal_message(s) for s in signals))
 
 
+async def chart(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    from bot.charts import CHARTS
+
+    services = services_of(context)
+    args = context.args or []
+    name = args[0].lower() if args else "breadth"
+    if len(args) > 1 or name not in CHARTS:
+        await reply(update, f"Use /chart followed by {', '.join(CHARTS)} "
+                            f"(got \u201c{escape(' '.join(args))}\u201d).")
+        return
+    stored = services.store.chart(name)
+    if stored is None:
+        await reply(update, "No chart yet: the first evaluation has not run. /status shows when it will.")
+        return
+    as_of, png = stored
+    if update.effective_message is not None:
+        await update.effective_message.reply_photo(png, caption=f"{escape(CHARTS[name][0])} \u00b7 {as_of} close")
+
+
 async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, status_text(services_of(context), context))
 
@@ -290,6 +309,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("signals", signals_command, "the signal topics and this chat's subscriptions"),
     Command("subscribe", subscription_command(True), "receive alerts of a topic", usage="<topic|all>"),
     Command("unsubscribe", subscription_command(False), "stop alerts of a topic", usage="<topic|all>"),
+    Command("chart", chart, "a chart of the last year: breadth, breakout or rates", usage="[name]"),
     Command("history", history, "recent signals", usage="[n]"),
     Command("status", status, "last run, data as-of, next run, warnings"),
     Command("run", run_now, "run a tick now", admin_only=True),

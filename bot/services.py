@@ -51,7 +51,7 @@ class Services:
             expected_session = self.expected_session()
         async with self.tick_lock:
             result = await asyncio.to_thread(run_tick, self.store, self.feed, self.settings, as_of, trigger,
-                                             expected_session)
+                                             expected_session, True)
         if self.deliverer is not None:
             await self.deliverer.drain()
         return result

@@ -89,6 +89,10 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE notices (key TEXT PRIMARY KEY, created_at TEXT NOT NULL);
     """,
+    # 3: the charts each tick draws, so /chart serves stored bytes and never recomputes
+    """
+    CREATE TABLE charts (name TEXT PRIMARY KEY, as_of TEXT NOT NULL, png BLOB NOT NULL, created_at TEXT NOT NULL);
+    """,
 )
 
 
@@ -293,6 +297,15 @@ class Store:
     def latest_snapshot(self) -> dict[str, Any] | None:
         rows = self._query("SELECT payload FROM snapshots ORDER BY as_of DESC LIMIT 1")
         return json.loads(rows[0]["payload"]) if rows else None
+
+    def save_chart(self, name: str, as_of: str, png: bytes) -> None:
+        with self._lock:
+            self.db.execute("INSERT OR REPLACE INTO charts (name, as_of, png, created_at) VALUES (?, ?, ?, ?)",
+                            [name, as_of, png, utc_now()])
+
+    def chart(self, name: str) -> tuple[str, bytes] | None:
+        rows = self._query("SELECT as_of, png FROM charts WHERE name = ?", [name])
+        return (rows[0]["as_of"], rows[0]["png"]) if rows else None
 
     def start_run(self, trigger: str) -> int:
         with self._lock:

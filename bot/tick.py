@@ -14,6 +14,7 @@ from bot.feeds import DataFeed
 from bot.store import Store
 from signals.evaluate import evaluate
 from signals.market_data import MarketData
+from signals.metrics import Metrics
 from signals.settings import DetectorSettings
 from signals.signal import Signal
 
@@ -39,6 +40,7 @@ def run_tick(
     as_of: str | None = None,
     trigger: str = "schedule",
     expected_session: str | None = None,
+    draw_charts: bool = False,
 ) -> TickResult:
     """Refresh the feed, evaluate as of `as_of` (default: the data's last session), record what is new.
 
@@ -59,6 +61,8 @@ def run_tick(
         snapshot["data"] = {"constituents": len(data.constituents), "with_prices": len(data.members),
                             "missing": list(data.missing_members), "refresh": update.outcome}
         store.save_snapshot(evaluation.as_of, snapshot)
+        if draw_charts and evaluation.metrics is not None:
+            _save_charts(store, evaluation.metrics, settings, evaluation.as_of)
         if update.outcome != "complete":
             store.finish_run(run_id, update.outcome, evaluation.as_of, 0, "; ".join(update.notes) or None)
             log.warning("tick %s: data %s, no detector fired: %s", run_id, update.outcome, "; ".join(update.notes))
@@ -82,3 +86,14 @@ def _catch_up_from(store: Store, data: MarketData, session) -> str | None:
     evaluated = max(last_ok["data_as_of"], earliest.strftime("%Y-%m-%d"))
     return evaluated if evaluated < session.strftime("%Y-%m-%d") else None
 
+
+
+def _save_charts(store: Store, metrics: Metrics, settings: DetectorSettings, as_of: str) -> None:
+    """Draw the charts /chart sends; a drawing problem is logged and never fails the tick."""
+    from bot.charts import CHARTS, render_chart  # matplotlib is loaded only by the bot that draws
+
+    for name in CHARTS:
+        try:
+            store.save_chart(name, as_of, render_chart(name, metrics, settings))
+        except Exception:  # noqa: BLE001 - charts are a courtesy; signals must still go out
+            log.exception("could not draw the %s chart", name)

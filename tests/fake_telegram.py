@@ -17,6 +17,8 @@ from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from email.parser import BytesParser
+from email.policy import HTTP
 from urllib.parse import parse_qs
 
 BOT_ID = 4242
@@ -226,6 +228,11 @@ class FakeTelegram:
         if method == "getMe":
             return {"id": BOT_ID, "is_bot": True, "first_name": "Rotation", "username": BOT_USERNAME,
                     "can_join_groups": True, "can_read_all_group_messages": False, "supports_inline_queries": False}
+        if method == "sendPhoto":
+            chat_id = int(params.get("chat_id") or 0)
+            return {"message_id": next(self._message_ids), "date": now, "caption": params.get("caption", ""),
+                    "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+                    "photo": [{"file_id": "photo1", "file_unique_id": "u1", "width": 900, "height": 600}]}
         if method in ("sendMessage", "editMessageText", "editMessageReplyMarkup"):
             chat_id = int(params.get("chat_id") or 0)
             return {"message_id": next(self._message_ids), "date": now,
@@ -251,6 +258,8 @@ def _parse(body: bytes, content_type: str) -> dict[str, Any]:
         return {}
     if "application/json" in content_type:
         return json.loads(body)
+    if "multipart/form-data" in content_type:
+        return _parse_multipart(body, content_type)
     fields = {key: values[-1] for key, values in parse_qs(body.decode(), keep_blank_values=True).items()}
     for key, value in fields.items():
         if value[:1] in "[{":
@@ -258,4 +267,19 @@ def _parse(body: bytes, content_type: str) -> dict[str, Any]:
                 fields[key] = json.loads(value)
             except ValueError:
                 pass
+    return fields
+
+
+def _parse_multipart(body: bytes, content_type: str) -> dict[str, Any]:
+    """Form fields as text; an uploaded file as {"filename", "size", "png"} (PTB sends photos this way)."""
+    message = BytesParser(policy=HTTP).parsebytes(f"Content-Type: {content_type}\r\n\r\n".encode() + body)
+    fields: dict[str, Any] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True) or b""
+        if part.get_filename():
+            fields[name] = {"filename": part.get_filename(), "size": len(payload),
+                            "png": payload.startswith(b"\x89PNG\r\n\x1a\n")}
+        else:
+            fields[name] = payload.decode()
     return fields

@@ -288,3 +288,18 @@ def test_slow_telegram_answers_hold_up_nothing(fake, folder, tmp_path):
             assert len([t for t in replies(fake, USER) if "Fed cut" in t]) == 1
 
     asyncio.run(scenario())
+
+
+def test_chart_sends_the_stored_png(fake, folder, tmp_path):
+    async def scenario():
+        async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
+            assert services.store.chart("breadth")[0] == "2024-02-26"  # drawn by the start-up tick
+            fake.push_message(USER, "/chart rates")
+            fake.push_message(USER, "/chart moon")
+            photos = await until(lambda: fake.calls_of("sendPhoto"))
+            await until(lambda: any("Use /chart followed by" in t for t in replies(fake, USER)))
+            params = photos[0].params
+            assert int(params["chat_id"]) == USER and params["photo"]["png"] and params["photo"]["size"] > 10_000
+            assert "Rates" in params["caption"] and "2024-02-26 close" in params["caption"]
+
+    asyncio.run(scenario())
