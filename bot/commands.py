@@ -17,6 +17,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import ContextTypes
 
+from bot.charts import CHARTS
 from bot.messages import SNAPSHOT_MESSAGES, TOPIC_LABELS, signal_message
 from bot.services import Services
 from bot.store import TOPICS
@@ -189,8 +190,6 @@ async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def chart(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    from bot.charts import CHARTS
-
     services = services_of(context)
     args = context.args or []
     name = args[0].lower() if args else "breadth"
