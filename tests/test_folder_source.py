@@ -126,7 +126,8 @@ def test_missing_folder_and_missing_prices_are_errors(tmp_path):
 
 @pytest.mark.market_data
 def test_real_development_set(real_market):
-    assert real_market.close.shape == (1807, 515)
+    # 486 S&P 500 members with prices, 1,721 Russell 2000 members, and the indices, ETFs and yields
+    assert real_market.close.shape == (1807, 2244)
     assert len(real_market.members) == 486
     assert set(real_market.missing_members) >= {"BRK-B", "GEV", "SOLV"}
     assert real_market.sessions[0] == pd.Timestamp("2017-01-03")
