@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from signals.detectors import detect
+from signals.detectors import blocked_notes, detect
 from signals.market_data import MarketData
 from signals.metrics import Metrics, compute_metrics
 from signals.settings import DetectorSettings, load_detector_settings
@@ -50,6 +50,6 @@ def evaluate(
         as_of=metrics.sessions[last].strftime("%Y-%m-%d"),
         snapshot=metrics.snapshot(),
         signals=signals,
-        notes=metrics.notes,
+        notes=metrics.notes + tuple(blocked_notes(metrics, settings)),
         metrics=metrics,
     )

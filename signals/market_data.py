@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+import numpy as np
 import pandas as pd
 
 from signals.errors import DataError
@@ -34,8 +35,11 @@ class MarketData:
 
     `close` is the adjusted close where the source has `Adj Close`, else the close; `high` and `low`
     are scaled by the same adjustment factor so that range-based indicators (ADX) stay consistent
-    with it. `members` are the constituents that have price data; `missing_members` are listed in
-    the constituents file but have none (they are reported, never treated as zero).
+    with it. The index is the NYSE's sessions (`signals/sources/align.py` puts every source on it):
+    `carried` marks closes that were missing and carried forward, `suspect` says why a session may
+    not fire a detector. `members` are the S&P 500 constituents that have price data;
+    `missing_members` are listed but have none (reported, never treated as zero). `universes`
+    holds each universe's members with data (`sp500` is `members`), `universe_lists` its list.
     """
 
     close: pd.DataFrame
@@ -48,6 +52,31 @@ class MarketData:
     missing_members: tuple[str, ...] = ()
     issues: tuple[DataIssue, ...] = field(default=(), compare=False)
     source: str = ""
+    carried: pd.DataFrame | None = field(default=None, compare=False)  # bool, like close; None: nothing carried
+    suspect: pd.Series | None = field(default=None, compare=False)  # session -> reason, "" when fine
+    universes: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
+    universe_lists: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False)
+
+    def universe_members(self, name: str) -> tuple[str, ...]:
+        """The members with data of a universe; `sp500` is the constituents file."""
+        if name == "sp500":
+            return self.members
+        return self.universes.get(name, ())
+
+    @property
+    def universe_names(self) -> tuple[str, ...]:
+        return ("sp500", *(name for name in self.universes if name != "sp500"))
+
+    def was_carried(self, ticker: str) -> np.ndarray:
+        """Per session, whether `ticker`'s close there was carried forward (a missing bar)."""
+        if self.carried is None or ticker not in self.carried.columns:
+            return np.zeros(len(self.close.index), dtype=bool)
+        return self.carried[ticker].to_numpy()
+
+    def suspect_reason(self, session: pd.Timestamp) -> str:
+        if self.suspect is None or session not in self.suspect.index:
+            return ""
+        return str(self.suspect.loc[session])
 
     @property
     def sessions(self) -> pd.DatetimeIndex:
@@ -95,4 +124,6 @@ class MarketData:
             low=self.low.iloc[:end],
             volume=self.volume.iloc[:end],
             rates=self.rates.iloc[:rates_end],
+            carried=None if self.carried is None else self.carried.iloc[:end],
+            suspect=None if self.suspect is None else self.suspect.iloc[:end],
         )

@@ -10,3 +10,7 @@ YIELD_10Y = "^TNX"  # Yahoo's 10-year Treasury yield, percent
 
 # Yahoo's yield "tickers" are rates in percent: zero and negative values are real, not bad data.
 YIELD_TICKERS = frozenset({"^IRX", "^FVX", "^TNX", "^TYX"})
+
+# The indices and ETFs the detectors read: a session on which one of them jumps by half in a day is
+# suspect (a bad print), and one that lacks the last session degrades its detector.
+WATCHED = (SP500_INDEX, SP500_ETF, EQUAL_WEIGHT_ETF, SMALL_CAP_ETF, RUSSELL_2000)

@@ -13,11 +13,11 @@ from bot.app import _post_init, build_application
 from bot.config import load_config
 from bot.runner import build_services
 from bot.services import Services
-from tests.builders import csv_text, random_walk, sessions, write_folder
+from tests.builders import csv_text, nyse_sessions, random_walk, write_folder
 from tests.fake_telegram import FakeTelegram
 
 ADMIN_CHAT = 900
-SESSIONS = sessions(40, start="2024-01-02")
+SESSIONS = nyse_sessions(40, start="2024-01-02")
 
 
 def make_folder(root: Path) -> Path:

@@ -11,7 +11,16 @@ from signals.market_data import MarketData
 
 
 def sessions(count: int, start: str = "2020-01-02") -> pd.DatetimeIndex:
+    """Weekdays: enough for in-memory frames that never meet the loader's NYSE calendar."""
     return pd.bdate_range(start, periods=count, name="Date")
+
+
+def nyse_sessions(count: int, start: str = "2020-01-02") -> pd.DatetimeIndex:
+    """Real NYSE sessions (no holidays): for data that goes through a loader, as real feeds do."""
+    from signals.calendar import sessions_between
+
+    every = sessions_between(pd.Timestamp(start), pd.Timestamp(start) + pd.Timedelta(days=2 * count + 30))
+    return pd.DatetimeIndex(every[:count], name="Date")
 
 
 def market(

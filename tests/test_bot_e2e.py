@@ -45,7 +45,7 @@ def test_subscribe_tick_alert_arrives(fake, folder, tmp_path):
             await until(lambda: any("Fed cut its target by 25 bp" in t for t in replies(fake, USER)))
             alerts = [t for t in replies(fake, USER) if "Fed cut" in t]
             assert len(alerts) == 1
-            assert "<b>Rates</b>" in alerts[0] and "2024-02-26 close" in alerts[0]
+            assert "<b>Rates</b>" in alerts[0] and "2024-02-28 close" in alerts[0]
             await services.tick("test again")  # the same session again: no second alert
             await asyncio.sleep(0.3)
             assert len([t for t in replies(fake, USER) if "Fed cut" in t]) == 1
@@ -210,7 +210,7 @@ def test_commands_answer_and_explain_bad_input(fake, folder, tmp_path):
             assert any("<b>Rates</b>" in t and "Fed target" in t for t in texts)
             assert any("Small-cap breakout" in t for t in texts)
             assert any("No signals yet" in t for t in texts)
-            assert any("Data as of: 2024-02-26" in t for t in texts)
+            assert any("Data as of: 2024-02-28" in t for t in texts)
 
             fake.push_message(ADMIN_CHAT, "/stats")
             fake.push_message(ADMIN_CHAT, "/help")
@@ -293,13 +293,13 @@ def test_slow_telegram_answers_hold_up_nothing(fake, folder, tmp_path):
 def test_chart_sends_the_stored_png(fake, folder, tmp_path):
     async def scenario():
         async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
-            assert services.store.chart("breadth")[0] == "2024-02-26"  # drawn by the start-up tick
+            assert services.store.chart("breadth")[0] == "2024-02-28"  # drawn by the start-up tick
             fake.push_message(USER, "/chart rates")
             fake.push_message(USER, "/chart moon")
             photos = await until(lambda: fake.calls_of("sendPhoto"))
             await until(lambda: any("Use /chart followed by" in t for t in replies(fake, USER)))
             params = photos[0].params
             assert int(params["chat_id"]) == USER and params["photo"]["png"] and params["photo"]["size"] > 10_000
-            assert "Rates" in params["caption"] and "2024-02-26 close" in params["caption"]
+            assert "Rates" in params["caption"] and "2024-02-28 close" in params["caption"]
 
     asyncio.run(scenario())

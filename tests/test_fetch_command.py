@@ -42,10 +42,10 @@ def test_fetch_fills_the_cache_then_metrics_read_it(fake_world, tmp_path, capsys
     database = str(tmp_path / "bot.sqlite")
     assert main(["fetch", "--db", database]) == 0
     out, err = capsys.readouterr()
-    assert "fetch complete" in out and "data to 2024-03-25" in out
+    assert "fetch complete" in out and "data to 2024-03-27" in out
     assert "progress: 23/23 tickers (100%)" in err  # plain lines when stderr is not a terminal
     assert main(["metrics", "--db", database, "--json"]) == 0
-    assert '"as_of": "2024-03-25"' in capsys.readouterr().out
+    assert '"as_of": "2024-03-27"' in capsys.readouterr().out
 
 
 def test_fetch_reports_failures_and_partial_exits_non_zero(fake_world, tmp_path, capsys):
@@ -54,7 +54,7 @@ def test_fetch_reports_failures_and_partial_exits_non_zero(fake_world, tmp_path,
     assert main(["fetch", "--db", database]) == 0
     assert "warning: BBB: YFTzMissingError" in capsys.readouterr().err
     fake_world.raise_rate_limit_next = 100
-    fake_world.append_session("2024-03-26")
+    fake_world.append_session("2024-03-28")
     assert main(["fetch", "--db", database]) == 1
     out, err = capsys.readouterr()
     assert "fetch partial" in out and "run it again to resume" in err

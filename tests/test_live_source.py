@@ -15,11 +15,11 @@ from signals.sources.live import MARKET_TICKERS, LiveSettings, LiveSource
 from signals.sources.price_cache import PriceCache
 from signals.sources.universe import UniverseError, parse_sp500_html
 from signals.sources.yahoo import YahooClient, split_download
-from tests.builders import random_walk, sessions
+from tests.builders import nyse_sessions, random_walk
 from tests.fake_yahoo import FakeYahoo, as_download, history_frame
 
 MEMBERS = ["AAA", "BBB", "CCC"]
-DAYS = sessions(60, start="2024-01-02")
+DAYS = nyse_sessions(60, start="2024-01-02")
 
 
 def universe() -> pd.DataFrame:
@@ -101,21 +101,21 @@ def test_second_refresh_asks_only_for_new_dates(world):
     source, yahoo, fred_calls, _ = world
     source.refresh()
     first_rows, first_requests = yahoo.rows_sent, yahoo.requests
-    yahoo.append_session("2024-03-26")
-    report = source.refresh(expected_session="2024-03-26")
+    yahoo.append_session("2024-03-28")
+    report = source.refresh(expected_session="2024-03-28")
     assert report.outcome == "complete"
     starts = {start for _, start in yahoo.calls[first_requests:]}
-    assert starts == {"2024-03-18"}  # last cached day minus the 7-day overlap
+    assert starts == {"2024-03-20"}  # last cached day minus the 7-day overlap
     per_ticker = (yahoo.rows_sent - first_rows) / len(source.tickers())
     assert per_ticker == 7  # the overlap sessions plus the new one, not the 61-day history
-    assert source.load().last_session == pd.Timestamp("2024-03-26")
+    assert source.load().last_session == pd.Timestamp("2024-03-28")
 
 
 def test_a_split_in_the_overlap_refetches_that_ticker_only(world):
     source, yahoo, _, _ = world
     source.refresh()
     yahoo.split("BBB", 4.0)
-    yahoo.append_session("2024-03-26")
+    yahoo.append_session("2024-03-28")
     before = yahoo.requests
     report = source.refresh()
     assert report.refetched == ["BBB"]
@@ -168,7 +168,7 @@ def test_a_failed_ticker_is_retried_next_time_and_listed(world):
 
 def test_stale_when_the_expected_session_is_missing(world):
     source, _, _, _ = world
-    report = source.refresh(expected_session="2024-03-26")
+    report = source.refresh(expected_session="2024-03-28")
     assert report.stale and report.outcome == "stale"
 
 
@@ -190,7 +190,7 @@ def test_interrupted_fetch_resumes(world):
     report = source.refresh()
     assert report.outcome == "complete"
     resumed = [start for _, start in yahoo.calls[before:]]
-    assert "2024-01-01" in resumed and "2024-03-18" in resumed  # new tickers whole, kept ones from the overlap
+    assert "2024-01-01" in resumed and "2024-03-20" in resumed  # new tickers whole, kept ones from the overlap
 
 
 def test_fred_errors_make_the_refresh_partial(tmp_path):

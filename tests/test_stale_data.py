@@ -21,10 +21,10 @@ class JustClosed:
     """A calendar where a session closed (plus the delay) five minutes ago, whatever today is."""
 
     def last_due(self, now):
-        return Due("2024-02-27", datetime.now(timezone.utc) - timedelta(minutes=5))
+        return Due("2024-02-29", datetime.now(timezone.utc) - timedelta(minutes=5))
 
     def next_due(self, now):
-        return Due("2024-02-28", datetime.now(timezone.utc) + timedelta(days=1))
+        return Due("2024-03-01", datetime.now(timezone.utc) + timedelta(days=1))
 
 
 def stale_feed(folder):

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
+
 from signals.detectors.base import Condition
 from signals.detectors.breadth import breadth_conditions
 from signals.detectors.breakout import breakout_conditions
@@ -32,12 +34,14 @@ def detect(metrics: Metrics, settings: DetectorSettings, first_position: int = 0
     """Every edge at or after session `first_position`, sorted by date, then key.
 
     The edges are found over the whole history (state carries from the first session), so the
-    signals of a day do not depend on where a replay starts.
+    signals of a day do not depend on where a replay starts. A suspect session, or one on which
+    an index/ETF the condition reads had no bar, is unknown for that condition: no edge there.
     """
     sessions = metrics.sessions
     signals: list[Signal] = []
     for cond in all_conditions(metrics, settings):
-        edges = find_edges(cond.values, cond.kind, settings.signals.cooldown_sessions,
+        values = np.where(metrics.unusable(cond.inputs), np.nan, cond.values)  # unknown: the state holds
+        edges = find_edges(values, cond.kind, settings.signals.cooldown_sessions,
                            settings.signals.end_after_sessions)
         for position, direction in edges:
             if position < first_position:
@@ -47,3 +51,26 @@ def detect(metrics: Metrics, settings: DetectorSettings, first_position: int = 0
                                   direction, title, detail))  # type: ignore[arg-type]
     signals.sort(key=lambda s: (s.date, s.type, s.key, s.direction))
     return signals
+
+
+def blocked_notes(metrics: Metrics, settings: DetectorSettings, position: int = -1) -> list[str]:
+    """Why detectors cannot decide on one session (default: the last), in words for the warnings."""
+    if not len(metrics.sessions):
+        return []
+    position = position % len(metrics.sessions)
+    day = metrics.sessions[position].strftime("%Y-%m-%d")
+    notes: list[str] = []
+    reason = "" if metrics.suspect is None else str(metrics.suspect.iat[position])
+    if reason:
+        notes.append(f"{day} is suspect ({reason}); no detector fires on it")
+        return notes
+    carried: dict[str, list[str]] = {}
+    for cond in all_conditions(metrics, settings):
+        for ticker in cond.inputs:
+            frame = metrics.carried_inputs
+            if frame is not None and ticker in frame.columns and bool(frame[ticker].iat[position]):
+                carried.setdefault(ticker, []).append(cond.key)
+    for ticker, keys in carried.items():
+        notes.append(f"{ticker} has no bar for {day} (its last close is carried); "
+                     f"{', '.join(dict.fromkeys(keys))} cannot fire on it")
+    return notes

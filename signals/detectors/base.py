@@ -24,6 +24,7 @@ class Condition:
     kind: Kind
     values: np.ndarray
     describe: Describe  # (direction, session position) -> (title, detail)
+    inputs: tuple[str, ...] = ()  # the indices/ETFs it reads: a session where one was carried is unknown
 
 
 def at(frame: pd.DataFrame, position: int, *columns: str) -> dict[str, float | None]:

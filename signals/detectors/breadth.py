@@ -6,6 +6,7 @@ from signals.detectors.base import Condition, at, plain, signed
 from signals.detectors.edges import condition
 from signals.metrics import Metrics
 from signals.settings import DetectorSettings
+from signals.tickers import SP500_INDEX
 
 
 def breadth_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condition]:
@@ -49,6 +50,6 @@ def breadth_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Con
         return title, values
 
     return [
-        Condition("breadth", "breadth:narrow_leadership", "state", narrow, describe_narrow),
-        Condition("breadth", "breadth:participation_drop", "state", falling, describe_falling),
+        Condition("breadth", "breadth:narrow_leadership", "state", narrow, describe_narrow, (SP500_INDEX,)),
+        Condition("breadth", "breadth:participation_drop", "state", falling, describe_falling, (SP500_INDEX,)),
     ]

@@ -10,6 +10,7 @@ from signals.detectors.edges import condition
 from signals.metrics import Metrics
 from signals.metrics.rolling import prior_high
 from signals.settings import BreakoutSettings, DetectorSettings
+from signals.tickers import SMALL_CAP_ETF, SP500_ETF
 
 
 def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condition]:
@@ -63,8 +64,9 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
         return title, values
 
     return [
-        Condition("breakout", "breakout:iwm_52w_high", "state", iwm_break, describe_iwm),
-        Condition("breakout", "breakout:iwm_spy_ratio", "state", ratio_break, describe_ratio),
+        Condition("breakout", "breakout:iwm_52w_high", "state", iwm_break, describe_iwm, (SMALL_CAP_ETF,)),
+        Condition("breakout", "breakout:iwm_spy_ratio", "state", ratio_break, describe_ratio,
+                  (SMALL_CAP_ETF, SP500_ETF)),
     ]
 
 

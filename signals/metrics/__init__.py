@@ -6,29 +6,49 @@ Every operation is backward-looking; `MarketData.as_of` cuts the future off befo
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from signals.market_data import MarketData
-from signals.metrics.breadth import compute_breadth
+from signals.metrics.breadth import compute_breadth, universe_breadth
 from signals.metrics.breakout import compute_breakout
 from signals.metrics.rates import compute_rates
 from signals.settings import DetectorSettings, load_detector_settings
+from signals.tickers import SP500_ETF, SP500_INDEX, WATCHED
 
 GROUPS = ("breadth", "breakout", "rates")
 
 
 @dataclass(frozen=True)
 class Metrics:
-    """The three metric groups over the same sessions, plus what was degraded and why."""
+    """The metric groups over the same sessions, plus what was degraded and why.
+
+    `universes` holds each universe's breadth (`sp500` is `breadth` itself). `carried_inputs` says,
+    per session, which watched index/ETF had no bar of its own (its close was carried forward);
+    `suspect` why a session may not fire a detector. Detectors read both through `unusable`.
+    """
 
     breadth: pd.DataFrame
     breakout: pd.DataFrame
     rates: pd.DataFrame
     notes: tuple[str, ...] = ()
+    universes: dict[str, pd.DataFrame] = field(default_factory=dict)
+    carried_inputs: pd.DataFrame | None = None
+    suspect: pd.Series | None = None
+
+    def unusable(self, inputs: tuple[str, ...]) -> np.ndarray:
+        """Sessions on which a detector reading `inputs` must not decide: suspect, or an input carried."""
+        blocked = np.zeros(len(self.sessions), dtype=bool)
+        if self.suspect is not None:
+            blocked |= self.suspect.to_numpy(dtype=object) != ""
+        if self.carried_inputs is not None:
+            for ticker in inputs:
+                if ticker in self.carried_inputs.columns:
+                    blocked |= self.carried_inputs[ticker].to_numpy(dtype=bool)
+        return blocked
 
     @property
     def sessions(self) -> pd.DatetimeIndex:
@@ -45,6 +65,10 @@ class Metrics:
             frame = self.group(name)
             position = frame.index.get_loc(session)
             result[name] = {column: _plain(frame[column].iat[position]) for column in frame.columns}
+        result["universes"] = {}
+        for name, frame in self.universes.items():
+            position = frame.index.get_loc(session)
+            result["universes"][name] = {column: _plain(frame[column].iat[position]) for column in frame.columns}
         return result
 
 
@@ -68,6 +92,20 @@ def compute_metrics(data: MarketData, settings: DetectorSettings | None = None) 
     settings = settings or load_detector_settings()
     notes: list[str] = []
     breadth = compute_breadth(data, notes)
+    universes = {"sp500": breadth}
+    for name in data.universe_names:
+        if name != "sp500":
+            universes[name] = universe_breadth(data, name, notes)
     breakout = compute_breakout(data, notes)
     rates = compute_rates(data, notes, settings.rates.publication_lag_sessions)
-    return Metrics(breadth, breakout, rates, tuple(notes))
+    return Metrics(breadth, breakout, rates, tuple(notes), universes, _carried_inputs(data), data.suspect)
+
+
+def _carried_inputs(data: MarketData) -> pd.DataFrame | None:
+    """The watched tickers' carried flags; ^GSPC's are SPY's when SPY stands in for a missing index."""
+    if data.carried is None:
+        return None
+    flags = {ticker: data.was_carried(ticker) for ticker in WATCHED if ticker in data.close.columns}
+    if not data.has(SP500_INDEX) and data.has(SP500_ETF):
+        flags[SP500_INDEX] = data.was_carried(SP500_ETF)
+    return pd.DataFrame(flags, index=data.close.index)

@@ -1,11 +1,11 @@
-"""Breadth: how the typical S&P 500 member is doing, next to the cap-weighted index.
+"""Breadth: how the typical member of a universe (S&P 500, Russell 2000) is doing, next to its index.
 
 A rotation out of a few mega-caps shows first here: the index near its high while the median
 member is far from its own, fewer members above their averages, equal weight lagging cap weight.
 Computed over the whole (session x member) frame at once.
 
-Survivorship: `constituents.csv` is today's membership, so historical breadth over it is biased
-towards the survivors.
+Survivorship: the universe lists are today's membership, so historical breadth over them is biased
+towards the survivors (strongly so for the Russell 2000, whose members list and delist often).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pandas as pd
 
 from signals.market_data import MarketData
 from signals.metrics.rolling import change_pct, ema, pct_from, rolling_high, rolling_low, share_pct, sma
-from signals.tickers import EQUAL_WEIGHT_ETF, SP500_ETF, SP500_INDEX
+from signals.tickers import EQUAL_WEIGHT_ETF, RUSSELL_2000, SMALL_CAP_ETF, SP500_ETF, SP500_INDEX
 
 LOOKBACK = 252  # sessions of history the slowest metric (the 52-week high) needs
 YEAR = 252
@@ -29,19 +29,37 @@ TREND_SESSIONS = 20
 
 
 def compute_breadth(data: MarketData, notes: list[str]) -> pd.DataFrame:
-    """One row per session; columns documented in README.md (percentages in percent)."""
-    close = data.close.loc[:, list(data.members)]
+    """The S&P 500's breadth, one row per session; columns documented in README.md (percentages in percent)."""
+    out = universe_breadth(data, "sp500", notes)
+    index = data.close.index
+    if data.has(EQUAL_WEIGHT_ETF) and data.has(SP500_ETF):
+        ratio = data.close[EQUAL_WEIGHT_ETF] / data.close[SP500_ETF]
+    else:
+        notes.append(f"breadth: {EQUAL_WEIGHT_ETF} or {SP500_ETF} has no data; RSP/SPY is unavailable")
+        ratio = pd.Series(np.nan, index=index)
+    out["rsp_spy_ratio"] = ratio
+    out["rsp_spy_vs_50dma_pct"] = pct_from(ratio, sma(ratio, FAST_AVERAGE))
+    out["rsp_spy_change_50d_pct"] = change_pct(ratio, FAST_AVERAGE)
+    return out
+
+
+def universe_breadth(data: MarketData, universe: str, notes: list[str]) -> pd.DataFrame:
+    """Breadth over one universe's members beside that universe's index (^GSPC, ^RUT)."""
+    members = data.universe_members(universe)
+    close = data.close.loc[:, list(members)]
     index = data.close.index
     out = pd.DataFrame(index=index)
     have = close.notna()
     out["members"] = have.sum(axis=1).astype("int64")
-    if not data.members:
-        notes.append("breadth: no constituents with prices; breadth metrics are unavailable")
+    if not members:
+        notes.append(f"breadth: no {universe} members with prices; its breadth metrics are unavailable")
 
     for window, name in ((FAST_AVERAGE, "pct_above_50dma"), (SLOW_AVERAGE, "pct_above_200dma")):
         average = sma(close, window)
         defined = average.notna() & have
         out[name] = share_pct((close > average).sum(axis=1), defined.sum(axis=1))
+        if window == SLOW_AVERAGE:
+            out["members_with_200dma"] = defined.sum(axis=1).astype("int64")
 
     high = rolling_high(close, YEAR)
     with warnings.catch_warnings():
@@ -61,29 +79,25 @@ def compute_breadth(data: MarketData, notes: list[str]) -> pd.DataFrame:
     out["mcclellan_oscillator"] = ema(ratio_adjusted, MCCLELLAN_FAST) - ema(ratio_adjusted, MCCLELLAN_SLOW)
     out["zweig_thrust_ema"] = ema(advances / active, ZWEIG_SPAN)
 
-    index_close = _index_close(data, notes)
+    index_close = _index_close(data, universe, notes)
     out["index_close"] = index_close
     out["index_pct_from_52w_high"] = pct_from(index_close, rolling_high(index_close, YEAR))
     out["index_change_20d_pct"] = change_pct(index_close, TREND_SESSIONS)
     out["pct_above_200dma_change_20d"] = out["pct_above_200dma"] - out["pct_above_200dma"].shift(TREND_SESSIONS)
-
-    if data.has(EQUAL_WEIGHT_ETF) and data.has(SP500_ETF):
-        ratio = data.close[EQUAL_WEIGHT_ETF] / data.close[SP500_ETF]
-    else:
-        notes.append(f"breadth: {EQUAL_WEIGHT_ETF} or {SP500_ETF} has no data; RSP/SPY is unavailable")
-        ratio = pd.Series(np.nan, index=index)
-    out["rsp_spy_ratio"] = ratio
-    out["rsp_spy_vs_50dma_pct"] = pct_from(ratio, sma(ratio, FAST_AVERAGE))
-    out["rsp_spy_change_50d_pct"] = change_pct(ratio, FAST_AVERAGE)
     return out
 
 
-def _index_close(data: MarketData, notes: list[str]) -> pd.Series:
-    """The S&P 500 itself; SPY stands in (with a note) when the index file is missing."""
-    if data.has(SP500_INDEX):
-        return data.close[SP500_INDEX]
-    if data.has(SP500_ETF):
-        notes.append(f"breadth: {SP500_INDEX} has no data; {SP500_ETF} stands in for the S&P 500")
-        return data.close[SP500_ETF]
-    notes.append(f"breadth: neither {SP500_INDEX} nor {SP500_ETF} has data; index metrics are unavailable")
+# Each universe's own index, and the ETF that stands in for it when the index file is missing.
+UNIVERSE_INDEX = {"sp500": (SP500_INDEX, SP500_ETF), "russell2000": (RUSSELL_2000, SMALL_CAP_ETF)}
+
+
+def _index_close(data: MarketData, universe: str, notes: list[str]) -> pd.Series:
+    """The universe's index; its ETF stands in (with a note) when the index file is missing."""
+    index, etf = UNIVERSE_INDEX.get(universe, (SP500_INDEX, SP500_ETF))
+    if data.has(index):
+        return data.close[index]
+    if data.has(etf):
+        notes.append(f"breadth: {index} has no data; {etf} stands in for it")
+        return data.close[etf]
+    notes.append(f"breadth: neither {index} nor {etf} has data; {universe} index metrics are unavailable")
     return pd.Series(np.nan, index=data.close.index)

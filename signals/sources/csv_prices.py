@@ -50,6 +50,7 @@ class ParsedPrices:
     dates: np.ndarray  # datetime64[ns]
     values: dict[str, np.ndarray]  # column -> float64, NaN where a file lacks the column or the cell
     issues: list[DataIssue]
+    lines: np.ndarray | None = None  # 1-based line in its file, when the rows came from files
 
 
 def read_raw_file(path: Path, display_name: str, issues: list[DataIssue]) -> RawFile | None:
@@ -128,7 +129,7 @@ def parse_files(files: list[RawFile], signed_tickers: frozenset[str] = frozenset
     if not date_parts:
         empty = np.array([], dtype=float)
         return ParsedPrices(tickers, np.array([], dtype=int), np.array([], dtype="datetime64[ns]"),
-                            {name: empty for name in PRICE_COLUMNS}, issues)
+                            {name: empty for name in PRICE_COLUMNS}, issues, np.array([], dtype=int))
     codes = np.concatenate(code_parts)
     lines = np.concatenate(line_parts)
     dates = np.concatenate(date_parts)
@@ -143,7 +144,7 @@ def parse_files(files: list[RawFile], signed_tickers: frozenset[str] = frozenset
     checked = ~np.isin(np.asarray(tickers, dtype=object), list(signed_tickers))[codes]
     _mask_impossible_values(values, codes, lines, files, issues, checked)
     _report_missing_adjusted(values, codes, lines, files, issues)
-    return ParsedPrices(tickers, codes, dates, values, issues)
+    return ParsedPrices(tickers, codes, dates, values, issues, lines)
 
 
 def _parse_group_fast(

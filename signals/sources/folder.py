@@ -1,4 +1,5 @@
-"""The offline data folder of DESIGN.md: `prices/<TICKER>.csv`, `constituents.csv`, `rates.csv`.
+"""The offline data folder of DESIGN.md: `prices/<TICKER>.csv`, `constituents.csv`, `rates.csv`,
+`universes/<name>.csv`.
 
 With an offline folder, "now" is the folder's last session: the folder is a replayable test bed.
 """
@@ -13,8 +14,9 @@ import pandas as pd
 
 from signals.errors import DataError
 from signals.market_data import DataIssue, MarketData
-from signals.sources.csv_prices import ParsedPrices, RawFile, parse_files, read_raw_file
-from signals.tickers import YIELD_TICKERS
+from signals.sources.align import align
+from signals.sources.csv_prices import RawFile, parse_files, read_raw_file
+from signals.tickers import WATCHED, YIELD_TICKERS
 
 
 def load_folder(folder: str | Path) -> MarketData:
@@ -36,81 +38,74 @@ def load_folder(folder: str | Path) -> MarketData:
         raise DataError(f"no usable price files in {prices_dir}")
     parsed = parse_files(raws, signed_tickers=YIELD_TICKERS)
     issues.extend(parsed.issues)
-    close, high, low, volume = wide_frames(parsed)
-    if close.empty:
+    names = [raw.name for raw in raws]
+    aligned = align(parsed, names, signed=YIELD_TICKERS, watched=WATCHED)
+    issues.extend(aligned.issues)
+    if aligned.close.empty or not aligned.close.notna().any().any():
         raise DataError(f"no valid price rows in {prices_dir}")
 
-    constituents = _read_constituents(root / "constituents.csv", issues)
-    listed = constituents["ticker"].tolist()
-    with_data = set(close.columns[close.notna().any(axis=0).to_numpy()])
+    constituents = read_universe_list(root / "constituents.csv", issues, required=True)
+    lists = {"sp500": constituents}
+    universes_dir = root / "universes"
+    if universes_dir.is_dir():
+        for path in sorted(universes_dir.glob("*.csv")):
+            name = path.stem.lower()
+            if name != "sp500":
+                lists[name] = read_universe_list(path, issues, display=f"universes/{path.name}")
+    with_data = set(aligned.close.columns[aligned.close.notna().any(axis=0).to_numpy()])
+    universes: dict[str, tuple[str, ...]] = {}
+    missing: tuple[str, ...] = ()
+    for name, listing in lists.items():
+        display = "constituents.csv" if name == "sp500" else f"universes/{name}.csv"
+        universes[name], absent = members_with_data(listing, with_data, display, issues)
+        if name == "sp500":
+            missing = absent
+    rates = _read_rates(root / "rates.csv", issues)
+    return MarketData(
+        close=aligned.close,
+        high=aligned.high,
+        low=aligned.low,
+        volume=aligned.volume,
+        rates=rates,
+        constituents=constituents,
+        members=universes["sp500"],
+        missing_members=missing,
+        issues=tuple(issues),
+        source=str(root),
+        carried=aligned.carried,
+        suspect=aligned.suspect,
+        universes=universes,
+        universe_lists=lists,
+    )
+
+
+def members_with_data(listing: pd.DataFrame, with_data: set[str], display: str,
+                      issues: list[DataIssue]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(members that have prices, members that have none); the latter reported, never counted as zero."""
+    listed = listing["ticker"].tolist()
     members = tuple(t for t in listed if t in with_data)
     missing = tuple(t for t in listed if t not in with_data)
     if missing:
         shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
-        issues.append(
-            DataIssue(
-                "constituents.csv",
-                None,
-                f"{len(missing)} of {len(listed)} constituents have no price data and are left out of "
-                f"breadth: {shown}",
-            )
-        )
-    rates = _read_rates(root / "rates.csv", issues)
-    return MarketData(
-        close=close,
-        high=high,
-        low=low,
-        volume=volume,
-        rates=rates,
-        constituents=constituents,
-        members=members,
-        missing_members=missing,
-        issues=tuple(issues),
-        source=str(root),
-    )
+        issues.append(DataIssue(display, None, f"{len(missing)} of {len(listed)} constituents have no price data "
+                                f"and are left out of breadth: {shown}"))
+    return members, missing
 
 
-def wide_frames(parsed: ParsedPrices) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-    """Scatter the long rows into (session x ticker) arrays in one assignment per field."""
-    # factorize (hashing) then sort the ~2,000 distinct dates: cheaper than sorting 900,000 rows
-    first_codes, distinct = pd.factorize(parsed.dates.view("int64"))
-    order = np.argsort(distinct)
-    rank = np.empty_like(order)
-    rank[order] = np.arange(len(order))
-    sessions = distinct[order].view("datetime64[ns]")
-    date_codes = rank[first_codes]
-    shape = (len(sessions), len(parsed.tickers))
-    index = pd.DatetimeIndex(sessions, name="Date")
-    columns = pd.Index(parsed.tickers, name="ticker")
-
-    def wide(values: np.ndarray) -> np.ndarray:
-        out = np.full(shape, np.nan)
-        out[date_codes, parsed.ticker_codes] = values
-        return out
-
-    raw_close = wide(parsed.values["Close"])
-    adjusted = wide(parsed.values["Adj Close"])
-    # A file's Adj Close is used when it has one; the adjustment factor carries over to High/Low.
-    has_adjusted = np.zeros(len(parsed.tickers), dtype=bool)
-    has_adjusted[np.unique(parsed.ticker_codes[~np.isnan(parsed.values["Adj Close"])])] = True
-    close = np.where(has_adjusted, adjusted, raw_close)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        factor = np.where(has_adjusted, adjusted / raw_close, 1.0)
-    high = wide(parsed.values["High"]) * factor
-    low = wide(parsed.values["Low"]) * factor
-    volume = wide(parsed.values["Volume"])
-
-    def frame(values: np.ndarray) -> pd.DataFrame:
-        return pd.DataFrame(values, index=index, columns=columns, copy=False)
-
-    return frame(close), frame(high), frame(low), frame(volume)
+def read_universe_list(path: Path, issues: list[DataIssue], required: bool = False,
+                       display: str | None = None) -> pd.DataFrame:
+    """A universe's `ticker,name,sector[,weight,...]` list; problems become issues, never a crash."""
+    return _read_constituents(path, issues, required, display or path.name)
 
 
-def _read_constituents(path: Path, issues: list[DataIssue]) -> pd.DataFrame:
+def _read_constituents(path: Path, issues: list[DataIssue], required: bool = True,
+                       display: str | None = None) -> pd.DataFrame:
     empty = pd.DataFrame({"ticker": pd.Series([], dtype=str), "name": pd.Series([], dtype=str),
                           "sector": pd.Series([], dtype=str)})
+    shown = display or path.name
     if not path.is_file():
-        issues.append(DataIssue(path.name, None, "not found: breadth metrics are unavailable"))
+        if required:
+            issues.append(DataIssue(shown, None, "not found: breadth metrics are unavailable"))
         return empty
     try:
         with path.open(newline="", encoding="utf-8-sig") as handle:
@@ -118,11 +113,11 @@ def _read_constituents(path: Path, issues: list[DataIssue]) -> pd.DataFrame:
             rows = list(reader)
             header = [_constituent_column(name) for name in reader.fieldnames or []]
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
-        issues.append(DataIssue(path.name, None, f"cannot be read ({exc}); breadth metrics are unavailable",
+        issues.append(DataIssue(shown, None, f"cannot be read ({exc}); breadth metrics are unavailable",
                                 "error"))
         return empty
     if "ticker" not in header:
-        issues.append(DataIssue(path.name, 1, "needs a 'ticker' column; breadth metrics are unavailable",
+        issues.append(DataIssue(shown, 1, "needs a 'ticker' column; breadth metrics are unavailable",
                                 "error"))
         return empty
     if not rows:
@@ -133,10 +128,10 @@ def _read_constituents(path: Path, issues: list[DataIssue]) -> pd.DataFrame:
     frame["ticker"] = frame["ticker"].astype(str).str.strip().str.upper()
     blank = frame.index[frame["ticker"] == ""]
     if len(blank):
-        issues.append(DataIssue(path.name, int(blank[0]) + 2, f"{len(blank)} rows without a ticker; skipped"))
+        issues.append(DataIssue(shown, int(blank[0]) + 2, f"{len(blank)} rows without a ticker; skipped"))
     duplicated = frame.index[frame["ticker"].duplicated() & (frame["ticker"] != "")]
     if len(duplicated):
-        issues.append(DataIssue(path.name, int(duplicated[0]) + 2,
+        issues.append(DataIssue(shown, int(duplicated[0]) + 2,
                                 f"ticker {frame.loc[duplicated[0], 'ticker']} listed twice; the first row is kept"))
     frame = frame[(frame["ticker"] != "") & ~frame["ticker"].duplicated()].reset_index(drop=True)
     for column in ("name", "sector"):

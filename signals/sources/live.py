@@ -21,12 +21,13 @@ import pandas as pd
 
 from signals.errors import DataError
 from signals.market_data import DataIssue, MarketData
-from signals.sources.folder import wide_frames
+from signals.sources.align import align
 from signals.sources.fred import SERIES as FRED_SERIES
 from signals.sources.fred import FredClient, FredError
 from signals.sources.price_cache import PriceCache, to_block
 from signals.sources.universe import UniverseError, fetch_sp500
 from signals.sources.yahoo import YahooClient, YahooRateLimited
+from signals.tickers import WATCHED, YIELD_TICKERS
 
 log = logging.getLogger(__name__)
 
@@ -247,19 +248,23 @@ class LiveSource:
         parsed = self.cache.read_long()
         if not parsed.tickers:
             raise DataError("the price cache is empty: run `rotation-bot fetch` first")
-        close, high, low, volume = wide_frames(parsed)
+        aligned = align(parsed, [f"{ticker} (cache)" for ticker in parsed.tickers], signed=YIELD_TICKERS,
+                        watched=WATCHED)
+        close = aligned.close
         with_data = set(close.columns[close.notna().any(axis=0).to_numpy()])
         listed = universe["ticker"].tolist()
         members = tuple(t for t in listed if t in with_data)
         missing = tuple(t for t in listed if t not in with_data)
         issues = [DataIssue("price cache", None, f"{ticker}: {reason}")
                   for ticker, reason in self.cache.failing_tickers().items()]
+        issues.extend(aligned.issues)
         if missing:
             issues.append(DataIssue("price cache", None, f"{len(missing)} of {len(listed)} constituents have no "
                                     f"cached prices: {', '.join(missing[:10])}"))
-        return MarketData(close=close, high=high, low=low, volume=volume, rates=self.cache.rates(),
-                          constituents=universe, members=members, missing_members=missing,
-                          issues=tuple(issues), source=f"Yahoo Finance + FRED cache ({self.cache.path})")
+        return MarketData(close=close, high=aligned.high, low=aligned.low, volume=aligned.volume,
+                          rates=self.cache.rates(), constituents=universe, members=members, missing_members=missing,
+                          issues=tuple(issues), source=f"Yahoo Finance + FRED cache ({self.cache.path})",
+                          carried=aligned.carried, suspect=aligned.suspect)
 
 
 __all__ = ["LiveSettings", "LiveSource", "MARKET_TICKERS", "RefreshReport"]

@@ -1,0 +1,261 @@
+"""From parsed rows to the engine's session grid: the one place real feeds' quirks are handled.
+
+Both sources (the offline folder and the live cache) hand their long rows to `align`, so one rule
+decides, for both, what a session is and what a bad bar is:
+
+- sessions are the NYSE's within the data's span; a row on any other date (a holiday row that
+  Yahoo's ^VIX or a yield index carries) is dropped with one warning per file naming the dates;
+- a trailing session that most files lack (a partial refresh, a file one session ahead) is not
+  "now" yet: it is held back with a warning naming it;
+- a close missing inside a ticker's life is carried forward for at most `MAX_CARRY` sessions
+  (it then moves neither up nor down), and each gap is reported once; a longer gap leaves the
+  ticker undefined until its windows refill. The carry is causal: on the day a bar is missing
+  nobody knows whether it comes back, so appending later data never changes an earlier session;
+- zero volume on a day the price moved is missing volume, not zero;
+- a 10x bar that the next bar takes back is a bad print and is removed (the one check that reads
+  a later bar: it cleans history; on its own day the session is already flagged suspect);
+- a session on which a watched index or ETF jumps by half or more in a day, or on which most
+  files repeat the previous session's bar (a stale refresh), is *suspect*: its metrics are
+  reported, but no detector fires on it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from signals.calendar import sessions_between
+from signals.market_data import DataIssue
+from signals.sources.csv_prices import ParsedPrices
+
+MAX_CARRY = 5  # sessions a missing close is carried forward
+COMPLETE_SHARE = 0.90  # share of the files that had the previous session which must have a session
+BAD_PRINT_FACTOR = 10.0  # a close this many times (or this fraction of) the previous one, taken back next bar
+WATCHED_MOVE_FACTOR = 1.5  # an index/ETF move this large in one session is not believable
+STALE_SHARE = 0.5  # share of files repeating yesterday's bar that makes a session a stale refresh
+STALE_MIN_FILES = 10
+_LISTED = 5  # dates named in one warning
+
+
+@dataclass(frozen=True)
+class Aligned:
+    close: pd.DataFrame
+    high: pd.DataFrame
+    low: pd.DataFrame
+    volume: pd.DataFrame
+    carried: pd.DataFrame  # bool: the close was missing and carried forward
+    suspect: pd.Series  # session -> why no detector may fire on it ("" when fine)
+    issues: list[DataIssue]
+
+
+def align(
+    parsed: ParsedPrices,
+    names: list[str],
+    signed: frozenset[str] = frozenset(),
+    watched: tuple[str, ...] = (),
+) -> Aligned:
+    """Scatter `parsed` onto the NYSE session grid, applying the rules of the module docstring.
+
+    `names` are the files as shown to the user (one per ticker of `parsed`); `signed` tickers are
+    yields (no price rules); `watched` are the indices and ETFs the detectors read.
+    """
+    issues: list[DataIssue] = []
+    tickers = list(parsed.tickers)
+    columns = pd.Index(tickers, name="ticker")
+    if len(parsed.dates) == 0:
+        empty = pd.DataFrame(index=pd.DatetimeIndex([], name="Date"), columns=columns, dtype="float64")
+        return Aligned(empty, empty, empty, empty, empty.astype(bool), pd.Series([], dtype=object), issues)
+
+    sessions = sessions_between(parsed.dates.min(), parsed.dates.max())
+    rows, on_session = _session_rows(parsed.dates, sessions)
+    _report_off_calendar(parsed, names, ~on_session, issues)
+
+    codes = parsed.ticker_codes[on_session]
+    rows = rows[on_session]
+    shape = (len(sessions), len(tickers))
+
+    def wide(name: str) -> np.ndarray:
+        out = np.full(shape, np.nan)
+        out[rows, codes] = parsed.values[name][on_session]
+        return out
+
+    # A file's Adj Close is used when it has one; the adjustment factor carries over to High/Low.
+    close = wide("Close")
+    adjusted = wide("Adj Close")
+    has_adjusted = np.zeros(len(tickers), dtype=bool)
+    has_adjusted[np.unique(codes[~np.isnan(parsed.values["Adj Close"][on_session])])] = True
+    with np.errstate(invalid="ignore", divide="ignore"):
+        factor = np.where(has_adjusted, adjusted / close, 1.0)
+    close = np.where(has_adjusted, adjusted, close)
+    del adjusted
+    high = wide("High") * factor
+    low = wide("Low") * factor
+    del factor
+    volume = wide("Volume")
+
+    keep = _complete_sessions(close, sessions, issues)
+    if keep < len(sessions):
+        sessions = sessions[:keep]
+        close, high, low, volume = close[:keep], high[:keep], low[:keep], volume[:keep]
+
+    present = ~np.isnan(close)
+    previous = _previous_value(close)
+    _missing_volume_on_moves(volume, close, previous, names, sessions, issues)
+    signed_mask = np.isin(np.asarray(tickers, dtype=object), list(signed))
+    suspect = _suspect_sessions(close, previous, volume, present, tickers, watched, signed_mask, sessions)
+    _remove_bad_prints(close, high, low, previous, signed_mask, names, sessions, issues)
+
+    present = ~np.isnan(close)
+    filled = pd.DataFrame(close, index=sessions, columns=columns, copy=False).ffill(limit=MAX_CARRY)
+    carried = filled.isna().to_numpy() != ~present  # missing before, defined after the carry
+    _report_gaps(present, names, sessions, issues)
+
+    def frame(values: np.ndarray) -> pd.DataFrame:
+        return pd.DataFrame(values, index=sessions, columns=columns, copy=False)
+
+    return Aligned(filled, frame(high), frame(low), frame(volume),
+                   pd.DataFrame(carried, index=sessions, columns=columns, copy=False), suspect, issues)
+
+
+def _session_rows(dates: np.ndarray, sessions: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+    grid = sessions.to_numpy(dtype="datetime64[ns]")
+    rows = np.searchsorted(grid, dates)
+    inside = rows < len(grid)
+    on_session = np.zeros(len(dates), dtype=bool)
+    on_session[inside] = grid[rows[inside]] == dates[inside]
+    return rows, on_session
+
+
+def _report_off_calendar(parsed: ParsedPrices, names: list[str], off: np.ndarray, issues: list[DataIssue]) -> None:
+    if not off.any():
+        return
+    bad = np.flatnonzero(off)
+    for code in np.unique(parsed.ticker_codes[bad]):
+        mine = bad[parsed.ticker_codes[bad] == code]
+        days = sorted({_day(d) for d in parsed.dates[mine]})
+        issues.append(DataIssue(names[code], int(parsed.lines[mine].min()) if parsed.lines is not None else None,
+                                f"{len(days)} rows on dates that are not NYSE sessions dropped: {_listed(days)}"))
+
+
+def _complete_sessions(close: np.ndarray, sessions: pd.DatetimeIndex, issues: list[DataIssue]) -> int:
+    """How many sessions to keep: trailing sessions that most files lack are held back."""
+    keep = len(sessions)
+    present = ~np.isnan(close)
+    while keep >= 2:
+        before = present[keep - 2]
+        both = int((present[keep - 1] & before).sum())
+        expected = int(before.sum())
+        if expected == 0 or both >= COMPLETE_SHARE * expected:
+            break
+        issues.append(DataIssue(
+            "sessions", None,
+            f"{_day(sessions[keep - 1])} held back: only {both:,} of the {expected:,} files that have "
+            f"{_day(sessions[keep - 2])} have it (a partial refresh); the data ends {_day(sessions[keep - 2])}"))
+        keep -= 1
+    return keep
+
+
+def _previous_value(values: np.ndarray) -> np.ndarray:
+    """Each cell's previous defined value in its column (NaN before the first)."""
+    frame = pd.DataFrame(values, copy=False)
+    return frame.ffill().shift(1).to_numpy()
+
+
+def _missing_volume_on_moves(volume: np.ndarray, close: np.ndarray, previous: np.ndarray, names: list[str],
+                             sessions: pd.DatetimeIndex, issues: list[DataIssue]) -> None:
+    with np.errstate(invalid="ignore"):
+        bad = (volume == 0) & (close != previous) & ~np.isnan(close) & ~np.isnan(previous)
+    if not bad.any():
+        return
+    for column in np.flatnonzero(bad.any(axis=0)):
+        rows = np.flatnonzero(bad[:, column])
+        issues.append(DataIssue(names[column], None,
+                                f"Volume is 0 on {len(rows)} sessions where the price moved "
+                                f"({_listed([_day(sessions[r]) for r in rows])}); treated as missing"))
+    volume[bad] = np.nan
+
+
+def _remove_bad_prints(close: np.ndarray, high: np.ndarray, low: np.ndarray, previous: np.ndarray,
+                       signed_mask: np.ndarray, names: list[str], sessions: pd.DatetimeIndex,
+                       issues: list[DataIssue]) -> None:
+    following = pd.DataFrame(close, copy=False).bfill().shift(-1).to_numpy()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        jump = close / previous
+        back = following / previous
+        spike = ((jump >= BAD_PRINT_FACTOR) | (jump <= 1 / BAD_PRINT_FACTOR)) & (back < 2.0) & (back > 0.5)
+    spike[:, signed_mask] = False
+    if not spike.any():
+        return
+    for column in np.flatnonzero(spike.any(axis=0)):
+        rows = np.flatnonzero(spike[:, column])
+        issues.append(DataIssue(names[column], None,
+                                f"bad print removed: the close of {_listed([_day(sessions[r]) for r in rows])} is "
+                                f"{BAD_PRINT_FACTOR:.0f}x off the sessions around it and the next session takes it back"))
+    close[spike] = np.nan
+    high[spike] = np.nan
+    low[spike] = np.nan
+
+
+def _suspect_sessions(close: np.ndarray, previous: np.ndarray, volume: np.ndarray, present: np.ndarray,
+                      tickers: list[str], watched: tuple[str, ...], signed_mask: np.ndarray,
+                      sessions: pd.DatetimeIndex) -> pd.Series:
+    """Why each session cannot be trusted to fire a detector ("" when it can); uses no later bar."""
+    reasons = np.full(len(sessions), "", dtype=object)
+    position = {t: i for i, t in enumerate(tickers)}
+    for ticker in watched:
+        column = position.get(ticker)
+        if column is None or signed_mask[column]:
+            continue
+        with np.errstate(invalid="ignore", divide="ignore"):
+            jump = close[:, column] / previous[:, column]
+            wild = (jump >= WATCHED_MOVE_FACTOR) | (jump <= 1 / WATCHED_MOVE_FACTOR)
+        for row in np.flatnonzero(wild):
+            reasons[row] = _join(reasons[row], f"{ticker} moved {jump[row]:.3g}x in one session "
+                                 f"({previous[row, column]:.4g} to {close[row, column]:.4g}): a bad print?")
+    both = present[1:] & present[:-1]
+    same_close = both & (close[1:] == close[:-1])
+    with np.errstate(invalid="ignore"):
+        same_volume = (volume[1:] == volume[:-1]) | np.isnan(volume[1:]) | np.isnan(volume[:-1])
+    repeated = (same_close & same_volume).sum(axis=1)
+    compared = both.sum(axis=1)
+    stale = (compared >= STALE_MIN_FILES) & (repeated >= STALE_SHARE * np.maximum(compared, 1))
+    for row in np.flatnonzero(stale) + 1:
+        reasons[row] = _join(reasons[row], f"{repeated[row - 1]:,} of {compared[row - 1]:,} files repeat the "
+                             f"previous session's bar: a stale refresh?")
+    return pd.Series(reasons, index=sessions, name="suspect")
+
+
+def _report_gaps(present: np.ndarray, names: list[str], sessions: pd.DatetimeIndex,
+                 issues: list[DataIssue]) -> None:
+    """Each run of missing closes inside a ticker's life, once: carried, or undefined if too long."""
+    started = np.maximum.accumulate(present, axis=0)
+    later = np.maximum.accumulate(present[::-1], axis=0)[::-1]
+    inside = ~present & started & later
+    for column in np.flatnonzero(inside.any(axis=0)):
+        missing = np.flatnonzero(inside[:, column])
+        runs = np.split(missing, np.flatnonzero(np.diff(missing) > 1) + 1)
+        for run in runs:
+            first, last = _day(sessions[run[0]]), _day(sessions[run[-1]])
+            span = first if len(run) == 1 else f"{first}..{last}"
+            if len(run) <= MAX_CARRY:
+                what = "the previous close is carried forward (neither an advance nor a decline)"
+            else:
+                what = (f"the previous close is carried for {MAX_CARRY} sessions, then the ticker is left out "
+                        f"until its averages refill")
+            issues.append(DataIssue(names[column], None,
+                                    f"no bar for {len(run)} session{'s' if len(run) > 1 else ''} ({span}): {what}"))
+
+
+def _join(first: str, second: str) -> str:
+    return f"{first}; {second}" if first else second
+
+
+def _day(value: np.datetime64 | pd.Timestamp) -> str:
+    return pd.Timestamp(value).strftime("%Y-%m-%d")
+
+
+def _listed(days: list[str]) -> str:
+    more = f" and {len(days) - _LISTED} more" if len(days) > _LISTED else ""
+    return ", ".join(days[:_LISTED]) + more
