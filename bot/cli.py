@@ -16,7 +16,7 @@ from typing import Any
 
 from bot.config import AppConfig, load_config
 from bot.logs import setup_logging
-from bot.render import metrics_text, replay_text
+from bot.render import metrics_text, replay_text, warning_lines
 from signals.errors import RotationError
 from signals.evaluate import evaluate
 from signals.metrics import compute_metrics
@@ -39,8 +39,8 @@ def _load_inputs(config: AppConfig) -> tuple[MarketData, DetectorSettings]:
         data = feed.load()
     finally:
         feed.close()
-    for issue in data.issues:
-        print(f"warning: {issue}", file=sys.stderr)
+    for line in warning_lines(data.issues):
+        print(f"warning: {line}", file=sys.stderr)
     return data, settings
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import Any
 
 from signals.replay import ReplayResult
@@ -44,18 +46,45 @@ def _format(template: str, values: list[Any]) -> str:
     return template.format(*values).replace("-", "\u2212")
 
 
+UNIVERSE_LABELS = {"sp500": "S&P 500", "russell2000": "Russell 2000"}
+# Breadth rows that exist for every universe: shown side by side, one column per universe.
+UNIVERSE_ROWS: tuple[tuple[str, str, str], ...] = (
+    ("members with data", "members", "{:.0f}"),
+    ("% above 50-day average", "pct_above_50dma", "{:.1f}%"),
+    ("% above 200-day average", "pct_above_200dma", "{:.1f}%"),
+    ("median member from 52w high", "median_pct_from_52w_high", "{:+.1f}%"),
+    ("index from 52w high", "index_pct_from_52w_high", "{:+.1f}%"),
+    ("new 52w highs", "new_highs", "{:.0f}"),
+    ("new 52w lows", "new_lows", "{:.0f}"),
+    ("advances", "advances", "{:.0f}"),
+    ("declines", "declines", "{:.0f}"),
+    ("McClellan oscillator", "mcclellan_oscillator", "{:+.1f}"),
+    ("Zweig thrust EMA", "zweig_thrust_ema", "{:.3f}"),
+)
+_SHARED = {"members", "pct_above_50dma", "pct_above_200dma", "median_pct_from_52w_high", "index_pct_from_52w_high",
+           "new_highs", "new_lows", "advances", "mcclellan_oscillator", "zweig_thrust_ema"}
+
+
 def metrics_text(snapshot: dict[str, Any], constituents: int | None = None) -> str:
     head = f"Metrics as of {snapshot['as_of']}"
     if constituents is not None:
-        head += f" ({snapshot['breadth'].get('members')} of {constituents} constituents with data)"
+        head += f" ({snapshot['breadth'].get('members')} of {constituents} S&P 500 constituents with data)"
     lines = [head]
+    universes = snapshot.get("universes") or {"sp500": snapshot["breadth"]}
     width = max(len(label) for _, label, _, _ in METRIC_ROWS)
+    lines += ["", f"{'Breadth':<{width + 2}}  " + "  ".join(f"{UNIVERSE_LABELS.get(u, u):>12}" for u in universes)]
+    for label, key, template in UNIVERSE_ROWS:
+        cells = [_format(template, [values.get(key)]) for values in universes.values()]
+        lines.append(f"  {label:<{width}}  " + "  ".join(f"{cell:>12}" for cell in cells))
     group = None
     for name, label, columns, template in METRIC_ROWS:
+        if name == "breadth" and (columns in _SHARED or columns == ("advances", "declines")):
+            continue  # shown per universe above
         if name != group:
             group = name
-            lines.append("")
-            lines.append(name.capitalize())
+            if name != "breadth":
+                lines.append("")
+                lines.append(name.capitalize())
         keys = columns if isinstance(columns, tuple) else (columns,)
         value = _format(template, [snapshot[name].get(key) for key in keys])
         lines.append(f"  {label:<{width}}  {value:>12}")
@@ -89,3 +118,25 @@ def replay_text(result: ReplayResult) -> str:
     lines.append("")
     lines.append("Breadth uses today's S&P 500 membership: historical breadth carries survivorship bias.")
     return "\n".join(lines)
+
+
+def warning_lines(issues: Iterable[Any], keep: int = 3) -> list[str]:
+    """Data warnings for a terminal: a kind that many files share becomes one line naming them.
+
+    2,000 small caps give dozens of "zero volume" warnings; listing each buries the one that
+    matters. `metrics --json` still carries every warning in full.
+    """
+    groups: dict[str, list[Any]] = {}
+    for issue in issues:
+        message = str(getattr(issue, "message", issue))
+        kind = re.sub(r"\d[\d,.\-]*", "#", message.split(" (")[0])
+        groups.setdefault(kind, []).append(issue)
+    lines = []
+    for kind, members in groups.items():
+        if len(members) <= keep or not all(getattr(m, "file", None) for m in members):
+            lines += [str(m) for m in members]
+            continue
+        files = [str(m.file).removeprefix("prices/").removesuffix(".csv") for m in members]
+        shown = ", ".join(files[:8]) + (f" and {len(files) - 8} more" if len(files) > 8 else "")
+        lines.append(f"{len(members)} files: {kind.replace('#', 'N')} ({shown}; --json lists each)")
+    return lines

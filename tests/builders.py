@@ -60,6 +60,7 @@ def write_folder(
     prices: dict[str, str],
     constituents: str | None = "ticker,name,sector\n",
     rates: str | None = None,
+    universes: dict[str, str] | None = None,
 ) -> Path:
     """A data folder from raw CSV texts (so tests can write exactly the malformed file they need)."""
     (root / "prices").mkdir(parents=True, exist_ok=True)
@@ -69,6 +70,9 @@ def write_folder(
         (root / "constituents.csv").write_text(constituents, encoding="utf-8")
     if rates is not None:
         (root / "rates.csv").write_text(rates, encoding="utf-8")
+    for name, text in (universes or {}).items():
+        (root / "universes").mkdir(exist_ok=True)
+        (root / "universes" / f"{name}.csv").write_text(text, encoding="utf-8")
     return root
 
 

@@ -172,7 +172,7 @@ def _missing_volume_on_moves(volume: np.ndarray, close: np.ndarray, previous: np
     for column in np.flatnonzero(bad.any(axis=0)):
         rows = np.flatnonzero(bad[:, column])
         issues.append(DataIssue(names[column], None,
-                                f"Volume is 0 on {len(rows)} sessions where the price moved "
+                                f"Volume is zero on {len(rows)} sessions where the price moved "
                                 f"({_listed([_day(sessions[r]) for r in rows])}); treated as missing"))
     volume[bad] = np.nan
 
