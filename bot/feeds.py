@@ -15,6 +15,7 @@ from signals.market_data import MarketData
 from signals.sources.folder import load_folder
 from signals.sources.live import LiveSource, Progress
 from signals.sources.price_cache import PriceCache
+from signals.sources.universe import UNIVERSES
 
 
 @dataclass(frozen=True)
@@ -90,8 +91,16 @@ class LiveFeed:
         failing = cache.failing_tickers()
         if failing:
             lines.append(f"Failing tickers ({len(failing)}): {', '.join(list(failing)[:10])}")
-        fetched = cache.meta("universe_fetched_at")
-        if fetched:
-            age = (datetime.now(timezone.utc) - datetime.fromisoformat(fetched)).days
-            lines.append(f"S&P 500 list: {age} days old" + (" (refresh failing)" if age > 7 else ""))
+        for name in self.source.universe_fetchers:
+            info = cache.universe_info(name)
+            label = UNIVERSES[name].label if name in UNIVERSES else name
+            if not info["fetched_at"]:
+                lines.append(f"{label} list: not fetched yet")
+                continue
+            fetched = datetime.fromisoformat(info["fetched_at"])
+            fetched = fetched if fetched.tzinfo else fetched.replace(tzinfo=timezone.utc)
+            age = (datetime.now(timezone.utc) - fetched).days
+            count = len(cache.universe(name))
+            late = " (refresh failing)" if age > 7 else ""
+            lines.append(f"{label} list: {count:,} members, {age} days old, from {info['source']}{late}")
         return lines

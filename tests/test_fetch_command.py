@@ -12,22 +12,23 @@ from bot.cli import main
 from bot.feeds import LiveFeed
 from bot.progress import ProgressLine
 from signals.sources.fred import FredClient
-from signals.sources.live import MARKET_TICKERS, LiveSettings, LiveSource
+from signals.sources.live import LiveSettings, LiveSource
 from signals.sources.price_cache import PriceCache
 from signals.sources.yahoo import YahooClient
 from tests.builders import random_walk
 from tests.fake_yahoo import FakeYahoo, history_frame
-from tests.test_live_source import DAYS, MEMBERS, fred_transport, universe
+from tests.test_live_source import DAYS, EVERY, UNIVERSE_FETCHERS, fred_transport
 
 
 @pytest.fixture
 def fake_world(monkeypatch, tmp_path):
-    close = random_walk(DAYS, MEMBERS + list(MARKET_TICKERS), seed=5)
+    close = random_walk(DAYS, EVERY, seed=5)
     yahoo = FakeYahoo({t: history_frame(close[t]) for t in close.columns})
 
     def at(database):
         source = LiveSource(PriceCache(database), yahoo=YahooClient(download=yahoo.download),
-                            fred=FredClient(httpx.Client(transport=fred_transport({}))), universe_fetch=universe,
+                            fred=FredClient(httpx.Client(transport=fred_transport({}))),
+                            universe_fetchers=UNIVERSE_FETCHERS,
                             settings=LiveSettings(history_start="2024-01-01", batch_size=10, max_retries=1),
                             sleep=lambda s: None)
         return LiveFeed(source)
@@ -43,7 +44,7 @@ def test_fetch_fills_the_cache_then_metrics_read_it(fake_world, tmp_path, capsys
     assert main(["fetch", "--db", database]) == 0
     out, err = capsys.readouterr()
     assert "fetch complete" in out and "data to 2024-03-27" in out
-    assert "progress: 23/23 tickers (100%)" in err  # plain lines when stderr is not a terminal
+    assert "progress: 38/38 tickers (100%)" in err  # plain lines when stderr is not a terminal
     assert main(["metrics", "--db", database, "--json"]) == 0
     assert '"as_of": "2024-03-27"' in capsys.readouterr().out
 

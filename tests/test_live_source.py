@@ -22,8 +22,19 @@ MEMBERS = ["AAA", "BBB", "CCC"]
 DAYS = nyse_sessions(60, start="2024-01-02")
 
 
+SMALL = ["SSS", "TTT"]  # the Russell 2000 of this small world
+EVERY = MEMBERS + SMALL + list(MARKET_TICKERS)
+
+
 def universe() -> pd.DataFrame:
     return pd.DataFrame({"ticker": MEMBERS, "name": MEMBERS, "sector": "Tech", "sub_industry": "x"})
+
+
+def small_universe() -> pd.DataFrame:
+    return pd.DataFrame({"ticker": SMALL, "name": SMALL, "sector": "Financials", "weight": [0.6, 0.4]})
+
+
+UNIVERSE_FETCHERS = {"sp500": universe, "russell2000": small_universe}
 
 
 def fred_transport(counter: dict[str, int], fail: set[str] = frozenset()) -> httpx.MockTransport:
@@ -44,7 +55,7 @@ def fred_transport(counter: dict[str, int], fail: set[str] = frozenset()) -> htt
 
 @pytest.fixture
 def world(tmp_path):
-    close = random_walk(DAYS, MEMBERS + list(MARKET_TICKERS), seed=5)
+    close = random_walk(DAYS, EVERY, seed=5)
     histories = {t: history_frame(close[t]) for t in close.columns}
     yahoo = FakeYahoo(histories)
     fred_calls: dict[str, int] = {}
@@ -54,7 +65,7 @@ def world(tmp_path):
         cache,
         yahoo=YahooClient(download=yahoo.download),
         fred=FredClient(httpx.Client(transport=fred_transport(fred_calls))),
-        universe_fetch=universe,
+        universe_fetchers=UNIVERSE_FETCHERS,
         settings=LiveSettings(history_start="2024-01-01", batch_size=10, backoff_seconds=1, max_retries=3),
         sleep=waits.append,
     )
@@ -91,7 +102,8 @@ def test_first_refresh_fills_the_cache_and_loads_like_a_folder(world):
     assert report.last_session == DAYS[-1].strftime("%Y-%m-%d")
     data = source.load()
     assert data.members == tuple(MEMBERS)
-    assert data.close.shape == (60, len(MEMBERS) + len(MARKET_TICKERS))
+    assert data.universes["russell2000"] == tuple(SMALL)
+    assert data.close.shape == (60, len(EVERY))
     np.testing.assert_allclose(data.close["AAA"], yahoo.histories["AAA"]["Adj Close"])
     assert data.rates["DGS2"].notna().sum() == sum(d.day != 15 for d in DAYS)  # "." days are missing, not zero
     assert set(fred_calls) == {"DFF", "DFEDTARL", "DFEDTARU", "DGS3MO", "DGS2", "DGS10"}
@@ -195,11 +207,11 @@ def test_interrupted_fetch_resumes(world):
 
 def test_fred_errors_make_the_refresh_partial(tmp_path):
     cache = PriceCache(tmp_path / "cache.sqlite")
-    close = random_walk(DAYS, MEMBERS + list(MARKET_TICKERS), seed=5)
+    close = random_walk(DAYS, EVERY, seed=5)
     yahoo = FakeYahoo({t: history_frame(close[t]) for t in close})
     source = LiveSource(cache, yahoo=YahooClient(download=yahoo.download),
                         fred=FredClient(httpx.Client(transport=fred_transport({}, fail={"DGS2"}))),
-                        universe_fetch=universe, settings=LiveSettings(history_start="2024-01-01"),
+                        universe_fetchers=UNIVERSE_FETCHERS, settings=LiveSettings(history_start="2024-01-01"),
                         sleep=lambda s: None)
     report = source.refresh()
     assert report.partial and "HTTP 500" in report.failed["DGS2"]
@@ -237,10 +249,10 @@ def test_universe_parsing_and_cached_list_on_failure(world):
     def broken():
         raise UniverseError("S&P 500 list: HTTP 503")
 
-    source.universe_fetch = broken
+    source.universe_fetchers = {**UNIVERSE_FETCHERS, "sp500": broken}
     source.settings = LiveSettings(history_start="2024-01-01", universe_max_age_days=0)
     report = source.refresh()
-    assert any("using the cached list" in note for note in report.notes)
+    assert any("HTTP 503; using the cached S&P 500 list from" in note for note in report.notes)
     assert source.load().members == tuple(MEMBERS)
 
 

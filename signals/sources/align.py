@@ -192,7 +192,8 @@ def _remove_bad_prints(close: np.ndarray, high: np.ndarray, low: np.ndarray, pre
         rows = np.flatnonzero(spike[:, column])
         issues.append(DataIssue(names[column], None,
                                 f"bad print removed: the close of {_listed([_day(sessions[r]) for r in rows])} is "
-                                f"{BAD_PRINT_FACTOR:.0f}x off the sessions around it and the next session takes it back"))
+                                f"{BAD_PRINT_FACTOR:.0f}x off the sessions around it and the next session takes "
+                                f"it back"))
     close[spike] = np.nan
     high[spike] = np.nan
     low[spike] = np.nan

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 
+import httpx
 import numpy as np
 import pandas as pd
 
@@ -25,14 +26,16 @@ from signals.sources.align import align
 from signals.sources.fred import SERIES as FRED_SERIES
 from signals.sources.fred import FredClient, FredError
 from signals.sources.price_cache import PriceCache, to_block
-from signals.sources.universe import UniverseError, fetch_sp500
+from signals.sources.folder import members_with_data
+from signals.sources.universe import UNIVERSES, UniverseError, snapshot
 from signals.sources.yahoo import YahooClient, YahooRateLimited
 from signals.tickers import WATCHED, YIELD_TICKERS
 
 log = logging.getLogger(__name__)
 
-MARKET_TICKERS = ("^GSPC", "SPY", "RSP", "IWM", "^RUT", "QQQ", "IJR", "XLB", "XLC", "XLE", "XLF", "XLI", "XLK",
-                  "XLP", "XLRE", "XLU", "XLV", "XLY", "^IRX", "^TNX")
+MARKET_TICKERS = ("^GSPC", "SPY", "RSP", "IWM", "^RUT", "QQQ", "IJR", "IJH", "IWN", "IWO", "IWC", "DIA",
+                  "XLB", "XLC", "XLE", "XLF", "XLI", "XLK", "XLP", "XLRE", "XLU", "XLV", "XLY", "KRE", "KBE",
+                  "HYG", "JNK", "IEF", "SHY", "TLT", "^VIX", "^IRX", "^TNX")
 REFERENCE_TICKER = "SPY"  # its last bar says how far the data reaches
 
 
@@ -74,7 +77,7 @@ class LiveSource:
         cache: PriceCache,
         yahoo: YahooClient | None = None,
         fred: FredClient | None = None,
-        universe_fetch: Callable[[], pd.DataFrame] | None = None,
+        universe_fetchers: dict[str, Callable[[], pd.DataFrame]] | None = None,
         settings: LiveSettings | None = None,
         sleep: Callable[[float], None] = time.sleep,
         today: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
@@ -82,7 +85,8 @@ class LiveSource:
         self.cache = cache
         self.yahoo = yahoo or YahooClient()
         self.fred = fred or FredClient()
-        self.universe_fetch = universe_fetch or fetch_sp500
+        # each universe's live list; a test or a notebook passes its own
+        self.universe_fetchers = universe_fetchers or {name: source.fetch for name, source in UNIVERSES.items()}
         self.settings = settings or LiveSettings()
         self.sleep = sleep
         self.today = today
@@ -95,7 +99,8 @@ class LiveSource:
         refresh_id = self.cache.start_refresh(expected_session)
         error = None
         try:
-            self._refresh_universe(report)
+            for name in self.universe_fetchers:
+                self._refresh_universe(name, report)
             tickers = self.tickers()
             self._refresh_prices(tickers, report, progress, start)
             self._refresh_rates(report)
@@ -113,24 +118,33 @@ class LiveSource:
         return report
 
     def tickers(self) -> list[str]:
-        members = self.cache.universe()["ticker"].tolist()
+        """Every universe's members, then the indices, ETFs and yields the detectors read."""
+        members = [t for name in self.universe_fetchers for t in self.cache.universe(name)["ticker"].tolist()]
         return list(dict.fromkeys([*members, *MARKET_TICKERS]))
 
-    def _refresh_universe(self, report: RefreshReport) -> None:
-        fetched_at = self.cache.meta("universe_fetched_at")
+    def _refresh_universe(self, name: str, report: RefreshReport) -> None:
+        """Weekly: the live list; failing that the cached one; with none cached, the packaged snapshot."""
+        info = self.cache.universe_info(name)
+        fetched_at = info["fetched_at"]
         age = None
         if fetched_at:
-            age = (self.today() - datetime.fromisoformat(fetched_at)).total_seconds() / 86400
-        if age is not None and age < self.settings.universe_max_age_days:
+            age = (self.today() - _aware(datetime.fromisoformat(fetched_at))).total_seconds() / 86400
+        if age is not None and age < self.settings.universe_max_age_days and info["source"] == "live":
             return
+        label = UNIVERSES[name].label if name in UNIVERSES else name
         try:
-            self.cache.write_universe(self.universe_fetch())
-        except UniverseError as exc:
-            if fetched_at is None:
-                report.partial = True
-                report.notes.append(f"{exc}; no cached S&P 500 list either, so breadth is unavailable")
-            else:
-                report.notes.append(f"{exc}; using the cached list from {fetched_at[:10]} ({age:.0f} days old)")
+            self.cache.write_universe(self.universe_fetchers[name](), name, source="live")
+        except (UniverseError, httpx.HTTPError) as exc:
+            if fetched_at is not None:
+                report.notes.append(f"{exc}; using the cached {label} list from {fetched_at[:10]} "
+                                    f"({age:.0f} days old, {info['source']})")
+                return
+            packaged = snapshot(name)
+            # dated by the snapshot, so the live list is tried again at the next refresh
+            self.cache.write_universe(packaged.members, name, source=f"snapshot of {packaged.as_of}",
+                                      fetched_at=f"{packaged.as_of}T00:00:00+00:00")
+            report.notes.append(f"{exc}; no cached {label} list, so the packaged snapshot of {packaged.as_of} "
+                                f"({len(packaged.members)} members) is used")
 
     def _refresh_prices(self, tickers: list[str], report: RefreshReport, progress: Progress | None,
                         start: str | None) -> None:
@@ -244,7 +258,7 @@ class LiveSource:
 
     def load(self) -> MarketData:
         """The cache as the engine's MarketData, the same model the offline folder gives."""
-        universe = self.cache.universe()
+        universe = self.cache.universe("sp500")
         parsed = self.cache.read_long()
         if not parsed.tickers:
             raise DataError("the price cache is empty: run `rotation-bot fetch` first")
@@ -252,19 +266,27 @@ class LiveSource:
                         watched=WATCHED)
         close = aligned.close
         with_data = set(close.columns[close.notna().any(axis=0).to_numpy()])
-        listed = universe["ticker"].tolist()
-        members = tuple(t for t in listed if t in with_data)
-        missing = tuple(t for t in listed if t not in with_data)
         issues = [DataIssue("price cache", None, f"{ticker}: {reason}")
                   for ticker, reason in self.cache.failing_tickers().items()]
         issues.extend(aligned.issues)
-        if missing:
-            issues.append(DataIssue("price cache", None, f"{len(missing)} of {len(listed)} constituents have no "
-                                    f"cached prices: {', '.join(missing[:10])}"))
+        lists = {name: self.cache.universe(name) for name in self.universe_fetchers}
+        lists.setdefault("sp500", universe)
+        universes: dict[str, tuple[str, ...]] = {}
+        missing: tuple[str, ...] = ()
+        for name, listing in lists.items():
+            universes[name], absent = members_with_data(listing, with_data, f"price cache ({name} list)", issues)
+            if name == "sp500":
+                missing = absent
+        members = universes["sp500"]
         return MarketData(close=close, high=aligned.high, low=aligned.low, volume=aligned.volume,
                           rates=self.cache.rates(), constituents=universe, members=members, missing_members=missing,
                           issues=tuple(issues), source=f"Yahoo Finance + FRED cache ({self.cache.path})",
-                          carried=aligned.carried, suspect=aligned.suspect)
+                          carried=aligned.carried, suspect=aligned.suspect, universes=universes,
+                          universe_lists=lists)
 
 
 __all__ = ["LiveSettings", "LiveSource", "MARKET_TICKERS", "RefreshReport"]
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

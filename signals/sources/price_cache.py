@@ -37,6 +37,10 @@ CREATE TABLE IF NOT EXISTS cache_rates (
 CREATE TABLE IF NOT EXISTS cache_universe (
     ticker TEXT PRIMARY KEY, name TEXT, sector TEXT, sub_industry TEXT
 );
+CREATE TABLE IF NOT EXISTS cache_universes (
+    universe TEXT NOT NULL, position INTEGER NOT NULL, ticker TEXT NOT NULL, name TEXT, sector TEXT,
+    sub_industry TEXT, weight REAL, PRIMARY KEY (universe, ticker)
+) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS cache_meta (key TEXT PRIMARY KEY, value TEXT);
 CREATE TABLE IF NOT EXISTS cache_ticker_status (
     ticker TEXT PRIMARY KEY, last_attempt TEXT, last_success TEXT,
@@ -175,21 +179,44 @@ class PriceCache:
         wide.columns.name = None
         return wide.sort_index()
 
-    def universe(self) -> pd.DataFrame:
+    def universe(self, name: str = "sp500") -> pd.DataFrame:
+        """A cached universe list in its source's order (empty when never cached)."""
         with self._lock:
             rows = self.conn.execute(
-                "SELECT ticker, name, sector, sub_industry FROM cache_universe ORDER BY rowid").fetchall()
-        return pd.DataFrame(rows, columns=["ticker", "name", "sector", "sub_industry"])
+                "SELECT ticker, name, sector, sub_industry, weight FROM cache_universes WHERE universe = ? "
+                "ORDER BY position", [name]).fetchall()
+            if not rows and name == "sp500":  # a cache written before universes were named
+                rows = [(*row, None) for row in self.conn.execute(
+                    "SELECT ticker, name, sector, sub_industry FROM cache_universe ORDER BY rowid").fetchall()]
+        return pd.DataFrame(rows, columns=["ticker", "name", "sector", "sub_industry", "weight"])
 
-    def write_universe(self, members: pd.DataFrame) -> None:
+    def write_universe(self, members: pd.DataFrame, name: str = "sp500", source: str = "live",
+                       fetched_at: str | None = None) -> None:
+        """Replace a universe's list; `source` and `fetched_at` are what /status reports of it."""
+        frame = members.copy()
+        for column in ("name", "sector", "sub_industry", "weight"):
+            if column not in frame:
+                frame[column] = None
+        rows = [(name, position, str(r.ticker), r.name, r.sector, r.sub_industry,
+                 None if pd.isna(r.weight) or r.weight == "" else float(r.weight))
+                for position, r in enumerate(frame[["ticker", "name", "sector", "sub_industry", "weight"]]
+                                             .itertuples(index=False))]
         with self._lock:
             self.conn.execute("BEGIN IMMEDIATE")
-            self.conn.execute("DELETE FROM cache_universe")
-            self.conn.executemany("INSERT INTO cache_universe (ticker, name, sector, sub_industry) VALUES (?, ?, ?, ?)",
-                                  members[["ticker", "name", "sector", "sub_industry"]].itertuples(index=False))
-            self.conn.execute("INSERT OR REPLACE INTO cache_meta (key, value) VALUES ('universe_fetched_at', ?)",
-                              [utc_now()])
+            self.conn.execute("DELETE FROM cache_universes WHERE universe = ?", [name])
+            self.conn.executemany("INSERT OR REPLACE INTO cache_universes (universe, position, ticker, name, sector, "
+                                  "sub_industry, weight) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+            self.conn.executemany("INSERT OR REPLACE INTO cache_meta (key, value) VALUES (?, ?)",
+                                  [(f"universe:{name}:fetched_at", fetched_at or utc_now()),
+                                   (f"universe:{name}:source", source)])
             self.conn.execute("COMMIT")
+
+    def universe_info(self, name: str) -> dict[str, str | None]:
+        """When a universe's list was fetched and from where ("live", or the snapshot's description)."""
+        fetched = self.meta(f"universe:{name}:fetched_at")
+        if fetched is None and name == "sp500":
+            fetched = self.meta("universe_fetched_at")
+        return {"fetched_at": fetched, "source": self.meta(f"universe:{name}:source") or ("live" if fetched else None)}
 
     def meta(self, key: str) -> str | None:
         with self._lock:
