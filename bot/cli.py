@@ -14,18 +14,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from typing import TYPE_CHECKING
+
 from bot.config import AppConfig, load_config
 from bot.logs import setup_logging
-from bot.render import metrics_text, replay_text, warning_lines
 from signals.errors import RotationError
-from signals.evaluate import evaluate
-from signals.metrics import compute_metrics
-from signals.market_data import MarketData
-from signals.replay import replay
-from signals.settings import DetectorSettings, load_detector_settings
-from bot.feeds import LiveFeed
-from bot.progress import ProgressLine
-from bot.services import data_feed
+
+if TYPE_CHECKING:
+    from signals.market_data import MarketData
+    from signals.settings import DetectorSettings
+
+# Commands import what they use when they run: `rotation-bot --help` must not wait for pandas.
 
 EXIT_ERROR = 1
 CHART_NAMES = ("breadth", "breakout", "rates")  # bot.charts.CHARTS, without importing matplotlib up front
@@ -33,6 +32,10 @@ CHART_NAMES = ("breadth", "breakout", "rates")  # bot.charts.CHARTS, without imp
 
 def _load_inputs(config: AppConfig) -> tuple[MarketData, DetectorSettings]:
     """The offline folder, or what the live cache holds (no download: `fetch` and ticks do that)."""
+    from bot.render import warning_lines
+    from bot.services import data_feed
+    from signals.settings import load_detector_settings
+
     settings = load_detector_settings(config.rotation_config)
     feed = data_feed(config)
     try:
@@ -45,6 +48,9 @@ def _load_inputs(config: AppConfig) -> tuple[MarketData, DetectorSettings]:
 
 
 def cmd_metrics(args: argparse.Namespace, config: AppConfig) -> int:
+    from bot.render import metrics_text
+    from signals.evaluate import evaluate
+
     data, settings = _load_inputs(config)
     result = evaluate(data, settings, as_of=args.as_of)
     for note in result.notes:
@@ -61,6 +67,9 @@ def cmd_metrics(args: argparse.Namespace, config: AppConfig) -> int:
 
 
 def cmd_replay(args: argparse.Namespace, config: AppConfig) -> int:
+    from bot.render import replay_text
+    from signals.replay import replay
+
     data, settings = _load_inputs(config)
     result = replay(data, start=args.start, end=args.end, settings=settings)
     if args.json:
@@ -97,6 +106,9 @@ def cmd_evaluate(args: argparse.Namespace, config: AppConfig) -> int:
 def cmd_fetch(args: argparse.Namespace, config: AppConfig) -> int:
     if config.rotation_data is not None:
         raise RotationError("fetch fills the live cache; unset ROTATION_DATA / drop --data to use it")
+    from bot.feeds import LiveFeed
+    from bot.progress import ProgressLine
+
     setup_logging("WARNING", None)
     feed = LiveFeed.at(config.database_path)
     progress = ProgressLine(sys.stderr)
@@ -120,6 +132,7 @@ def cmd_fetch(args: argparse.Namespace, config: AppConfig) -> int:
 
 def cmd_chart(args: argparse.Namespace, config: AppConfig) -> int:
     from bot.charts import render_chart
+    from signals.metrics import compute_metrics
 
     data, settings = _load_inputs(config)
     metrics = compute_metrics(data.as_of(args.as_of), settings)

@@ -197,7 +197,7 @@ async def chart(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, f"Use /chart followed by {', '.join(CHARTS)} "
                             f"(got \u201c{escape(' '.join(args))}\u201d).")
         return
-    stored = services.store.chart(name)
+    stored = await services.chart(name)
     if stored is None:
         await reply(update, "No chart yet: the first evaluation has not run. /status shows when it will.")
         return

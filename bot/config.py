@@ -6,10 +6,11 @@ malformed `ADMIN_CHAT_IDS` is a clear error at start rather than a surprise at t
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from signals.errors import ConfigError
@@ -31,6 +32,22 @@ class AppConfig(BaseSettings):
     evaluation_delay_minutes: float = Field(default=20.0, ge=0, le=600)
     stale_retry_minutes: float = Field(default=15.0, gt=0, le=600)
     stale_give_up_minutes: float = Field(default=180.0, ge=0, le=1440)
+    rotation_cache_dir: Path | None = None  # the parsed copy of an offline folder; default the user's cache
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_default(cls, value: Any, info: ValidationInfo) -> Any:
+        """`DATABASE_PATH=` (as `.env.example` has it) means the default, never "the current folder"."""
+        if isinstance(value, str) and not value.strip():
+            return cls.model_fields[info.field_name].get_default(call_default_factory=True)
+        return value
+
+    @property
+    def cache_dir(self) -> Path:
+        if self.rotation_cache_dir is not None:
+            return self.rotation_cache_dir
+        base = os.environ.get("XDG_CACHE_HOME", "").strip() or str(Path.home() / ".cache")
+        return Path(base) / "rotation-bot"
 
     @field_validator("admin_chat_ids", mode="before")
     @classmethod
@@ -42,11 +59,6 @@ class AppConfig(BaseSettings):
             except ValueError as exc:
                 raise ValueError(f"ADMIN_CHAT_IDS must be comma-separated chat ids, got {value!r}") from exc
         return value
-
-    @field_validator("telegram_bot_token", "telegram_api_url", "rotation_data", "rotation_config", mode="before")
-    @classmethod
-    def _blank_is_unset(cls, value: Any) -> Any:
-        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("log_level")
     @classmethod

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Protocol
 
 from signals.market_data import MarketData
-from signals.sources.folder import load_folder
+from signals.sources.folder import folder_key, load_folder
 from signals.sources.live import LiveSource, Progress
 from signals.sources.price_cache import PriceCache
 from signals.sources.universe import UNIVERSES
@@ -40,14 +40,20 @@ class DataFeed(Protocol):
 class FolderFeed:
     live = False
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, cache_dir: Path | None = None) -> None:
         self.folder = folder
+        self.cache_dir = cache_dir
+        self._loaded: tuple[object, MarketData] | None = None
 
     def update(self, expected_session: str | None, progress: Progress | None = None) -> FeedUpdate:
         return FeedUpdate("complete")
 
     def load(self) -> MarketData:
-        return load_folder(self.folder)
+        """The folder's data, kept in memory: read again (changed files only) when a file changed."""
+        key = folder_key(self.folder)
+        if self._loaded is None or self._loaded[0] != key:
+            self._loaded = (key, load_folder(self.folder, cache_dir=self.cache_dir))
+        return self._loaded[1]
 
     def status_lines(self) -> list[str]:
         return [f"Source: offline folder {self.folder} (its last session is 'now')"]
@@ -61,6 +67,7 @@ class LiveFeed:
 
     def __init__(self, source: LiveSource) -> None:
         self.source = source
+        self._loaded: MarketData | None = None
 
     @classmethod
     def at(cls, database: Path) -> LiveFeed:
@@ -68,6 +75,8 @@ class LiveFeed:
 
     def update(self, expected_session: str | None, progress: Progress | None = None) -> FeedUpdate:
         report = self.source.refresh(expected_session=expected_session, progress=progress)
+        if report.rows or report.refetched or report.partial:
+            self._loaded = None  # new bars: the next load reads the cache again
         notes = list(report.notes)
         if report.failed:
             shown = ", ".join(sorted(report.failed)[:8])
@@ -77,7 +86,10 @@ class LiveFeed:
         return FeedUpdate(report.outcome, tuple(notes), dict(report.failed))
 
     def load(self) -> MarketData:
-        return self.source.load()
+        """The cache's data, kept in memory until a refresh writes something new."""
+        if self._loaded is None:
+            self._loaded = self.source.load()
+        return self._loaded
 
     def close(self) -> None:
         self.source.cache.close()

@@ -12,6 +12,8 @@ from bot.feeds import DataFeed, FolderFeed, LiveFeed
 from bot.schedule import SessionCalendar
 from bot.store import Store
 from bot.tick import TickResult, run_tick
+from signals.engine import MetricsEngine
+from signals.metrics import Metrics
 from signals.settings import DetectorSettings
 
 
@@ -24,6 +26,13 @@ class Services:
     deliverer: Deliverer | None  # None: no Telegram; deliveries wait in the outbox for a bot that has one
     feed: DataFeed
     tick_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    engine: MetricsEngine | None = None  # remembers the costly part of history between ticks
+    latest: Metrics | None = None  # the last tick's metrics, for charts drawn on demand
+    chart_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    def __post_init__(self) -> None:
+        if self.engine is None:
+            self.engine = MetricsEngine(self.settings)
 
     def is_admin(self, chat_id: int | None) -> bool:
         return chat_id is not None and chat_id in self.config.admin_chat_ids
@@ -51,10 +60,40 @@ class Services:
             expected_session = self.expected_session()
         async with self.tick_lock:
             result = await asyncio.to_thread(run_tick, self.store, self.feed, self.settings, as_of, trigger,
-                                             expected_session, True)
+                                             expected_session, self.engine)
+        self.latest = result.metrics
         if self.deliverer is not None:
             await self.deliverer.drain()
         return result
+
+    async def chart(self, name: str) -> tuple[str, bytes] | None:
+        """The chart of the latest evaluated session: drawn once per session, when first asked.
+
+        Drawing takes about a third of a second, so ticks do not draw charts nobody asks for; the
+        PNG is stored, so later asks (and restarts) send the bytes. None before any evaluation.
+        """
+        snapshot = self.store.latest_snapshot()
+        if snapshot is None:
+            return None
+        as_of = snapshot["as_of"]
+        stored = self.store.chart(name)
+        if stored is not None and stored[0] == as_of:
+            return stored
+        async with self.chart_lock:  # a burst of /chart asks draws once
+            stored = self.store.chart(name)
+            if stored is not None and stored[0] == as_of:
+                return stored
+            png = await asyncio.to_thread(self._draw, name, as_of)
+            self.store.save_chart(name, as_of, png)
+            return as_of, png
+
+    def _draw(self, name: str, as_of: str) -> bytes:
+        from bot.charts import render_chart  # matplotlib is loaded only when a chart is drawn
+
+        metrics = self.latest
+        if metrics is None or metrics.sessions[-1].strftime("%Y-%m-%d") != as_of:
+            metrics = self.engine.compute(self.feed.load().as_of(as_of))  # after a restart
+        return render_chart(name, metrics, self.settings)
 
     def close(self) -> None:
         self.feed.close()
@@ -64,5 +103,5 @@ class Services:
 def data_feed(config: AppConfig) -> DataFeed:
     """The offline folder when ROTATION_DATA is set, else Yahoo + FRED behind the cache in the database."""
     if config.rotation_data is not None:
-        return FolderFeed(config.rotation_data)
+        return FolderFeed(config.rotation_data, config.cache_dir)
     return LiveFeed.at(config.database_path)

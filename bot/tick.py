@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from bot.feeds import DataFeed
 from bot.store import Store
+from signals.engine import MetricsEngine
 from signals.evaluate import evaluate
 from signals.market_data import MarketData
 from signals.metrics import Metrics
@@ -31,6 +32,7 @@ class TickResult:
     new_signals: list[Signal]
     notes: tuple[str, ...] = field(default=())
     outcome: str = "ok"  # "ok", or "stale" / "partial": metrics stored, no detector fired
+    metrics: Metrics | None = field(default=None, repr=False, compare=False)  # kept in memory for /chart
 
 
 def run_tick(
@@ -40,7 +42,7 @@ def run_tick(
     as_of: str | None = None,
     trigger: str = "schedule",
     expected_session: str | None = None,
-    draw_charts: bool = False,
+    engine: MetricsEngine | None = None,
 ) -> TickResult:
     """Refresh the feed, evaluate as of `as_of` (default: the data's last session), record what is new.
 
@@ -54,23 +56,21 @@ def run_tick(
         data = feed.load()
         session = data.resolve_session(as_of)
         after = _catch_up_from(store, data, session)
-        evaluation = evaluate(data, settings, as_of=session, after=after)
+        evaluation = evaluate(data, settings, as_of=session, after=after, engine=engine)
         notes = tuple(update.notes) + evaluation.notes
         snapshot = dict(evaluation.snapshot)
         snapshot["notes"] = list(notes) + [str(issue) for issue in data.issues]
         snapshot["data"] = {"constituents": len(data.constituents), "with_prices": len(data.members),
                             "missing": list(data.missing_members), "refresh": update.outcome}
         store.save_snapshot(evaluation.as_of, snapshot)
-        if draw_charts and evaluation.metrics is not None:
-            _save_charts(store, evaluation.metrics, settings, evaluation.as_of)
         if update.outcome != "complete":
             store.finish_run(run_id, update.outcome, evaluation.as_of, 0, "; ".join(update.notes) or None)
             log.warning("tick %s: data %s, no detector fired: %s", run_id, update.outcome, "; ".join(update.notes))
-            return TickResult(run_id, evaluation.as_of, [], notes, update.outcome)
+            return TickResult(run_id, evaluation.as_of, [], notes, update.outcome, evaluation.metrics)
         new = store.record_signals(evaluation.signals)
         store.finish_run(run_id, "ok", evaluation.as_of, len(new))
         log.info("tick %s as of %s: %d new signals", run_id, evaluation.as_of, len(new))
-        return TickResult(run_id, evaluation.as_of, new, notes)
+        return TickResult(run_id, evaluation.as_of, new, notes, metrics=evaluation.metrics)
     except Exception as exc:
         store.finish_run(run_id, "error", error=f"{type(exc).__name__}: {exc}")
         raise
@@ -85,15 +85,3 @@ def _catch_up_from(store: Store, data: MarketData, session) -> str | None:
     earliest = sessions[max(0, position - CATCH_UP_SESSIONS)]
     evaluated = max(last_ok["data_as_of"], earliest.strftime("%Y-%m-%d"))
     return evaluated if evaluated < session.strftime("%Y-%m-%d") else None
-
-
-
-def _save_charts(store: Store, metrics: Metrics, settings: DetectorSettings, as_of: str) -> None:
-    """Draw the charts /chart sends; a drawing problem is logged and never fails the tick."""
-    from bot.charts import CHARTS, render_chart  # matplotlib is loaded only by the bot that draws
-
-    for name in CHARTS:
-        try:
-            store.save_chart(name, as_of, render_chart(name, metrics, settings))
-        except Exception:  # noqa: BLE001 - charts are a courtesy; signals must still go out
-            log.exception("could not draw the %s chart", name)

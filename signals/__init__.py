@@ -8,14 +8,37 @@ Knows nothing of Telegram, subscriptions or scheduling; usable from a notebook::
     result = replay(data, start="2023-01-01")
 """
 
-from signals.errors import ConfigError, DataError
-from signals.evaluate import Evaluation, evaluate
-from signals.market_data import DataIssue, MarketData
-from signals.metrics import Metrics, compute_metrics
-from signals.replay import ReplayResult, replay, replay_day_by_day
-from signals.settings import DetectorSettings, load_detector_settings
-from signals.signal import Signal
-from signals.sources.folder import load_folder
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Loaded on first use, so that importing `signals.errors` (the command line does, to print one-line
+# errors) does not pay for pandas before anything happens.
+_EXPORTS = {
+    "ConfigError": "signals.errors",
+    "DataError": "signals.errors",
+    "DataIssue": "signals.market_data",
+    "DetectorSettings": "signals.settings",
+    "Evaluation": "signals.evaluate",
+    "MarketData": "signals.market_data",
+    "Metrics": "signals.metrics",
+    "ReplayResult": "signals.replay",
+    "Signal": "signals.signal",
+    "compute_metrics": "signals.metrics",
+    "evaluate": "signals.evaluate",
+    "load_detector_settings": "signals.settings",
+    "load_folder": "signals.sources.folder",
+    "replay": "signals.replay",
+    "replay_day_by_day": "signals.replay",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'signals' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)
+
 
 __all__ = [
     "ConfigError",

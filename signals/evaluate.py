@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 
 from signals.detectors import blocked_notes, detect
+from signals.engine import MetricsEngine
 from signals.market_data import MarketData
 from signals.metrics import Metrics, compute_metrics
 from signals.settings import DetectorSettings, load_detector_settings
@@ -32,15 +33,17 @@ def evaluate(
     settings: DetectorSettings | None = None,
     as_of: str | pd.Timestamp | None = None,
     after: str | pd.Timestamp | None = None,
+    engine: MetricsEngine | None = None,
 ) -> Evaluation:
     """Metrics of the `as_of` session and the signals dated after `after` up to it.
 
     By default only the `as_of` session's own signals; a bot that missed sessions passes the last
     session it evaluated as `after`, and gets the signals of every session since, in one pass.
+    A running bot passes its `engine`, which remembers the history's costly part between ticks.
     """
     settings = settings or load_detector_settings()
     visible = data.as_of(as_of)
-    metrics = compute_metrics(visible, settings)
+    metrics = engine.compute(visible) if engine is not None else compute_metrics(visible, settings)
     last = len(metrics.sessions) - 1
     first = last
     if after is not None:

@@ -19,6 +19,7 @@ import pandas as pd
 
 from signals.detectors import detect
 from signals.errors import DataError
+from signals.engine import MetricsEngine
 from signals.evaluate import evaluate
 from signals.market_data import MarketData
 from signals.metrics import compute_metrics
@@ -68,8 +69,9 @@ def replay_day_by_day(
     settings = settings or load_detector_settings()
     visible, first = _window(data, start, end)
     signals: list[Signal] = []
+    engine = MetricsEngine(settings)  # as the running bot keeps one between ticks
     for session in visible.sessions[first:]:
-        signals.extend(evaluate(visible, settings, as_of=session).signals)
+        signals.extend(evaluate(visible, settings, as_of=session, engine=engine).signals)
     return _result(visible, first, signals)
 
 

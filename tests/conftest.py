@@ -4,12 +4,16 @@
 from __future__ import annotations
 
 import os
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from signals.market_data import MarketData
 from signals.sources.folder import load_folder
+
+# parsed copies of the tests' data folders go to a throw-away place, never the user's cache
+os.environ.setdefault("ROTATION_CACHE_DIR", tempfile.mkdtemp(prefix="rotation-bot-test-cache-"))
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKET_DATA = Path(os.environ.get("ROTATION_MARKET_DATA", ROOT.parent / "shared" / "data" / "market"))

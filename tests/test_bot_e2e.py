@@ -290,10 +290,13 @@ def test_slow_telegram_answers_hold_up_nothing(fake, folder, tmp_path):
     asyncio.run(scenario())
 
 
-def test_chart_sends_the_stored_png(fake, folder, tmp_path):
+def test_chart_is_drawn_when_asked_then_sent_from_the_store(fake, folder, tmp_path):
     async def scenario():
         async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
-            assert services.store.chart("breadth")[0] == "2024-02-28"  # drawn by the start-up tick
+            assert services.store.chart("rates") is None  # ticks no longer draw charts nobody asked for
+            draws = []
+            draw = services._draw
+            services._draw = lambda name, as_of: draws.append(name) or draw(name, as_of)
             fake.push_message(USER, "/chart rates")
             fake.push_message(USER, "/chart moon")
             photos = await until(lambda: fake.calls_of("sendPhoto"))
@@ -301,5 +304,9 @@ def test_chart_sends_the_stored_png(fake, folder, tmp_path):
             params = photos[0].params
             assert int(params["chat_id"]) == USER and params["photo"]["png"] and params["photo"]["size"] > 10_000
             assert "Rates" in params["caption"] and "2024-02-28 close" in params["caption"]
+            assert services.store.chart("rates")[0] == "2024-02-28"
+            fake.push_message(USER, "/chart rates")
+            await until(lambda: len(fake.calls_of("sendPhoto")) == 2)
+            assert draws == ["rates"]  # the second ask sent the stored PNG of the session
 
     asyncio.run(scenario())

@@ -120,3 +120,15 @@ def test_unusable_database_paths_are_one_line_errors(capsys, folder, tmp_path):
     blocked.write_text("x")
     code, _, err = run(capsys, "evaluate", "--data", folder, "--db", blocked / "bot.sqlite")
     assert code == 1 and "rotation-bot: error:" in err and "Traceback" not in err
+
+
+def test_help_answers_without_loading_pandas():
+    """`rotation-bot --help` answers at once: the analysis stack is imported by the commands that use it."""
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom bot.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+            "print('pandas loaded' if 'pandas' in sys.modules else 'pandas not loaded')")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "usage: rotation-bot" in result.stdout
+    assert result.stdout.strip().endswith("pandas not loaded")

@@ -55,3 +55,24 @@ def test_config_is_frozen():
     config = load_config()
     with pytest.raises(ValidationError):
         config.log_level = "DEBUG"  # type: ignore[misc]
+
+
+def test_the_env_example_as_copied_means_every_default(tmp_path):
+    """`cp .env.example .env` leaves DATABASE_PATH= and friends empty: each means its default."""
+    from pathlib import Path
+
+    example = Path(__file__).resolve().parent.parent / ".env.example"
+    (tmp_path / ".env").write_text(example.read_text())
+    config = load_config()
+    defaults = load_config.__globals__["AppConfig"].model_fields
+    assert config.database_path == defaults["database_path"].default
+    assert str(config.database_path) == "data/rotation-bot.sqlite"
+    assert config.rotation_data is None and config.rotation_config is None and config.telegram_bot_token is None
+
+
+def test_the_parsed_folder_copy_goes_to_the_user_cache_by_default(monkeypatch, tmp_path):
+    monkeypatch.delenv("ROTATION_CACHE_DIR", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert load_config().cache_dir == tmp_path / "xdg" / "rotation-bot"
+    monkeypatch.setenv("ROTATION_CACHE_DIR", str(tmp_path / "mine"))
+    assert load_config().cache_dir == tmp_path / "mine"

@@ -7,7 +7,6 @@ import io
 import httpx
 import pytest
 
-import bot.cli
 from bot.cli import main
 from bot.feeds import LiveFeed
 from bot.progress import ProgressLine
@@ -33,7 +32,7 @@ def fake_world(monkeypatch, tmp_path):
                             sleep=lambda s: None)
         return LiveFeed(source)
 
-    monkeypatch.setattr(bot.cli.LiveFeed, "at", staticmethod(at))
+    monkeypatch.setattr(LiveFeed, "at", staticmethod(at))
     monkeypatch.delenv("ROTATION_DATA", raising=False)
     monkeypatch.chdir(tmp_path)
     return yahoo

@@ -88,14 +88,21 @@ def _plain(value: Any) -> Any:
     return round(number, 6)
 
 
-def compute_metrics(data: MarketData, settings: DetectorSettings | None = None) -> Metrics:
+def compute_metrics(data: MarketData, settings: DetectorSettings | None = None,
+                    aggregates: dict[str, pd.DataFrame] | None = None) -> Metrics:
+    """Every metric over the whole history of `data`.
+
+    `aggregates` (per universe, from `member_aggregates`) lets a live engine skip the only
+    (session x member) work for the sessions it has already seen: see `signals/engine.py`.
+    """
     settings = settings or load_detector_settings()
     notes: list[str] = []
-    breadth = compute_breadth(data, notes)
+    aggregates = aggregates or {}
+    breadth = compute_breadth(data, notes, aggregates.get("sp500"))
     universes = {"sp500": breadth}
     for name in data.universe_names:
         if name != "sp500":
-            universes[name] = universe_breadth(data, name, notes)
+            universes[name] = universe_breadth(data, name, notes, aggregates.get(name))
     breakout = compute_breakout(data, notes)
     rates = compute_rates(data, notes, settings.rates.publication_lag_sessions)
     return Metrics(breadth, breakout, rates, tuple(notes), universes, _carried_inputs(data), data.suspect)

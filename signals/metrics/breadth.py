@@ -28,9 +28,9 @@ ZWEIG_SPAN = 10
 TREND_SESSIONS = 20
 
 
-def compute_breadth(data: MarketData, notes: list[str]) -> pd.DataFrame:
+def compute_breadth(data: MarketData, notes: list[str], aggregates: pd.DataFrame | None = None) -> pd.DataFrame:
     """The S&P 500's breadth, one row per session; columns documented in README.md (percentages in percent)."""
-    out = universe_breadth(data, "sp500", notes)
+    out = universe_breadth(data, "sp500", notes, aggregates)
     index = data.close.index
     if data.has(EQUAL_WEIGHT_ETF) and data.has(SP500_ETF):
         ratio = data.close[EQUAL_WEIGHT_ETF] / data.close[SP500_ETF]
@@ -43,36 +43,32 @@ def compute_breadth(data: MarketData, notes: list[str]) -> pd.DataFrame:
     return out
 
 
-def universe_breadth(data: MarketData, universe: str, notes: list[str]) -> pd.DataFrame:
-    """Breadth over one universe's members beside that universe's index (^GSPC, ^RUT)."""
+def universe_breadth(data: MarketData, universe: str, notes: list[str],
+                     aggregates: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Breadth over one universe's members beside that universe's index (^GSPC, ^RUT).
+
+    The (session x member) work is `member_aggregates`; a live engine that already has it for the
+    earlier sessions passes `aggregates` in, and only the cheap per-session series are built here.
+    """
     members = data.universe_members(universe)
-    close = data.close.loc[:, list(members)]
-    index = data.close.index
-    out = pd.DataFrame(index=index)
-    have = close.notna()
-    out["members"] = have.sum(axis=1).astype("int64")
     if not members:
         notes.append(f"breadth: no {universe} members with prices; its breadth metrics are unavailable")
+    if aggregates is None:
+        aggregates = member_aggregates(data.close.loc[:, list(members)])
+    index = data.close.index
+    out = pd.DataFrame(index=index)
+    out["members"] = aggregates["members"]
+    out["pct_above_50dma"] = share_pct(aggregates["above_50dma"], aggregates["with_50dma"])
+    out["pct_above_200dma"] = share_pct(aggregates["above_200dma"], aggregates["with_200dma"])
+    out["members_with_200dma"] = aggregates["with_200dma"]
+    out["median_pct_from_52w_high"] = aggregates["median_pct_from_52w_high"]
+    out["new_highs"] = aggregates["new_highs"]
+    out["new_lows"] = aggregates["new_lows"]
 
-    for window, name in ((FAST_AVERAGE, "pct_above_50dma"), (SLOW_AVERAGE, "pct_above_200dma")):
-        average = sma(close, window)
-        defined = average.notna() & have
-        out[name] = share_pct((close > average).sum(axis=1), defined.sum(axis=1))
-        if window == SLOW_AVERAGE:
-            out["members_with_200dma"] = defined.sum(axis=1).astype("int64")
-
-    high = rolling_high(close, YEAR)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows before a year of history
-        out["median_pct_from_52w_high"] = pct_from(close, high).median(axis=1, skipna=True)
-    out["new_highs"] = (close >= high).sum(axis=1).astype("int64")
-    out["new_lows"] = (close <= rolling_low(close, YEAR)).sum(axis=1).astype("int64")
-
-    change = close.diff()
-    advances = (change > 0).sum(axis=1).astype("float64")
-    declines = (change < 0).sum(axis=1).astype("float64")
-    out["advances"] = advances.astype("int64")
-    out["declines"] = declines.astype("int64")
+    advances = aggregates["advances"].astype("float64")
+    declines = aggregates["declines"].astype("float64")
+    out["advances"] = aggregates["advances"]
+    out["declines"] = aggregates["declines"]
     out["ad_line"] = (advances - declines).cumsum()
     active = (advances + declines).where(advances + declines > 0)
     ratio_adjusted = (advances - declines) / active * 1000.0
@@ -84,6 +80,51 @@ def universe_breadth(data: MarketData, universe: str, notes: list[str]) -> pd.Da
     out["index_pct_from_52w_high"] = pct_from(index_close, rolling_high(index_close, YEAR))
     out["index_change_20d_pct"] = change_pct(index_close, TREND_SESSIONS)
     out["pct_above_200dma_change_20d"] = out["pct_above_200dma"] - out["pct_above_200dma"].shift(TREND_SESSIONS)
+    return out
+
+
+AGGREGATE_LOOKBACK = YEAR  # rows before the first wanted one that `member_aggregates` needs
+
+
+def member_aggregates(close: pd.DataFrame) -> pd.DataFrame:
+    """Per session, counts and the median over the members: the only (session x member) work.
+
+    Each row depends on that row and the `AGGREGATE_LOOKBACK` rows before it, and on nothing
+    else, bit for bit: the averages are exact integer window sums (prices in micro-units), not a
+    running float sum whose rounding depends on where the series starts. So the last session
+    computed from a year-long tail equals the same session computed over all history, and the
+    live tick's numbers equal the replay's.
+    """
+    values = close.to_numpy(dtype="float64")
+    have = ~np.isnan(values)
+    out = pd.DataFrame(index=close.index)
+    out["members"] = have.sum(axis=1).astype("int64")
+    units = np.rint(np.clip(np.where(have, values, 0.0), 0.0, 1e8) * 1e6).astype(np.int64)
+    sums, gaps = np.cumsum(units, axis=0), np.cumsum(~have, axis=0, dtype=np.int32)
+    del units
+    for window, name in ((FAST_AVERAGE, "50dma"), (SLOW_AVERAGE, "200dma")):
+        window_sum, window_gaps = sums.copy(), gaps.copy()
+        window_sum[window:] -= sums[:-window]
+        window_gaps[window:] -= gaps[:-window]
+        defined = (window_gaps == 0) & have
+        defined[: window - 1] = False
+        today = np.rint(np.clip(np.where(have, values, 0.0), 0.0, 1e8) * 1e6).astype(np.int64)
+        out[f"above_{name}"] = (defined & (today * window > window_sum)).sum(axis=1).astype("int64")
+        out[f"with_{name}"] = defined.sum(axis=1).astype("int64")
+        del window_sum, window_gaps, today
+    del sums, gaps
+
+    high = rolling_high(close, YEAR).to_numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows before a year of history
+        out["median_pct_from_52w_high"] = np.nanmedian((values / high - 1.0) * 100.0, axis=1)
+    with np.errstate(invalid="ignore"):
+        out["new_highs"] = (values >= high).sum(axis=1).astype("int64")
+        del high
+        out["new_lows"] = (values <= rolling_low(close, YEAR).to_numpy()).sum(axis=1).astype("int64")
+        change = np.diff(values, axis=0, prepend=np.nan)
+        out["advances"] = (change > 0).sum(axis=1).astype("int64")
+        out["declines"] = (change < 0).sum(axis=1).astype("int64")
     return out
 
 

@@ -28,7 +28,7 @@ import pandas as pd
 
 from signals.calendar import sessions_between
 from signals.market_data import DataIssue
-from signals.sources.csv_prices import ParsedPrices
+from signals.sources.csv_prices import ParsedChunk, ParsedPrices
 
 MAX_CARRY = 5  # sessions a missing close is carried forward
 COMPLETE_SHARE = 0.90  # share of the files that had the previous session which must have a session
@@ -64,36 +64,38 @@ def align(
     issues: list[DataIssue] = []
     tickers = list(parsed.tickers)
     columns = pd.Index(tickers, name="ticker")
-    if len(parsed.dates) == 0:
+    span = parsed.date_range()
+    if span is None:
         empty = pd.DataFrame(index=pd.DatetimeIndex([], name="Date"), columns=columns, dtype="float64")
         return Aligned(empty, empty, empty, empty, empty.astype(bool), pd.Series([], dtype=object), issues)
 
-    sessions = sessions_between(parsed.dates.min(), parsed.dates.max())
-    rows, on_session = _session_rows(parsed.dates, sessions)
-    _report_off_calendar(parsed, names, ~on_session, issues)
-
-    codes = parsed.ticker_codes[on_session]
-    rows = rows[on_session]
+    sessions = sessions_between(*span)
     shape = (len(sessions), len(tickers))
-
-    def wide(name: str) -> np.ndarray:
-        out = np.full(shape, np.nan)
-        out[rows, codes] = parsed.values[name][on_session]
-        return out
-
-    # A file's Adj Close is used when it has one; the adjustment factor carries over to High/Low.
-    close = wide("Close")
-    adjusted = wide("Adj Close")
-    has_adjusted = np.zeros(len(tickers), dtype=bool)
-    has_adjusted[np.unique(codes[~np.isnan(parsed.values["Adj Close"][on_session])])] = True
-    with np.errstate(invalid="ignore", divide="ignore"):
-        factor = np.where(has_adjusted, adjusted / close, 1.0)
-    close = np.where(has_adjusted, adjusted, close)
-    del adjusted
-    high = wide("High") * factor
-    low = wide("Low") * factor
-    del factor
-    volume = wide("Volume")
+    close, high, low, volume = (np.full(shape, np.nan) for _ in range(4))
+    for chunk in parsed.chunks:
+        rows, on_session = _session_rows(chunk.dates, sessions)
+        _report_off_calendar(chunk, names, ~on_session, issues)
+        rows, codes = rows[on_session], chunk.codes[on_session]
+        raw_close = chunk.values["Close"][on_session]
+        adjusted = chunk.values.get("Adj Close")
+        if adjusted is not None:
+            # A file's Adj Close is used when it has one; the adjustment factor carries over to High/Low.
+            adjusted = adjusted[on_session]
+            has_adjusted = np.zeros(len(tickers), dtype=bool)
+            has_adjusted[codes[~np.isnan(adjusted)]] = True
+            uses = has_adjusted[codes]
+            with np.errstate(invalid="ignore", divide="ignore"):
+                factor = np.where(uses, adjusted / raw_close, 1.0)
+            close[rows, codes] = np.where(uses, adjusted, raw_close)
+        else:
+            factor = None
+            close[rows, codes] = raw_close
+        for name, target in (("High", high), ("Low", low)):
+            if name in chunk.values:
+                part = chunk.values[name][on_session]
+                target[rows, codes] = part if factor is None else part * factor
+        if "Volume" in chunk.values:
+            volume[rows, codes] = chunk.values["Volume"][on_session]
 
     keep = _complete_sessions(close, sessions, issues)
     if keep < len(sessions):
@@ -128,14 +130,14 @@ def _session_rows(dates: np.ndarray, sessions: pd.DatetimeIndex) -> tuple[np.nda
     return rows, on_session
 
 
-def _report_off_calendar(parsed: ParsedPrices, names: list[str], off: np.ndarray, issues: list[DataIssue]) -> None:
+def _report_off_calendar(chunk: ParsedChunk, names: list[str], off: np.ndarray, issues: list[DataIssue]) -> None:
     if not off.any():
         return
     bad = np.flatnonzero(off)
-    for code in np.unique(parsed.ticker_codes[bad]):
-        mine = bad[parsed.ticker_codes[bad] == code]
-        days = sorted({_day(d) for d in parsed.dates[mine]})
-        issues.append(DataIssue(names[code], int(parsed.lines[mine].min()) if parsed.lines is not None else None,
+    for code in np.unique(chunk.codes[bad]):
+        mine = bad[chunk.codes[bad] == code]
+        days = sorted({_day(d) for d in chunk.dates[mine]})
+        issues.append(DataIssue(names[code], int(chunk.lines[mine].min()) if chunk.lines is not None else None,
                                 f"{len(days)} rows on dates that are not NYSE sessions dropped: {_listed(days)}"))
 
 

@@ -1,15 +1,17 @@
 """Parsing yfinance-style price CSVs (`Date,Open,High,Low,Close,Adj Close,Volume`) into long columns.
 
-Speed matters (about 500 files of 1,800 rows are read at every start), and so does telling the
-user exactly which file and line is wrong. So there are two paths:
+Speed and memory matter (2,244 files of 1,800 rows, or 5,000 of 6,300), and so does telling the
+user exactly which file and line is wrong. Files are read a chunk at a time (`CHUNK_FILES` files of
+one header), and each chunk takes one of two paths:
 
-- the fast path joins the bodies of all files that share a header and hands each group to pandas'
-  C parser once; the rows are mapped back to their files by line counts;
-- when a group does not parse cleanly (a stray field, a word where a number belongs, blank lines),
-  each file of that group is read row by row with the `csv` module, which knows every line number.
+- the fast path joins the chunk's bodies and hands them to pandas' C parser once; the rows are
+  mapped back to their files by line counts;
+- when a chunk does not parse cleanly (a stray field, a word where a number belongs, blank lines),
+  each of its files is read row by row with the `csv` module, which knows every line number.
 
-Both produce the same `ParsedPrices`; all checks on values (dates, duplicates, non-positive prices)
-run afterwards over the whole long table at once.
+Both produce `ParsedChunk`s; the checks on values (dates, duplicates, non-positive prices) run over
+each chunk's long table at once. Chunks are never joined into one long table: the aligner scatters
+each into the (session x ticker) grid.
 """
 
 from __future__ import annotations
@@ -42,15 +44,32 @@ class RawFile:
 
 
 @dataclass
+class ParsedChunk:
+    """The valid rows of some files, as long columns: a file's rows never span two chunks."""
+
+    codes: np.ndarray  # int32, index into `ParsedPrices.tickers`
+    dates: np.ndarray  # datetime64[ns]
+    values: dict[str, np.ndarray]  # only the columns these files have; float64, NaN where a cell is missing
+    lines: np.ndarray | None = None  # 1-based line in its file, when the rows came from files
+
+
+@dataclass
 class ParsedPrices:
-    """All valid rows of all files as long columns (one entry per file row)."""
+    """Every file's valid rows, in chunks: never one long copy of everything (memory, at 5,000 tickers)."""
 
     tickers: list[str]
-    ticker_codes: np.ndarray  # int, index into `tickers`
-    dates: np.ndarray  # datetime64[ns]
-    values: dict[str, np.ndarray]  # column -> float64, NaN where a file lacks the column or the cell
+    chunks: list[ParsedChunk]
     issues: list[DataIssue]
-    lines: np.ndarray | None = None  # 1-based line in its file, when the rows came from files
+
+    @property
+    def rows(self) -> int:
+        return sum(len(chunk.dates) for chunk in self.chunks)
+
+    def date_range(self) -> tuple[np.datetime64, np.datetime64] | None:
+        spans = [(chunk.dates.min(), chunk.dates.max()) for chunk in self.chunks if len(chunk.dates)]
+        if not spans:
+            return None
+        return min(s[0] for s in spans), max(s[1] for s in spans)
 
 
 def read_raw_file(path: Path, display_name: str, issues: list[DataIssue]) -> RawFile | None:
@@ -94,57 +113,97 @@ def read_raw_file(path: Path, display_name: str, issues: list[DataIssue]) -> Raw
     return RawFile(path.stem.upper(), display_name, columns, body, body.count(b"\n"))
 
 
-def parse_files(files: list[RawFile], signed_tickers: frozenset[str] = frozenset()) -> ParsedPrices:
-    """Parse every file: each group of same-header files in one C-parser call where possible.
+CHUNK_FILES = 256  # files per C-parser call: big enough to be fast, small enough to bound memory
+
+
+def parse_paths(
+    items: list[tuple[Path, str]], signed_tickers: frozenset[str] = frozenset(), issues: list[DataIssue] | None = None
+) -> ParsedPrices:
+    """Read and parse files given as (path, name shown to the user), a chunk at a time.
+
+    Files are grouped by header (the first line, read cheaply) so that each chunk of same-header
+    files goes to the C parser in one call; a chunk's bytes are read only when it is parsed and
+    dropped after, so memory holds one chunk of text at a time. Columns keep the files' order.
+    """
+    issues = issues if issues is not None else []
+    groups: dict[bytes, list[int]] = {}
+    for index, (path, _) in enumerate(items):
+        groups.setdefault(_first_line(path), []).append(index)
+    chunk_of = [members[start:start + CHUNK_FILES] for members in groups.values()
+                for start in range(0, len(members), CHUNK_FILES)]
+    read: dict[int, str] = {}  # file index -> ticker, for the files that could be used
+    chunks: list[ParsedChunk] = []
+    for indices in chunk_of:
+        raws: list[RawFile] = []
+        codes: list[int] = []
+        for index in indices:
+            path, display = items[index]
+            raw = read_raw_file(path, display, issues)
+            if raw is not None:
+                raws.append(raw)
+                codes.append(index)
+                read[index] = raw.ticker
+        chunks.extend(parse_files(raws, signed_tickers, issues, np.asarray(codes, dtype=np.int32)))
+    # file index -> column position, in the files' order
+    kept = sorted(read)
+    position = np.full(len(items), -1, dtype=np.int32)
+    position[kept] = np.arange(len(kept), dtype=np.int32)
+    for chunk in chunks:
+        chunk.codes = position[chunk.codes]
+    return ParsedPrices([read[i] for i in kept], chunks, issues)
+
+
+def _first_line(path: Path) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            return handle.readline().strip().lstrip(b"\xef\xbb\xbf").lower()
+    except OSError:
+        return b""
+
+
+def parse_files(files: list[RawFile], signed_tickers: frozenset[str], issues: list[DataIssue],
+                codes: np.ndarray) -> list[ParsedChunk]:
+    """Parse files (`codes[i]` names `files[i]` in the result), each same-header group in one C-parser call.
 
     `signed_tickers` hold values that may be zero or negative (yields), so they skip the
     positive-price check.
     """
-    issues: list[DataIssue] = []
-    tickers = [f.ticker for f in files]
     groups: dict[tuple[str | None, ...], list[int]] = {}
     for index, raw in enumerate(files):
         groups.setdefault(raw.columns, []).append(index)
-
-    date_parts: list[np.ndarray] = []
-    code_parts: list[np.ndarray] = []
-    line_parts: list[np.ndarray] = []
-    value_parts: dict[str, list[np.ndarray]] = {name: [] for name in PRICE_COLUMNS}
+    chunks: list[ParsedChunk] = []
     for columns, members in groups.items():
         group = [files[i] for i in members]
+        used = [name for name in columns if name and name != "Date"]
         parsed = _parse_group_fast(columns, group)
         if parsed is None:  # one part per file; its rows all belong to that file
-            parts = [(members[i], _parse_file_slow(raw, issues)) for i, raw in enumerate(group)]
-            parsed_parts = [(np.full(len(p[0]), code), *p[1:]) for code, p in parts]
+            parts = [(i, _parse_file_slow(raw, issues)) for i, raw in zip(members, group)]
+            local = np.concatenate([np.full(len(part[2]), i, dtype=np.int32) for i, part in parts])
+            lines = np.concatenate([part[1] for _, part in parts])
+            dates = np.concatenate([part[2] for _, part in parts])
+            values = {name: np.concatenate([part[3][name] for _, part in parts]) for name in used}
         else:
-            parsed_parts = [(np.asarray(members)[parsed[0]], *parsed[1:])]
-        for part_codes, part_lines, part_dates, part_values in parsed_parts:
-            code_parts.append(part_codes)
-            line_parts.append(part_lines)
-            date_parts.append(part_dates)
-            rows = len(part_dates)
-            for name in PRICE_COLUMNS:
-                value_parts[name].append(part_values.get(name, np.full(rows, np.nan)))
+            local = np.asarray(members, dtype=np.int32)[parsed[0]]
+            lines, dates, values = parsed[1], parsed[2], parsed[3]
+        chunk = _checked(files, local, lines, dates, values, signed_tickers, issues)
+        chunk.codes = codes[chunk.codes]
+        chunks.append(chunk)
+    return chunks
 
-    if not date_parts:
-        empty = np.array([], dtype=float)
-        return ParsedPrices(tickers, np.array([], dtype=int), np.array([], dtype="datetime64[ns]"),
-                            {name: empty for name in PRICE_COLUMNS}, issues, np.array([], dtype=int))
-    codes = np.concatenate(code_parts)
-    lines = np.concatenate(line_parts)
-    dates = np.concatenate(date_parts)
-    values = {name: np.concatenate(parts) for name, parts in value_parts.items()}
-    _report_bad_dates(dates, codes, lines, files, issues)
+
+def _checked(files: list[RawFile], local: np.ndarray, lines: np.ndarray, dates: np.ndarray,
+             values: dict[str, np.ndarray], signed_tickers: frozenset[str], issues: list[DataIssue]) -> ParsedChunk:
+    """The value checks of one group (a file's rows are all in it): dates, duplicates, impossible prices."""
+    _report_bad_dates(dates, local, lines, files, issues)
     keep = ~np.isnat(dates)
-    codes, lines, dates = codes[keep], lines[keep], dates[keep]
-    values = {name: column[keep] for name, column in values.items()}
-    keep = _drop_duplicate_dates(codes, dates, lines, files, issues)
-    codes, lines, dates = codes[keep], lines[keep], dates[keep]
-    values = {name: column[keep] for name, column in values.items()}
-    checked = ~np.isin(np.asarray(tickers, dtype=object), list(signed_tickers))[codes]
-    _mask_impossible_values(values, codes, lines, files, issues, checked)
-    _report_missing_adjusted(values, codes, lines, files, issues)
-    return ParsedPrices(tickers, codes, dates, values, issues, lines)
+    keep &= _drop_duplicate_dates(local, dates, lines, files, issues, keep)
+    if not keep.all():
+        local, lines, dates = local[keep], lines[keep], dates[keep]
+        values = {name: column[keep] for name, column in values.items()}
+    checked = ~np.isin(np.asarray([f.ticker for f in files], dtype=object), list(signed_tickers))[local]
+    _mask_impossible_values(values, local, lines, files, issues, checked)
+    _report_missing_adjusted(values, local, lines, files, issues)
+    return ParsedChunk(local, dates, values, lines.astype(np.int32))
 
 
 def _parse_group_fast(
@@ -243,11 +302,13 @@ def _report_bad_dates(
 
 
 def _drop_duplicate_dates(
-    codes: np.ndarray, dates: np.ndarray, lines: np.ndarray, files: list[RawFile], issues: list[DataIssue]
+    codes: np.ndarray, dates: np.ndarray, lines: np.ndarray, files: list[RawFile], issues: list[DataIssue],
+    valid: np.ndarray,
 ) -> np.ndarray:
     """Keep the last row of a date repeated within one file (a later correction wins), and say so."""
-    key = pd.MultiIndex.from_arrays([codes, dates])
-    duplicated = key.duplicated(keep="last")
+    days = dates.astype("datetime64[D]").astype(np.int64)
+    key = pd.Index(codes.astype(np.int64) * 1_000_000 + days)
+    duplicated = key.duplicated(keep="last") & valid
     if not duplicated.any():
         return np.ones(len(codes), dtype=bool)
     bad = np.flatnonzero(duplicated)
@@ -276,6 +337,8 @@ def _mask_impossible_values(
             issues.append(
                 _rows_issue(files[code].name, lines[rows].tolist(), f"{name} is {rule}; treated as missing")
             )
+        if not column.flags.writeable:  # pandas (copy-on-write) hands out read-only views
+            values[name] = column = column.copy()
         column[bad] = np.nan
 
 
@@ -284,8 +347,9 @@ def _report_missing_adjusted(
     issues: list[DataIssue],
 ) -> None:
     """A file with an Adj Close column uses it for every row: a row with Close but no Adj Close is a gap."""
-    with_adjusted = np.array(["Adj Close" in f.columns for f in files], dtype=bool)
-    gap = with_adjusted[codes] & np.isnan(values["Adj Close"]) & ~np.isnan(values["Close"])
+    if "Adj Close" not in values:
+        return
+    gap = np.isnan(values["Adj Close"]) & ~np.isnan(values["Close"])
     bad = np.flatnonzero(gap)
     for code in np.unique(codes[bad]):
         rows = bad[codes[bad] == code]

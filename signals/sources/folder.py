@@ -15,30 +15,93 @@ import pandas as pd
 from signals.errors import DataError
 from signals.market_data import DataIssue, MarketData
 from signals.sources.align import align
-from signals.sources.csv_prices import RawFile, parse_files, read_raw_file
+from signals.sources.csv_prices import ParsedChunk, ParsedPrices, parse_paths
+from signals.sources.folder_cache import FolderCache, Stamp, stamps
 from signals.tickers import WATCHED, YIELD_TICKERS
 
 
-def load_folder(folder: str | Path) -> MarketData:
-    """Read a data folder into a `MarketData`; bad files become `DataIssue`s, never a crash."""
+def load_folder(folder: str | Path, cache_dir: Path | None = None) -> MarketData:
+    """Read a data folder into a `MarketData`; bad files become `DataIssue`s, never a crash.
+
+    With `cache_dir`, a parsed copy is kept there (`folder_cache.py`): an unchanged folder loads
+    from it whole, and a changed one re-parses only the files that changed.
+    """
     root = Path(folder).expanduser()
     prices_dir = root / "prices"
     if not root.is_dir():
         raise DataError(f"data folder not found: {root}")
     if not prices_dir.is_dir():
         raise DataError(f"no prices/ folder in {root} (expected prices/<TICKER>.csv files)")
-    issues: list[DataIssue] = []
+    price_paths = sorted(prices_dir.glob("*.csv"))
+    if cache_dir is None:
+        return _load(root, parse_paths([(p, f"prices/{p.name}") for p in price_paths], YIELD_TICKERS, []))
+    cache = FolderCache(Path(cache_dir), root)
+    price_stamps = stamps(price_paths)
+    key = folder_key(root, price_paths)
+    cached = cache.load_result(key)
+    if isinstance(cached, MarketData):
+        return cached
+    data = _load(root, _parse_changed(cache, price_paths, price_stamps))
+    cache.save_result(key, data)
+    return data
 
-    raws: list[RawFile] = []
-    for path in sorted(prices_dir.glob("*.csv")):
-        raw = read_raw_file(path, f"prices/{path.name}", issues)
-        if raw is not None:
-            raws.append(raw)
-    if not raws:
+
+def folder_key(folder: str | Path, price_paths: list[Path] | None = None) -> dict:
+    """Every file's size and modification time: equal keys mean an unchanged folder (one stat per file)."""
+    root = Path(folder).expanduser()
+    if price_paths is None:
+        price_paths = sorted((root / "prices").glob("*.csv"))
+    others = [root / "constituents.csv", root / "rates.csv", *sorted((root / "universes").glob("*.csv"))]
+    return {"source": str(root),
+            "prices": {n: [s.size, s.mtime_ns] for n, s in stamps(price_paths).items()},
+            "others": {str(p.relative_to(root)): [s.size, s.mtime_ns] for p in others for s in stamps([p]).values()}}
+
+
+def _parse_changed(cache: FolderCache, paths: list[Path], current: dict[str, Stamp]) -> ParsedPrices:
+    """Parse the files whose stamp changed; take every other file's rows from the last parse."""
+    previous = cache.load_rows()
+    old_stamps, old_files, old_chunks, old_issues = previous if previous else ({}, [], [], {})
+    unchanged = {name for name, stamp in current.items() if old_stamps.get(name) == stamp}
+    fresh = [(p, f"prices/{p.name}") for p in paths if p.name not in unchanged]
+    parsed = parse_paths(fresh, YIELD_TICKERS, [])
+    issues: dict[str, list[DataIssue]] = {name: old_issues.get(name, []) for name in unchanged}
+    for issue in parsed.issues:
+        issues.setdefault(issue.file.removeprefix("prices/"), []).append(issue)
+    # every file with rows, in the folder's order; codes renumbered to that order
+    fresh_names = [f"{t}" for t in parsed.tickers]
+    by_ticker = {p.stem.upper(): p.name for p, _ in fresh}
+    fresh_files = [by_ticker[t] for t in fresh_names]
+    with_rows = set(fresh_files) | {name for name in old_files if name in unchanged}
+    files = [p.name for p in paths if p.name in with_rows]
+    position = {name: i for i, name in enumerate(files)}
+    chunks: list[ParsedChunk] = []
+    if old_files:
+        old_position = np.array([position.get(name, -1) if name in unchanged else -1 for name in old_files],
+                                dtype=np.int32)
+        for chunk in old_chunks:
+            codes = old_position[chunk.codes]
+            keep = codes >= 0
+            if keep.any():
+                chunks.append(ParsedChunk(codes[keep], chunk.dates[keep],
+                                          {k: v[keep] for k, v in chunk.values.items()},
+                                          None if chunk.lines is None else chunk.lines[keep]))
+    new_position = np.array([position[name] for name in fresh_files], dtype=np.int32)
+    for chunk in parsed.chunks:
+        chunk.codes = new_position[chunk.codes] if len(new_position) else chunk.codes
+        chunks.append(chunk)
+    if fresh or set(old_stamps) != set(current):
+        cache.save_rows(current, files, chunks, issues)
+    tickers = [Path(name).stem.upper() for name in files]
+    ordered = [issue for p in paths for issue in issues.get(p.name, [])]
+    return ParsedPrices(tickers, chunks, ordered)
+
+
+def _load(root: Path, parsed: ParsedPrices) -> MarketData:
+    prices_dir = root / "prices"
+    issues: list[DataIssue] = list(parsed.issues)
+    if not parsed.tickers:
         raise DataError(f"no usable price files in {prices_dir}")
-    parsed = parse_files(raws, signed_tickers=YIELD_TICKERS)
-    issues.extend(parsed.issues)
-    names = [raw.name for raw in raws]
+    names = _names_of(parsed.tickers, sorted(prices_dir.glob("*.csv")))
     aligned = align(parsed, names, signed=YIELD_TICKERS, watched=WATCHED)
     issues.extend(aligned.issues)
     if aligned.close.empty or not aligned.close.notna().any().any():
@@ -77,6 +140,12 @@ def load_folder(folder: str | Path) -> MarketData:
         universes=universes,
         universe_lists=lists,
     )
+
+
+def _names_of(tickers: list[str], paths: list[Path]) -> list[str]:
+    """The file name shown for each parsed ticker (a ticker is its file's stem, upper case)."""
+    by_ticker = {path.stem.upper(): f"prices/{path.name}" for path in paths}
+    return [by_ticker.get(ticker, f"prices/{ticker}.csv") for ticker in tickers]
 
 
 def members_with_data(listing: pd.DataFrame, with_data: set[str], display: str,

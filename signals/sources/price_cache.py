@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from signals.sources.csv_prices import PRICE_COLUMNS, ParsedPrices
+from signals.sources.csv_prices import PRICE_COLUMNS, ParsedChunk, ParsedPrices
 from signals.sqlite_file import connect_private
 
 SCHEMA = """
@@ -145,14 +145,13 @@ class PriceCache:
             names.append(ticker)
             arrays.append(np.frombuffer(blob, dtype="float64").reshape(-1, 7))
         if not arrays:
-            empty = np.array([], dtype="float64")
-            return ParsedPrices(names, np.array([], dtype=int), np.array([], dtype="datetime64[ns]"),
-                                {name: empty for name in PRICE_COLUMNS}, [])
+            return ParsedPrices(names, [], [])
         counts = [len(a) for a in arrays]
         block = np.concatenate(arrays)
         dates = (_EPOCH + block[:, 0].astype("int64")).astype("datetime64[ns]")
         values = {name: np.ascontiguousarray(block[:, 1 + i]) for i, name in enumerate(PRICE_COLUMNS)}
-        return ParsedPrices(names, np.repeat(np.arange(len(names)), counts), dates, values, [])
+        codes = np.repeat(np.arange(len(names), dtype=np.int32), counts)
+        return ParsedPrices(names, [ParsedChunk(codes, dates, values)], [])
 
     # rates, universe, status -------------------------------------------------------------------
 

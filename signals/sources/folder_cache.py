@@ -1,0 +1,137 @@
+"""A parsed copy of an offline folder, so a command does not parse 2,244 CSV files at every start.
+
+Keyed by each file's size and modification time:
+- nothing changed: the loaded `MarketData` is read back whole (one pickle, a fraction of a second);
+- some files changed, appeared or went: only those are parsed again; every other file's rows come
+  from the chunk caches written at the last parse, and the calendar rules run over the whole again.
+
+The cache is a convenience: any problem reading it (a partial write, a version change, a
+corrupt file) is a miss, never an error, and writes go to a temporary file renamed into place.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import pickle
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from signals.market_data import DataIssue
+from signals.sources.csv_prices import ParsedChunk
+
+log = logging.getLogger(__name__)
+
+VERSION = 1
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What says a file is unchanged: its size and modification time (ns)."""
+
+    size: int
+    mtime_ns: int
+
+
+def stamps(paths: list[Path]) -> dict[str, Stamp]:
+    out = {}
+    for path in paths:
+        try:
+            info = path.stat()
+        except OSError:
+            continue
+        out[path.name] = Stamp(info.st_size, info.st_mtime_ns)
+    return out
+
+
+class FolderCache:
+    """One folder's cache directory under `root` (one per folder path)."""
+
+    def __init__(self, root: Path, folder: Path) -> None:
+        digest = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
+        self.dir = root / "folders" / digest
+        self.folder = folder
+
+    # the whole result ----------------------------------------------------------------------------
+
+    def load_result(self, key: dict[str, Any]) -> Any | None:
+        """The loaded data for exactly these files' stamps, or None."""
+        try:
+            with (self.dir / "result.pickle").open("rb") as handle:
+                stored_key = pickle.load(handle)
+                if stored_key != _plain_key(key):
+                    return None
+                return pickle.load(handle)
+        except FileNotFoundError:
+            return None
+        except Exception as exc:  # noqa: BLE001 - a cache that cannot be read is a miss
+            log.debug("folder cache unreadable (%s); parsing again", exc)
+            return None
+
+    def save_result(self, key: dict[str, Any], result: Any) -> None:
+        def write(handle) -> None:  # noqa: ANN001
+            pickle.dump(_plain_key(key), handle, protocol=5)
+            pickle.dump(result, handle, protocol=5)
+
+        self._atomic("result.pickle", write)
+
+    # per-file parsed rows --------------------------------------------------------------------------
+
+    def load_rows(self) -> tuple[dict[str, Stamp], list[str], list[ParsedChunk], dict[str, list[DataIssue]]] | None:
+        """The rows of every file as last parsed: (stamps, file of each code, chunks, issues per file)."""
+        try:
+            manifest = json.loads((self.dir / "rows.json").read_text())
+            if manifest.get("version") != VERSION:
+                return None
+            chunks = []
+            for name in manifest["chunks"]:
+                with np.load(self.dir / name) as archive:
+                    values = {key[2:]: archive[key] for key in archive.files if key.startswith("v:")}
+                    chunks.append(ParsedChunk(archive["codes"], archive["dates"], values, archive["lines"]))
+            files = {name: Stamp(*stamp) for name, stamp in manifest["stamps"].items()}
+            issues = {name: [DataIssue(*fields) for fields in listed] for name, listed in manifest["issues"].items()}
+            return files, manifest["files"], chunks, issues
+        except FileNotFoundError:
+            return None
+        except Exception as exc:  # noqa: BLE001 - a cache that cannot be read is a miss
+            log.debug("folder row cache unreadable (%s); parsing everything", exc)
+            return None
+
+    def save_rows(self, files: dict[str, Stamp], coded: list[str], chunks: list[ParsedChunk],
+                  issues: dict[str, list[DataIssue]]) -> None:
+        """`coded[code]` is the file name of the rows with that code."""
+        names = []
+        for number, chunk in enumerate(chunks):
+            name = f"rows-{number:04d}.npz"
+            arrays = {"codes": chunk.codes, "dates": chunk.dates,
+                      "lines": chunk.lines if chunk.lines is not None else np.zeros(len(chunk.dates), np.int32)}
+            arrays.update({f"v:{key}": value for key, value in chunk.values.items()})
+            self._atomic(name, lambda handle, arrays=arrays: np.savez(handle, **arrays))
+            names.append(name)
+        manifest = {"version": VERSION, "chunks": names, "files": coded,
+                    "stamps": {name: [s.size, s.mtime_ns] for name, s in files.items()},
+                    "issues": {name: [[i.file, i.row, i.message, i.severity] for i in listed]
+                               for name, listed in issues.items()}}
+        self._atomic("rows.json", lambda handle: handle.write(json.dumps(manifest).encode()))
+        for stale in self.dir.glob("rows-*.npz"):
+            if stale.name not in names:
+                stale.unlink(missing_ok=True)
+
+    def _atomic(self, name: str, write) -> None:  # noqa: ANN001
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            temporary = self.dir / f".{name}.{os.getpid()}.tmp"
+            with temporary.open("wb") as handle:
+                write(handle)
+            temporary.replace(self.dir / name)
+        except OSError as exc:  # a read-only or full disk: the cache is skipped, the data is not
+            log.warning("could not write the folder cache in %s: %s", self.dir, exc)
+
+
+def _plain_key(key: dict[str, Any]) -> dict[str, Any]:
+    return {"version": VERSION, **key}

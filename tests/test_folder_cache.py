@@ -1,0 +1,83 @@
+"""The parsed copy of a folder: an unchanged folder is not parsed again, a changed one only in part."""
+
+from __future__ import annotations
+
+import os
+
+import pandas as pd
+
+from signals.sources import csv_prices
+from signals.sources.folder import load_folder
+from tests.test_feed_quirks import frames, write
+
+
+def counting_reads(monkeypatch) -> list[str]:
+    read: list[str] = []
+    original = csv_prices.read_raw_file
+
+    def counted(path, display, issues):
+        read.append(path.name)
+        return original(path, display, issues)
+
+    monkeypatch.setattr(csv_prices, "read_raw_file", counted)
+    return read
+
+
+def same(left, right) -> None:
+    for name in ("close", "high", "low", "volume", "carried"):
+        pd.testing.assert_frame_equal(getattr(left, name), getattr(right, name), check_exact=True)
+    assert sorted(map(str, left.issues)) == sorted(map(str, right.issues))
+    assert left.universes == right.universes and left.members == right.members
+
+
+def test_an_unchanged_folder_is_read_from_the_cache(tmp_path, monkeypatch):
+    bars = frames()
+    bars["M03"] = bars["M03"].drop(bars["M03"].index[50])  # an issue, to see issues cached too
+    folder = write(tmp_path / "data", bars)
+    first = load_folder(folder, cache_dir=tmp_path / "cache")
+    read = counting_reads(monkeypatch)
+    again = load_folder(folder, cache_dir=tmp_path / "cache")
+    assert read == []
+    same(again, first)
+    same(again, load_folder(folder))
+
+
+def test_a_changed_added_or_removed_file_is_the_only_one_parsed(tmp_path, monkeypatch):
+    folder = write(tmp_path / "data", frames())
+    load_folder(folder, cache_dir=tmp_path / "cache")
+    changed = folder / "prices" / "M01.csv"
+    changed.write_text(changed.read_text().replace("\n2020-06-01,", "\n2020-06-01,x", 1))  # a bad cell
+    (folder / "prices" / "NEW.csv").write_text("Date,Close\n2021-04-08,5\n2021-04-09,6\n")
+    (folder / "prices" / "M02.csv").unlink()
+    read = counting_reads(monkeypatch)
+    data = load_folder(folder, cache_dir=tmp_path / "cache")
+    assert sorted(read) == ["M01.csv", "NEW.csv"]
+    same(data, load_folder(folder))
+    assert "M02" not in data.close.columns and data.close["NEW"].dropna().tolist() == [5.0, 6.0]
+    assert any(str(i).startswith("prices/M01.csv") and "not a number" in str(i) for i in data.issues)
+
+
+def test_a_damaged_cache_is_a_miss_not_an_error(tmp_path):
+    folder = write(tmp_path / "data", frames())
+    load_folder(folder, cache_dir=tmp_path / "cache")
+    for path in (tmp_path / "cache").rglob("*"):
+        if path.is_file():
+            path.write_bytes(b"garbage")
+    same(load_folder(folder, cache_dir=tmp_path / "cache"), load_folder(folder))
+
+
+def test_an_unwritable_cache_leaves_the_data_alone(tmp_path):
+    folder = write(tmp_path / "data", frames())
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the cache folder should be")
+    same(load_folder(folder, cache_dir=blocked), load_folder(folder))
+
+
+def test_touching_a_file_without_changing_it_reparses_just_that_file(tmp_path, monkeypatch):
+    folder = write(tmp_path / "data", frames())
+    load_folder(folder, cache_dir=tmp_path / "cache")
+    path = folder / "prices" / "SPY.csv"
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 5_000_000))
+    read = counting_reads(monkeypatch)
+    load_folder(folder, cache_dir=tmp_path / "cache")
+    assert read == ["SPY.csv"]
