@@ -68,6 +68,7 @@ class LiveFeed:
     def __init__(self, source: LiveSource) -> None:
         self.source = source
         self._loaded: MarketData | None = None
+        self._new_bars = False
 
     @classmethod
     def at(cls, database: Path) -> LiveFeed:
@@ -75,8 +76,10 @@ class LiveFeed:
 
     def update(self, expected_session: str | None, progress: Progress | None = None) -> FeedUpdate:
         report = self.source.refresh(expected_session=expected_session, progress=progress)
-        if report.rows or report.refetched or report.partial:
-            self._loaded = None  # new bars: the next load reads the cache again
+        if report.refetched or report.lists_changed:
+            self._loaded = None  # history revised or membership changed: the next load reads the cache again
+        elif report.rows:
+            self._new_bars = True  # the next load appends them
         notes = list(report.notes)
         if report.failed:
             shown = ", ".join(sorted(report.failed)[:8])
@@ -86,9 +89,12 @@ class LiveFeed:
         return FeedUpdate(report.outcome, tuple(notes), dict(report.failed))
 
     def load(self) -> MarketData:
-        """The cache's data, kept in memory until a refresh writes something new."""
+        """The cache's data, kept in memory; a refresh's new sessions are appended, not re-read."""
+        if self._loaded is not None and self._new_bars:
+            self._loaded = self.source.extend(self._loaded)
         if self._loaded is None:
             self._loaded = self.source.load()
+        self._new_bars = False
         return self._loaded
 
     def close(self) -> None:

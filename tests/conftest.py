@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -13,7 +15,10 @@ from signals.market_data import MarketData
 from signals.sources.folder import load_folder
 
 # parsed copies of the tests' data folders go to a throw-away place, never the user's cache
-os.environ.setdefault("ROTATION_CACHE_DIR", tempfile.mkdtemp(prefix="rotation-bot-test-cache-"))
+if "ROTATION_CACHE_DIR" not in os.environ:
+    _CACHE = tempfile.mkdtemp(prefix="rotation-bot-test-cache-")
+    os.environ["ROTATION_CACHE_DIR"] = _CACHE
+    atexit.register(shutil.rmtree, _CACHE, ignore_errors=True)
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKET_DATA = Path(os.environ.get("ROTATION_MARKET_DATA", ROOT.parent / "shared" / "data" / "market"))

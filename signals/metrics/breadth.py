@@ -84,6 +84,21 @@ def universe_breadth(data: MarketData, universe: str, notes: list[str],
 
 
 AGGREGATE_LOOKBACK = YEAR  # rows before the first wanted one that `member_aggregates` needs
+_BLOCK = 512  # members per block of integer window sums (5,000 x 25 years in bounded memory)
+
+
+def _count_above_averages(values: np.ndarray, have: np.ndarray, counts: dict[str, np.ndarray]) -> None:
+    """Members above their 50/200-session average, and members that have one, added into `counts`."""
+    units = np.rint(np.clip(np.where(have, values, 0.0), 0.0, 1e8) * 1e6).astype(np.int64)
+    sums, gaps = np.cumsum(units, axis=0), np.cumsum(~have, axis=0, dtype=np.int32)
+    for window, name in ((FAST_AVERAGE, "50dma"), (SLOW_AVERAGE, "200dma")):
+        window_sum, window_gaps = sums.copy(), gaps.copy()
+        window_sum[window:] -= sums[:-window]
+        window_gaps[window:] -= gaps[:-window]
+        defined = (window_gaps == 0) & have
+        defined[: window - 1] = False
+        counts[f"above_{name}"] += (defined & (units * window > window_sum)).sum(axis=1)
+        counts[f"with_{name}"] += defined.sum(axis=1)
 
 
 def member_aggregates(close: pd.DataFrame) -> pd.DataFrame:
@@ -99,29 +114,30 @@ def member_aggregates(close: pd.DataFrame) -> pd.DataFrame:
     have = ~np.isnan(values)
     out = pd.DataFrame(index=close.index)
     out["members"] = have.sum(axis=1).astype("int64")
-    units = np.rint(np.clip(np.where(have, values, 0.0), 0.0, 1e8) * 1e6).astype(np.int64)
-    sums, gaps = np.cumsum(units, axis=0), np.cumsum(~have, axis=0, dtype=np.int32)
-    del units
-    for window, name in ((FAST_AVERAGE, "50dma"), (SLOW_AVERAGE, "200dma")):
-        window_sum, window_gaps = sums.copy(), gaps.copy()
-        window_sum[window:] -= sums[:-window]
-        window_gaps[window:] -= gaps[:-window]
-        defined = (window_gaps == 0) & have
-        defined[: window - 1] = False
-        today = np.rint(np.clip(np.where(have, values, 0.0), 0.0, 1e8) * 1e6).astype(np.int64)
-        out[f"above_{name}"] = (defined & (today * window > window_sum)).sum(axis=1).astype("int64")
-        out[f"with_{name}"] = defined.sum(axis=1).astype("int64")
-        del window_sum, window_gaps, today
-    del sums, gaps
+    counts = {name: np.zeros(len(values), dtype=np.int64)
+              for name in ("above_50dma", "with_50dma", "above_200dma", "with_200dma")}
+    for first in range(0, values.shape[1], _BLOCK):  # blocks of members bound the integer temporaries
+        _count_above_averages(values[:, first:first + _BLOCK], have[:, first:first + _BLOCK], counts)
+    for name, count in counts.items():
+        out[name] = count
 
-    high = rolling_high(close, YEAR).to_numpy()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows before a year of history
-        out["median_pct_from_52w_high"] = np.nanmedian((values / high - 1.0) * 100.0, axis=1)
-    with np.errstate(invalid="ignore"):
-        out["new_highs"] = (values >= high).sum(axis=1).astype("int64")
-        del high
-        out["new_lows"] = (values <= rolling_low(close, YEAR).to_numpy()).sum(axis=1).astype("int64")
+    gap_from_high = np.empty_like(values)
+    highs = np.zeros(len(values), dtype=np.int64)
+    lows = np.zeros(len(values), dtype=np.int64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        for first in range(0, values.shape[1], _BLOCK):
+            block = close.iloc[:, first:first + _BLOCK]
+            part = values[:, first:first + _BLOCK]
+            high = rolling_high(block, YEAR).to_numpy()
+            gap_from_high[:, first:first + _BLOCK] = (part / high - 1.0) * 100.0
+            highs += (part >= high).sum(axis=1)
+            lows += (part <= rolling_low(block, YEAR).to_numpy()).sum(axis=1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows before a year of history
+            out["median_pct_from_52w_high"] = np.nanmedian(gap_from_high, axis=1)
+        del gap_from_high
+        out["new_highs"] = highs
+        out["new_lows"] = lows
         change = np.diff(values, axis=0, prepend=np.nan)
         out["advances"] = (change > 0).sum(axis=1).astype("int64")
         out["declines"] = (change < 0).sum(axis=1).astype("int64")

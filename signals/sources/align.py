@@ -21,13 +21,14 @@ decides, for both, what a session is and what a bad bar is:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
 
 from signals.calendar import sessions_between
-from signals.market_data import DataIssue
+from signals.market_data import DataIssue, MarketData
 from signals.sources.csv_prices import ParsedChunk, ParsedPrices
 
 MAX_CARRY = 5  # sessions a missing close is carried forward
@@ -262,3 +263,65 @@ def _day(value: np.datetime64 | pd.Timestamp) -> str:
 def _listed(days: list[str]) -> str:
     more = f" and {len(days) - _LISTED} more" if len(days) > _LISTED else ""
     return ", ".join(days[:_LISTED]) + more
+
+
+APPEND_WINDOW = 2 * MAX_CARRY + 2  # sessions of history the rules above look back at, with room to spare
+
+
+def extend(data: MarketData, fresh: ParsedPrices, signed: frozenset[str] = frozenset(),
+           watched: tuple[str, ...] = ()) -> MarketData | None:
+    """`data` with the sessions of `fresh` after its last one appended, by the same rules as `align`.
+
+    The rules look back a few sessions at most (the carry, the session before, yesterday's bar),
+    so the new rows are aligned together with a short window of the old ones and appended: the
+    history is neither read again nor recomputed, and `origin` is kept, so an engine that has seen
+    it reuses its work. None when the fresh rows name a ticker `data` does not have (load anew).
+    """
+    columns = list(data.close.columns)
+    position = {ticker: i for i, ticker in enumerate(columns)}
+    if any(ticker not in position for ticker in fresh.tickers):
+        return None
+    start = max(0, len(data.sessions) - APPEND_WINDOW)
+    old_close = data.close.iloc[start:].to_numpy()
+    own = ~np.isnan(old_close)
+    if data.carried is not None:
+        own &= ~data.carried.iloc[start:].to_numpy()
+    rows, codes = np.nonzero(own)
+    window_dates = data.sessions[start:].to_numpy(dtype="datetime64[ns]")
+    window = ParsedChunk(codes.astype(np.int32), window_dates[rows],
+                         {"Close": old_close[rows, codes],
+                          "High": data.high.iloc[start:].to_numpy()[rows, codes],
+                          "Low": data.low.iloc[start:].to_numpy()[rows, codes],
+                          "Volume": data.volume.iloc[start:].to_numpy()[rows, codes]})
+    remap = np.array([position[t] for t in fresh.tickers], dtype=np.int32)
+    chunks = [window]
+    last = np.datetime64(data.last_session, "ns")
+    for chunk in fresh.chunks:
+        later = chunk.dates > last
+        chunks.append(ParsedChunk(remap[chunk.codes[later]], chunk.dates[later],
+                                  {k: v[later] for k, v in chunk.values.items()}, None))
+    names = [f"{ticker}" for ticker in columns]
+    aligned = align(ParsedPrices(columns, chunks, []), names, signed, watched)
+    new = aligned.close.index > data.last_session
+    if not new.any():
+        return data
+    first_new = aligned.close.index[new][0].strftime("%Y-%m-%d")
+    issues = [i for i in aligned.issues if any(day >= first_new for day in _dates_in(i.message))]
+
+    def joined(old: pd.DataFrame | None, extra: pd.DataFrame) -> pd.DataFrame:
+        return extra[new] if old is None else pd.concat([old, extra[new]])
+
+    return replace(
+        data,
+        close=joined(data.close, aligned.close),
+        high=joined(data.high, aligned.high),
+        low=joined(data.low, aligned.low),
+        volume=joined(data.volume, aligned.volume),
+        carried=joined(data.carried, aligned.carried),
+        suspect=aligned.suspect[new] if data.suspect is None else pd.concat([data.suspect, aligned.suspect[new]]),
+        issues=tuple(data.issues) + tuple(issues),
+    )
+
+
+def _dates_in(text: str) -> list[str]:
+    return re.findall(r"\d{4}-\d{2}-\d{2}", text)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
 
 import httpx
@@ -22,7 +22,7 @@ import pandas as pd
 
 from signals.errors import DataError
 from signals.market_data import DataIssue, MarketData
-from signals.sources.align import align
+from signals.sources.align import align, extend
 from signals.sources.fred import SERIES as FRED_SERIES
 from signals.sources.fred import FredClient, FredError
 from signals.sources.price_cache import PriceCache, to_block
@@ -62,6 +62,7 @@ class RefreshReport:
     stale: bool = False
     last_session: str | None = None
     notes: list[str] = field(default_factory=list)
+    lists_changed: bool = False  # a universe list was written: membership may differ
 
     @property
     def outcome(self) -> str:
@@ -134,6 +135,7 @@ class LiveSource:
         label = UNIVERSES[name].label if name in UNIVERSES else name
         try:
             self.cache.write_universe(self.universe_fetchers[name](), name, source="live")
+            report.lists_changed = True
         except (UniverseError, httpx.HTTPError) as exc:
             if fetched_at is not None:
                 report.notes.append(f"{exc}; using the cached {label} list from {fetched_at[:10]} "
@@ -143,6 +145,7 @@ class LiveSource:
             # dated by the snapshot, so the live list is tried again at the next refresh
             self.cache.write_universe(packaged.members, name, source=f"snapshot of {packaged.as_of}",
                                       fetched_at=f"{packaged.as_of}T00:00:00+00:00")
+            report.lists_changed = True
             report.notes.append(f"{exc}; no cached {label} list, so the packaged snapshot of {packaged.as_of} "
                                 f"({len(packaged.members)} members) is used")
 
@@ -255,6 +258,17 @@ class LiveSource:
             report.rows += self.cache.write_rates(series, observed)
 
     # load ----------------------------------------------------------------------------------------
+
+    def extend(self, data: MarketData) -> MarketData | None:
+        """`data` with the cached bars after its last session appended (None: load anew)."""
+        extended = extend(data, self.cache.read_since(data.last_session.strftime("%Y-%m-%d")),
+                          YIELD_TICKERS, WATCHED)
+        if extended is None:
+            return None
+        rates = self.cache.rates()
+        if extended is data and rates.equals(data.rates):
+            return data  # nothing new: the same object, so everything keyed on it stays valid
+        return replace(extended, rates=rates)
 
     def load(self) -> MarketData:
         """The cache as the engine's MarketData, the same model the offline folder gives."""

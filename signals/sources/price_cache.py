@@ -28,6 +28,7 @@ CREATE TABLE IF NOT EXISTS cache_bars (
     open REAL, high REAL, low REAL, close REAL, adj_close REAL, volume REAL,
     PRIMARY KEY (ticker, date)
 ) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS cache_bars_by_date ON cache_bars (date);
 CREATE TABLE IF NOT EXISTS cache_packed (
     ticker TEXT PRIMARY KEY, rows INTEGER NOT NULL, first TEXT, last TEXT, data BLOB NOT NULL
 );
@@ -132,6 +133,21 @@ class PriceCache:
                 self.conn.execute("ROLLBACK")
                 raise
         return written
+
+    def read_since(self, after: str) -> ParsedPrices:
+        """The bars dated after `after` (an index on date serves it): what a tick appends."""
+        with self._lock:
+            rows = self.conn.execute(
+                "SELECT ticker, date, open, high, low, close, adj_close, volume FROM cache_bars WHERE date > ? "
+                "ORDER BY ticker, date", [after]).fetchall()
+        if not rows:
+            return ParsedPrices([], [], [])
+        frame = pd.DataFrame(rows, columns=["ticker", "date", *_FIELDS])
+        codes, tickers = pd.factorize(frame["ticker"])
+        values = {name: frame[field].to_numpy(dtype="float64", na_value=np.nan)
+                  for name, field in zip(PRICE_COLUMNS, _FIELDS)}
+        dates = pd.to_datetime(frame["date"]).to_numpy(dtype="datetime64[ns]")
+        return ParsedPrices(list(tickers), [ParsedChunk(codes.astype(np.int32), dates, values)], [])
 
     def read_long(self, tickers: Iterable[str] | None = None) -> ParsedPrices:
         """Every cached bar as the long columns the wide-frame builder takes (from the packed copy)."""
