@@ -38,6 +38,7 @@ WATCHED_MOVE_FACTOR = 1.5  # an index/ETF move this large in one session is not 
 STALE_SHARE = 0.5  # share of files repeating yesterday's bar that makes a session a stale refresh
 STALE_MIN_FILES = 10
 _LISTED = 5  # dates named in one warning
+_BLOCK = 512  # columns per block where a rule needs temporaries as large as the data
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,8 @@ def align(
     sessions = sessions_between(*span)
     shape = (len(sessions), len(tickers))
     close, high, low, volume = (np.full(shape, np.nan) for _ in range(4))
-    for chunk in parsed.chunks:
+    while parsed.chunks:  # each chunk is dropped once scattered: memory holds the grid, not two copies
+        chunk = parsed.chunks.pop(0)
         rows, on_session = _session_rows(chunk.dates, sessions)
         _report_off_calendar(chunk, names, ~on_session, issues)
         rows, codes = rows[on_session], chunk.codes[on_session]
@@ -162,44 +164,54 @@ def _complete_sessions(close: np.ndarray, sessions: pd.DatetimeIndex, issues: li
 
 def _previous_value(values: np.ndarray) -> np.ndarray:
     """Each cell's previous defined value in its column (NaN before the first)."""
-    frame = pd.DataFrame(values, copy=False)
-    return frame.ffill().shift(1).to_numpy()
+    out = np.empty_like(values)
+    out[0] = np.nan
+    for first in range(0, values.shape[1], _BLOCK):
+        block = slice(first, first + _BLOCK)
+        out[1:, block] = pd.DataFrame(values[:-1, block]).ffill().to_numpy()
+    return out
 
 
 def _missing_volume_on_moves(volume: np.ndarray, close: np.ndarray, previous: np.ndarray, names: list[str],
                              sessions: pd.DatetimeIndex, issues: list[DataIssue]) -> None:
-    with np.errstate(invalid="ignore"):
-        bad = (volume == 0) & (close != previous) & ~np.isnan(close) & ~np.isnan(previous)
-    if not bad.any():
-        return
-    for column in np.flatnonzero(bad.any(axis=0)):
-        rows = np.flatnonzero(bad[:, column])
-        issues.append(DataIssue(names[column], None,
-                                f"Volume is zero on {len(rows)} sessions where the price moved "
-                                f"({_listed([_day(sessions[r]) for r in rows])}); treated as missing"))
-    volume[bad] = np.nan
+    for first in range(0, close.shape[1], _BLOCK):
+        block = slice(first, first + _BLOCK)
+        with np.errstate(invalid="ignore"):
+            bad = (volume[:, block] == 0) & (close[:, block] != previous[:, block]) & ~np.isnan(close[:, block]) \
+                & ~np.isnan(previous[:, block])
+        if not bad.any():
+            continue
+        for column in np.flatnonzero(bad.any(axis=0)):
+            rows = np.flatnonzero(bad[:, column])
+            issues.append(DataIssue(names[first + column], None,
+                                    f"Volume is zero on {len(rows)} sessions where the price moved "
+                                    f"({_listed([_day(sessions[r]) for r in rows])}); treated as missing"))
+        volume[:, block][bad] = np.nan
 
 
 def _remove_bad_prints(close: np.ndarray, high: np.ndarray, low: np.ndarray, previous: np.ndarray,
                        signed_mask: np.ndarray, names: list[str], sessions: pd.DatetimeIndex,
                        issues: list[DataIssue]) -> None:
-    following = pd.DataFrame(close, copy=False).bfill().shift(-1).to_numpy()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        jump = close / previous
-        back = following / previous
-        spike = ((jump >= BAD_PRINT_FACTOR) | (jump <= 1 / BAD_PRINT_FACTOR)) & (back < 2.0) & (back > 0.5)
-    spike[:, signed_mask] = False
-    if not spike.any():
-        return
-    for column in np.flatnonzero(spike.any(axis=0)):
-        rows = np.flatnonzero(spike[:, column])
-        issues.append(DataIssue(names[column], None,
-                                f"bad print removed: the close of {_listed([_day(sessions[r]) for r in rows])} is "
-                                f"{BAD_PRINT_FACTOR:.0f}x off the sessions around it and the next session takes "
-                                f"it back"))
-    close[spike] = np.nan
-    high[spike] = np.nan
-    low[spike] = np.nan
+    for first in range(0, close.shape[1], _BLOCK):  # blocks of columns bound the temporaries
+        block = slice(first, first + _BLOCK)
+        part = close[:, block]
+        following = pd.DataFrame(part).bfill().shift(-1).to_numpy()
+        with np.errstate(invalid="ignore", divide="ignore"):
+            jump = part / previous[:, block]
+            back = following / previous[:, block]
+            spike = ((jump >= BAD_PRINT_FACTOR) | (jump <= 1 / BAD_PRINT_FACTOR)) & (back < 2.0) & (back > 0.5)
+        spike[:, signed_mask[block]] = False
+        if not spike.any():
+            continue
+        for column in np.flatnonzero(spike.any(axis=0)):
+            rows = np.flatnonzero(spike[:, column])
+            issues.append(DataIssue(names[first + column], None,
+                                    f"bad print removed: the close of {_listed([_day(sessions[r]) for r in rows])} "
+                                    f"is {BAD_PRINT_FACTOR:.0f}x off the sessions around it and the next session "
+                                    f"takes it back"))
+        close[:, block][spike] = np.nan
+        high[:, block][spike] = np.nan
+        low[:, block][spike] = np.nan
 
 
 def _suspect_sessions(close: np.ndarray, previous: np.ndarray, volume: np.ndarray, present: np.ndarray,
