@@ -21,6 +21,7 @@ from bot.logs import setup_logging
 from signals.errors import RotationError
 
 if TYPE_CHECKING:
+    from signals.engine import MetricsEngine
     from signals.market_data import MarketData
     from signals.settings import DetectorSettings
 
@@ -30,29 +31,44 @@ EXIT_ERROR = 1
 CHART_NAMES = ("breadth", "breakout", "rates")  # bot.charts.CHARTS, without importing matplotlib up front
 
 
-def _load_inputs(config: AppConfig) -> tuple[MarketData, DetectorSettings]:
-    """The offline folder, or what the live cache holds (no download: `fetch` and ticks do that)."""
+def _load_inputs(config: AppConfig) -> tuple[MarketData, DetectorSettings, MetricsEngine]:
+    """The data (offline folder, or what the live cache holds: no download, `fetch` and ticks do that),
+    the settings, and an engine that reuses what an earlier command on the same folder computed."""
+    from bot.feeds import FolderFeed, data_feed
     from bot.render import warning_lines
-    from bot.services import data_feed
+    from signals.engine import MetricsEngine
     from signals.settings import load_detector_settings
 
     settings = load_detector_settings(config.rotation_config)
     feed = data_feed(config)
     try:
         data = feed.load()
+        engine = feed.engine(settings) if isinstance(feed, FolderFeed) else MetricsEngine(settings)
     finally:
         feed.close()
     for line in warning_lines(data.issues):
         print(f"warning: {line}", file=sys.stderr)
-    return data, settings
+    return data, settings, engine
+
+
+def _remember(config: AppConfig, engine: MetricsEngine) -> None:
+    """Keep the engine's work for the next command on the same folder."""
+    from bot.feeds import FolderFeed, data_feed
+
+    feed = data_feed(config)
+    if isinstance(feed, FolderFeed):
+        feed.load()
+        feed.remember(engine)
+    feed.close()
 
 
 def cmd_metrics(args: argparse.Namespace, config: AppConfig) -> int:
     from bot.render import metrics_text
     from signals.evaluate import evaluate
 
-    data, settings = _load_inputs(config)
-    result = evaluate(data, settings, as_of=args.as_of)
+    data, settings, engine = _load_inputs(config)
+    result = evaluate(data, settings, as_of=args.as_of, engine=engine)
+    _remember(config, engine)
     for note in result.notes:
         print(f"warning: {note}", file=sys.stderr)
     if args.json:
@@ -70,8 +86,9 @@ def cmd_replay(args: argparse.Namespace, config: AppConfig) -> int:
     from bot.render import replay_text
     from signals.replay import replay
 
-    data, settings = _load_inputs(config)
-    result = replay(data, start=args.start, end=args.end, settings=settings)
+    data, settings, engine = _load_inputs(config)
+    result = replay(data, start=args.start, end=args.end, settings=settings, engine=engine)
+    _remember(config, engine)
     if args.json:
         _print_json(result.to_dict())
     else:
@@ -132,10 +149,10 @@ def cmd_fetch(args: argparse.Namespace, config: AppConfig) -> int:
 
 def cmd_chart(args: argparse.Namespace, config: AppConfig) -> int:
     from bot.charts import render_chart
-    from signals.metrics import compute_metrics
 
-    data, settings = _load_inputs(config)
-    metrics = compute_metrics(data.as_of(args.as_of), settings)
+    data, settings, engine = _load_inputs(config)
+    metrics = engine.compute(data.as_of(args.as_of))
+    _remember(config, engine)
     png = render_chart(args.name, metrics, settings)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_bytes(png)

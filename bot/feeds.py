@@ -9,10 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+if TYPE_CHECKING:
+    from bot.config import AppConfig
+
+from signals.engine import MetricsEngine
 from signals.market_data import MarketData
+from signals.settings import DetectorSettings
 from signals.sources.folder import folder_key, load_folder
+from signals.sources.folder_cache import FolderCache
 from signals.sources.live import LiveSource, Progress
 from signals.sources.price_cache import PriceCache
 from signals.sources.universe import UNIVERSES
@@ -44,6 +50,7 @@ class FolderFeed:
         self.folder = folder
         self.cache_dir = cache_dir
         self._loaded: tuple[object, MarketData] | None = None
+        self._saved_rows: dict[str, int] = {}
 
     def update(self, expected_session: str | None, progress: Progress | None = None) -> FeedUpdate:
         return FeedUpdate("complete")
@@ -54,6 +61,23 @@ class FolderFeed:
         if self._loaded is None or self._loaded[0] != key:
             self._loaded = (key, load_folder(self.folder, cache_dir=self.cache_dir))
         return self._loaded[1]
+
+    def engine(self, settings: DetectorSettings) -> MetricsEngine:
+        """An engine for this folder's data that starts from the work saved for the unchanged folder."""
+        engine = MetricsEngine(settings)
+        data = self.load()
+        if self.cache_dir is not None and self._loaded is not None:
+            state = FolderCache(self.cache_dir, self.folder).load_result(self._loaded[0], "engine")
+            if isinstance(state, dict):
+                engine.restore(data, state)
+        self._saved_rows = _rows(engine.state())
+        return engine
+
+    def remember(self, engine: MetricsEngine) -> None:
+        """Save the engine's work for the next command on the same folder (when it learned something)."""
+        state = engine.state()
+        if self.cache_dir is not None and self._loaded is not None and _rows(state) != self._saved_rows:
+            FolderCache(self.cache_dir, self.folder).save_result(self._loaded[0], state, "engine")
 
     def status_lines(self) -> list[str]:
         return [f"Source: offline folder {self.folder} (its last session is 'now')"]
@@ -122,3 +146,14 @@ class LiveFeed:
             late = " (refresh failing)" if age > 7 else ""
             lines.append(f"{label} list: {count:,} members, {age} days old, from {info['source']}{late}")
         return lines
+
+
+def _rows(state: dict) -> dict[str, int]:
+    return {name: len(frame) for name, frame in state.items()}
+
+
+def data_feed(config: AppConfig) -> DataFeed:
+    """The offline folder when ROTATION_DATA is set, else Yahoo + FRED behind the cache in the database."""
+    if config.rotation_data is not None:
+        return FolderFeed(config.rotation_data, config.cache_dir)
+    return LiveFeed.at(config.database_path)

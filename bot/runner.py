@@ -10,7 +10,8 @@ from datetime import datetime, timezone
 from bot.config import AppConfig
 from bot.instance_lock import InstanceLock
 from bot.schedule import SessionCalendar
-from bot.services import Services, data_feed
+from bot.feeds import data_feed
+from bot.services import Services
 from bot.store import Store
 from bot.tick import TickResult
 from signals.settings import load_detector_settings

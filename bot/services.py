@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from bot.config import AppConfig
 from bot.delivery import Deliverer
-from bot.feeds import DataFeed, FolderFeed, LiveFeed
+from bot.feeds import DataFeed
 from bot.schedule import SessionCalendar
 from bot.store import Store
 from bot.tick import TickResult, run_tick
@@ -98,10 +98,3 @@ class Services:
     def close(self) -> None:
         self.feed.close()
         self.store.close()
-
-
-def data_feed(config: AppConfig) -> DataFeed:
-    """The offline folder when ROTATION_DATA is set, else Yahoo + FRED behind the cache in the database."""
-    if config.rotation_data is not None:
-        return FolderFeed(config.rotation_data, config.cache_dir)
-    return LiveFeed.at(config.database_path)

@@ -46,3 +46,11 @@ class MetricsEngine:
             known = fresh if known is None else pd.concat([known, fresh])
             self._aggregates[universe] = known
         return known.iloc[:sessions]  # type: ignore[union-attr]
+
+    def state(self) -> dict[str, pd.DataFrame]:
+        """What the engine knows, to be saved beside the data it was computed from."""
+        return dict(self._aggregates)
+
+    def restore(self, data: MarketData, state: dict[str, pd.DataFrame]) -> None:
+        """Take up a saved state for `data` (the caller vouches it was computed from the same bars)."""
+        self._origin, self._aggregates = data.origin, dict(state)

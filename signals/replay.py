@@ -52,11 +52,11 @@ class ReplayResult:
 
 def replay(
     data: MarketData, start: str | pd.Timestamp, end: str | pd.Timestamp | None = None,
-    settings: DetectorSettings | None = None,
+    settings: DetectorSettings | None = None, engine: MetricsEngine | None = None,
 ) -> ReplayResult:
     settings = settings or load_detector_settings()
     visible, first = _window(data, start, end)
-    metrics = compute_metrics(visible, settings)
+    metrics = engine.compute(visible) if engine is not None else compute_metrics(visible, settings)
     signals = detect(metrics, settings, first_position=first)
     return _result(visible, first, signals)
 

@@ -81,3 +81,23 @@ def test_touching_a_file_without_changing_it_reparses_just_that_file(tmp_path, m
     read = counting_reads(monkeypatch)
     load_folder(folder, cache_dir=tmp_path / "cache")
     assert read == ["SPY.csv"]
+
+
+def test_a_second_command_reuses_the_first_ones_metrics_work(tmp_path, monkeypatch, capsys):
+    """`metrics` twice on an unchanged folder: the second computes no (session x member) aggregates."""
+    from bot.cli import main
+    from signals import engine as engine_module
+
+    folder = write(tmp_path / "data", frames())
+    monkeypatch.setenv("ROTATION_CACHE_DIR", str(tmp_path / "cache"))
+    assert main(["metrics", "--json", "--data", str(folder)]) == 0
+    first = capsys.readouterr().out
+    computed: list[int] = []
+    original = engine_module.member_aggregates
+    monkeypatch.setattr(engine_module, "member_aggregates", lambda close: computed.append(1) or original(close))
+    read = counting_reads(monkeypatch)
+    assert main(["metrics", "--json", "--data", str(folder)]) == 0
+    assert capsys.readouterr().out == first
+    assert computed == [] and read == []
+    assert main(["metrics", "--json", "--data", str(folder), "--as-of", "2021-01-04"]) == 0  # earlier: a slice
+    assert computed == [] and '"as_of": "2021-01-04"' in capsys.readouterr().out

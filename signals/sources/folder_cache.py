@@ -59,10 +59,10 @@ class FolderCache:
 
     # the whole result ----------------------------------------------------------------------------
 
-    def load_result(self, key: dict[str, Any]) -> Any | None:
-        """The loaded data for exactly these files' stamps, or None."""
+    def load_result(self, key: dict[str, Any], name: str = "result") -> Any | None:
+        """What was saved under `name` for exactly these files' stamps (the loaded data by default), or None."""
         try:
-            with (self.dir / "result.pickle").open("rb") as handle:
+            with (self.dir / f"{name}.pickle").open("rb") as handle:
                 stored_key = pickle.load(handle)
                 if stored_key != _plain_key(key):
                     return None
@@ -73,12 +73,12 @@ class FolderCache:
             log.debug("folder cache unreadable (%s); parsing again", exc)
             return None
 
-    def save_result(self, key: dict[str, Any], result: Any) -> None:
+    def save_result(self, key: dict[str, Any], result: Any, name: str = "result") -> None:
         def write(handle) -> None:  # noqa: ANN001
             pickle.dump(_plain_key(key), handle, protocol=5)
             pickle.dump(result, handle, protocol=5)
 
-        self._atomic("result.pickle", write)
+        self._atomic(f"{name}.pickle", write)
 
     # per-file parsed rows --------------------------------------------------------------------------
 
