@@ -60,17 +60,21 @@ def main(argv: list[str] | None = None) -> int:
             "Close": close, "Adj Close": close, "Volume": folder.volume[ticker]}).loc[keep].rename_axis("Date")
     yahoo = FakeYahoo(histories)
     members = folder.constituents[folder.constituents["ticker"].isin(folder.close.columns)]
+    small = folder.universe_lists.get("russell2000", members.iloc[:0])
+    small = small[small["ticker"].isin(folder.close.columns)]
 
     with tempfile.TemporaryDirectory() as scratch:
         cache = PriceCache(Path(scratch) / "cache.sqlite")
         source = LiveSource(cache, yahoo=YahooClient(download=yahoo.download), fred=FredClient(fred_from(folder.rates)),
-                            universe_fetch=lambda: members.assign(sub_industry=""),
+                            universe_fetchers={"sp500": lambda: members.assign(sub_industry=""),
+                                               "russell2000": lambda: small.assign(sub_industry="")},
                             settings=LiveSettings(history_start="2017-01-01"), sleep=lambda s: None)
         source.tickers = lambda: list(histories)  # exactly the tickers of the data set
         began = time.perf_counter()
         source.refresh()
         fill_s = time.perf_counter() - began
         fill_requests, fill_rows = yahoo.requests, yahoo.rows_sent
+        before = source.load()
 
         yahoo.append_session("2024-03-11")
         yahoo.requests = yahoo.rows_sent = 0
@@ -78,6 +82,11 @@ def main(argv: list[str] | None = None) -> int:
         report = source.refresh(expected_session="2024-03-11")
         daily_s = time.perf_counter() - began
         daily_requests, daily_rows = yahoo.requests, yahoo.rows_sent
+        appends = []
+        for _ in range(5):
+            began = time.perf_counter()
+            appended = source.extend(before)
+            appends.append(time.perf_counter() - began)
 
         loads, folder_loads = [], []
         for _ in range(5):
@@ -90,6 +99,7 @@ def main(argv: list[str] | None = None) -> int:
         cache.close()
 
     cache_load, folder_load = statistics.median(loads), statistics.median(folder_loads)
+    append = statistics.median(appends)
     print(f"universe: {len(histories)} tickers; FRED series: {len(SERIES)}")
     print(f"full download (first fill): {fill_requests} Yahoo requests, {fill_rows:,} rows, {fill_s:.1f} s")
     print(f"daily refresh on a warm cache: {daily_requests} Yahoo requests, {daily_rows:,} rows, {daily_s:.2f} s; "
@@ -97,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
           f"(target >= 100x)")
     print(f"load into MarketData ({data.close.shape[0]} sessions x {data.close.shape[1]} tickers): cache "
           f"{cache_load:.3f} s vs offline folder {folder_load:.3f} s ({folder_load / cache_load:.1f}x)")
+    print(f"a tick's new session appended in memory ({appended.close.shape[0]} sessions): {append:.3f} s vs "
+          f"loading the whole cache {cache_load:.3f} s ({cache_load / append:.1f}x)")
     return 0 if report.outcome == "complete" and fill_rows / max(daily_rows, 1) >= 100 else 1
 
 
