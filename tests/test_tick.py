@@ -78,3 +78,17 @@ def test_no_detector_fires_on_stale_or_partial_data_and_the_next_good_run_catche
     run_tick(store, StaticFeed(SYNTHETIC), SETTINGS, as_of=previous)  # an earlier good run
     later = run_tick(store, StaticFeed(SYNTHETIC), SETTINGS, as_of=day)
     assert later.new_signals and all(s.date == day for s in later.new_signals)
+
+
+def test_a_session_the_loader_held_back_is_stale_for_the_tick_too(store, tmp_path):
+    """One rule for both paths: Yahoo gave today's bar to a few tickers only, so today is not 'now'."""
+    from signals.sources.folder import load_folder
+    from tests.test_feed_quirks import frames, write
+
+    bars = frames()
+    data = load_folder(write(tmp_path / "data", bars, {"IWM": "2021-04-12,1,1,1,1,1,1\n",
+                                                       "SPY": "2021-04-12,1,1,1,1,1,1\n"}))
+    result = run_tick(store, StaticFeed(data), SETTINGS, expected_session="2021-04-12")
+    assert result.outcome == "stale" and result.new_signals == []
+    assert any("2021-04-12 held back: only 2 of the 56 files" in note for note in result.notes)
+    assert store.last_run()["outcome"] == "stale"
