@@ -18,7 +18,7 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import ContextTypes
 
 from bot.charts import CHARTS
-from bot.messages import SNAPSHOT_MESSAGES, TOPIC_LABELS, signal_message
+from bot.messages import SNAPSHOT_MESSAGES, TOPIC_LABELS, UNIVERSE_LABELS, breadth_message, signal_message
 from bot.services import Services
 from bot.store import TOPICS
 
@@ -124,9 +124,21 @@ def snapshot_command(topic: str) -> Handler:
     async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         services = services_of(context)
         remember_chat(update, services)
+        args = [a.lower() for a in (context.args or [])]
+        universe = None
+        if topic == "breadth" and args:
+            if len(args) > 1 or args[0] not in UNIVERSE_LABELS:
+                given = escape(" ".join(context.args or [])[:64])
+                await reply(update, f"Use /breadth, or /breadth followed by {' or '.join(UNIVERSE_LABELS)} "
+                                    f"(got \u201c{given}\u201d).")
+                return
+            universe = args[0]
         snapshot = services.store.latest_snapshot()
         if snapshot is None:
             await reply(update, "No metrics yet: the first evaluation has not run. /status shows when it will.")
+            return
+        if universe is not None:
+            await reply(update, breadth_message(snapshot, universe))
             return
         await reply(update, SNAPSHOT_MESSAGES[topic](snapshot))
 
@@ -302,7 +314,8 @@ def _local(stamp: str) -> str:
 COMMANDS: tuple[Command, ...] = (
     Command("start", start, "what the bot does, with buttons to subscribe"),
     Command("help", help_command, "this list"),
-    Command("breadth", snapshot_command("breadth"), "the latest breadth picture"),
+    Command("breadth", snapshot_command("breadth"), "breadth of the S&P 500 and the Russell 2000",
+            usage="[sp500|russell2000]"),
     Command("breakout", snapshot_command("breakout"), "IWM and IWM/SPY against their ranges"),
     Command("rates", snapshot_command("rates"), "Treasury yields, the Fed's target, the curve"),
     Command("signals", signals_command, "the signal topics and this chat's subscriptions"),

@@ -64,19 +64,50 @@ def _rows(rows: list[tuple[str, str]]) -> str:
     return f"<pre>{escape(body)}</pre>"
 
 
-def breadth_message(snapshot: dict[str, Any]) -> str:
-    b = snapshot["breadth"]
+UNIVERSE_LABELS = {"sp500": "S&P 500", "russell2000": "Russell 2000"}
+_SHORT = {"sp500": "S&P 500", "russell2000": "R2000"}
+
+
+def breadth_message(snapshot: dict[str, Any], universe: str | None = None) -> str:
+    """Both universes side by side (the default, compact for a phone), or one universe in full."""
+    universes = snapshot.get("universes") or {"sp500": snapshot["breadth"]}
+    if universe is None and len(universes) > 1:
+        names = list(universes)
+        rows = [("", *(_SHORT.get(n, n) for n in names))]
+        for label, key, template in (("Index from high", "index_pct_from_52w_high", "{:+.1f}%"),
+                                     ("Median from high", "median_pct_from_52w_high", "{:+.1f}%"),
+                                     ("Above 200-day", "pct_above_200dma", "{:.1f}%"),
+                                     ("Above 50-day", "pct_above_50dma", "{:.1f}%"),
+                                     ("New highs", "new_highs", "{}"), ("New lows", "new_lows", "{}"),
+                                     ("Members", "members", "{}")):
+            rows.append((label, *(_number(universes[n].get(key), template) for n in names)))
+        rsp = _number(snapshot["breadth"].get("rsp_spy_vs_50dma_pct"), "{:+.2f}%")
+        return (f"<b>Breadth</b> \u00b7 {escape(snapshot['as_of'])} close\n{_table(rows)}\n"
+                f"RSP/SPY vs its 50-day average: {escape(rsp)}\n"
+                f"<i>/breadth sp500 or /breadth russell2000 for one in full</i>")
+    name = universe or "sp500"
+    b = universes.get(name, {})
+    index = "S&P 500" if name == "sp500" else "Russell 2000"
     rows = [
-        ("S&P 500 from 52w high", _number(b.get("index_pct_from_52w_high"), "{:+.1f}%")),
+        (f"{index} from 52w high", _number(b.get("index_pct_from_52w_high"), "{:+.1f}%")),
         ("Median member from high", _number(b.get("median_pct_from_52w_high"), "{:+.1f}%")),
         ("Above 200-day avg", _number(b.get("pct_above_200dma"), "{:.1f}%")),
         ("Above 50-day avg", _number(b.get("pct_above_50dma"), "{:.1f}%")),
         ("New highs / lows", f"{_number(b.get('new_highs'), '{}')} / {_number(b.get('new_lows'), '{}')}"),
         ("McClellan osc.", _number(b.get("mcclellan_oscillator"), "{:+.1f}")),
-        ("RSP/SPY vs 50d avg", _number(b.get("rsp_spy_vs_50dma_pct"), "{:+.2f}%")),
-        ("Members with data", _number(b.get("members"), "{}")),
     ]
-    return f"<b>Breadth</b> \u00b7 {escape(snapshot['as_of'])} close\n{_rows(rows)}"
+    if name == "sp500":
+        rows.append(("RSP/SPY vs 50d avg", _number(b.get("rsp_spy_vs_50dma_pct"), "{:+.2f}%")))
+    rows.append(("Members with data", _number(b.get("members"), "{}")))
+    label = UNIVERSE_LABELS.get(name, name)
+    return f"<b>Breadth: {escape(label)}</b> \u00b7 {escape(snapshot['as_of'])} close\n{_rows(rows)}"
+
+
+def _table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    lines = ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths)))
+             for row in rows]
+    return f"<pre>{escape(chr(10).join(lines))}</pre>"
 
 
 def breakout_message(snapshot: dict[str, Any]) -> str:

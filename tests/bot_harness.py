@@ -25,7 +25,8 @@ def make_folder(root: Path) -> Path:
     tickers = ["M1", "M2", "M3", "^GSPC", "SPY", "RSP", "IWM"]
     close = random_walk(SESSIONS, tickers, seed=8)
     prices = {t: csv_text(close[[t]].rename(columns={t: "Close"})) for t in tickers}
-    write_folder(root, prices, "ticker,name,sector\nM1,,\nM2,,\nM3,,\n", _rates(cut=False))
+    write_folder(root, prices, "ticker,name,sector\nM1,,\nM2,,\nM3,,\n", _rates(cut=False),
+                 universes={"russell2000": "ticker,name,sector,weight\nM2,,,0.5\nM3,,,0.5\n"})
     return root
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import logging
 import threading
 import time
@@ -197,9 +198,10 @@ def test_commands_answer_and_explain_bad_input(fake, folder, tmp_path):
             start = await until(lambda: fake.sent(USER))
             assert "toggle:breadth" in str(start[0]["reply_markup"])
             for text in ("/subscribe <b>gold</b>", "/history lots", "/run", "/frobnicate", "/help", "/rates",
-                         "/breakout", "/history 2", "/signals", "/status"):
+                         "/breakout", "/history 2", "/signals", "/status", "/breadth", "/breadth russell2000",
+                         "/breadth nasdaq"):
                 fake.push_message(USER, text)
-            await until(lambda: len(fake.sent(USER)) >= 11)
+            await until(lambda: len(fake.sent(USER)) >= 14)
             texts = replies(fake, USER)
             assert any("Unknown topic \u201c&lt;b&gt;gold&lt;/b&gt;\u201d" in t and "breadth, breakout, rates or all"
                        in t for t in texts)
@@ -211,6 +213,11 @@ def test_commands_answer_and_explain_bad_input(fake, folder, tmp_path):
             assert any("Small-cap breakout" in t for t in texts)
             assert any("No signals yet" in t for t in texts)
             assert any("Data as of: 2024-02-28" in t for t in texts)
+            both = next(t for t in texts if t.startswith("<b>Breadth</b>"))
+            assert "S&amp;P 500" in both and "R2000" in both  # the two universes side by side
+            assert any(t.startswith("<b>Breadth: Russell 2000</b>") and re.search(r"Members with data +2<", t)
+                       for t in texts)
+            assert any("/breadth followed by sp500 or russell2000 (got \u201cnasdaq\u201d)" in t for t in texts)
 
             fake.push_message(ADMIN_CHAT, "/stats")
             fake.push_message(ADMIN_CHAT, "/help")
