@@ -50,20 +50,21 @@ class Snapshot:
     source: str
 
 
-def _http(client: httpx.Client | None) -> httpx.Client:
-    return client or httpx.Client(timeout=30.0, follow_redirects=True, headers={"User-Agent": USER_AGENT})
+def _download(url: str, label: str, client: httpx.Client | None) -> str:
+    """The page's text; any network trouble or a status other than 200 is a UniverseError naming the list."""
+    http = client or httpx.Client(timeout=30.0, follow_redirects=True, headers={"User-Agent": USER_AGENT})
+    try:
+        response = http.get(url)
+    except httpx.HTTPError as exc:
+        raise UniverseError(f"{label} list: {type(exc).__name__}: {exc}") from exc
+    if response.status_code != 200:
+        raise UniverseError(f"{label} list: HTTP {response.status_code}")
+    return response.text
 
 
 def fetch_sp500(client: httpx.Client | None = None) -> pd.DataFrame:
     """ticker, name, sector, sub_industry; raises UniverseError with the reason on any failure."""
-    http = _http(client)
-    try:
-        response = http.get(WIKIPEDIA_SP500)
-    except httpx.HTTPError as exc:
-        raise UniverseError(f"S&P 500 list: {type(exc).__name__}: {exc}") from exc
-    if response.status_code != 200:
-        raise UniverseError(f"S&P 500 list: HTTP {response.status_code}")
-    return parse_sp500_html(response.text)
+    return parse_sp500_html(_download(WIKIPEDIA_SP500, "S&P 500", client))
 
 
 def parse_sp500_html(html: str) -> pd.DataFrame:
@@ -86,14 +87,7 @@ def parse_sp500_html(html: str) -> pd.DataFrame:
 
 def fetch_russell2000(client: httpx.Client | None = None) -> pd.DataFrame:
     """The IWM holdings' equities; raises UniverseError with the reason on any failure."""
-    http = _http(client)
-    try:
-        response = http.get(ISHARES_IWM)
-    except httpx.HTTPError as exc:
-        raise UniverseError(f"Russell 2000 list: {type(exc).__name__}: {exc}") from exc
-    if response.status_code != 200:
-        raise UniverseError(f"Russell 2000 list: HTTP {response.status_code}")
-    members, _ = parse_ishares_holdings(response.text)
+    members, _ = parse_ishares_holdings(_download(ISHARES_IWM, "Russell 2000", client))
     return members
 
 
