@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import logging
 import warnings
+
+import httpx
 from datetime import datetime, timedelta, timezone
 from html import escape
 from zoneinfo import ZoneInfo
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
 from telegram.constants import ParseMode
-from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError
+from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -29,8 +31,19 @@ from telegram.ext import (
     filters,
 )
 
+from bot.config import AppConfig
 from bot.commands import COMMANDS, Command, reply, services_of, toggle_button, unknown_command
-from bot.delivery import ChatGone, ChatMoved, Deliverer, RateLimited, Transient
+from bot.delivery import (
+    Ambiguous,
+    ChatGone,
+    ChatMoved,
+    Deliverer,
+    Permanent,
+    RateLimited,
+    SendError,
+    Transient,
+    Unreachable,
+)
 from bot.services import Services
 
 log = logging.getLogger(__name__)
@@ -60,11 +73,34 @@ class TelegramSender:
         except Forbidden as exc:
             raise ChatGone(exc.message) from exc
         except BadRequest as exc:
-            if "chat not found" in exc.message.lower() or "deactivated" in exc.message.lower():
+            lowered = exc.message.lower()
+            if "chat not found" in lowered or "deactivated" in lowered:
                 raise ChatGone(exc.message) from exc
-            raise Transient(f"bad request: {exc.message}") from exc
-        except NetworkError as exc:  # includes TimedOut and 5xx answers
-            raise Transient(exc.message) from exc
+            raise Permanent(exc.message) from exc  # bad HTML, too long: the same message fails again
+        except TimedOut as exc:
+            raise _classify_timeout(exc) from exc
+        except NetworkError as exc:
+            raise _classify_network(exc) from exc
+        except TelegramError as exc:  # the base class: e.g. a 200 answer that is not JSON (a proxy's page)
+            raise Ambiguous(f"{type(exc).__name__}: {exc.message}") from exc
+
+
+def _classify_timeout(error: TimedOut) -> SendError:
+    """A connect or pool timeout sent nothing; a read or write timeout may have been acted on."""
+    cause = error.__cause__
+    if isinstance(cause, (httpx.ConnectTimeout, httpx.PoolTimeout)):
+        return Unreachable(f"timed out connecting: {error.message}")
+    return Ambiguous(f"timed out waiting for the answer: {error.message}")
+
+
+def _classify_network(error: NetworkError) -> SendError:
+    """No connection at all (nothing sent, do not count it) versus a server error (count it)."""
+    cause = error.__cause__
+    if isinstance(cause, (httpx.ConnectError, httpx.NetworkError)) and not isinstance(cause, httpx.ReadError):
+        return Unreachable(error.message)
+    if isinstance(cause, (httpx.ReadError, httpx.RemoteProtocolError)):
+        return Ambiguous(f"connection dropped before the answer: {error.message}")
+    return Transient(error.message)  # 5xx and the like: Telegram answered, with an error
 
 
 def _retry_seconds(error: RetryAfter) -> float:
@@ -90,14 +126,22 @@ def build_application(services: Services) -> Application:
         .post_init(_post_init)
         .concurrent_updates(True)
     )
-    if config.telegram_api_url:
-        base = config.telegram_api_url.rstrip("/")
-        builder = builder.base_url(base).base_file_url(base.removesuffix("/bot") + "/file/bot")
+    urls = bot_urls(config)
+    if urls:
+        builder = builder.base_url(urls["base_url"]).base_file_url(urls["base_file_url"])
     application = builder.build()
     application.bot_data["services"] = services
     services.deliverer = Deliverer(services.store, TelegramSender(application))
     register_handlers(application)
     return application
+
+
+def bot_urls(config: AppConfig) -> dict[str, str]:
+    """`base_url` and `base_file_url` of a self-hosted Bot API server (TELEGRAM_API_URL); {} for Telegram's."""
+    if not config.telegram_api_url:
+        return {}
+    base = config.telegram_api_url.rstrip("/")
+    return {"base_url": base, "base_file_url": base.removesuffix("/bot") + "/file/bot"}
 
 
 def register_handlers(application: Application) -> None:

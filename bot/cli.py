@@ -206,6 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    config: AppConfig | None = None
     try:
         config = load_config(rotation_data=args.data, database_path=args.db, rotation_config=args.config)
         handler, _ = COMMANDS[args.command]
@@ -221,6 +222,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as exc:  # a path we cannot read or create
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"rotation-bot: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:
+        if not type(exc).__module__.startswith("telegram"):
+            raise
+        # python-telegram-bot's errors (InvalidToken's message holds the token): one redacted line
+        from bot.logs import redact
+
+        secret = config.telegram_bot_token.get_secret_value() if config and config.telegram_bot_token else None
+        print(f"rotation-bot: error: Telegram: {type(exc).__name__}: {redact(str(exc), secret)}", file=sys.stderr)
         return EXIT_ERROR
 
 

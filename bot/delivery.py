@@ -3,13 +3,22 @@
 Sending sits behind the small `Sender` seam (like an httpx transport): the Telegram sender maps
 python-telegram-bot's errors onto the few outcomes delivery cares about, and tests use a fake.
 
-Outcomes of one attempt:
-- sent: marked sent at once (a crash between sending and marking resends only that message);
+Outcomes of one attempt (state is kept per message part: a split alert whose second part failed
+resends only the second):
+- sent: each part is recorded as Telegram accepts it, the delivery once all are (a crash between
+  sending and recording resends only what was in flight);
 - rate limited (`RetryAfter` past the limiter's own retries): retried after the wait, not counted;
-- transient (network, timeout, 5xx): retried with exponential backoff, failed after `max_attempts`;
+- unreachable (no connection to Telegram at all): retried with capped backoff and *not* counted, so
+  an outage of an hour loses nothing; admins are told once when alerts wait too long;
+- transient (5xx, a timeout before anything was sent): retried with exponential backoff, failed
+  after `max_attempts`;
+- ambiguous (an unreadable answer, a read timeout: Telegram may have sent it): retried once, and
+  after a second such answer recorded as sent-unconfirmed rather than sent a third time;
+- permanent (a 400 that no retry can fix: bad HTML, a message too long): failed at once, with why;
 - chat gone (403, chat not found): the chat is deactivated and its pending deliveries cancelled;
 - chat moved (a group became a supergroup): the chat keeps everything under its new id, and the
   message is sent there.
+An error the sender does not know is treated as transient: it never aborts a drain.
 """
 
 from __future__ import annotations
@@ -48,7 +57,19 @@ class ChatMoved(SendError):
 
 
 class Transient(SendError):
-    """Worth retrying later: network trouble, a timeout, a server error."""
+    """Worth retrying later: a server error, a timeout before anything was sent."""
+
+
+class Unreachable(Transient):
+    """No connection to Telegram at all: nothing was sent, and waiting is all one can do."""
+
+
+class Ambiguous(SendError):
+    """Telegram may have acted on it (an unreadable answer, a read timeout): resending may duplicate."""
+
+
+class Permanent(SendError):
+    """Telegram refused this message for good (bad HTML, too long): retrying cannot help."""
 
 
 class Sender(Protocol):
@@ -61,6 +82,8 @@ class DrainReport:
     retried: int = 0
     failed: int = 0
     deactivated_chats: int = 0
+    ambiguous: int = 0
+    unreachable: int = 0
     errors: list[str] = field(default_factory=list)
 
 
@@ -73,6 +96,7 @@ class Deliverer:
         backoff_seconds: float = 2.0,
         backoff_cap_seconds: float = 600.0,
         concurrency: int = 16,
+        unreachable_cap_seconds: float = 60.0,
     ) -> None:
         self.store = store
         self.sender = sender
@@ -80,6 +104,8 @@ class Deliverer:
         self.backoff_seconds = backoff_seconds
         self.backoff_cap_seconds = backoff_cap_seconds
         self.concurrency = concurrency
+        self.unreachable_cap_seconds = unreachable_cap_seconds
+        self._unreachable_since: float | None = None
         self._lock = asyncio.Lock()
 
     @property
@@ -104,26 +130,40 @@ class Deliverer:
         return report
 
     async def _send_chat(self, deliveries: list[Delivery], gate: asyncio.Semaphore, report: DrainReport) -> bool:
-        """One chat's deliveries in order; stops at the first that cannot go out now."""
+        """One chat's deliveries in order; stops at the first that cannot go out now.
+
+        The rows after it were claimed with it: their claim is released, so they wait behind it
+        (in order) rather than for the claim to run out.
+        """
         progressed = False
         async with gate:
-            for delivery in deliveries:
+            for position, delivery in enumerate(deliveries):
                 outcome = await self._attempt(delivery, report)
                 progressed = progressed or outcome
                 if not outcome:
+                    rest = [d.id for d in deliveries[position + 1:]]
+                    if rest:
+                        await asyncio.to_thread(self.store.release_leases, rest)
                     break
         return progressed
 
     async def _attempt(self, delivery: Delivery, report: DrainReport) -> bool:
         chat_id = delivery.chat_id
+        parts = split_message(signal_message(delivery.signal))
+        sent_parts = delivery.parts_sent
         try:
-            for part in split_message(signal_message(delivery.signal)):
+            for number, part in enumerate(parts):
+                if number < sent_parts:
+                    continue  # accepted at an earlier attempt
                 try:
                     await self.sender.send(chat_id, part)
                 except ChatMoved as moved:
                     await asyncio.to_thread(self.store.migrate_chat, chat_id, moved.new_chat_id)
                     chat_id = moved.new_chat_id
                     await self.sender.send(chat_id, part)
+                sent_parts = number + 1
+                if sent_parts < len(parts):
+                    await asyncio.to_thread(self.store.mark_part_sent, delivery.id, sent_parts)
         except RateLimited as limited:
             report.retried += 1
             self.store.mark_retry(delivery.id, str(limited), _later(limited.seconds), count_attempt=False)
@@ -134,21 +174,52 @@ class Deliverer:
             self.store.deactivate_chat(chat_id, f"undeliverable: {gone}")
             log.warning("chat %s deactivated: %s", chat_id, gone)
             return False
-        except (Transient, ChatMoved) as error:
+        except Permanent as refused:
+            self._fail(delivery, chat_id, f"refused by Telegram: {refused}", report)
+            return True  # settled: the chat's next message is free to go
+        except Ambiguous as unclear:
+            if delivery.ambiguous >= 1:  # retried once already: a third copy is worse than none
+                self._mark_sent(delivery, report, note=f"sent, unconfirmed: {unclear}")
+                log.warning("delivery %s to chat %s recorded as sent without confirmation: %s",
+                            delivery.id, chat_id, unclear)
+                return True
+            report.retried += 1
+            report.ambiguous += 1
+            self.store.mark_retry(delivery.id, f"ambiguous: {unclear}", _later(self.backoff_seconds),
+                                  count_attempt=False, ambiguous=True)
+            return False
+        except Unreachable as down:
+            report.retried += 1
+            report.unreachable += 1
+            wait = min(self.unreachable_cap_seconds, self.backoff_seconds * 2 ** min(delivery.attempts, 10))
+            self.store.mark_retry(delivery.id, f"unreachable: {down}", _later(wait), count_attempt=False)
+            return False
+        except Exception as error:  # Transient, ChatMoved twice, or anything the sender did not expect
+            if not isinstance(error, (Transient, ChatMoved)):
+                log.warning("unexpected error sending delivery %s: %s: %s", delivery.id, type(error).__name__, error)
+            reason = str(error) if isinstance(error, SendError) else f"{type(error).__name__}: {error}"
             if delivery.attempts + 1 >= self.max_attempts:
-                report.failed += 1
-                report.errors.append(f"chat {chat_id}: {error}")
-                self.store.mark_failed(delivery.id, str(error))
-                log.error("delivery %s to chat %s failed after %d attempts: %s",
-                          delivery.id, chat_id, delivery.attempts + 1, error)
+                self._fail(delivery, chat_id, reason, report)
             else:
                 report.retried += 1
                 wait = min(self.backoff_cap_seconds, self.backoff_seconds * 2 ** delivery.attempts)
-                self.store.mark_retry(delivery.id, str(error), _later(wait))
+                self.store.mark_retry(delivery.id, reason, _later(wait))
             return False
-        self.store.mark_sent(delivery.id)
-        report.sent += 1
+        self._mark_sent(delivery, report)
         return True
+
+    def _mark_sent(self, delivery: Delivery, report: DrainReport, note: str | None = None) -> None:
+        if self.store.mark_sent(delivery.id, note):
+            report.sent += 1
+        else:  # another drain, or an unsubscribe, got to the row first: nothing to count
+            log.debug("delivery %s was no longer pending", delivery.id)
+
+    def _fail(self, delivery: Delivery, chat_id: int, reason: str, report: DrainReport) -> None:
+        report.failed += 1
+        report.errors.append(f"chat {chat_id}: {reason}")
+        self.store.mark_failed(delivery.id, reason)
+        log.error("delivery %s to chat %s failed after %d attempts: %s", delivery.id, chat_id,
+                  delivery.attempts + 1, reason)
 
 
 def _later(seconds: float) -> str:

@@ -9,11 +9,13 @@ from datetime import datetime, timezone
 
 from bot.config import AppConfig
 from bot.instance_lock import InstanceLock
+from bot.logs import redact
 from bot.schedule import SessionCalendar
 from bot.feeds import data_feed
 from bot.services import Services
 from bot.store import Store
 from bot.tick import TickResult
+from signals.errors import RotationError
 from signals.settings import load_detector_settings
 
 log = logging.getLogger(__name__)
@@ -22,6 +24,10 @@ log = logging.getLogger(__name__)
 def build_services(config: AppConfig) -> Services:
     settings = load_detector_settings(config.rotation_config)
     store = Store(config.database_path)
+    # callers hold the instance lock: rows a killed process had claimed are ours to send again
+    released = store.release_leases()
+    if released:
+        log.warning("%d deliveries were in flight when the last run stopped; they go out again now", released)
     return Services(
         config=config,
         settings=settings,
@@ -44,11 +50,64 @@ def run_bot(config: AppConfig) -> int:
                 return 0
             from bot.app import build_application
 
+            if not asyncio.run(_until_stopped(wait_for_telegram(config))):
+                print("Stopped before Telegram answered.", flush=True)
+                return 0
             application = build_application(services)
-            application.run_polling(stop_signals=(signal.SIGINT, signal.SIGTERM), close_loop=True)
+            # Telegram answered a moment ago; if it blinks now, PTB retries its own start-up too
+            application.run_polling(stop_signals=(signal.SIGINT, signal.SIGTERM), close_loop=True,
+                                    bootstrap_retries=-1)
             return 0
         finally:
             services.close()
+
+
+STARTUP_BACKOFF_CAP_SECONDS = 60.0
+
+
+async def wait_for_telegram(config: AppConfig, sleep=asyncio.sleep) -> None:  # noqa: ANN001
+    """Ask Telegram who the bot is until it answers: capped backoff, one log line per attempt.
+
+    A network error or an unreadable answer is retried (a restart during a Telegram hiccup must
+    not end the bot); a rejected token is not, and becomes one line naming the variable.
+    """
+    from telegram import Bot
+    from telegram.error import InvalidToken, TelegramError
+
+    from bot.app import bot_urls
+
+    assert config.telegram_bot_token is not None
+    token = config.telegram_bot_token.get_secret_value()
+    delay, attempt = 1.0, 0
+    while True:
+        attempt += 1
+        try:
+            async with Bot(token, **bot_urls(config)):
+                return
+        except InvalidToken as exc:
+            raise RotationError("Telegram rejected TELEGRAM_BOT_TOKEN (wrong or revoked); "
+                                "get the bot's token from @BotFather") from exc
+        except TelegramError as exc:  # NetworkError, TimedOut, 5xx, an answer that is not JSON
+            log.warning("Telegram did not answer (attempt %d: %s: %s); retrying in %.0f s", attempt,
+                        type(exc).__name__, redact(str(exc), token), delay)
+        await sleep(delay)
+        delay = min(STARTUP_BACKOFF_CAP_SECONDS, delay * 2)
+
+
+async def _until_stopped(waiting) -> bool:  # noqa: ANN001
+    """Run `waiting` unless SIGINT/SIGTERM comes first (then False, and the program ends cleanly)."""
+    task = asyncio.ensure_future(waiting)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, task.cancel)
+    try:
+        await task
+        return True
+    except asyncio.CancelledError:
+        return False
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
 
 
 async def run_console(services: Services) -> None:

@@ -15,7 +15,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -89,9 +89,16 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE TABLE notices (key TEXT PRIMARY KEY, created_at TEXT NOT NULL);
     """,
-    # 3: the charts each tick draws, so /chart serves stored bytes and never recomputes
+    # 3: the charts of the latest session, drawn when first asked, so /chart serves stored bytes
     """
     CREATE TABLE charts (name TEXT PRIMARY KEY, as_of TEXT NOT NULL, png BLOB NOT NULL, created_at TEXT NOT NULL);
+    """,
+    # 4: delivery state per message part (a split alert whose second part failed never resends the
+    # first), and answers Telegram may or may not have acted on (retried once, then left alone)
+    """
+    ALTER TABLE outbox ADD COLUMN parts_sent INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE outbox ADD COLUMN ambiguous INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE outbox ADD COLUMN lease_until TEXT;
     """,
 )
 
@@ -106,6 +113,8 @@ class Delivery:
     chat_id: int
     signal: Signal
     attempts: int
+    parts_sent: int = 0  # parts of a split message already accepted by Telegram
+    ambiguous: int = 0  # earlier answers that left it unknown whether Telegram sent it
 
 
 class Store:
@@ -247,38 +256,78 @@ class Store:
                 )
         return new
 
-    def due_deliveries(self, now: str | None = None, limit: int = 500) -> list[Delivery]:
-        """Pending deliveries due by `now`, oldest first; a chat's later message never overtakes an
-        earlier one that waits for its retry."""
+    def due_deliveries(self, now: str | None = None, limit: int = 500, lease_seconds: float = 300.0
+                       ) -> list[Delivery]:
+        """Claim the pending deliveries due by `now`, oldest first, and return them.
+
+        Claiming leases the rows for `lease_seconds` in the same transaction, so a second drain
+        never gets a row the first is sending; a row whose sender died becomes due again when its
+        lease runs out (or at the next start, `release_leases`). A chat's later message never
+        overtakes an earlier one that waits for its retry or is being sent.
+        """
         now = now or utc_now()
-        rows = self._query(
-            "SELECT outbox.id AS delivery_id, outbox.chat_id, outbox.attempts, signals.* FROM outbox "
-            "JOIN signals ON signals.id = outbox.signal_id WHERE outbox.status = 'pending' "
-            "AND outbox.next_attempt_at <= ? AND NOT EXISTS (SELECT 1 FROM outbox AS earlier "
-            "WHERE earlier.chat_id = outbox.chat_id AND earlier.status = 'pending' AND earlier.id < outbox.id "
-            "AND earlier.next_attempt_at > ?) ORDER BY outbox.id LIMIT ?",
-            [now, now, limit],
-        )
-        return [Delivery(row["delivery_id"], row["chat_id"], _signal(row), row["attempts"]) for row in rows]
+        lease = (datetime.fromisoformat(now) + timedelta(seconds=lease_seconds)).isoformat(timespec="microseconds")
+        with self.transaction() as db:
+            rows = list(db.query(
+                "SELECT outbox.id AS delivery_id, outbox.chat_id, outbox.attempts, outbox.parts_sent, "
+                "outbox.ambiguous, signals.* FROM outbox "
+                "JOIN signals ON signals.id = outbox.signal_id WHERE outbox.status = 'pending' "
+                "AND outbox.next_attempt_at <= ? AND (outbox.lease_until IS NULL OR outbox.lease_until <= ?) "
+                "AND NOT EXISTS (SELECT 1 FROM outbox AS earlier WHERE earlier.chat_id = outbox.chat_id "
+                "AND earlier.status = 'pending' AND earlier.id < outbox.id "
+                "AND (earlier.next_attempt_at > ? OR earlier.lease_until > ?)) ORDER BY outbox.id LIMIT ?",
+                [now, now, now, now, limit]))
+            db.conn.executemany("UPDATE outbox SET lease_until = ? WHERE id = ?",
+                           [(lease, row["delivery_id"]) for row in rows])
+        return [Delivery(row["delivery_id"], row["chat_id"], _signal(row), row["attempts"], row["parts_sent"],
+                         row["ambiguous"]) for row in rows]
+
+    def release_leases(self, ids: Iterable[int] | None = None) -> int:
+        """Claims given up: `ids` a drain did not get to, or (None) every claim, at a start after a crash."""
+        with self._lock:
+            if ids is None:
+                cursor = self.db.execute("UPDATE outbox SET lease_until = NULL WHERE status = 'pending' "
+                                         "AND lease_until IS NOT NULL")
+                return cursor.rowcount
+            cursor = self.db.conn.executemany("UPDATE outbox SET lease_until = NULL WHERE id = ?",
+                                              [(i,) for i in ids])
+            return cursor.rowcount
 
     def next_retry_at(self) -> str | None:
         rows = self._query("SELECT MIN(next_attempt_at) AS at FROM outbox WHERE status = 'pending'")
         return rows[0]["at"] if rows else None
 
-    def mark_sent(self, delivery_id: int) -> None:
-        with self._lock:
-            self.db.execute("UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, "
-                            "last_error = NULL WHERE id = ?", [utc_now(), delivery_id])
+    # Each mark changes only a row that is still pending: two drains (or a drain and /unsubscribe)
+    # can never turn a sent or cancelled row back, nor send it twice.
 
-    def mark_retry(self, delivery_id: int, error: str, next_attempt_at: str, count_attempt: bool = True) -> None:
+    def mark_sent(self, delivery_id: int, note: str | None = None) -> bool:
         with self._lock:
-            self.db.execute("UPDATE outbox SET attempts = attempts + ?, last_error = ?, next_attempt_at = ? "
-                            "WHERE id = ?", [1 if count_attempt else 0, error, next_attempt_at, delivery_id])
+            cursor = self.db.execute("UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, "
+                                     "last_error = ?, lease_until = NULL WHERE id = ? AND status = 'pending'",
+                                     [utc_now(), note, delivery_id])
+        return cursor.rowcount == 1
+
+    def mark_part_sent(self, delivery_id: int, parts_sent: int) -> None:
+        with self._lock:
+            self.db.execute("UPDATE outbox SET parts_sent = ? WHERE id = ? AND status = 'pending'",
+                            [parts_sent, delivery_id])
+
+    def mark_retry(self, delivery_id: int, error: str, next_attempt_at: str, count_attempt: bool = True,
+                   ambiguous: bool = False) -> None:
+        with self._lock:
+            self.db.execute("UPDATE outbox SET attempts = attempts + ?, last_error = ?, next_attempt_at = ?, "
+                            "ambiguous = ambiguous + ?, lease_until = NULL WHERE id = ? AND status = 'pending'",
+                            [1 if count_attempt else 0, error, next_attempt_at, 1 if ambiguous else 0, delivery_id])
 
     def mark_failed(self, delivery_id: int, error: str) -> None:
         with self._lock:
             self.db.execute("UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? "
-                            "WHERE id = ?", [error, delivery_id])
+                            "WHERE id = ? AND status = 'pending'", [error, delivery_id])
+
+    def oldest_waiting(self) -> str | None:
+        """When the oldest pending delivery was queued (None when nothing waits)."""
+        rows = self._query("SELECT MIN(created_at) AS at FROM outbox WHERE status = 'pending'")
+        return rows[0]["at"] if rows else None
 
     def recent_signals(self, limit: int = 10, topics: Iterable[str] | None = None) -> list[Signal]:
         wanted = list(topics) if topics is not None else list(TOPICS)

@@ -41,6 +41,7 @@ class Fault:
     parameters: dict[str, Any] | None = None
     chat_id: int | None = None
     remaining: int = 1
+    raw: bytes | None = None  # answer these bytes as they are (a proxy's HTML page with status 200)
 
 
 @dataclass
@@ -118,6 +119,17 @@ class FakeTelegram:
         with self._lock:
             self._faults.append(Fault(method, status, description, parameters or None, chat_id, times))
 
+    def garble(self, method: str, *, chat_id: int | None = None, times: int = 1, deliver: bool = True) -> None:
+        """The next `times` calls of `method` get a 200 answer that is not JSON (a proxy's page).
+
+        With `deliver`, a sendMessage is still recorded as sent: Telegram accepted it, the answer
+        was lost on the way back, the ambiguous case a sender must not resend blindly.
+        """
+        with self._lock:
+            fault = Fault(method, 200 if deliver else 502, "garbled", None, chat_id, times,
+                          raw=b"<html><body>Gateway says hello</body></html>")
+            self._faults.append(fault)
+
     def sent(self, chat_id: int | None = None) -> list[dict[str, Any]]:
         """Messages the bot sent successfully (optionally to one chat)."""
         with self._lock:
@@ -159,9 +171,18 @@ class FakeTelegram:
                 method = self.path[len(prefix):]
                 params = _parse(body, self.headers.get("Content-Type", ""))
                 status, payload = fake._dispatch(method, params)
+                if isinstance(payload, bytes):
+                    return self._answer_raw(status, payload)
                 self._answer(status, payload)
 
             do_GET = do_POST  # noqa: N815
+
+            def _answer_raw(self, status: int, data: bytes) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
             def _answer(self, status: int, payload: dict[str, Any]) -> None:
                 data = json.dumps(payload).encode()
@@ -183,6 +204,11 @@ class FakeTelegram:
             fault = self._take_fault(method, params)
             if fault is None and method == "sendMessage" and self.rate_limit_per_second:
                 fault = self._over_rate_limit(call.at)
+        if fault is not None and fault.raw is not None:
+            if fault.status == 200:  # accepted, then the answer was lost: the call still counts as done
+                self._result(method, params)
+            call.status = fault.status
+            return fault.status, fault.raw  # type: ignore[return-value]
         if fault is not None:
             call.status = fault.status
             payload: dict[str, Any] = {"ok": False, "error_code": fault.status, "description": fault.description}

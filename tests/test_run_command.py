@@ -109,3 +109,50 @@ def test_evaluate_with_a_token_delivers_to_subscribers(folder, tmp_path):
         assert [s["key"] for s in json.loads(out)["new_signals"]] == ["rates:fed_cut"]
         (message,) = fake.sent(77)
         assert "Fed cut its target by 25 bp" in message["text"] and message["parse_mode"] == "HTML"
+
+
+def test_run_waits_for_telegram_at_start_without_a_traceback(folder, tmp_path):
+    with FakeTelegram() as fake:
+        fake.fail("getMe", 502, "Bad Gateway", times=2)
+        fake.garble("getMe")  # then an answer that is not JSON: retried too
+        env = {"TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_URL": fake.base_url}
+        process = cli("run", "--data", str(folder), "--db", str(tmp_path / "bot.sqlite"), env=env, cwd=tmp_path)
+        try:
+            wait_for(lambda: fake.calls_of("getUpdates") or process.poll() is not None, timeout=60)
+            assert process.poll() is None, process.stderr.read()
+            process.send_signal(signal.SIGTERM)
+            out, err = process.communicate(timeout=30)
+        finally:
+            process.kill()
+    attempts = [line for line in err.splitlines() if "Telegram did not answer" in line]
+    assert len(attempts) == 3 and "retrying in 1 s" in attempts[0] and "retrying in 4 s" in attempts[2]
+    assert "Traceback" not in err and process.returncode == 0
+    assert fake.token.split(":")[1] not in out + err
+
+
+def test_a_rejected_token_is_one_line_and_never_printed(folder, tmp_path):
+    secret = "4242:this-secret-must-never-be-printed"
+    with FakeTelegram() as fake:  # the fake answers 404 to any other token, as Telegram does
+        env = {"TELEGRAM_BOT_TOKEN": secret, "TELEGRAM_API_URL": fake.base_url, "LOG_LEVEL": "DEBUG"}
+        for command in ("run", "evaluate"):
+            process = cli(command, "--data", str(folder), "--db", str(tmp_path / "bot.sqlite"), env=env,
+                          cwd=tmp_path)
+            out, err = process.communicate(timeout=60)
+            assert process.returncode == 1, (command, err)
+            assert "this-secret-must-never-be-printed" not in out + err
+            assert "Traceback" not in err
+            assert err.strip().splitlines()[-1].startswith("rotation-bot: error: ")
+
+
+def test_sigterm_while_waiting_for_telegram_stops_cleanly(folder, tmp_path):
+    with FakeTelegram() as fake:
+        fake.fail("getMe", 502, "Bad Gateway", times=100)
+        env = {"TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_URL": fake.base_url}
+        process = cli("run", "--data", str(folder), "--db", str(tmp_path / "bot.sqlite"), env=env, cwd=tmp_path)
+        try:
+            wait_for(lambda: len(fake.calls_of("getMe")) >= 2, timeout=30)
+            process.send_signal(signal.SIGTERM)
+            out, err = process.communicate(timeout=15)
+        finally:
+            process.kill()
+        assert process.returncode == 0 and "Stopped before Telegram answered" in out

@@ -1,0 +1,89 @@
+"""Delivery against the fake Bot API's real failure answers, through python-telegram-bot's client."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.bot_harness import announce_cut, make_folder, running_bot, until
+from tests.fake_telegram import FakeTelegram
+
+USER = 501
+
+
+@pytest.fixture
+def fake():
+    with FakeTelegram() as server:
+        yield server
+
+
+def alerts(fake):
+    return [m["text"] for m in fake.sent(USER) if "Fed cut" in m["text"]]
+
+
+async def subscribed_tick(fake, services):
+    services.deliverer.backoff_seconds = 0.2
+    fake.push_message(USER, "/subscribe rates")
+    await until(lambda: fake.sent(USER))
+
+
+def test_an_unreadable_answer_after_telegram_accepted_is_resent_at_most_once(fake, tmp_path):
+    folder = make_folder(tmp_path / "data")
+
+    async def scenario():
+        async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
+            await subscribed_tick(fake, services)
+            fake.garble("sendMessage", chat_id=USER, times=5)  # every answer lost on the way back
+            announce_cut(folder)
+            await services.tick("test")
+            for _ in range(4):
+                await asyncio.sleep(0.3)
+                await services.deliverer.drain()
+            row = services.store.db.execute("SELECT status, ambiguous, last_error FROM outbox").fetchone()
+            assert row[0] == "sent" and row[1] == 1 and row[2].startswith("sent, unconfirmed")
+            assert len(alerts(fake)) == 2  # the first copy, and the one retry: never 2-9
+
+    asyncio.run(scenario())
+
+
+def test_a_bad_request_fails_at_once_and_the_chat_keeps_receiving(fake, tmp_path):
+    folder = make_folder(tmp_path / "data")
+
+    async def scenario():
+        async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
+            await subscribed_tick(fake, services)
+            fake.fail("sendMessage", 400, "Bad Request: can't parse entities: unsupported start tag", chat_id=USER)
+            announce_cut(folder)
+            await services.tick("test")
+            row = services.store.db.execute("SELECT status, attempts, last_error FROM outbox").fetchone()
+            assert row[0] == "failed" and row[1] == 1 and "parse entities" in row[2]
+            fake.push_message(USER, "/status")
+            await until(lambda: any("Status" in m["text"] for m in fake.sent(USER)))
+
+    asyncio.run(scenario())
+
+
+def test_telegram_unreachable_uses_up_no_attempts(fake, tmp_path):
+    folder = make_folder(tmp_path / "data")
+
+    async def scenario():
+        async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
+            await subscribed_tick(fake, services)
+            services.deliverer.max_attempts = 2
+            services.deliverer.unreachable_cap_seconds = 0.1
+            real_url = services.deliverer.sender._bot._base_url
+            services.deliverer.sender._bot._base_url = "http://127.0.0.1:9/bot" + fake.token  # nothing listens
+            announce_cut(folder)
+            await services.tick("test")
+            for _ in range(6):
+                await asyncio.sleep(0.15)
+                await services.deliverer.drain()
+            row = services.store.db.execute("SELECT status, attempts, last_error FROM outbox").fetchone()
+            assert row[0] == "pending" and row[1] == 0 and row[2].startswith("unreachable")
+            services.deliverer.sender._bot._base_url = real_url  # Telegram is back
+            await asyncio.sleep(0.15)
+            await services.deliverer.drain()
+            assert len(alerts(fake)) == 1
+
+    asyncio.run(scenario())
