@@ -8,6 +8,7 @@ it again every few seconds, so retries and anything left by a restart go out.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import warnings
 
@@ -28,11 +29,12 @@ from telegram.ext import (
     ContextTypes,
     Defaults,
     MessageHandler,
+    TypeHandler,
     filters,
 )
 
 from bot.config import AppConfig
-from bot.commands import COMMANDS, Command, reply, services_of, toggle_button, unknown_command
+from bot.commands import COMMANDS, Command, reply, services_of, stale_button, toggle_button, unknown_command
 from bot.delivery import (
     Ambiguous,
     ChatGone,
@@ -45,6 +47,7 @@ from bot.delivery import (
     Unreachable,
 )
 from bot.services import Services
+from bot.throttle import ChatThrottle, throttle_handler
 
 log = logging.getLogger(__name__)
 
@@ -145,9 +148,13 @@ def bot_urls(config: AppConfig) -> dict[str, str]:
 
 
 def register_handlers(application: Application) -> None:
+    throttle = ChatThrottle()
+    application.bot_data["throttle"] = throttle
+    application.add_handler(TypeHandler(Update, throttle_handler(throttle)), group=-1)
     for command in COMMANDS:
         application.add_handler(CommandHandler(command.name, _guarded(command)))
     application.add_handler(CallbackQueryHandler(toggle_button, pattern=r"^toggle:"))
+    application.add_handler(CallbackQueryHandler(stale_button))
     application.add_handler(MessageHandler(filters.COMMAND, unknown_command))
     application.add_error_handler(on_error)
 
@@ -261,14 +268,37 @@ async def evaluate_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     schedule_next_evaluation(context.application, services)
 
 
+BACKLOG_NOTICE_MINUTES = 30  # alerts waiting longer than this: the administrators are told (once)
+
+
 async def deliver_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    deliverer = services_of(context).deliverer
+    services = services_of(context)
+    throttle = context.application.bot_data.get("throttle")
+    if throttle is not None:
+        throttle.forget_idle()
+    deliverer = services.deliverer
     if deliverer is None or deliverer.busy:
         return  # a drain in progress will pick up whatever is due
     report = await deliverer.drain()
     if report.sent or report.failed or report.deactivated_chats:
         log.info("delivered %d, retrying %d, failed %d, chats deactivated %d",
                  report.sent, report.retried, report.failed, report.deactivated_chats)
+    await _tell_admins_of_a_backlog(context, services)
+
+
+async def _tell_admins_of_a_backlog(context: ContextTypes.DEFAULT_TYPE, services: Services) -> None:
+    """Alerts that wait (Telegram unreachable, rate limits) are kept, not dropped: admins hear of it once."""
+    oldest = await asyncio.to_thread(services.store.oldest_waiting)
+    if oldest is None:
+        return
+    waited = datetime.now(timezone.utc) - datetime.fromisoformat(oldest)
+    if waited < timedelta(minutes=BACKLOG_NOTICE_MINUTES):
+        return
+    if await asyncio.to_thread(services.store.first_notice, f"backlog:{oldest}"):
+        pending = (await asyncio.to_thread(services.store.stats))["deliveries"].get("pending", 0)
+        await notify_admins(context, f"\u26a0\ufe0f {pending} alerts are waiting to be delivered, the oldest for "
+                                     f"{int(waited.total_seconds() // 60)} minutes. Nothing is dropped; they go out "
+                                     f"as soon as Telegram accepts them.")
 
 
 async def notify_admins(context: ContextTypes.DEFAULT_TYPE, text: str) -> None:

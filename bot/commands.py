@@ -7,6 +7,7 @@ unexpected goes to the one error handler in `bot.app`.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -18,7 +19,14 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import ContextTypes
 
 from bot.charts import CHARTS
-from bot.messages import SNAPSHOT_MESSAGES, TOPIC_LABELS, UNIVERSE_LABELS, breadth_message, signal_message
+from bot.messages import (
+    SNAPSHOT_MESSAGES,
+    TOPIC_LABELS,
+    UNIVERSE_LABELS,
+    breadth_message,
+    signal_message,
+    split_message,
+)
 from bot.services import Services
 from bot.store import TOPICS
 
@@ -41,9 +49,32 @@ def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
     return context.application.bot_data["services"]
 
 
+ECHO_LIMIT = 64  # characters of a user's own words quoted back
+
+
 async def reply(update: Update, text: str, **kwargs) -> None:
-    if update.effective_message is not None:
-        await update.effective_message.reply_text(text, **kwargs)
+    """Answer in the chat; a text over Telegram's 4,096 characters goes out in parts (buttons on the last)."""
+    if update.effective_message is None:
+        return
+    parts = split_message(text)
+    for part in parts[:-1]:
+        await update.effective_message.reply_text(part)
+    await update.effective_message.reply_text(parts[-1], **kwargs)
+
+
+def echo(words: list[str] | str) -> str:
+    """A user's input quoted back: cut to ECHO_LIMIT characters, then escaped for HTML."""
+    text = words if isinstance(words, str) else " ".join(words)
+    cut = text[:ECHO_LIMIT] + ("\u2026" if len(text) > ECHO_LIMIT else "")
+    return f"\u201c{escape(cut)}\u201d"
+
+
+def small_number(word: str, low: int, high: int) -> int | None:
+    """`word` as an integer in [low, high]; None for anything else (`²`, `٣`, `1e3`, `-1`, 40 digits)."""
+    if not re.fullmatch(r"[0-9]{1,6}", word):
+        return None
+    value = int(word)
+    return value if low <= value <= high else None
 
 
 def remember_chat(update: Update, services: Services) -> None:
@@ -128,12 +159,11 @@ def snapshot_command(topic: str) -> Handler:
         universe = None
         if topic == "breadth" and args:
             if len(args) > 1 or args[0] not in UNIVERSE_LABELS:
-                given = escape(" ".join(context.args or [])[:64])
                 await reply(update, f"Use /breadth, or /breadth followed by {' or '.join(UNIVERSE_LABELS)} "
-                                    f"(got \u201c{given}\u201d).")
+                                    f"(got {echo(context.args or [])}).")
                 return
             universe = args[0]
-        snapshot = services.store.latest_snapshot()
+        snapshot = await services.snapshot()  # asked in the first seconds after a start: answered when ready
         if snapshot is None:
             await reply(update, "No metrics yet: the first evaluation has not run. /status shows when it will.")
             return
@@ -166,7 +196,7 @@ def subscription_command(subscribe: bool) -> Handler:
         topics = parse_topics(context.args or [])
         if topics is None:
             given = " ".join(context.args or [])
-            problem = f"Unknown topic \u201c{escape(given)}\u201d." if given else "Which topic?"
+            problem = f"Unknown topic {echo(given)}." if given else "Which topic?"
             await reply(update, f"{problem} Use /{verb} followed by {valid_topics_text()}.")
             return
         if not await may_change_subscriptions(update, context):
@@ -189,11 +219,11 @@ async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     args = context.args or []
     count = HISTORY_DEFAULT
     if args:
-        if len(args) > 1 or not args[0].isdigit() or not 1 <= int(args[0]) <= HISTORY_MAX:
-            await reply(update, f"Use /history or /history N with N from 1 to {HISTORY_MAX} "
-                                f"(got \u201c{escape(' '.join(args))}\u201d).")
+        number = small_number(args[0], 1, HISTORY_MAX) if len(args) == 1 else None
+        if number is None:
+            await reply(update, f"Use /history or /history N with N from 1 to {HISTORY_MAX} (got {echo(args)}).")
             return
-        count = int(args[0])
+        count = number
     signals = services.store.recent_signals(count)
     if not signals:
         await reply(update, "No signals yet.")
@@ -206,8 +236,7 @@ async def chart(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     args = context.args or []
     name = args[0].lower() if args else "breadth"
     if len(args) > 1 or name not in CHARTS:
-        await reply(update, f"Use /chart followed by {', '.join(CHARTS)} "
-                            f"(got \u201c{escape(' '.join(args))}\u201d).")
+        await reply(update, f"Use /chart followed by {', '.join(CHARTS)} (got {echo(args)}).")
         return
     stored = await services.chart(name)
     if stored is None:
@@ -219,10 +248,13 @@ async def chart(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    await reply(update, status_text(services_of(context), context))
+    services = services_of(context)
+    admin = services.is_admin(update.effective_chat.id if update.effective_chat else None)
+    await reply(update, status_text(services, context, admin))
 
 
-def status_text(services: Services, context: ContextTypes.DEFAULT_TYPE) -> str:
+def status_text(services: Services, context: ContextTypes.DEFAULT_TYPE, admin: bool = False) -> str:
+    """What everyone may see; error texts, file paths and failing tickers only in admin chats."""
     store = services.store
     lines = ["<b>Status</b>"]
     last = store.last_run()
@@ -234,8 +266,10 @@ def status_text(services: Services, context: ContextTypes.DEFAULT_TYPE) -> str:
         finished = _local(last["finished_at"] or last["started_at"])
         lines.append(f"Last run: {outcome} at {finished}" + (f", {last['new_signals']} new signals"
                                                              if last["outcome"] == "ok" else ""))
-        if last["error"]:
+        if last["error"] and admin:
             lines.append(f"\u26a0\ufe0f Last error: {escape(last['error'][:300])}")
+        elif last["error"]:
+            lines.append("\u26a0\ufe0f The last run had a problem; the bot's administrators have the details.")
     lines.append(f"Data as of: {escape(last_ok['data_as_of']) if last_ok else 'none yet'}")
     if services.tick_lock.locked():
         lines.append("A tick is running now.")
@@ -248,7 +282,7 @@ def status_text(services: Services, context: ContextTypes.DEFAULT_TYPE) -> str:
         if due and (evaluated is None or evaluated < due.session):
             lines.append(f"\u26a0\ufe0f Data is stale: the {due.session} session closed but the last evaluated "
                          f"session is {escape(evaluated or 'none')}.")
-    lines.extend(escape(line) for line in services.feed.status_lines())
+    lines.extend(escape(line) for line in services.feed.status_lines(detail=admin))
     counts = store.stats()["deliveries"]
     lines.append(f"Deliveries pending: {counts.get('pending', 0)}, failed: {counts.get('failed', 0)}")
     return "\n".join(lines)
@@ -299,9 +333,19 @@ async def toggle_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    text = update.effective_message.text if update.effective_message else ""
-    word = escape((text or "").split()[0][:64]) if text else ""
-    await reply(update, f"Unknown command {word}. /help lists what I understand.")
+    """A command nobody handles: explained, unless it was meant for another bot in the group."""
+    text = (update.effective_message.text or "") if update.effective_message else ""
+    word = text.split()[0] if text.split() else ""
+    _, _, addressee = word.partition("@")
+    if addressee and addressee.lower() != (context.bot.username or "").lower():
+        return  # /breadth@otherbot: not ours to answer
+    await reply(update, f"Unknown command {escape(word[:ECHO_LIMIT])}. /help lists what I understand.")
+
+
+async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Any other button press is answered too, or the user's spinner never stops."""
+    if update.callback_query is not None:
+        await update.callback_query.answer("That button is out of date; send /signals for a fresh one.")
 
 
 def _local(stamp: str) -> str:

@@ -38,7 +38,7 @@ class DataFeed(Protocol):
 
     def load(self) -> MarketData: ...
 
-    def status_lines(self) -> list[str]: ...
+    def status_lines(self, detail: bool = False) -> list[str]: ...
 
     def close(self) -> None: ...
 
@@ -79,8 +79,9 @@ class FolderFeed:
         if self.cache_dir is not None and self._loaded is not None and _rows(state) != self._saved_rows:
             FolderCache(self.cache_dir, self.folder).save_result(self._loaded[0], state, "engine")
 
-    def status_lines(self) -> list[str]:
-        return [f"Source: offline folder {self.folder} (its last session is 'now')"]
+    def status_lines(self, detail: bool = False) -> list[str]:
+        where = f" {self.folder}" if detail else ""  # a server path is for the administrators
+        return [f"Source: offline folder{where} (its last session is 'now')"]
 
     def close(self) -> None:
         pass
@@ -124,7 +125,7 @@ class LiveFeed:
     def close(self) -> None:
         self.source.cache.close()
 
-    def status_lines(self) -> list[str]:
+    def status_lines(self, detail: bool = False) -> list[str]:
         cache = self.source.cache
         lines = ["Source: Yahoo Finance + FRED, cached in SQLite"]
         last = cache.last_refresh()
@@ -132,7 +133,8 @@ class LiveFeed:
             lines.append(f"Last refresh: {last['outcome']}, data to {last['last_session'] or 'none'}")
         failing = cache.failing_tickers()
         if failing:
-            lines.append(f"Failing tickers ({len(failing)}): {', '.join(list(failing)[:10])}")
+            shown = f": {', '.join(list(failing)[:10])}" if detail else ""
+            lines.append(f"Failing tickers ({len(failing)}){shown}")
         for name in self.source.universe_fetchers:
             info = cache.universe_info(name)
             label = UNIVERSES[name].label if name in UNIVERSES else name

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import signal
 from datetime import datetime, timezone
+from zoneinfo import ZoneInfo
 
 from bot.config import AppConfig
 from bot.instance_lock import InstanceLock
@@ -19,6 +20,7 @@ from signals.errors import RotationError
 from signals.settings import load_detector_settings
 
 log = logging.getLogger(__name__)
+NEW_YORK = ZoneInfo("America/New_York")
 
 
 def build_services(config: AppConfig) -> Services:
@@ -123,7 +125,7 @@ async def run_console(services: Services) -> None:
         if due is None:
             log.error("the exchange calendar has no future session")
             return
-        print(f"Next evaluation after the {due.session} close, at {due.at.isoformat()}", flush=True)
+        print(f"Next evaluation after the {due.session} close, at {human_time(due.at)}", flush=True)
         wait = max(0.0, (due.at - datetime.now(timezone.utc)).total_seconds())
         try:
             await asyncio.wait_for(stop.wait(), timeout=wait)
@@ -140,6 +142,11 @@ async def _console_tick(services: Services) -> None:
         return
     if result is not None:
         print_tick(result)
+
+
+def human_time(moment: datetime) -> str:
+    """A time as the market's people read it: New York time, weekday first."""
+    return moment.astimezone(NEW_YORK).strftime("%a %Y-%m-%d %H:%M ET")
 
 
 def print_tick(result: TickResult) -> None:

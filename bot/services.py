@@ -29,6 +29,7 @@ class Services:
     engine: MetricsEngine | None = None  # remembers the costly part of history between ticks
     latest: Metrics | None = None  # the last tick's metrics, for charts drawn on demand
     chart_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    ticked: asyncio.Event = field(default_factory=asyncio.Event)  # set once a tick has finished
 
     def __post_init__(self) -> None:
         if self.engine is None:
@@ -59,12 +60,26 @@ class Services:
         if expected_session is None and as_of is None:
             expected_session = self.expected_session()
         async with self.tick_lock:
-            result = await asyncio.to_thread(run_tick, self.store, self.feed, self.settings, as_of, trigger,
-                                             expected_session, self.engine)
+            try:
+                result = await asyncio.to_thread(run_tick, self.store, self.feed, self.settings, as_of, trigger,
+                                                 expected_session, self.engine)
+            finally:
+                self.ticked.set()  # whoever waits for a first picture gets an answer either way
         self.latest = result.metrics
         if self.deliverer is not None:
             await self.deliverer.drain()
         return result
+
+    async def snapshot(self, wait_seconds: float = 120.0) -> dict | None:
+        """The latest stored metrics; right after a start, waits for the first tick rather than say "none yet"."""
+        snapshot = await asyncio.to_thread(self.store.latest_snapshot)
+        if snapshot is None and not self.ticked.is_set():
+            try:
+                await asyncio.wait_for(self.ticked.wait(), wait_seconds)
+            except TimeoutError:
+                return None
+            snapshot = await asyncio.to_thread(self.store.latest_snapshot)
+        return snapshot
 
     async def chart(self, name: str) -> tuple[str, bytes] | None:
         """The chart of the latest evaluated session: drawn once per session, when first asked.

@@ -99,7 +99,7 @@ class StaticFeed:
     def load(self) -> MarketData:
         return self.data
 
-    def status_lines(self) -> list[str]:
+    def status_lines(self, detail: bool = False) -> list[str]:
         return ["Source: test data"]
 
     def close(self) -> None:

@@ -60,7 +60,7 @@ class FakeTelegram:
         self._faults: list[Fault] = []
         self._recent_sends: deque[float] = deque()
         self.rate_limited = 0
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -276,6 +276,17 @@ class FakeTelegram:
                     "can_invite_users", "can_post_stories", "can_edit_stories", "can_delete_stories")})
             return member
         return True  # setMyCommands, deleteWebhook, answerCallbackQuery, close, ...
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """A client that hangs up mid-answer (the bot stopping, a timeout) is normal here, not a traceback."""
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
 
 
 def _parse(body: bytes, content_type: str) -> dict[str, Any]:

@@ -1,0 +1,80 @@
+"""Fair share between chats: a chat flooding commands is told once to slow down, and served at its share.
+
+Every reply to a group waits for Telegram's per-group limit (20 a minute) while holding one of the
+application's concurrent handler slots; 300 queued commands from one group once made another
+chat's /help wait 65 s. Commands beyond a chat's budget are therefore dropped before any handler
+runs, with one polite notice per window, so no chat can occupy the bot.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from telegram import Update
+from telegram.constants import ChatType
+from telegram.ext import ApplicationHandlerStop, ContextTypes
+
+
+@dataclass
+class ChatThrottle:
+    per_minute_private: int = 20
+    per_minute_group: int = 10  # Telegram lets the bot answer a group 20 times a minute
+    window_seconds: float = 60.0
+    clock: Callable[[], float] = time.monotonic
+    _seen: dict[int, deque[float]] = field(default_factory=dict)
+    _warned: dict[int, float] = field(default_factory=dict)
+
+    def admit(self, chat_id: int, group: bool) -> str:
+        """"ok", "warn" (over budget: say so once) or "drop" (over budget, already told)."""
+        now = self.clock()
+        recent = self._seen.setdefault(chat_id, deque())
+        while recent and now - recent[0] >= self.window_seconds:
+            recent.popleft()
+        budget = self.per_minute_group if group else self.per_minute_private
+        if len(recent) < budget:
+            recent.append(now)
+            return "ok"
+        if now - self._warned.get(chat_id, -self.window_seconds) >= self.window_seconds:
+            self._warned[chat_id] = now
+            return "warn"
+        return "drop"
+
+    def wait_seconds(self, chat_id: int) -> int:
+        recent = self._seen.get(chat_id)
+        if not recent:
+            return 0
+        return max(1, int(self.window_seconds - (self.clock() - recent[0])) + 1)
+
+    def forget_idle(self) -> None:
+        """Drop chats quiet for a whole window (memory stays bounded by the chats active in a minute)."""
+        now = self.clock()
+        for chat_id in [c for c, seen in self._seen.items() if not seen or now - seen[-1] >= self.window_seconds]:
+            self._seen.pop(chat_id, None)
+            self._warned.pop(chat_id, None)
+
+
+def throttle_handler(throttle: ChatThrottle):  # noqa: ANN201 - a PTB callback
+    """A TypeHandler callback for the group before all others: over-budget updates stop there."""
+
+    async def check(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        chat = update.effective_chat
+        message = update.effective_message
+        is_command = bool(message and message.text and message.text.startswith("/"))
+        if chat is None or not (is_command or update.callback_query is not None):
+            return
+        group = chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+        verdict = throttle.admit(chat.id, group)
+        if verdict == "ok":
+            return
+        if verdict == "warn" and message is not None:
+            budget = throttle.per_minute_group if group else throttle.per_minute_private
+            await message.reply_text(f"Slow down, please: I answer at most {budget} commands a minute here. "
+                                     f"Ask again in {throttle.wait_seconds(chat.id)} s.")
+        if update.callback_query is not None:
+            await update.callback_query.answer("Slow down, please.")
+        raise ApplicationHandlerStop
+
+    return check

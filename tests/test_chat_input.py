@@ -1,0 +1,140 @@
+"""What people type: other bots' commands, stale buttons, odd numbers, long words, floods."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from bot.throttle import ChatThrottle
+from signals.signal import Signal
+from tests.bot_harness import ADMIN_CHAT, make_folder, running_bot, until
+from tests.fake_telegram import BOT_USERNAME, FakeTelegram
+
+USER, GROUP = 301, -3001
+
+
+@pytest.fixture
+def fake():
+    with FakeTelegram() as server:
+        yield server
+
+
+def replies(fake, chat_id):
+    return [m["text"] for m in fake.sent(chat_id)]
+
+
+def test_other_bots_commands_stale_buttons_and_odd_arguments(fake, tmp_path):
+    folder = make_folder(tmp_path / "data")
+
+    async def scenario():
+        async with running_bot(fake, folder, tmp_path / "bot.sqlite"):
+            for text in ("/breadth@some_other_bot", "/frobnicate@some_other_bot"):
+                fake.push_message(GROUP, text, user_id=7, chat_type="group")
+            fake.push_message(GROUP, f"/frobnicate@{BOT_USERNAME}", user_id=7, chat_type="group")
+            fake.push_message(GROUP, f"/help@{BOT_USERNAME}", user_id=7, chat_type="group")
+            fake.push_callback(USER, "made-up-button-data")
+            for text in ("/history \u00b2", "/history \u0663", "/history 1e3", "/history -1",
+                         "/subscribe " + "x" * 4000, "/chart " + "<b>" * 50):
+                fake.push_message(USER, text)
+            await until(lambda: len(replies(fake, USER)) >= 6 and len(replies(fake, GROUP)) >= 2)
+            await until(lambda: fake.calls_of("answerCallbackQuery"))
+            await asyncio.sleep(0.5)
+            group = replies(fake, GROUP)
+            assert len(group) == 2  # the two meant for us; none for /breadth@some_other_bot
+            assert any("Unknown command /frobnicate@" in t for t in group)
+            texts = replies(fake, USER)
+            assert sum("Use /history or /history N" in t for t in texts) == 4
+            assert not any("something went wrong" in t for t in texts + group)
+            assert all(len(t) <= 4096 for t in texts)
+            long_echo = next(t for t in texts if "Unknown topic" in t)
+            assert len(long_echo) < 300 and "\u2026" in long_echo
+            assert any("&lt;b&gt;" in t for t in texts)  # echoed input is escaped
+
+    asyncio.run(scenario())
+
+
+def test_a_long_history_is_sent_in_parts_within_the_limit(fake, tmp_path):
+    folder = make_folder(tmp_path / "data")
+
+    async def scenario():
+        async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
+            services.store.record_signals([Signal("rates", f"rates:test{i}", f"2024-01-{i % 28 + 1:02d}", "start",
+                                                  "y" * 300, {}) for i in range(50)])
+            fake.push_message(USER, "/history 50")
+            await until(lambda: len(replies(fake, USER)) >= 2)
+            await asyncio.sleep(0.3)
+            texts = replies(fake, USER)
+            assert len(texts) >= 4 and all(len(t) <= 4096 for t in texts)
+
+    asyncio.run(scenario())
+
+
+def test_a_flooding_group_is_told_once_and_others_are_served(fake, tmp_path):
+    folder = make_folder(tmp_path / "data")
+
+    async def scenario():
+        async with running_bot(fake, folder, tmp_path / "bot.sqlite"):
+            for _ in range(60):
+                fake.push_message(GROUP, "/rates", user_id=7, chat_type="group")
+            await until(lambda: len(replies(fake, GROUP)) >= 5)
+            began = time.monotonic()
+            fake.push_message(USER, "/help")
+            await until(lambda: replies(fake, USER))
+            assert time.monotonic() - began < 5.0  # not stuck behind the group's queue
+            await asyncio.sleep(1.0)
+            group = replies(fake, GROUP)
+            assert sum("Slow down" in t for t in group) == 1
+            assert len(group) <= 10 + 1
+
+    asyncio.run(scenario())
+
+
+def test_status_shows_paths_and_errors_to_admins_only(fake, tmp_path):
+    folder = make_folder(tmp_path / "data")
+
+    async def scenario():
+        async with running_bot(fake, folder, tmp_path / "bot.sqlite"):
+            fake.push_message(USER, "/status")
+            fake.push_message(ADMIN_CHAT, "/status")
+            await until(lambda: replies(fake, USER) and replies(fake, ADMIN_CHAT))
+            assert str(folder) not in replies(fake, USER)[0]
+            assert str(folder) in replies(fake, ADMIN_CHAT)[0]
+
+    asyncio.run(scenario())
+
+
+def test_the_throttle_budget_and_one_notice_per_window():
+    now = [0.0]
+    throttle = ChatThrottle(per_minute_group=3, clock=lambda: now[0])
+    verdicts = [throttle.admit(1, group=True) for _ in range(6)]
+    assert verdicts == ["ok", "ok", "ok", "warn", "drop", "drop"]
+    assert throttle.admit(2, group=True) == "ok"  # another chat is not affected
+    now[0] = 61.0
+    assert throttle.admit(1, group=True) == "ok"
+    throttle.forget_idle()
+    now[0] = 200.0
+    throttle.forget_idle()
+    assert throttle._seen == {}
+
+
+def test_a_command_before_the_first_evaluation_is_answered_when_it_completes(tmp_path):
+    from bot.runner import build_services
+    from bot.config import load_config
+
+    folder = make_folder(tmp_path / "data")
+    services = build_services(load_config(rotation_data=folder, database_path=tmp_path / "bot.sqlite"))
+
+    async def scenario():
+        waiting = asyncio.create_task(services.snapshot())
+        await asyncio.sleep(0.2)
+        assert not waiting.done()  # no "No metrics yet" while the first tick is coming
+        await services.tick("startup")
+        snapshot = await asyncio.wait_for(waiting, 10)
+        assert snapshot is not None and snapshot["as_of"] == "2024-02-28"
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        services.close()
