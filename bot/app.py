@@ -276,6 +276,7 @@ async def deliver_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     throttle = context.application.bot_data.get("throttle")
     if throttle is not None:
         throttle.forget_idle()
+    await asyncio.to_thread(services.store.beat, "loop")  # `rotation-bot health` reads it
     deliverer = services.deliverer
     if deliverer is None or deliverer.busy:
         return  # a drain in progress will pick up whatever is due

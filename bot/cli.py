@@ -160,6 +160,30 @@ def cmd_chart(args: argparse.Namespace, config: AppConfig) -> int:
     return 0
 
 
+def cmd_health(args: argparse.Namespace, config: AppConfig) -> int:
+    """For a container's healthcheck: the database answers and the running bot's loop beat recently."""
+    from datetime import datetime, timezone
+
+    from bot.store import Store
+
+    if not config.database_path.exists():
+        raise RotationError(f"no database at {config.database_path}: the bot has not started")
+    store = Store(config.database_path)
+    try:
+        if store.db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+            raise RotationError(f"the database {config.database_path} fails its integrity check")
+        beat = store.heartbeats().get("loop")
+    finally:
+        store.close()
+    if beat is None:
+        raise RotationError("no heartbeat yet: the bot has not started its loop")
+    age = (datetime.now(timezone.utc) - datetime.fromisoformat(beat)).total_seconds()
+    if age > args.max_age:
+        raise RotationError(f"last heartbeat {age:.0f} s ago (bound {args.max_age:g} s): the bot is stuck or stopped")
+    print(f"healthy: last heartbeat {age:.0f} s ago")
+    return 0
+
+
 def _print_json(payload: dict[str, Any]) -> None:
     json.dump(payload, sys.stdout, indent=2, allow_nan=False, default=str)
     sys.stdout.write("\n")
@@ -172,6 +196,7 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace, AppConfig], int], str]] 
     "evaluate": (cmd_evaluate, "one scheduled tick by hand: refresh, evaluate, store new signals, deliver them"),
     "fetch": (cmd_fetch, "fill or refresh the local price cache, with a progress bar"),
     "chart": (cmd_chart, "the charts the bot sends, as a PNG file"),
+    "health": (cmd_health, "exit 0 when the running bot's database answers and its loop beat recently"),
 }
 
 
@@ -201,6 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     chart.add_argument("name", choices=CHART_NAMES, metavar="NAME", help=f"one of: {', '.join(CHART_NAMES)}")
     chart.add_argument("--out", type=Path, required=True, metavar="FILE.png")
     chart.add_argument("--as-of", metavar="DATE", help="only bars up to and including DATE exist")
+    health = commands.add_parser("health", parents=[common], help=COMMANDS["health"][1])
+    health.add_argument("--max-age", type=float, default=120.0, metavar="SECONDS",
+                        help="the oldest heartbeat that still counts as alive (default 120)")
     return parser
 
 

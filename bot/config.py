@@ -32,6 +32,7 @@ class AppConfig(BaseSettings):
     evaluation_delay_minutes: float = Field(default=20.0, ge=0, le=600)
     stale_retry_minutes: float = Field(default=15.0, gt=0, le=600)
     stale_give_up_minutes: float = Field(default=180.0, ge=0, le=1440)
+    outbox_retention_days: float = Field(default=30.0, gt=0, le=3650)
     rotation_cache_dir: Path | None = None  # the parsed copy of an offline folder; default the user's cache
 
     @field_validator("*", mode="before")

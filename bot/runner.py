@@ -65,6 +65,7 @@ def run_bot(config: AppConfig) -> int:
 
 
 STARTUP_BACKOFF_CAP_SECONDS = 60.0
+HEARTBEAT_SECONDS = 30.0
 
 
 async def wait_for_telegram(config: AppConfig, sleep=asyncio.sleep) -> None:  # noqa: ANN001
@@ -126,10 +127,14 @@ async def run_console(services: Services) -> None:
             log.error("the exchange calendar has no future session")
             return
         print(f"Next evaluation after the {due.session} close, at {human_time(due.at)}", flush=True)
-        wait = max(0.0, (due.at - datetime.now(timezone.utc)).total_seconds())
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=wait)
-        except TimeoutError:
+        while not stop.is_set() and datetime.now(timezone.utc) < due.at:
+            await asyncio.to_thread(services.store.beat, "loop")  # `rotation-bot health` reads it
+            wait = min(HEARTBEAT_SECONDS, max(0.0, (due.at - datetime.now(timezone.utc)).total_seconds()))
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=wait)
+            except TimeoutError:
+                pass
+        if not stop.is_set():
             await _console_tick(services)
     print("Stopped.", flush=True)
 

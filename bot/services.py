@@ -62,7 +62,7 @@ class Services:
         async with self.tick_lock:
             try:
                 result = await asyncio.to_thread(run_tick, self.store, self.feed, self.settings, as_of, trigger,
-                                                 expected_session, self.engine)
+                                                 expected_session, self.engine, self.config.outbox_retention_days)
             finally:
                 self.ticked.set()  # whoever waits for a first picture gets an answer either way
         self.latest = result.metrics

@@ -100,6 +100,11 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE outbox ADD COLUMN ambiguous INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE outbox ADD COLUMN lease_until TEXT;
     """,
+    # 5: heartbeats (the event loop, ticks) that `rotation-bot health` reads; sent rows pruned by age
+    """
+    CREATE TABLE heartbeats (name TEXT PRIMARY KEY, at TEXT NOT NULL);
+    CREATE INDEX outbox_sent_at ON outbox (sent_at) WHERE status = 'sent';
+    """,
 )
 
 
@@ -379,6 +384,21 @@ class Store:
         with self._lock:
             return self.db.execute("UPDATE runs SET outcome = 'interrupted', finished_at = ? "
                                    "WHERE outcome = 'running'", [utc_now()]).rowcount
+
+    def beat(self, name: str) -> None:
+        """A heartbeat: `health` fails when the running bot stops writing these."""
+        with self._lock:
+            self.db.execute("INSERT OR REPLACE INTO heartbeats (name, at) VALUES (?, ?)", [name, utc_now()])
+
+    def heartbeats(self) -> dict[str, str]:
+        return {row["name"]: row["at"] for row in self._query("SELECT name, at FROM heartbeats")}
+
+    def prune_sent(self, older_than_days: float = 30.0) -> int:
+        """Sent deliveries past the retention window: the outbox stays the size of recent traffic."""
+        cutoff = (datetime.now(timezone.utc) - timedelta(days=older_than_days)).isoformat(timespec="microseconds")
+        with self._lock:
+            cursor = self.db.execute("DELETE FROM outbox WHERE status = 'sent' AND sent_at < ?", [cutoff])
+        return cursor.rowcount
 
     def first_notice(self, key: str) -> bool:
         """True the first time `key` is noted, False ever after: for things to say only once."""

@@ -43,6 +43,7 @@ def run_tick(
     trigger: str = "schedule",
     expected_session: str | None = None,
     engine: MetricsEngine | None = None,
+    retention_days: float = 30.0,
 ) -> TickResult:
     """Refresh the feed, evaluate as of `as_of` (default: the data's last session), record what is new.
 
@@ -74,6 +75,9 @@ def run_tick(
             log.warning("tick %s: data %s, no detector fired: %s", run_id, update.outcome, "; ".join(update.notes))
             return TickResult(run_id, evaluation.as_of, [], notes, update.outcome, evaluation.metrics)
         new = store.record_signals(evaluation.signals)
+        pruned = store.prune_sent(retention_days)
+        if pruned:
+            log.info("pruned %d sent deliveries older than %g days", pruned, retention_days)
         store.finish_run(run_id, "ok", evaluation.as_of, len(new))
         log.info("tick %s as of %s: %d new signals", run_id, evaluation.as_of, len(new))
         return TickResult(run_id, evaluation.as_of, new, notes, metrics=evaluation.metrics)

@@ -1,0 +1,55 @@
+"""`rotation-bot health`: what a container's healthcheck runs."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.cli import main
+from bot.store import Store
+from tests.bot_harness import make_folder, running_bot, until
+from tests.fake_telegram import FakeTelegram
+
+
+def test_health_follows_the_running_bots_heartbeat(tmp_path, capsys):
+    database = tmp_path / "bot.sqlite"
+    assert main(["health", "--db", str(database)]) == 1
+    assert "the bot has not started" in capsys.readouterr().err
+
+    with FakeTelegram() as fake:
+        async def scenario():
+            async with running_bot(fake, make_folder(tmp_path / "data"), database) as services:
+                await until(lambda: services.store.heartbeats().get("loop"))
+
+        asyncio.run(scenario())
+    assert main(["health", "--db", str(database)]) == 0
+    assert "healthy" in capsys.readouterr().out
+
+    store = Store(database)
+    store.db.execute("UPDATE heartbeats SET at = '2020-01-01T00:00:00+00:00'")
+    store.close()
+    assert main(["health", "--db", str(database), "--max-age", "120"]) == 1
+    assert "the bot is stuck or stopped" in capsys.readouterr().err
+
+
+def test_health_refuses_a_damaged_database(tmp_path, capsys):
+    database = tmp_path / "bot.sqlite"
+    database.write_bytes(b"not a database at all" * 100)
+    assert main(["health", "--db", str(database)]) == 1
+    assert "rotation-bot: error:" in capsys.readouterr().err
+
+
+def test_sent_rows_past_the_retention_window_are_pruned(tmp_path):
+    from signals.signal import Signal
+
+    store = Store(tmp_path / "bot.sqlite")
+    store.upsert_chat(1)
+    store.subscribe(1, ["rates"])
+    store.record_signals([Signal("rates", "rates:fed_cut", "2024-01-05", "start", "t", {}),
+                          Signal("rates", "rates:fed_cut", "2024-02-05", "start", "t", {})])
+    first, second = store.due_deliveries()
+    store.mark_sent(first.id)
+    store.mark_sent(second.id)
+    store.db.execute("UPDATE outbox SET sent_at = '2020-01-01T00:00:00+00:00' WHERE id = ?", [first.id])
+    assert store.prune_sent(30) == 1
+    assert store.stats()["deliveries"] == {"sent": 1}
+    store.close()
