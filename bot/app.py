@@ -36,6 +36,7 @@ from telegram.ext import (
 from bot.config import AppConfig
 from bot.commands import COMMANDS, Command, reply, services_of, stale_button, toggle_button, unknown_command
 from bot.delivery import (
+    AcceptedUnreadable,
     Ambiguous,
     ChatGone,
     ChatMoved,
@@ -46,6 +47,7 @@ from bot.delivery import (
     Transient,
     Unreachable,
 )
+from bot.pacing import PacedRequest
 from bot.services import Services
 from bot.throttle import ChatThrottle, throttle_handler
 
@@ -84,8 +86,10 @@ class TelegramSender:
             raise _classify_timeout(exc) from exc
         except NetworkError as exc:
             raise _classify_network(exc) from exc
-        except TelegramError as exc:  # the base class: e.g. a 200 answer that is not JSON (a proxy's page)
-            raise Ambiguous(f"{type(exc).__name__}: {exc.message}") from exc
+        except TelegramError as exc:
+            # PTB raises the base class only for a 2xx answer it cannot parse (a proxy's HTML page):
+            # Telegram accepted the message
+            raise AcceptedUnreadable(exc.message) from exc
 
 
 def _classify_timeout(error: TimedOut) -> SendError:
@@ -128,6 +132,7 @@ def build_application(services: Services) -> Application:
                                      max_retries=3))
         .post_init(_post_init)
         .concurrent_updates(True)
+        .request(PacedRequest(MESSAGES_PER_SECOND, connection_pool_size=256))
     )
     urls = bot_urls(config)
     if urls:

@@ -12,8 +12,11 @@ resends only the second):
   an outage of an hour loses nothing; admins are told once when alerts wait too long;
 - transient (5xx, a timeout before anything was sent): retried with exponential backoff, failed
   after `max_attempts`;
-- ambiguous (an unreadable answer, a read timeout: Telegram may have sent it): retried once, and
-  after a second such answer recorded as sent-unconfirmed rather than sent a third time;
+- accepted but unreadable (a 2xx answer whose body is not JSON, a proxy's page): Telegram took it,
+  so it is recorded as sent (with a note) and never sent again;
+- ambiguous (a connection dropped before the answer, a read timeout: Telegram may or may not have
+  sent it): retried; the first such retry is free, later ones count as attempts. Losing an alert is
+  worse than a rare second copy, so each duplicate stands for an answer lost after Telegram sent;
 - permanent (a 400 that no retry can fix: bad HTML, a message too long): failed at once, with why;
 - chat gone (403, chat not found): the chat is deactivated and its pending deliveries cancelled;
 - chat moved (a group became a supergroup): the chat keeps everything under its new id, and the
@@ -66,6 +69,10 @@ class Unreachable(Transient):
 
 class Ambiguous(SendError):
     """Telegram may have acted on it (an unreadable answer, a read timeout): resending may duplicate."""
+
+
+class AcceptedUnreadable(SendError):
+    """Telegram answered 2xx (it sent the message) but the answer could not be read."""
 
 
 class Permanent(SendError):
@@ -177,16 +184,17 @@ class Deliverer:
         except Permanent as refused:
             self._fail(delivery, chat_id, f"refused by Telegram: {refused}", report)
             return True  # settled: the chat's next message is free to go
+        except AcceptedUnreadable as unreadable:
+            self._mark_sent(delivery, report, note=f"sent; the answer was unreadable: {unreadable}")
+            return True
         except Ambiguous as unclear:
-            if delivery.ambiguous >= 1:  # retried once already: a third copy is worse than none
-                self._mark_sent(delivery, report, note=f"sent, unconfirmed: {unclear}")
-                log.warning("delivery %s to chat %s recorded as sent without confirmation: %s",
-                            delivery.id, chat_id, unclear)
-                return True
+            if delivery.ambiguous >= 1 and delivery.attempts + 1 >= self.max_attempts:
+                self._fail(delivery, chat_id, f"ambiguous answers: {unclear}", report)
+                return False
             report.retried += 1
             report.ambiguous += 1
             self.store.mark_retry(delivery.id, f"ambiguous: {unclear}", _later(self.backoff_seconds),
-                                  count_attempt=False, ambiguous=True)
+                                  count_attempt=delivery.ambiguous >= 1, ambiguous=True)
             return False
         except Unreachable as down:
             report.retried += 1

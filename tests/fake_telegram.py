@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 import socket
 import threading
 import time
@@ -53,6 +54,8 @@ class FakeTelegram:
     admins: dict[int, set[int]] = field(default_factory=dict)  # chat id -> admin user ids
 
     def __post_init__(self) -> None:
+        self._chaos: tuple[float, random.Random] | None = None
+        self.chaos_counts: dict[str, int] = {}
         self._lock = threading.Condition()
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
@@ -130,6 +133,35 @@ class FakeTelegram:
                           raw=b"<html><body>Gateway says hello</body></html>")
             self._faults.append(fault)
 
+    def chaos(self, rate: float, seed: int = 1) -> None:
+        """From now on a `rate` share of sendMessage calls fail at random, as Telegram and networks do:
+        429 with retry_after, 500, 502, an unreadable 200 after the message was sent, a connection
+        dropped before or after the message was sent."""
+        with self._lock:
+            self._chaos = (rate, random.Random(seed))
+
+    def _chaos_fault(self, call: Call, params: dict[str, Any]) -> tuple[int, Any] | None:
+        if self._chaos is None or call.method != "sendMessage":
+            return None
+        rate, rng = self._chaos
+        if rng.random() >= rate:
+            return None
+        kind = rng.choice(["429", "500", "502", "garbled", "drop-before", "drop-after"])
+        self.chaos_counts[kind] = self.chaos_counts.get(kind, 0) + 1
+        if kind == "429":
+            call.status = 429
+            return 429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
+                         "parameters": {"retry_after": 1}}
+        if kind in ("500", "502"):
+            call.status = int(kind)
+            return int(kind), {"ok": False, "error_code": int(kind), "description": "Internal Server Error"}
+        if kind in ("garbled", "drop-after"):
+            self._result(call.method, params)  # Telegram sent it; the answer never arrives intact
+            call.status = 200
+            return (200, b"<html>proxy</html>") if kind == "garbled" else (0, b"")
+        call.status = 0
+        return 0, b""  # dropped before Telegram saw it
+
     def sent(self, chat_id: int | None = None) -> list[dict[str, Any]]:
         """Messages the bot sent successfully (optionally to one chat)."""
         with self._lock:
@@ -171,6 +203,10 @@ class FakeTelegram:
                 method = self.path[len(prefix):]
                 params = _parse(body, self.headers.get("Content-Type", ""))
                 status, payload = fake._dispatch(method, params)
+                if status == 0:  # a dropped connection: no answer at all
+                    self.close_connection = True
+                    self.request.shutdown(socket.SHUT_RDWR)
+                    return None
                 if isinstance(payload, bytes):
                     return self._answer_raw(status, payload)
                 self._answer(status, payload)
@@ -201,6 +237,9 @@ class FakeTelegram:
         call = Call(method, params, time.monotonic())
         with self._lock:
             self.calls.append(call)
+            chaotic = self._chaos_fault(call, params)
+            if chaotic is not None:
+                return chaotic  # type: ignore[return-value]
             fault = self._take_fault(method, params)
             if fault is None and method == "sendMessage" and self.rate_limit_per_second:
                 fault = self._over_rate_limit(call.at)

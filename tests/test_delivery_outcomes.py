@@ -28,18 +28,31 @@ def test_a_permanent_refusal_fails_at_once_and_does_not_block_the_chat(setup):  
     assert [t for c, t in sender.sent if c == 1][0].count("2024-01-08") == 1  # the next alert still went
 
 
-def test_an_ambiguous_answer_is_retried_once_then_left_alone(setup):  # noqa: F811
-    store, sender, deliverer = setup
+def test_an_ambiguous_answer_is_retried_and_only_the_first_retry_is_free(setup):  # noqa: F811
+    store, sender, deliverer = setup  # max_attempts is 3
     deliverer.backoff_seconds = 60.0
-    sender.script[2] = [Ambiguous("unreadable answer"), Ambiguous("unreadable answer")]
+    sender.script[2] = [Ambiguous("connection dropped")] * 2
     store.record_signals([make_signal("2024-01-05")])
     first = drain(deliverer)
-    assert first.ambiguous == 1 and rows(store, 2)[0][0] == "pending"
+    assert first.ambiguous == 1 and rows(store, 2)[0][:2] == ("pending", 0)
     time_passes(store)
-    assert drain(deliverer).sent == 1
-    status, _, _, ambiguous, note = rows(store, 2)[0]
-    assert (status, ambiguous) == ("sent", 1) and note.startswith("sent, unconfirmed")
-    assert drain(deliverer).sent == 0  # never a third try
+    drain(deliverer)
+    assert rows(store, 2)[0][:2] == ("pending", 1)  # the second counts
+    time_passes(store)
+    assert drain(deliverer).sent == 1  # nothing lost
+    assert [c for c, _ in sender.sent].count(2) == 1
+
+
+def test_an_unreadable_answer_to_an_accepted_message_is_not_resent(setup):  # noqa: F811
+    from bot.delivery import AcceptedUnreadable
+
+    store, sender, deliverer = setup
+    sender.script[2] = [AcceptedUnreadable("Invalid server response")]
+    store.record_signals([make_signal("2024-01-05")])
+    assert drain(deliverer).sent == 3
+    status, _, _, _, note = rows(store, 2)[0]
+    assert status == "sent" and "unreadable" in note
+    assert drain(deliverer).sent == 0
 
 
 def test_an_outage_does_not_use_up_attempts(setup):  # noqa: F811
