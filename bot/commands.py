@@ -7,10 +7,12 @@ unexpected goes to the one error handler in `bot.app`.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any, TypeVar
 from html import escape
 from zoneinfo import ZoneInfo
 
@@ -31,6 +33,7 @@ from bot.services import Services
 from bot.store import TOPICS
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+T = TypeVar("T")
 NEW_YORK = ZoneInfo("America/New_York")
 HISTORY_DEFAULT, HISTORY_MAX = 10, 50
 CHECKED, UNCHECKED = "\u2705", "\u2b1c"
@@ -77,10 +80,16 @@ def small_number(word: str, low: int, high: int) -> int | None:
     return value if low <= value <= high else None
 
 
-def remember_chat(update: Update, services: Services) -> None:
+async def off_loop(function: Callable[..., T], *args: Any) -> T:
+    """SQLite work runs in a worker thread: a handler never waits on the event loop behind a write
+    (a tick's or the price cache's) holding the database."""
+    return await asyncio.to_thread(function, *args)
+
+
+async def remember_chat(update: Update, services: Services) -> None:
     chat = update.effective_chat
     if chat is not None:
-        services.store.upsert_chat(chat.id, chat.type, chat.title or chat.full_name or "")
+        await off_loop(services.store.upsert_chat, chat.id, chat.type, chat.title or chat.full_name or "")
 
 
 def topics_keyboard(subscribed: set[str]) -> InlineKeyboardMarkup:
@@ -121,8 +130,8 @@ async def may_change_subscriptions(update: Update, context: ContextTypes.DEFAULT
 
 async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context)
-    remember_chat(update, services)
-    subscribed = services.store.subscriptions(update.effective_chat.id)
+    await remember_chat(update, services)
+    subscribed = await off_loop(services.store.subscriptions, update.effective_chat.id)
     await reply(
         update,
         "<b>rotation-bot</b> watches the US market for a rotation out of a few mega-caps into the broad "
@@ -154,7 +163,7 @@ def help_text(admin: bool) -> str:
 def snapshot_command(topic: str) -> Handler:
     async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         services = services_of(context)
-        remember_chat(update, services)
+        await remember_chat(update, services)
         args = [a.lower() for a in (context.args or [])]
         universe = None
         if topic == "breadth" and args:
@@ -178,8 +187,8 @@ def snapshot_command(topic: str) -> Handler:
 
 async def signals_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context)
-    remember_chat(update, services)
-    subscribed = services.store.subscriptions(update.effective_chat.id)
+    await remember_chat(update, services)
+    subscribed = await off_loop(services.store.subscriptions, update.effective_chat.id)
     lines = ["<b>Signals</b> (tap to toggle)"]
     for topic in TOPICS:
         state = "subscribed" if topic in subscribed else "off"
@@ -192,7 +201,7 @@ def subscription_command(subscribe: bool) -> Handler:
 
     async def change(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         services = services_of(context)
-        remember_chat(update, services)
+        await remember_chat(update, services)
         topics = parse_topics(context.args or [])
         if topics is None:
             given = " ".join(context.args or [])
@@ -204,8 +213,8 @@ def subscription_command(subscribe: bool) -> Handler:
             return
         chat_id = update.effective_chat.id
         store = services.store
-        changed = store.subscribe(chat_id, topics) if subscribe else store.unsubscribe(chat_id, topics)
-        now = store.subscriptions(chat_id)
+        changed = await off_loop(store.subscribe if subscribe else store.unsubscribe, chat_id, topics)
+        now = await off_loop(store.subscriptions, chat_id)
         done = ", ".join(changed) if changed else "nothing changed"
         await reply(update, f"{'Subscribed' if subscribe else 'Unsubscribed'}: {done}.\n"
                             f"This chat now receives: {', '.join(t for t in TOPICS if t in now) or 'nothing'}.")
@@ -224,7 +233,7 @@ async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await reply(update, f"Use /history or /history N with N from 1 to {HISTORY_MAX} (got {echo(args)}).")
             return
         count = number
-    signals = services.store.recent_signals(count)
+    signals = await off_loop(services.store.recent_signals, count)
     if not signals:
         await reply(update, "No signals yet.")
         return
@@ -250,7 +259,7 @@ async def chart(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context)
     admin = services.is_admin(update.effective_chat.id if update.effective_chat else None)
-    await reply(update, status_text(services, context, admin))
+    await reply(update, await off_loop(status_text, services, context, admin))
 
 
 def status_text(services: Services, context: ContextTypes.DEFAULT_TYPE, admin: bool = False) -> str:
@@ -302,7 +311,7 @@ async def run_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    numbers = services_of(context).store.stats()
+    numbers = await off_loop(services_of(context).store.stats)
     topics = ", ".join(f"{t} {numbers['subscriptions'].get(t, 0)}" for t in TOPICS)
     deliveries = ", ".join(f"{k} {v}" for k, v in sorted(numbers["deliveries"].items())) or "none"
     await reply(update, f"<b>Stats</b>\nChats: {numbers['active_chats']} active of {numbers['chats']}\n"
@@ -320,16 +329,16 @@ async def toggle_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if not await may_change_subscriptions(update, context):
         await query.answer("Only this group's administrators can change its subscriptions.", show_alert=True)
         return
-    remember_chat(update, services)
+    await remember_chat(update, services)
     chat_id = update.effective_chat.id
-    if topic in services.store.subscriptions(chat_id):
-        services.store.unsubscribe(chat_id, [topic])
+    if topic in await off_loop(services.store.subscriptions, chat_id):
+        await off_loop(services.store.unsubscribe, chat_id, [topic])
         note = f"Unsubscribed from {topic}"
     else:
-        services.store.subscribe(chat_id, [topic])
+        await off_loop(services.store.subscribe, chat_id, [topic])
         note = f"Subscribed to {topic}"
     await query.answer(note)
-    await query.edit_message_reply_markup(topics_keyboard(services.store.subscriptions(chat_id)))
+    await query.edit_message_reply_markup(topics_keyboard(await off_loop(services.store.subscriptions, chat_id)))
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -112,18 +112,22 @@ class Deliverer:
         self.backoff_cap_seconds = backoff_cap_seconds
         self.concurrency = concurrency
         self.unreachable_cap_seconds = unreachable_cap_seconds
-        self._unreachable_since: float | None = None
+        self._stopping = False
         self._lock = asyncio.Lock()
 
     @property
     def busy(self) -> bool:
         return self._lock.locked()
 
+    def stop(self) -> None:
+        """Finish the sends in flight, start no new one: a shutdown must not wait for 2,000 messages."""
+        self._stopping = True
+
     async def drain(self) -> DrainReport:
         """Send everything due now; one drain at a time (a second caller waits, then finds less to do)."""
         report = DrainReport()
         async with self._lock:
-            while True:
+            while not self._stopping:
                 due = await asyncio.to_thread(self.store.due_deliveries, None, 1000)
                 if not due:
                     break
@@ -145,7 +149,7 @@ class Deliverer:
         progressed = False
         async with gate:
             for position, delivery in enumerate(deliveries):
-                outcome = await self._attempt(delivery, report)
+                outcome = False if self._stopping else await self._attempt(delivery, report)
                 progressed = progressed or outcome
                 if not outcome:
                     rest = [d.id for d in deliveries[position + 1:]]
@@ -173,59 +177,59 @@ class Deliverer:
                     await asyncio.to_thread(self.store.mark_part_sent, delivery.id, sent_parts)
         except RateLimited as limited:
             report.retried += 1
-            self.store.mark_retry(delivery.id, str(limited), _later(limited.seconds), count_attempt=False)
+            await asyncio.to_thread(self.store.mark_retry, delivery.id, str(limited), _later(limited.seconds), False)
             return False
         except ChatGone as gone:
             report.deactivated_chats += 1
             report.errors.append(f"chat {chat_id}: {gone}")
-            self.store.deactivate_chat(chat_id, f"undeliverable: {gone}")
+            await asyncio.to_thread(self.store.deactivate_chat, chat_id, f"undeliverable: {gone}")
             log.warning("chat %s deactivated: %s", chat_id, gone)
             return False
         except Permanent as refused:
-            self._fail(delivery, chat_id, f"refused by Telegram: {refused}", report)
+            await self._fail(delivery, chat_id, f"refused by Telegram: {refused}", report)
             return True  # settled: the chat's next message is free to go
         except AcceptedUnreadable as unreadable:
-            self._mark_sent(delivery, report, note=f"sent; the answer was unreadable: {unreadable}")
+            await self._mark_sent(delivery, report, note=f"sent; the answer was unreadable: {unreadable}")
             return True
         except Ambiguous as unclear:
             if delivery.ambiguous >= 1 and delivery.attempts + 1 >= self.max_attempts:
-                self._fail(delivery, chat_id, f"ambiguous answers: {unclear}", report)
+                await self._fail(delivery, chat_id, f"ambiguous answers: {unclear}", report)
                 return False
             report.retried += 1
             report.ambiguous += 1
-            self.store.mark_retry(delivery.id, f"ambiguous: {unclear}", _later(self.backoff_seconds),
-                                  count_attempt=delivery.ambiguous >= 1, ambiguous=True)
+            await asyncio.to_thread(self.store.mark_retry, delivery.id, f"ambiguous: {unclear}",
+                                    _later(self.backoff_seconds), delivery.ambiguous >= 1, True)
             return False
         except Unreachable as down:
             report.retried += 1
             report.unreachable += 1
             wait = min(self.unreachable_cap_seconds, self.backoff_seconds * 2 ** min(delivery.attempts, 10))
-            self.store.mark_retry(delivery.id, f"unreachable: {down}", _later(wait), count_attempt=False)
+            await asyncio.to_thread(self.store.mark_retry, delivery.id, f"unreachable: {down}", _later(wait), False)
             return False
         except Exception as error:  # Transient, ChatMoved twice, or anything the sender did not expect
             if not isinstance(error, (Transient, ChatMoved)):
                 log.warning("unexpected error sending delivery %s: %s: %s", delivery.id, type(error).__name__, error)
             reason = str(error) if isinstance(error, SendError) else f"{type(error).__name__}: {error}"
             if delivery.attempts + 1 >= self.max_attempts:
-                self._fail(delivery, chat_id, reason, report)
+                await self._fail(delivery, chat_id, reason, report)
             else:
                 report.retried += 1
                 wait = min(self.backoff_cap_seconds, self.backoff_seconds * 2 ** delivery.attempts)
-                self.store.mark_retry(delivery.id, reason, _later(wait))
+                await asyncio.to_thread(self.store.mark_retry, delivery.id, reason, _later(wait))
             return False
-        self._mark_sent(delivery, report)
+        await self._mark_sent(delivery, report)
         return True
 
-    def _mark_sent(self, delivery: Delivery, report: DrainReport, note: str | None = None) -> None:
-        if self.store.mark_sent(delivery.id, note):
+    async def _mark_sent(self, delivery: Delivery, report: DrainReport, note: str | None = None) -> None:
+        if await asyncio.to_thread(self.store.mark_sent, delivery.id, note):
             report.sent += 1
         else:  # another drain, or an unsubscribe, got to the row first: nothing to count
             log.debug("delivery %s was no longer pending", delivery.id)
 
-    def _fail(self, delivery: Delivery, chat_id: int, reason: str, report: DrainReport) -> None:
+    async def _fail(self, delivery: Delivery, chat_id: int, reason: str, report: DrainReport) -> None:
         report.failed += 1
         report.errors.append(f"chat {chat_id}: {reason}")
-        self.store.mark_failed(delivery.id, reason)
+        await asyncio.to_thread(self.store.mark_failed, delivery.id, reason)
         log.error("delivery %s to chat %s failed after %d attempts: %s", delivery.id, chat_id,
                   delivery.attempts + 1, reason)
 

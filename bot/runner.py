@@ -56,9 +56,11 @@ def run_bot(config: AppConfig) -> int:
                 print("Stopped before Telegram answered.", flush=True)
                 return 0
             application = build_application(services)
-            # Telegram answered a moment ago; if it blinks now, PTB retries its own start-up too
-            application.run_polling(stop_signals=(signal.SIGINT, signal.SIGTERM), close_loop=True,
-                                    bootstrap_retries=-1)
+            # Telegram answered a moment ago; if it blinks now, PTB retries its own start-up too.
+            # SIGINT/SIGTERM: the deliverer stops starting sends first, so the stop does not wait for
+            # a drain of thousands of messages (what is left goes out at the next start).
+            application.post_init = _with_stop_signals(application.post_init, services)
+            application.run_polling(stop_signals=None, close_loop=True, bootstrap_retries=-1)
             return 0
         finally:
             services.close()
@@ -95,6 +97,23 @@ async def wait_for_telegram(config: AppConfig, sleep=asyncio.sleep) -> None:  # 
                         type(exc).__name__, redact(str(exc), token), delay)
         await sleep(delay)
         delay = min(STARTUP_BACKOFF_CAP_SECONDS, delay * 2)
+
+
+def _with_stop_signals(post_init, services: Services):  # noqa: ANN001, ANN202
+    async def install(application) -> None:  # noqa: ANN001
+        def stop() -> None:
+            log.info("stopping: finishing the sends in flight")
+            if services.deliverer is not None:
+                services.deliverer.stop()
+            application.stop_running()
+
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop)
+        if post_init is not None:
+            await post_init(application)
+
+    return install
 
 
 async def _until_stopped(waiting) -> bool:  # noqa: ANN001

@@ -87,19 +87,19 @@ class Services:
         Drawing takes about a third of a second, so ticks do not draw charts nobody asks for; the
         PNG is stored, so later asks (and restarts) send the bytes. None before any evaluation.
         """
-        snapshot = self.store.latest_snapshot()
+        snapshot = await asyncio.to_thread(self.store.latest_snapshot)
         if snapshot is None:
             return None
         as_of = snapshot["as_of"]
-        stored = self.store.chart(name)
+        stored = await asyncio.to_thread(self.store.chart, name)
         if stored is not None and stored[0] == as_of:
             return stored
         async with self.chart_lock:  # a burst of /chart asks draws once
-            stored = self.store.chart(name)
+            stored = await asyncio.to_thread(self.store.chart, name)
             if stored is not None and stored[0] == as_of:
                 return stored
             png = await asyncio.to_thread(self._draw, name, as_of)
-            self.store.save_chart(name, as_of, png)
+            await asyncio.to_thread(self.store.save_chart, name, as_of, png)
             return as_of, png
 
     def _draw(self, name: str, as_of: str) -> bytes:

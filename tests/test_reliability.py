@@ -108,3 +108,40 @@ def test_two_thousand_deliveries_through_random_faults(tmp_path):
           f"busiest second: {busiest} sends")
     assert duplicates <= lost_answers
     assert busiest <= 30
+
+
+@pytest.mark.slow
+def test_sigterm_mid_delivery_stops_within_ten_seconds_and_loses_nothing(tmp_path):
+    import time
+
+    folder = make_folder(tmp_path / "data")
+    database = tmp_path / "bot.sqlite"
+    store = Store(database)
+    for chat in range(1, CHATS + 1):
+        store.upsert_chat(chat)
+        store.subscribe(chat, ["rates"])
+    store.close()
+    announce_cut(folder)
+    with FakeTelegram(rate_limit_per_second=30) as fake:
+        env = {"TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_URL": fake.base_url}
+        process = cli("run", "--data", str(folder), "--db", str(database), env=env, cwd=tmp_path)
+        try:
+            wait_for(lambda: sum(alert_counts(fake).values()) >= 100 or process.poll() is not None, timeout=120)
+            began = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            _, err = process.communicate(timeout=30)
+            took = time.monotonic() - began
+        finally:
+            process.kill()
+        assert process.returncode == 0, err
+        assert took < 10, f"stopping took {took:.1f} s"
+        assert len(alert_counts(fake)) < CHATS  # it really stopped mid-delivery
+        process = cli("run", "--data", str(folder), "--db", str(database), env=env, cwd=tmp_path)
+        try:
+            wait_for(lambda: len(alert_counts(fake)) == CHATS or process.poll() is not None, timeout=120)
+            process.send_signal(signal.SIGTERM)
+            process.communicate(timeout=30)
+        finally:
+            process.kill()
+        assert len(alert_counts(fake)) == CHATS
+        assert sum(n - 1 for n in alert_counts(fake).values()) == 0

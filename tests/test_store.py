@@ -153,3 +153,20 @@ def test_database_is_plain_sqlite(store):
     other = sqlite3.connect(store.path)
     assert other.execute("SELECT id FROM chats").fetchall() == [(1,)]
     other.close()
+
+
+def test_delivery_counts_are_kept_by_triggers_and_match_a_scan(store):
+    for chat in (1, 2, 3):
+        store.upsert_chat(chat)
+        store.subscribe(chat, ["rates"])
+    store.record_signals([signal(), signal(date="2024-01-08")])
+    first, second, third, *_ = store.due_deliveries()
+    store.mark_sent(first.id)
+    store.mark_failed(second.id, "gave up")
+    store.deactivate_chat(3, "blocked")
+    store.db.execute("UPDATE outbox SET sent_at = '2000-01-01' WHERE id = ?", [first.id])
+    store.prune_sent(30)
+    scanned = {r["status"]: r["n"] for r in store._query("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")}
+    assert store.stats()["deliveries"] == scanned
+    plan = " ".join(str(r) for r in store.db.execute("EXPLAIN QUERY PLAN SELECT status, n FROM outbox_counts"))
+    assert "outbox_counts" in plan and "outbox " not in plan
