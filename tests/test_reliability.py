@@ -145,3 +145,43 @@ def test_sigterm_mid_delivery_stops_within_ten_seconds_and_loses_nothing(tmp_pat
             process.kill()
         assert len(alert_counts(fake)) == CHATS
         assert sum(n - 1 for n in alert_counts(fake).values()) == 0
+
+
+@pytest.mark.slow
+def test_two_minutes_without_telegram_keep_the_schedule_and_lose_nothing(tmp_path):
+    """Telegram unreachable for 120 s while alerts wait: no attempt used up, nothing failed, the
+    evaluation schedule still there, and the outbox drained once Telegram is back."""
+    import asyncio
+    import time
+
+    from bot.app import EVALUATE_JOB
+    from tests.bot_harness import running_bot, until
+
+    folder = make_folder(tmp_path / "data")
+    database = tmp_path / "bot.sqlite"
+    store = Store(database)
+    for chat in range(1, 51):
+        store.upsert_chat(chat)
+        store.subscribe(chat, ["rates"])
+    store.close()
+    with FakeTelegram() as fake:
+        async def scenario():
+            async with running_bot(fake, folder, database) as services:
+                bot = services.deliverer.sender._bot
+                real_url = bot._base_url
+                bot._base_url = "http://127.0.0.1:9/bot" + fake.token  # nothing listens there
+                announce_cut(folder)
+                await services.tick("test")
+                began = time.monotonic()
+                while time.monotonic() - began < 120:
+                    await asyncio.sleep(5)
+                    counts = services.store.stats()["deliveries"]
+                    assert counts.get("failed", 0) == 0 and counts.get("pending", 0) == 50
+                    assert services.application.job_queue.get_jobs_by_name(EVALUATE_JOB)
+                attempts = services.store.db.execute("SELECT MAX(attempts) FROM outbox").fetchone()[0]
+                assert attempts == 0  # waiting for Telegram used up nothing
+                bot._base_url = real_url
+                await until(lambda: services.store.stats()["deliveries"].get("sent", 0) == 50, timeout=120)
+
+        asyncio.run(scenario())
+        assert len(alert_counts(fake)) == 50
