@@ -185,3 +185,61 @@ def test_two_minutes_without_telegram_keep_the_schedule_and_lose_nothing(tmp_pat
 
         asyncio.run(scenario())
         assert len(alert_counts(fake)) == 50
+
+
+@pytest.mark.slow
+@pytest.mark.market_data
+def test_sigkill_mid_tick_then_restart_alerts_once(market_path, tmp_path):
+    """Killed while the start-up tick works on the 2,244-ticker folder: the restart evaluates the
+    session again, and every alert of it reaches the chat exactly once."""
+    import time
+
+    database = tmp_path / "bot.sqlite"
+    store = Store(database)
+    store.upsert_chat(77)
+    store.subscribe(77, ["breadth", "breakout", "rates"])
+    # the bot last evaluated 2024-02-26: this start catches up the IWM breakout of 03-01 and its end on 03-06
+    store.finish_run(store.start_run("schedule"), "ok", "2024-02-26")
+    store.close()
+    with FakeTelegram() as fake:
+        env = {"TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_URL": fake.base_url,
+               "ROTATION_CACHE_DIR": str(tmp_path / "cache")}
+
+        def running_tick() -> bool:
+            with sqlite3.connect(database) as connection:
+                try:
+                    return connection.execute("SELECT COUNT(*) FROM runs WHERE outcome = 'running'").fetchone()[0] > 0
+                except sqlite3.OperationalError:
+                    return False
+
+        process = cli("run", "--data", str(market_path), "--db", str(database), env=env, cwd=tmp_path)
+        try:
+            wait_for(lambda: running_tick() or process.poll() is not None, timeout=120)
+            assert process.poll() is None, process.stderr.read()
+            process.send_signal(signal.SIGKILL)
+            process.wait(10)
+        finally:
+            process.kill()
+        process = cli("run", "--data", str(market_path), "--db", str(database), env=env, cwd=tmp_path)
+        try:
+            def settled() -> bool:
+                with sqlite3.connect(database) as connection:
+                    ok = connection.execute("SELECT COUNT(*) FROM runs WHERE outcome = 'ok'").fetchone()[0]
+                    waiting = connection.execute("SELECT COUNT(*) FROM outbox WHERE status = 'pending'").fetchone()[0]
+                return ok >= 2 and waiting == 0
+
+            wait_for(lambda: settled() or process.poll() is not None, timeout=180)
+            time.sleep(1)
+            process.send_signal(signal.SIGTERM)
+            process.communicate(timeout=30)
+        finally:
+            process.kill()
+        with sqlite3.connect(database) as connection:
+            outcomes = [row[0] for row in connection.execute("SELECT outcome FROM runs ORDER BY id")]
+            signals = connection.execute("SELECT COUNT(*) FROM signals").fetchone()[0]
+            assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        assert outcomes[:2] == ["ok", "interrupted"] and outcomes[-1] == "ok"
+        assert signals == 2
+        texts = [m["text"] for m in fake.sent(77)]
+        alerts = [t for t in texts if "close \u00b7" in t]
+        assert len(alerts) == signals and len(set(alerts)) == len(alerts)  # each once
