@@ -21,6 +21,16 @@ CHATS = 500
 IN_FLIGHT = 16  # the deliverer's concurrency: at most this many sends are unrecorded at any moment
 
 
+def subscribed_database(path, chats: int, topics=("rates",)):
+    """A bot database where chats 1..N are subscribed, as a real deployment's would be."""
+    store = Store(path)
+    for chat in range(1, chats + 1):
+        store.upsert_chat(chat)
+        store.subscribe(chat, list(topics))
+    store.close()
+    return path
+
+
 def alert_counts(fake) -> Counter:
     return Counter(int(m["chat_id"]) for m in fake.sent() if "Fed cut" in m["text"])
 
@@ -28,12 +38,7 @@ def alert_counts(fake) -> Counter:
 @pytest.mark.slow
 def test_sigkill_mid_delivery_twice_loses_nothing(tmp_path):
     folder = make_folder(tmp_path / "data")
-    database = tmp_path / "bot.sqlite"
-    store = Store(database)
-    for chat in range(1, CHATS + 1):
-        store.upsert_chat(chat)
-        store.subscribe(chat, ["rates"])
-    store.close()
+    database = subscribed_database(tmp_path / "bot.sqlite", CHATS)
     announce_cut(folder)  # the start-up tick records a Fed cut for all 500 chats
 
     with FakeTelegram(rate_limit_per_second=30) as fake:
@@ -78,12 +83,7 @@ def test_two_thousand_deliveries_through_random_faults(tmp_path):
 
     chats = 2000
     folder = make_folder(tmp_path / "data")
-    database = tmp_path / "bot.sqlite"
-    store = Store(database)
-    for chat in range(1, chats + 1):
-        store.upsert_chat(chat)
-        store.subscribe(chat, ["rates"])
-    store.close()
+    database = subscribed_database(tmp_path / "bot.sqlite", chats)
 
     with FakeTelegram(rate_limit_per_second=30) as fake:
         async def scenario():
@@ -115,12 +115,7 @@ def test_sigterm_mid_delivery_stops_within_ten_seconds_and_loses_nothing(tmp_pat
     import time
 
     folder = make_folder(tmp_path / "data")
-    database = tmp_path / "bot.sqlite"
-    store = Store(database)
-    for chat in range(1, CHATS + 1):
-        store.upsert_chat(chat)
-        store.subscribe(chat, ["rates"])
-    store.close()
+    database = subscribed_database(tmp_path / "bot.sqlite", CHATS)
     announce_cut(folder)
     with FakeTelegram(rate_limit_per_second=30) as fake:
         env = {"TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_URL": fake.base_url}
@@ -158,12 +153,7 @@ def test_two_minutes_without_telegram_keep_the_schedule_and_lose_nothing(tmp_pat
     from tests.bot_harness import running_bot, until
 
     folder = make_folder(tmp_path / "data")
-    database = tmp_path / "bot.sqlite"
-    store = Store(database)
-    for chat in range(1, 51):
-        store.upsert_chat(chat)
-        store.subscribe(chat, ["rates"])
-    store.close()
+    database = subscribed_database(tmp_path / "bot.sqlite", 50)
     with FakeTelegram() as fake:
         async def scenario():
             async with running_bot(fake, folder, database) as services:
