@@ -23,14 +23,13 @@ from telegram.ext import ContextTypes
 from bot.charts import CHARTS
 from bot.messages import (
     SNAPSHOT_MESSAGES,
-    TOPIC_LABELS,
     UNIVERSE_LABELS,
     breadth_message,
     signal_message,
     split_message,
 )
 from bot.services import Services
-from bot.store import TOPICS
+from signals.topics import TOPIC_BY_NAME, TOPIC_NAMES
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
 T = TypeVar("T")
@@ -93,8 +92,8 @@ async def remember_chat(update: Update, services: Services) -> None:
 
 
 def topics_keyboard(subscribed: set[str]) -> InlineKeyboardMarkup:
-    rows = [[InlineKeyboardButton(f"{CHECKED if topic in subscribed else UNCHECKED} {TOPIC_LABELS[topic]}",
-                                  callback_data=f"toggle:{topic}")] for topic in TOPICS]
+    rows = [[InlineKeyboardButton(f"{CHECKED if topic in subscribed else UNCHECKED} {TOPIC_BY_NAME[topic].label}",
+                                  callback_data=f"toggle:{topic}")] for topic in TOPIC_NAMES]
     return InlineKeyboardMarkup(rows)
 
 
@@ -104,14 +103,14 @@ def parse_topics(args: list[str]) -> list[str] | None:
     if not words:
         return None
     if words == ["all"]:
-        return list(TOPICS)
-    if all(word in TOPICS for word in words):
+        return list(TOPIC_NAMES)
+    if all(word in TOPIC_NAMES for word in words):
         return list(dict.fromkeys(words))
     return None
 
 
 def valid_topics_text() -> str:
-    return ", ".join(TOPICS) + " or all"
+    return ", ".join(TOPIC_NAMES) + " or all"
 
 
 async def may_change_subscriptions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
@@ -190,9 +189,9 @@ async def signals_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await remember_chat(update, services)
     subscribed = await off_loop(services.store.subscriptions, update.effective_chat.id)
     lines = ["<b>Signals</b> (tap to toggle)"]
-    for topic in TOPICS:
+    for topic in TOPIC_NAMES:
         state = "subscribed" if topic in subscribed else "off"
-        lines.append(f"\u2022 {TOPIC_LABELS[topic]} (<code>{topic}</code>): {state}")
+        lines.append(f"\u2022 {TOPIC_BY_NAME[topic].label} (<code>{topic}</code>): {state}")
     await reply(update, "\n".join(lines), reply_markup=topics_keyboard(subscribed))
 
 
@@ -217,7 +216,7 @@ def subscription_command(subscribe: bool) -> Handler:
         now = await off_loop(store.subscriptions, chat_id)
         done = ", ".join(changed) if changed else "nothing changed"
         await reply(update, f"{'Subscribed' if subscribe else 'Unsubscribed'}: {done}.\n"
-                            f"This chat now receives: {', '.join(t for t in TOPICS if t in now) or 'nothing'}.")
+                            f"This chat now receives: {', '.join(t for t in TOPIC_NAMES if t in now) or 'nothing'}.")
 
     change.__name__ = verb
     return change
@@ -312,7 +311,7 @@ async def run_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     numbers = await off_loop(services_of(context).store.stats)
-    topics = ", ".join(f"{t} {numbers['subscriptions'].get(t, 0)}" for t in TOPICS)
+    topics = ", ".join(f"{t} {numbers['subscriptions'].get(t, 0)}" for t in TOPIC_NAMES)
     deliveries = ", ".join(f"{k} {v}" for k, v in sorted(numbers["deliveries"].items())) or "none"
     await reply(update, f"<b>Stats</b>\nChats: {numbers['active_chats']} active of {numbers['chats']}\n"
                         f"Subscriptions: {topics}\nSignals stored: {numbers['signals']}\nDeliveries: {deliveries}")
@@ -323,7 +322,7 @@ async def toggle_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     query = update.callback_query
     services = services_of(context)
     topic = (query.data or "").removeprefix("toggle:")
-    if topic not in TOPICS:
+    if topic not in TOPIC_NAMES:
         await query.answer("That button is out of date; send /signals for a fresh one.")
         return
     if not await may_change_subscriptions(update, context):

@@ -9,19 +9,17 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from signals.metrics.breadth import UNIVERSE_LABELS
 from signals.signal import Signal
+from signals.topics import TOPIC_BY_NAME
 
 MESSAGE_LIMIT = 4096
-TOPIC_LABELS = {
-    "breadth": "Breadth divergence",
-    "breakout": "Small-cap breakout",
-    "rates": "Rates",
-}
 _ICONS = {"start": "\U0001F514", "end": "\u2705"}  # bell, check mark
 
 
 def signal_message(signal: Signal) -> str:
-    label = TOPIC_LABELS.get(signal.type, signal.type)
+    topic = TOPIC_BY_NAME.get(signal.type)
+    label = topic.label if topic else signal.type
     edge = "started" if signal.direction == "start" else "ended"
     return (f"{_ICONS.get(signal.direction, '')} <b>{escape(label)}</b> \u00b7 {edge}\n"
             f"{escape(signal.title)}\n"
@@ -64,7 +62,6 @@ def _rows(rows: list[tuple[str, str]]) -> str:
     return f"<pre>{escape(body)}</pre>"
 
 
-UNIVERSE_LABELS = {"sp500": "S&P 500", "russell2000": "Russell 2000"}
 _SHORT = {"sp500": "S&P 500", "russell2000": "R2000"}
 
 

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from signals.metrics.breadth import UNIVERSE_LABELS
 from signals.replay import ReplayResult
 
 # (group, label, column, format): the rows a person reads; JSON carries every column.
@@ -46,7 +47,6 @@ def _format(template: str, values: list[Any]) -> str:
     return template.format(*values).replace("-", "\u2212")
 
 
-UNIVERSE_LABELS = {"sp500": "S&P 500", "russell2000": "Russell 2000"}
 # Breadth rows that exist for every universe: shown side by side, one column per universe.
 UNIVERSE_ROWS: tuple[tuple[str, str, str], ...] = (
     ("members with data", "members", "{:.0f}"),

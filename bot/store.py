@@ -23,8 +23,8 @@ import sqlite_utils
 
 from signals.signal import Signal
 from signals.sqlite_file import connect_private
+from signals.topics import TOPIC_NAMES
 
-TOPICS = ("breadth", "breakout", "rates")
 
 MIGRATIONS: tuple[str, ...] = (
     # 1: the first schema
@@ -354,7 +354,7 @@ class Store:
         return rows[0]["at"] if rows else None
 
     def recent_signals(self, limit: int = 10, topics: Iterable[str] | None = None) -> list[Signal]:
-        wanted = list(topics) if topics is not None else list(TOPICS)
+        wanted = list(topics) if topics is not None else list(TOPIC_NAMES)
         marks = ",".join("?" for _ in wanted) or "''"
         rows = self._query(f"SELECT * FROM signals WHERE type IN ({marks}) ORDER BY date DESC, id DESC LIMIT ?",
                            [*wanted, limit])

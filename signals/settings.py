@@ -10,7 +10,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from signals.errors import ConfigError
 
@@ -20,35 +20,84 @@ class _Section(BaseModel):
 
 
 class SignalSettings(_Section):
-    cooldown_sessions: int = Field(ge=0)
+    max_starts: int = Field(ge=1)
+    starts_window_sessions: int = Field(ge=1, le=2520)
     end_after_sessions: int = Field(ge=1)
 
 
 class BreadthSettings(_Section):
     index_within_pct_of_high: float = Field(ge=0)
     median_below_high_pct: float = Field(ge=0)
+    smallcap_median_below_high_pct: float = Field(ge=0)
     participation_drop_points: float = Field(gt=0)
     participation_sessions: int = Field(ge=1, le=252)
+    washout_below_pct: float = Field(gt=0, lt=100)
+    washout_end_above_pct: float = Field(gt=0, lt=100)
+    thrust_low: float = Field(gt=0, lt=1)
+    thrust_high: float = Field(gt=0, lt=1)
+    thrust_sessions: int = Field(ge=1, le=252)
+    equal_weight_drop_pct: float = Field(gt=0)
+    equal_weight_end_drop_pct: float = Field(ge=0)
+    equal_weight_sessions: int = Field(ge=1, le=252)
+
+    @model_validator(mode="after")
+    def _bands(self) -> "BreadthSettings":
+        _band("breadth.washout_end_above_pct", self.washout_end_above_pct >= self.washout_below_pct)
+        _band("breadth.thrust_high", self.thrust_high > self.thrust_low)
+        _band("breadth.equal_weight_end_drop_pct", self.equal_weight_end_drop_pct <= self.equal_weight_drop_pct)
+        return self
 
 
 class BreakoutSettings(_Section):
     iwm_high_sessions: int = Field(ge=2, le=252)
     ratio_high_sessions: int = Field(ge=2, le=252)
+    leg_below_sessions: int = Field(ge=1, le=1000)
     require_adx: bool
     adx_min: float = Field(ge=0, le=100)
     require_volume: bool
     volume_ratio_min: float = Field(gt=0)
 
 
+class SectorSettings(_Section):
+    ratio_high_sessions: int = Field(ge=2, le=252)
+    average_sessions: int = Field(ge=2, le=500)
+
+
+class CreditSettings(_Section):
+    hy_drop_pct: float = Field(gt=0)
+    hy_end_drop_pct: float = Field(ge=0)
+    hy_sessions: int = Field(ge=1, le=252)
+
+    @model_validator(mode="after")
+    def _bands(self) -> "CreditSettings":
+        _band("credit.hy_end_drop_pct", self.hy_end_drop_pct <= self.hy_drop_pct)
+        return self
+
+
 class RatesSettings(_Section):
     yield_2y_move_bp: float = Field(gt=0)
+    curve_inverted_below_bp: float
+    curve_positive_above_bp: float
     publication_lag_sessions: int = Field(ge=0, le=5)
+
+    @model_validator(mode="after")
+    def _bands(self) -> "RatesSettings":
+        _band("rates.curve_positive_above_bp", self.curve_positive_above_bp >= self.curve_inverted_below_bp)
+        return self
+
+
+def _band(key: str, ordered: bool) -> None:
+    """A band's exit must lie on the far side of its entry, or an episode could end as it starts."""
+    if not ordered:
+        raise ValueError(f"{key} must lie beyond the level that starts the episode")
 
 
 class DetectorSettings(_Section):
     signals: SignalSettings
     breadth: BreadthSettings
     breakout: BreakoutSettings
+    sectors: SectorSettings
+    credit: CreditSettings
     rates: RatesSettings
 
 
@@ -80,5 +129,9 @@ def load_detector_settings(path: str | Path | None = None) -> DetectorSettings:
     except ValidationError as exc:
         first = exc.errors()[0]
         key = ".".join(str(part) for part in first["loc"])
+        if key == "signals.cooldown_sessions":
+            raise ConfigError(f"{path}: signals.cooldown_sessions was replaced by max_starts and "
+                              f"starts_window_sessions (a key starts at most max_starts times in any "
+                              f"starts_window_sessions sessions); see defaults.toml") from exc
         where = f"{path}: " if path is not None else ""
         raise ConfigError(f"{where}invalid setting {key}: {first['msg']}") from exc

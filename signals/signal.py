@@ -6,14 +6,13 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 Direction = Literal["start", "end"]
-SIGNAL_TYPES = ("breadth", "breakout", "rates")
 
 
 @dataclass(frozen=True)
 class Signal:
     """`(key, date, direction)` identifies a signal: storing it twice is a no-op."""
 
-    type: str  # one of SIGNAL_TYPES: also the subscription topic
+    type: str  # a topic of signals.topics: also the subscription
     key: str  # stable across runs, e.g. "breadth:narrow_leadership"
     date: str  # YYYY-MM-DD, the session whose close produced it
     direction: Direction

@@ -14,3 +14,14 @@ YIELD_TICKERS = frozenset({"^IRX", "^FVX", "^TNX", "^TYX"})
 # The indices and ETFs the detectors read: a session on which one of them jumps by half in a day is
 # suspect (a bad print), and one that lacks the last session degrades its detector.
 WATCHED = (SP500_INDEX, SP500_ETF, EQUAL_WEIGHT_ETF, SMALL_CAP_ETF, RUSSELL_2000)
+
+# Rotation themes beyond the indices: cyclical sectors against technology, regional banks, credit.
+CYCLICAL_SECTORS = ("XLI", "XLF", "XLY")  # industrials, financials, consumer discretionary
+TECH_SECTOR = "XLK"
+REGIONAL_BANKS = "KRE"
+HIGH_YIELD = "HYG"
+TREASURIES_7_10Y = "IEF"
+
+# Every index/ETF a detector reads: a session on which one of them had no bar of its own (its close
+# was carried) leaves the detectors that read it undecided.
+DETECTOR_INPUTS = WATCHED + CYCLICAL_SECTORS + (TECH_SECTOR, REGIONAL_BANKS, HIGH_YIELD, TREASURIES_7_10Y)

@@ -31,14 +31,14 @@ def make_folder(root: Path) -> Path:
 
 
 def announce_cut(root: Path) -> None:
-    """The Fed cuts, dated the second-to-last session: known (and alerted) at the last session."""
+    """The Fed cuts, effective (FRED's date) the last session: known, and alerted, at its close."""
     (root / "rates.csv").write_text(_rates(cut=True))
 
 
 def _rates(cut: bool) -> str:
     lines = ["date,DGS2,DGS3MO,DGS10,DFEDTARU,DFEDTARL"]
     for position, day in enumerate(SESSIONS):
-        upper = 5.25 if cut and position >= len(SESSIONS) - 2 else 5.5
+        upper = 5.25 if cut and position >= len(SESSIONS) - 1 else 5.5
         lines.append(f"{day:%Y-%m-%d},4.5,5.3,4.2,{upper},{upper - 0.25}")
     return "\n".join(lines) + "\n"
 

@@ -203,7 +203,7 @@ def test_commands_answer_and_explain_bad_input(fake, folder, tmp_path):
                 fake.push_message(USER, text)
             await until(lambda: len(fake.sent(USER)) >= 14)
             texts = replies(fake, USER)
-            assert any("Unknown topic \u201c&lt;b&gt;gold&lt;/b&gt;\u201d" in t and "breadth, breakout, rates or all"
+            assert any("Unknown topic \u201c&lt;b&gt;gold&lt;/b&gt;\u201d" in t and "breadth, breakout, rates, sectors, credit or all"
                        in t for t in texts)
             assert any("/history N with N from 1 to 50" in t for t in texts)
             assert any("for the bot's administrators" in t for t in texts)

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from signals.detectors import detect
-from signals.metrics import Metrics, compute_metrics
+from signals.metrics import GROUPS, Metrics, compute_metrics
 from signals.settings import load_detector_settings
 from tests.builders import market, sessions
 
@@ -23,8 +23,9 @@ def blank() -> Metrics:
     index = sessions(SESSIONS)
     close = pd.DataFrame({"A": 1.0, "SPY": 1.0, "IWM": 1.0, "RSP": 1.0, "^GSPC": 1.0}, index=index)
     metrics = compute_metrics(market(close, members=["A"]))
-    nan = {name: metrics.group(name).astype("float64") * np.nan for name in ("breadth", "breakout", "rates")}
-    return Metrics(nan["breadth"], nan["breakout"], nan["rates"])
+    nan = {name: metrics.group(name).astype("float64") * np.nan for name in GROUPS}
+    universes = {"sp500": nan["breadth"], "russell2000": nan["breadth"].copy()}
+    return Metrics(nan["breadth"], nan["breakout"], nan["rates"], nan["sectors"], nan["credit"], universes=universes)
 
 
 def keyed(signals, key):
@@ -40,7 +41,7 @@ def test_narrow_leadership_fires_with_its_numbers(blank):
     start = found[0]
     assert start.date == blank.sessions[30].strftime("%Y-%m-%d")
     assert start.type == "breadth"
-    assert "median member 11.3% below its 52-week high while the S&P 500 is 0.6% from its high" in start.title
+    assert "the median S&P 500 member is 11.3% below its 52-week high while the index is 0.6% below its own" in start.title
     assert start.detail["median_pct_from_52w_high"] == -11.3
     assert found[1].date == blank.sessions[52].strftime("%Y-%m-%d")  # third false session
 
@@ -106,16 +107,16 @@ def test_two_year_yield_moves_of_forty_basis_points(blank):
 
 def test_fed_moves_are_events_each_time(blank):
     change = np.zeros(SESSIONS)
-    change[[10, 12]] = -50.0  # two cuts in a week (March 2020): both are news, no cool-down
+    change[[10, 12, 14]] = -50.0  # cuts in quick succession: each is news, exempt from the start limit
     change[50] = 25.0
     blank.rates["fed_target_change_bp"] = change
     blank.rates["fed_target_upper"] = 1.25
     blank.rates["fed_target_lower"] = 1.0
     signals = detect(blank, DEFAULTS)
-    assert [d for d, _ in keyed(signals, "rates:fed_cut")] == [blank.sessions[i].strftime("%Y-%m-%d") for i in (10, 12)]
+    assert [d for d, _ in keyed(signals, "rates:fed_cut")] == [blank.sessions[i].strftime("%Y-%m-%d") for i in (10, 12, 14)]
     assert len(keyed(signals, "rates:fed_hike")) == 1
     cut = next(s for s in signals if s.key == "rates:fed_cut")
-    assert cut.title == "Fed cut its target by 50 bp to 1.00\u20131.25%"
+    assert cut.title.startswith("Fed cut its target by 50 bp to 1.00\u20131.25%: cheaper floating-rate debt")
 
 
 def test_curve_inversion_and_its_end(blank):
@@ -124,7 +125,7 @@ def test_curve_inversion_and_its_end(blank):
     assert keyed(signals, "rates:curve_inverted") == [(blank.sessions[10].strftime("%Y-%m-%d"), "start"),
                                                       (blank.sessions[42].strftime("%Y-%m-%d"), "end")]
     end = [s for s in signals if s.key == "rates:curve_inverted"][-1]
-    assert end.title == "Yield curve turned positive: 10-year minus 3-month at +15 bp"
+    assert end.title == "Yield curve positive again: 10-year minus 3-month at +15 bp (above +10 bp)"
 
 
 def test_keys_are_stable_and_identity_is_key_date_direction(blank):
@@ -144,4 +145,5 @@ def test_real_episodes_are_seen(real_market):
     assert ("breadth:narrow_leadership", "2023-05-18") in starts
     assert ("rates:2y_easing", "2023-11-30") in starts
     assert ("breakout:iwm_52w_high", "2023-12-14") in starts
-    assert ("rates:fed_cut", "2020-03-17") in starts  # the emergency cut to 0-0.25%, known next session
+    # the emergency cut to 0-0.25%, announced Sunday 2020-03-15, effective (FRED's date) and alerted Monday
+    assert ("rates:fed_cut", "2020-03-16") in starts

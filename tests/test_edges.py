@@ -1,16 +1,18 @@
-"""The edge finder: starts and ends, cool-down, hysteresis, unknown days, events."""
+"""The edge finder: starts and ends, the start limit, bands, unknown days, events."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from signals.detectors.edges import find_edges
+from signals.detectors.edges import StartLimit, find_edges
 
 N = np.nan
+TWICE_IN_60 = StartLimit(max_starts=2, window=60)
 
 
-def edges(values, kind="state", cooldown=20, end_after=3):
-    return find_edges(np.array(values, dtype=float), kind, cooldown, end_after)
+def edges(values, kind="state", limit=TWICE_IN_60, end_after=3, hold=None):
+    hold = None if hold is None else np.array(hold, dtype=float)
+    return find_edges(np.array(values, dtype=float), kind, limit, end_after, hold)
 
 
 def test_start_then_end_after_three_false_sessions():
@@ -21,17 +23,36 @@ def test_a_short_dip_does_not_end_it():
     assert edges([1, 0, 0, 1, 0, 0, 1, 1]) == [(0, "start")]
 
 
-def test_flicker_starts_at_most_once_per_cooldown():
-    flicker = [1, 0, 0, 0] * 10  # would start every 4 sessions without the cool-down
-    found = edges(flicker, cooldown=20)
-    starts = [p for p, d in found if d == "start"]
-    assert starts == [0, 20]
-    assert all(b - a >= 20 for a, b in zip(starts, starts[1:]))
+def test_flicker_starts_at_most_twice_in_any_60_sessions():
+    flicker = [1, 0, 0, 0] * 40  # would start every 4 sessions without the limit
+    starts = [p for p, d in edges(flicker) if d == "start"]
+    assert starts == [0, 4, 60, 64, 120, 124]
+    assert all(sum(1 for s in starts if p - 60 < s <= p) <= 2 for p in range(len(flicker)))
 
 
-def test_a_start_held_back_by_the_cooldown_fires_when_it_expires():
-    values = [1, 0, 0, 0] + [1] * 30
-    assert edges(values, cooldown=10) == [(0, "start"), (3, "end"), (10, "start")]
+def test_a_decisive_breakout_three_weeks_after_a_failed_one_still_starts():
+    # The 2024 case: a breakout in mid-October failed within days; on 2024-11-06 IWM closed 4.6%
+    # above its prior high, 16 sessions after the first start. A 20-session cool-down counted from
+    # the first start held it back to 11-25; two starts per 60 sessions let it through that day.
+    failed = [1, 1, 0, 0, 0]
+    decisive = [1] * 10
+    values = [0] * 5 + failed + [0] * 11 + decisive
+    assert edges(values) == [(5, "start"), (9, "end"), (21, "start")]
+
+
+def test_a_start_held_back_by_the_limit_fires_when_a_slot_frees():
+    values = [1, 0, 0, 0, 1, 0, 0, 0] + [1] * 60
+    starts = [p for p, d in edges(values) if d == "start"]
+    assert starts == [0, 4, 60]
+
+
+def test_a_band_makes_a_level_hovering_at_its_threshold_alert_once():
+    spread = np.array([5, -12, -8, 2, -11, 4, -9, 6, 12, 14, 15, -3, -12])  # the curve in bp
+    start = (spread < -10).astype(float)
+    hold = (spread <= 10).astype(float)
+    assert edges(start, hold=hold) == [(1, "start"), (10, "end"), (12, "start")]
+    plain_zero_line = edges((spread < 0).astype(float), limit=None, end_after=1)
+    assert len([d for _, d in plain_zero_line if d == "start"]) == 4  # what a zero line without a band gives
 
 
 def test_unknown_days_change_nothing():
@@ -40,8 +61,12 @@ def test_unknown_days_change_nothing():
 
 
 def test_events_fire_every_true_session_and_never_end():
-    assert edges([0, 1, 0, 1, 1, N, 0], kind="event") == [(1, "start"), (3, "start"), (4, "start")]
+    assert edges([0, 1, 0, 1, 1, N, 0], kind="event", limit=None) == [(1, "start"), (3, "start"), (4, "start")]
 
 
-def test_no_cooldown_lets_a_new_episode_start_right_after_an_end():
-    assert edges([1, 0, 1], cooldown=0, end_after=1) == [(0, "start"), (1, "end"), (2, "start")]
+def test_limited_events_obey_the_start_limit():
+    assert edges([1, 1, 1, 1], kind="event") == [(0, "start"), (1, "start")]
+
+
+def test_no_limit_lets_a_new_episode_start_right_after_an_end():
+    assert edges([1, 0, 1], limit=None, end_after=1) == [(0, "start"), (1, "end"), (2, "start")]

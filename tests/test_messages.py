@@ -20,7 +20,7 @@ def test_short_text_is_one_part():
 
 def test_signal_text_is_escaped():
     message = signal_message(Signal("breadth", "breadth:x", "2024-01-05", "start", "a <b> & c", {}))
-    assert "a &lt;b&gt; &amp; c" in message and message.startswith("\U0001F514 <b>Breadth divergence</b>")
+    assert "a &lt;b&gt; &amp; c" in message and message.startswith("\U0001F514 <b>Breadth</b>")
 
 
 def test_metric_pictures_show_missing_values_as_na():

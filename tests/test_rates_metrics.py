@@ -30,10 +30,12 @@ def test_fred_values_are_usable_the_session_after_their_date(setup, tmp_path):
     out = compute_metrics(market(close, members=["A"], rates=rates)).rates
     assert np.isnan(out["yield_2y"].iat[0])
     assert out["yield_2y"].iat[5] == pytest.approx(two_year[4])
-    # the Fed's new target, dated session 20, is acted on at session 21
-    assert out["fed_target_change_bp"].iat[21] == -25
-    assert (out["fed_target_change_bp"].drop(out.index[21]).fillna(0) == 0).all()
-    assert out["fed_target_upper"].iat[21] == 5.25
+    # the Fed's new target is dated by its effective day (session 20), the session after the
+    # FOMC announced it: already public, so known at that session's close, with no lag on top
+    assert out["fed_target_change_bp"].iat[20] == -25
+    assert (out["fed_target_change_bp"].drop(out.index[20]).fillna(0) == 0).all()
+    assert out["fed_target_upper"].iat[20] == 5.25
+    assert out["fed_target_upper"].iat[19] == 5.5
 
     config = tmp_path / "lag0.toml"
     config.write_text("[rates]\npublication_lag_sessions = 0\n")
@@ -58,7 +60,8 @@ def test_a_fred_value_dated_on_a_weekend_is_known_at_the_next_session():
     rates = fred(pd.DatetimeIndex(["2024-01-05", "2024-01-06"]), DFEDTARU=[5.5, 5.25], DFEDTARL=[5.25, 5.0])
     out = compute_metrics(market(close, members=["A"], rates=rates)).rates
     assert out.loc["2024-01-08", "fed_target_upper"] == 5.25  # Saturday's value, known Monday
-    assert out.loc["2024-01-05", "fed_target_upper"] != out.loc["2024-01-05", "fed_target_upper"]  # NaN
+    assert out.loc["2024-01-05", "fed_target_upper"] == 5.5  # Friday's own value, the target has no lag
+    assert np.isnan(out.loc["2024-01-04", "fed_target_upper"])
 
 
 def test_yahoo_yields_stand_in_for_missing_fred_series():

@@ -1,33 +1,44 @@
 """Detectors: metrics in, signals (edges of named conditions) out.
 
-To add a detector, write a function `(Metrics, DetectorSettings) -> list[Condition]` and list it in
-`DETECTORS`; its conditions get the shared cool-down and hysteresis of `edges.find_edges`.
+To add a detector, write one module ending in `DETECTOR = Detector(topic, keys, conditions)` and list
+it in `DETECTORS`. Its keys then appear in README's table (a test checks), its topic must have a
+message, a chart and a command (tests check), and its conditions get the shared start limit, bands
+and end rule of `edges.find_edges`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
-from signals.detectors.base import Condition
-from signals.detectors.breadth import breadth_conditions
-from signals.detectors.breakout import breakout_conditions
-from signals.detectors.edges import find_edges
-from signals.detectors.rates import rates_conditions
+from signals.detectors import breadth, breakout, credit, rates, sectors
+from signals.detectors.base import Condition, Detector, KeySpec
+from signals.detectors.edges import StartLimit, find_edges
 from signals.metrics import Metrics
 from signals.settings import DetectorSettings
 from signals.signal import Signal
 
-DETECTORS: tuple[Callable[[Metrics, DetectorSettings], list[Condition]], ...] = (
-    breadth_conditions,
-    breakout_conditions,
-    rates_conditions,
+DETECTORS: tuple[Detector, ...] = (
+    breadth.DETECTOR,
+    breakout.DETECTOR,
+    sectors.DETECTOR,
+    credit.DETECTOR,
+    rates.DETECTOR,
 )
+KEYS: dict[str, KeySpec] = {spec.key: spec for detector in DETECTORS for spec in detector.keys}
+KEY_TOPICS: dict[str, str] = {spec.key: detector.topic for detector in DETECTORS for spec in detector.keys}
+
+
+def key_rule(key: str, settings: DetectorSettings) -> str:
+    """A registered key's rule in words, with the numbers of `settings`."""
+    return KEYS[key].rule.format(**{name: getattr(settings, name) for name in type(settings).model_fields})
 
 
 def all_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condition]:
-    return [cond for make in DETECTORS for cond in make(metrics, settings)]
+    conditions = [cond for detector in DETECTORS for cond in detector.conditions(metrics, settings)]
+    for cond in conditions:
+        if KEY_TOPICS.get(cond.key) != cond.type:
+            raise AssertionError(f"{cond.key} is not registered under topic {cond.type}")  # a programming error
+    return conditions
 
 
 def detect(metrics: Metrics, settings: DetectorSettings, first_position: int = 0) -> list[Signal]:
@@ -39,12 +50,15 @@ def detect(metrics: Metrics, settings: DetectorSettings, first_position: int = 0
     """
     sessions = metrics.sessions
     signals: list[Signal] = []
+    rules = settings.signals
+    limit = StartLimit(rules.max_starts, rules.starts_window_sessions)
     for cond in all_conditions(metrics, settings):
-        values = np.where(metrics.unusable(cond.inputs), np.nan, cond.values)  # unknown: the state holds
-        edges = find_edges(values, cond.kind, settings.signals.cooldown_sessions,
-                           settings.signals.end_after_sessions)
+        unusable = metrics.unusable(cond.inputs)
+        values = np.where(unusable, np.nan, cond.values)  # unknown: the state holds
+        hold = None if cond.hold is None else np.where(unusable, np.nan, cond.hold)
+        edges = find_edges(values, cond.kind, limit if cond.limited else None, rules.end_after_sessions, hold)
         for position, direction in edges:
-            if position < first_position:
+            if position < first_position or (direction == "end" and not cond.announce_end):
                 continue
             title, detail = cond.describe(direction, position)
             signals.append(Signal(cond.type, cond.key, sessions[position].strftime("%Y-%m-%d"),

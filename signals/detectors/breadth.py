@@ -1,15 +1,49 @@
-"""Breadth divergence: the index near its high while the typical member is not."""
+"""Breadth: the typical member against its index (narrow markets), washouts, thrusts, equal weight.
+
+The rotation thesis in breadth terms: the index at records carried by a few names while most
+members (and most small caps) sit far below their highs; then a washout, and a thrust of broad
+buying that starts a new leg.
+"""
 
 from __future__ import annotations
 
-from signals.detectors.base import Condition, at, plain, signed
+import numpy as np
+import pandas as pd
+
+from signals.detectors.base import Condition, Detector, KeySpec, at, plain, signed
 from signals.detectors.edges import condition
 from signals.metrics import Metrics
+from signals.metrics.breadth import UNIVERSE_INDEX, UNIVERSE_LABELS
+from signals.metrics.rolling import change_pct
 from signals.settings import DetectorSettings
-from signals.tickers import SP500_INDEX
+from signals.tickers import EQUAL_WEIGHT_ETF, SP500_ETF, SP500_INDEX
+
+UNIVERSES = tuple(UNIVERSE_INDEX)
+
+
+def _nan_frame(metrics: Metrics) -> pd.DataFrame:
+    return pd.DataFrame(np.nan, index=metrics.sessions,
+                        columns=["pct_above_200dma", "zweig_thrust_ema", "median_pct_from_52w_high",
+                                 "members_with_200dma", "advances", "declines"])
+
+
+def _universe(metrics: Metrics, name: str) -> pd.DataFrame:
+    """A universe's breadth; all unknown when the data has no such list (its keys never fire)."""
+    frame = metrics.universes.get(name)
+    return frame if frame is not None else _nan_frame(metrics)
 
 
 def breadth_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condition]:
+    rules = settings.breadth
+    conditions = [_narrow(metrics, settings), _participation(metrics, settings), _smallcap_narrow(metrics, settings),
+                  _equal_weight(metrics, settings)]
+    for name in UNIVERSES:
+        conditions.append(_washout(metrics, name, rules))
+        conditions.append(_thrust(metrics, name, rules))
+    return conditions
+
+
+def _narrow(metrics: Metrics, settings: DetectorSettings) -> Condition:
     frame = metrics.breadth
     rules = settings.breadth
     index_gap = frame["index_pct_from_52w_high"]
@@ -19,17 +53,22 @@ def breadth_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Con
         index_gap.notna() & median_gap.notna(),
     )
 
-    def describe_narrow(direction: str, position: int) -> tuple[str, dict]:
+    def describe(direction: str, position: int) -> tuple[str, dict]:
         values = at(frame, position, "median_pct_from_52w_high", "index_pct_from_52w_high",
                     "pct_above_200dma", "rsp_spy_vs_50dma_pct", "members")
-        median = values["median_pct_from_52w_high"]
-        index = values["index_pct_from_52w_high"]
-        numbers = (f"median member {plain(-median if median is not None else None)}% below its 52-week high "
-                   f"while the S&P 500 is {plain(-index if index is not None else None)}% from its high")
-        title = (f"Narrow leadership: {numbers}" if direction == "start"
-                 else f"Narrow leadership over: {numbers}")
-        return title, values
+        numbers = (f"the median S&P 500 member is {_below(values['median_pct_from_52w_high'])} its 52-week high "
+                   f"while the index is {_below(values['index_pct_from_52w_high'])} its own")
+        if direction == "start":
+            return (f"Narrow leadership: {numbers}. A few giants carry the index; the rest is room for a "
+                    f"rotation into the broad market", values)
+        return f"Narrow leadership over: {numbers}", values
 
+    return Condition("breadth", "breadth:narrow_leadership", "state", narrow, describe, (SP500_INDEX,))
+
+
+def _participation(metrics: Metrics, settings: DetectorSettings) -> Condition:
+    frame = metrics.breadth
+    rules = settings.breadth
     sessions = rules.participation_sessions
     drop = frame["pct_above_200dma"] - frame["pct_above_200dma"].shift(sessions)
     index_change = (frame["index_close"] / frame["index_close"].shift(sessions) - 1.0) * 100.0
@@ -37,19 +76,156 @@ def breadth_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Con
         (drop <= -rules.participation_drop_points) & (index_change > 0), drop.notna() & index_change.notna()
     )
 
-    def describe_falling(direction: str, position: int) -> tuple[str, dict]:
+    def describe(direction: str, position: int) -> tuple[str, dict]:
         values = at(frame, position, "pct_above_200dma", "index_pct_from_52w_high", "members")
-        values["pct_above_200dma_change"] = round(float(drop.iat[position]), 4)
-        values["index_change_pct"] = round(float(index_change.iat[position]), 4)
+        values["pct_above_200dma_change"] = _round(drop.iat[position])
+        values["index_change_pct"] = _round(index_change.iat[position])
         values["sessions"] = sessions
         numbers = (f"members above their 200-day average {signed(values['pct_above_200dma_change'])} points "
                    f"in {sessions} sessions (now {plain(values['pct_above_200dma'])}%) while the S&P 500 "
                    f"is {signed(values['index_change_pct'])}%")
-        title = (f"Participation falling: {numbers}" if direction == "start"
-                 else f"Participation no longer falling: {numbers}")
+        if direction == "start":
+            return f"Participation falling: {numbers}. The rally is narrowing to fewer names", values
+        return f"Participation no longer falling: {numbers}", values
+
+    return Condition("breadth", "breadth:participation_drop", "state", falling, describe, (SP500_INDEX,))
+
+
+def _smallcap_narrow(metrics: Metrics, settings: DetectorSettings) -> Condition:
+    rules = settings.breadth
+    sp500 = metrics.breadth
+    small = _universe(metrics, "russell2000")
+    index_gap = sp500["index_pct_from_52w_high"]
+    median_gap = small["median_pct_from_52w_high"]
+    narrow = condition(
+        (index_gap >= -rules.index_within_pct_of_high) & (median_gap <= -rules.smallcap_median_below_high_pct),
+        index_gap.notna() & median_gap.notna(),
+    )
+
+    def describe(direction: str, position: int) -> tuple[str, dict]:
+        values = {"russell2000_median_pct_from_52w_high": _round(median_gap.iat[position]),
+                  "sp500_index_pct_from_52w_high": _round(index_gap.iat[position]),
+                  "russell2000_pct_above_200dma": _round(small["pct_above_200dma"].iat[position])}
+        numbers = (f"the median Russell 2000 member is {_below(values['russell2000_median_pct_from_52w_high'])} "
+                   f"its 52-week high while the S&P 500 is {_below(values['sp500_index_pct_from_52w_high'])} its own")
+        if direction == "start":
+            return (f"Small caps left behind: {numbers}. Thousands of small companies near their lows with the "
+                    f"index near records: the gap a rotation would close", values)
+        return f"Small caps no longer left behind: {numbers}", values
+
+    return Condition("breadth", "breadth:smallcap_narrow", "state", narrow, describe, (SP500_INDEX,))
+
+
+def _equal_weight(metrics: Metrics, settings: DetectorSettings) -> Condition:
+    rules = settings.breadth
+    frame = metrics.breadth
+    sessions = rules.equal_weight_sessions
+    change = change_pct(frame["rsp_spy_ratio"], sessions)
+    known = change.notna()
+    lagging = condition(change <= -rules.equal_weight_drop_pct, known)
+    still = condition(change <= -rules.equal_weight_end_drop_pct, known)
+
+    def describe(direction: str, position: int) -> tuple[str, dict]:
+        values = {"rsp_spy_change_pct": _round(change.iat[position]), "sessions": sessions,
+                  "rsp_spy_ratio": _round(frame["rsp_spy_ratio"].iat[position], 6)}
+        numbers = f"RSP/SPY {signed(values['rsp_spy_change_pct'])}% over {sessions} sessions"
+        if direction == "start":
+            return (f"Equal weight lagging: {numbers}. The average S&P 500 company is falling behind the "
+                    f"cap-weighted index: leadership is concentrating, not rotating", values)
+        return f"Equal weight no longer lagging: {numbers}", values
+
+    return Condition("breadth", "breadth:equal_weight_lagging", "state", lagging, describe,
+                     (EQUAL_WEIGHT_ETF, SP500_ETF), hold=still)
+
+
+def _washout(metrics: Metrics, name: str, rules) -> Condition:
+    frame = _universe(metrics, name)
+    share = frame["pct_above_200dma"]
+    label = UNIVERSE_LABELS.get(name, name)
+    known = share.notna()
+    washed = condition(share < rules.washout_below_pct, known)
+    still = condition(share <= rules.washout_end_above_pct, known)
+
+    def describe(direction: str, position: int) -> tuple[str, dict]:
+        values = {"pct_above_200dma": _round(share.iat[position]),
+                  "members_with_200dma": _round(frame["members_with_200dma"].iat[position]),
+                  "median_pct_from_52w_high": _round(frame["median_pct_from_52w_high"].iat[position])}
+        numbers = f"{plain(values['pct_above_200dma'])}% of {label} members above their 200-day average"
+        if direction == "start":
+            return (f"{label} washout: only {numbers} (alert below {plain(rules.washout_below_pct, 0)}%). "
+                    f"Selling has reached nearly every company; such lows are where new legs have begun", values)
+        return (f"{label} washout over: {numbers} (above {plain(rules.washout_end_above_pct, 0)}% again)", values)
+
+    return Condition("breadth", f"breadth:washout:{name}", "state", washed, describe, hold=still)
+
+
+def _thrust(metrics: Metrics, name: str, rules) -> Condition:
+    frame = _universe(metrics, name)
+    average = frame["zweig_thrust_ema"]
+    window = rules.thrust_sessions
+    recent_low = average.shift(1).rolling(window, min_periods=window).min()
+    label = UNIVERSE_LABELS.get(name, name)
+    thrust = condition((average > rules.thrust_high) & (recent_low < rules.thrust_low),
+                       average.notna() & recent_low.notna())
+
+    def describe(direction: str, position: int) -> tuple[str, dict]:
+        start = max(0, position - window)
+        lows = average.iloc[start:position].to_numpy()
+        low_at = start + int(np.nanargmin(lows)) if len(lows) and not np.all(np.isnan(lows)) else position
+        values = {"zweig_thrust_ema": _round(average.iat[position], 4), "low": _round(average.iat[low_at], 4),
+                  "sessions_from_low": position - low_at, "thrust_low": rules.thrust_low,
+                  "thrust_high": rules.thrust_high}
+        title = (f"{label} breadth thrust: the 10-session average share of advancing members rose from "
+                 f"{plain(values['low'], 3)} to {plain(values['zweig_thrust_ema'], 3)} in "
+                 f"{values['sessions_from_low']} sessions (Zweig: below {rules.thrust_low:g} to above "
+                 f"{rules.thrust_high:g} within {window}). Broad buying of this force is rare and has "
+                 f"marked the start of new advances")
         return title, values
 
-    return [
-        Condition("breadth", "breadth:narrow_leadership", "state", narrow, describe_narrow, (SP500_INDEX,)),
-        Condition("breadth", "breadth:participation_drop", "state", falling, describe_falling, (SP500_INDEX,)),
-    ]
+    return Condition("breadth", f"breadth:thrust:{name}", "state", thrust, describe, announce_end=False)
+
+
+def _round(value: float, digits: int = 4) -> float | None:
+    number = float(value)
+    return None if np.isnan(number) else round(number, digits)
+
+
+def _below(gap: float | None) -> str:
+    """-11.3 -> "11.3% below"; 0 -> "at"."""
+    if gap is None:
+        return "an unknown distance from"
+    if gap >= -0.05:
+        return "at"
+    return f"{plain(-gap)}% below"
+
+
+_UNIVERSE_KEYS = tuple(
+    spec for name in UNIVERSES for spec in (
+        KeySpec(f"breadth:washout:{name}",
+                f"fewer than {{breadth.washout_below_pct:g}}% of {UNIVERSE_LABELS[name]} members above their "
+                f"200-day average; ends above {{breadth.washout_end_above_pct:g}}%"),
+        KeySpec(f"breadth:thrust:{name}",
+                f"Zweig breadth thrust over {UNIVERSE_LABELS[name]} members: the 10-session EMA of A/(A+D) from "
+                f"below {{breadth.thrust_low:g}} to above {{breadth.thrust_high:g}} within "
+                f"{{breadth.thrust_sessions}} sessions (news once, no end)"),
+    ))
+
+DETECTOR = Detector(
+    topic="breadth",
+    keys=(
+        KeySpec("breadth:narrow_leadership",
+                "S&P 500 within {breadth.index_within_pct_of_high:g}% of its 252-session high, median S&P 500 "
+                "member {breadth.median_below_high_pct:g}% or more below its own"),
+        KeySpec("breadth:participation_drop",
+                "% of S&P 500 members above their 200-day falls {breadth.participation_drop_points:g}+ points "
+                "over {breadth.participation_sessions} sessions while the index rises"),
+        KeySpec("breadth:smallcap_narrow",
+                "S&P 500 within {breadth.index_within_pct_of_high:g}% of its high, median Russell 2000 member "
+                "{breadth.smallcap_median_below_high_pct:g}% or more below its own"),
+        KeySpec("breadth:equal_weight_lagging",
+                "RSP/SPY down {breadth.equal_weight_drop_pct:g}% or more over {breadth.equal_weight_sessions} "
+                "sessions; ends when the drop is under {breadth.equal_weight_end_drop_pct:g}%"),
+        *_UNIVERSE_KEYS,
+    ),
+    conditions=breadth_conditions,
+)

@@ -1,11 +1,11 @@
-"""Technical breakout: IWM above its 52-week high, small caps out-running the S&P 500."""
+"""Technical breakout: IWM above its 52-week high, small caps out-running the S&P 500, a new leg."""
 
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
-from signals.detectors.base import Condition, at, plain, signed
+from signals.detectors.base import Condition, Detector, KeySpec, at, plain, signed
 from signals.detectors.edges import condition
 from signals.metrics import Metrics
 from signals.metrics.rolling import prior_high
@@ -32,7 +32,7 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
         if direction == "start":
             title = (f"IWM breakout: closed at {plain(values['iwm_close'], 2)}, above its prior {sessions}-session "
                      f"closing high of {plain(level, 2)} ({signed(values['pct_vs_prior_high'])}%)"
-                     f"{_confirmation_text(values)}")
+                     f"{_confirmation_text(values)}. Small caps at a new high: the rotation in price")
         else:
             title = (f"IWM breakout faded: {plain(values['iwm_close'], 2)} is "
                      f"{signed(values['pct_vs_prior_high'])}% from its prior {sessions}-session high")
@@ -57,16 +57,33 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
             title = (f"Small caps leading: IWM/SPY at {plain(values['iwm_spy_ratio'], 4)}, above its prior "
                      f"{sessions}-session high ({plain(level, 4)}) and "
                      f"{signed(values['iwm_spy_pct_vs_200d_avg'])}% vs its 200-day average"
-                     f"{_confirmation_text(values)}")
+                     f"{_confirmation_text(values)}. Small caps beating the S&P 500, not just rising with it")
         else:
             title = (f"Small-cap lead faded: IWM/SPY at {plain(values['iwm_spy_ratio'], 4)}, "
                      f"{signed(values['iwm_spy_pct_vs_200d_avg'])}% vs its 200-day average")
+        return title, values
+
+    below = (ratio < ratio_average).astype("float64").where(ratio.notna() & ratio_average.notna())
+    run = rules.leg_below_sessions
+    long_below = below.shift(1).rolling(run, min_periods=run).sum() == run
+    leg = condition((ratio > ratio_average) & long_below, ratio.notna() & ratio_average.notna())
+
+    def describe_leg(direction: str, position: int) -> tuple[str, dict]:
+        values = at(frame, position, "iwm_spy_ratio", "iwm_spy_200d_avg", "iwm_spy_pct_vs_200d_avg")
+        before = below.iloc[:position].to_numpy()
+        not_below = np.flatnonzero(before != 1.0)
+        values["sessions_below"] = int(position - (not_below[-1] + 1 if len(not_below) else 0))
+        title = (f"New small-cap leg: IWM/SPY crossed above its 200-day average ({signed(values['iwm_spy_pct_vs_200d_avg'])}%) "
+                 f"after {values['sessions_below']} sessions below it. The end of a long underperformance "
+                 f"is where past small-cap cycles turned")
         return title, values
 
     return [
         Condition("breakout", "breakout:iwm_52w_high", "state", iwm_break, describe_iwm, (SMALL_CAP_ETF,)),
         Condition("breakout", "breakout:iwm_spy_ratio", "state", ratio_break, describe_ratio,
                   (SMALL_CAP_ETF, SP500_ETF)),
+        Condition("breakout", "breakout:smallcap_leg", "state", leg, describe_leg, (SMALL_CAP_ETF, SP500_ETF),
+                  announce_end=False),
     ]
 
 
@@ -105,3 +122,16 @@ def _confirmation_text(values: dict) -> str:
                      f"{' ✓' if values['volume_confirmed'] else ''}")
     return f"; {', '.join(parts)}" if parts else ""
 
+
+
+DETECTOR = Detector(
+    topic="breakout",
+    keys=(
+        KeySpec("breakout:iwm_52w_high", "IWM closes above its prior {breakout.iwm_high_sessions}-session closing high"),
+        KeySpec("breakout:iwm_spy_ratio", "IWM/SPY above its prior {breakout.ratio_high_sessions}-session high "
+                                          "while above its 200-session average"),
+        KeySpec("breakout:smallcap_leg", "IWM/SPY crosses above its 200-session average after "
+                                         "{breakout.leg_below_sessions}+ sessions below it (news once, no end)"),
+    ),
+    conditions=breakout_conditions,
+)

@@ -1,13 +1,23 @@
-"""Turning a daily condition into edges, with a cool-down and hysteresis so flicker does not spam.
+"""Turning a daily condition into edges, so that a flickering or hovering condition does not spam.
 
-The condition is a float array per session: 1.0 true, 0.0 false, NaN unknown (not enough data).
-An unknown day changes nothing. The scan is sequential by nature (each edge depends on the last
-one), but it runs over one small 1-D array per key, never over tickers.
+A condition is a float array per session: 1.0 true, 0.0 false, NaN unknown (not enough data, or a
+session the detector must not decide on). An unknown day changes nothing. Three rules keep alerts
+rare and meaningful:
+- a start limit: a key starts at most `max_starts` times in any `window` sessions; a start held
+  back happens later if the condition still holds (this replaced a cool-down counted from the
+  last start, which swallowed a decisive breakout three weeks after a failed one);
+- a band: a level condition may hold on a laxer level than the one that starts it (the curve is
+  inverted below -10 bp and stays so until above +10 bp), so a level hovering at its threshold
+  starts once per episode;
+- an end only after `end_after` false sessions in a row.
+The scan is sequential by nature (each edge depends on the last one), but it runs over one small
+1-D array per key, never over tickers.
 """
 
 from __future__ import annotations
 
-import math
+from collections import deque
+from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
@@ -15,31 +25,53 @@ import numpy as np
 Kind = Literal["state", "event"]
 
 
-def find_edges(condition: np.ndarray, kind: Kind, cooldown: int, end_after: int) -> list[tuple[int, str]]:
+@dataclass(frozen=True)
+class StartLimit:
+    max_starts: int
+    window: int
+
+
+def find_edges(condition: np.ndarray, kind: Kind, limit: StartLimit | None, end_after: int,
+               hold: np.ndarray | None = None) -> list[tuple[int, str]]:
     """(position, "start"|"end") pairs in session order.
 
-    state: starts when the condition turns true, but at most once per `cooldown` sessions (a
-    start held back by the cool-down happens later if the condition still holds); ends once the
-    condition has been false for `end_after` sessions in a row.
-    event: every true session is a start (a Fed move is news each time), never an end.
+    state: starts when `condition` is true (and the start limit allows), stays active while `hold`
+    (default: the condition itself) is true, ends once `hold` has been false for `end_after`
+    sessions in a row.
+    event: every true session is a start (a Fed move is news each time), subject to the limit if
+    one is given; never an end.
     """
     values = np.asarray(condition, dtype="float64")
-    if kind == "event":
-        return [(int(i), "start") for i in np.flatnonzero(values == 1.0)]
+    holding = values if hold is None else np.asarray(hold, dtype="float64")
+    recent: deque[int] = deque()
+
+    def allowed(position: int) -> bool:
+        if limit is None:
+            return True
+        while recent and recent[0] <= position - limit.window:
+            recent.popleft()
+        return len(recent) < limit.max_starts
+
     edges: list[tuple[int, str]] = []
+    if kind == "event":
+        for position in np.flatnonzero(values == 1.0).tolist():
+            if allowed(position):
+                recent.append(position)
+                edges.append((position, "start"))
+        return edges
     active = False
-    last_start = -math.inf
     false_run = 0
-    for position in np.flatnonzero(~np.isnan(values)).tolist():
-        holds = values[position] == 1.0
+    for position in np.flatnonzero(~np.isnan(values) | ~np.isnan(holding)).tolist():
         if active:
-            false_run = 0 if holds else false_run + 1
+            if np.isnan(holding[position]):
+                continue
+            false_run = 0 if holding[position] == 1.0 else false_run + 1
             if false_run >= end_after:
                 active = False
                 edges.append((position, "end"))
-        elif holds and position - last_start >= cooldown:
+        elif values[position] == 1.0 and allowed(position):
             active = True
-            last_start = position
+            recent.append(position)
             false_run = 0
             edges.append((position, "start"))
     return edges

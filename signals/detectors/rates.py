@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from signals.detectors.base import Condition, at, plain, signed
+from signals.detectors.base import Condition, Detector, KeySpec, at, plain, signed
 from signals.detectors.edges import condition
 from signals.metrics import Metrics
 from signals.settings import DetectorSettings
@@ -14,13 +14,14 @@ def rates_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condi
     threshold = settings.rates.yield_2y_move_bp
     known = move.notna()
 
-    def describe_move(label: str):
+    def describe_move(label: str, why: str):
         def describe(direction: str, position: int) -> tuple[str, dict]:
             values = at(frame, position, "yield_2y", "yield_2y_change_20d_bp", "yield_3m", "yield_10y")
             numbers = (f"2-year yield {signed(values['yield_2y_change_20d_bp'], 0)} bp in 20 sessions "
                        f"(now {plain(values['yield_2y'], 2)}%)")
-            title = f"Rates {label}: {numbers}" if direction == "start" else f"Rates {label} over: {numbers}"
-            return title, values
+            if direction == "start":
+                return f"Rates {label}: {numbers}. {why}", values
+            return f"Rates {label} over: {numbers}", values
         return describe
 
     target_change = frame["fed_target_change_bp"]
@@ -29,29 +30,51 @@ def rates_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condi
         values = at(frame, position, "fed_target_change_bp", "fed_target_lower", "fed_target_upper", "yield_2y")
         change = values["fed_target_change_bp"] or 0.0
         verb = "cut" if change < 0 else "raised"
+        effect = ("cheaper floating-rate debt, which small companies carry most of" if change < 0
+                  else "dearer floating-rate debt, which small companies carry most of")
         title = (f"Fed {verb} its target by {plain(abs(change), 0)} bp to "
-                 f"{plain(values['fed_target_lower'], 2)}\u2013{plain(values['fed_target_upper'], 2)}%")
+                 f"{plain(values['fed_target_lower'], 2)}\u2013{plain(values['fed_target_upper'], 2)}%: {effect}")
         return title, values
 
     spread = frame["spread_10y_3m_bp"]
+    rules = settings.rates
+    inverted = condition(spread < rules.curve_inverted_below_bp, spread.notna())
+    not_positive = condition(spread <= rules.curve_positive_above_bp, spread.notna())
 
     def describe_curve(direction: str, position: int) -> tuple[str, dict]:
         values = at(frame, position, "spread_10y_3m_bp", "yield_10y", "yield_3m")
+        spread_bp = signed(values["spread_10y_3m_bp"], 0)
         if direction == "start":
-            title = f"Yield curve inverted: 10-year minus 3-month at {signed(values['spread_10y_3m_bp'], 0)} bp"
-        else:
-            title = f"Yield curve turned positive: 10-year minus 3-month at {signed(values['spread_10y_3m_bp'], 0)} bp"
-        return title, values
+            return (f"Yield curve inverted: 10-year minus 3-month at {spread_bp} bp (below "
+                    f"{signed(rules.curve_inverted_below_bp, 0)} bp). Markets expect cuts, or a slowdown that "
+                    f"small companies feel first", values)
+        return (f"Yield curve positive again: 10-year minus 3-month at {spread_bp} bp (above "
+                f"{signed(rules.curve_positive_above_bp, 0)} bp)", values)
 
     return [
         Condition("rates", "rates:2y_easing", "state", condition(move <= -threshold, known),
-                  describe_move("easing")),
+                  describe_move("easing", "Falling short rates ease the floating-rate debt small companies carry")),
         Condition("rates", "rates:2y_tightening", "state", condition(move >= threshold, known),
-                  describe_move("tightening")),
+                  describe_move("tightening", "Rising short rates weigh on small companies' floating-rate debt")),
         Condition("rates", "rates:fed_cut", "event", condition(target_change < 0, target_change.notna()),
-                  describe_fed),
+                  describe_fed, limited=False),
         Condition("rates", "rates:fed_hike", "event", condition(target_change > 0, target_change.notna()),
-                  describe_fed),
-        Condition("rates", "rates:curve_inverted", "state", condition(spread < 0, spread.notna()),
-                  describe_curve),
+                  describe_fed, limited=False),
+        Condition("rates", "rates:curve_inverted", "state", inverted, describe_curve, hold=not_positive),
     ]
+
+
+DETECTOR = Detector(
+    topic="rates",
+    keys=(
+        KeySpec("rates:2y_easing", "the 2-year yield falls {rates.yield_2y_move_bp:g} bp or more over 20 sessions"),
+        KeySpec("rates:2y_tightening", "the 2-year yield rises {rates.yield_2y_move_bp:g} bp or more over 20 sessions"),
+        KeySpec("rates:fed_cut", "the Fed lowers its target (news: alerted the session after the announcement, "
+                                 "exempt from the start limit)"),
+        KeySpec("rates:fed_hike", "the Fed raises its target (news: alerted the session after the announcement, "
+                                  "exempt from the start limit)"),
+        KeySpec("rates:curve_inverted", "10y - 3m below {rates.curve_inverted_below_bp:+g} bp; ends above "
+                                        "{rates.curve_positive_above_bp:+g} bp (a band)"),
+    ),
+    conditions=rates_conditions,
+)

@@ -17,9 +17,12 @@ from signals.metrics.breadth import compute_breadth, universe_breadth
 from signals.metrics.breakout import compute_breakout
 from signals.metrics.rates import compute_rates
 from signals.settings import DetectorSettings, load_detector_settings
-from signals.tickers import SP500_ETF, SP500_INDEX, WATCHED
+from signals.metrics.credit import compute_credit
+from signals.metrics.sectors import compute_sectors
+from signals.tickers import DETECTOR_INPUTS, SP500_ETF, SP500_INDEX
+from signals.topics import TOPIC_NAMES
 
-GROUPS = ("breadth", "breakout", "rates")
+GROUPS = TOPIC_NAMES  # one metric group per topic
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,8 @@ class Metrics:
     breadth: pd.DataFrame
     breakout: pd.DataFrame
     rates: pd.DataFrame
+    sectors: pd.DataFrame
+    credit: pd.DataFrame
     notes: tuple[str, ...] = ()
     universes: dict[str, pd.DataFrame] = field(default_factory=dict)
     carried_inputs: pd.DataFrame | None = None
@@ -55,7 +60,8 @@ class Metrics:
         return self.breadth.index  # type: ignore[return-value]
 
     def group(self, name: str) -> pd.DataFrame:
-        return {"breadth": self.breadth, "breakout": self.breakout, "rates": self.rates}[name]
+        return {"breadth": self.breadth, "breakout": self.breakout, "rates": self.rates,
+                "sectors": self.sectors, "credit": self.credit}[name]
 
     def snapshot(self, session: pd.Timestamp | None = None) -> dict[str, Any]:
         """One session's metrics as plain JSON-ready values (NaN becomes None)."""
@@ -105,14 +111,17 @@ def compute_metrics(data: MarketData, settings: DetectorSettings | None = None,
             universes[name] = universe_breadth(data, name, notes, aggregates.get(name))
     breakout = compute_breakout(data, notes)
     rates = compute_rates(data, notes, settings.rates.publication_lag_sessions)
-    return Metrics(breadth, breakout, rates, tuple(notes), universes, _carried_inputs(data), data.suspect)
+    sectors = compute_sectors(data, notes)
+    credit = compute_credit(data, notes)
+    return Metrics(breadth, breakout, rates, sectors, credit, tuple(notes), universes,
+                   _carried_inputs(data), data.suspect)
 
 
 def _carried_inputs(data: MarketData) -> pd.DataFrame | None:
-    """The watched tickers' carried flags; ^GSPC's are SPY's when SPY stands in for a missing index."""
+    """The detector inputs' carried flags; ^GSPC's are SPY's when SPY stands in for a missing index."""
     if data.carried is None:
         return None
-    flags = {ticker: data.was_carried(ticker) for ticker in WATCHED if ticker in data.close.columns}
+    flags = {ticker: data.was_carried(ticker) for ticker in DETECTOR_INPUTS if ticker in data.close.columns}
     if not data.has(SP500_INDEX) and data.has(SP500_ETF):
         flags[SP500_INDEX] = data.was_carried(SP500_ETF)
     return pd.DataFrame(flags, index=data.close.index)

@@ -146,6 +146,7 @@ def member_aggregates(close: pd.DataFrame) -> pd.DataFrame:
 
 # Each universe's own index, and the ETF that stands in for it when the index file is missing.
 UNIVERSE_INDEX = {"sp500": (SP500_INDEX, SP500_ETF), "russell2000": (RUSSELL_2000, SMALL_CAP_ETF)}
+UNIVERSE_LABELS = {"sp500": "S&P 500", "russell2000": "Russell 2000"}
 
 
 def _index_close(data: MarketData, universe: str, notes: list[str]) -> pd.Series:

@@ -1,9 +1,12 @@
 """Rates: the front end of the Treasury curve and the Fed's target, on the session calendar.
 
 Small caps carry more floating-rate debt, so a falling 2-year yield favours them. FRED stamps a
-value with the day it describes but publishes it about a day later; `publication_lag_sessions`
-(default 1) makes a value usable only from the next session on, so a replay never acts on a
-number the live bot could not have had yet.
+yield with the day it describes but publishes it about a day later; `publication_lag_sessions`
+(default 1) makes a yield usable only from the next session on, so a replay never acts on a
+number the live bot could not have had yet. The Fed's target range is different: FRED dates it by
+its effective day, the session after the FOMC announced it, so it was public before its own date
+and is known at that date's close (lag 0): a cut alerts the session after the announcement, not
+two.
 """
 
 from __future__ import annotations
@@ -35,7 +38,7 @@ def compute_rates(data: MarketData, notes: list[str], publication_lag_sessions: 
         out[f"{name}_change_20d_bp"] = (values - values.shift(CHANGE_SESSIONS)) * 100.0
 
     for series, name in (("DFEDTARU", "fed_target_upper"), ("DFEDTARL", "fed_target_lower")):
-        values = _fred_on_sessions(data, series, sessions, publication_lag_sessions)
+        values = _fred_on_sessions(data, series, sessions, lag=0)  # announced before its effective date
         if values is None:
             notes.append(f"rates: FRED {series} not in the data; Fed target changes are unavailable")
             values = pd.Series(np.nan, index=sessions)

@@ -1,0 +1,28 @@
+"""The signal topics, named once: each is a signal type, a subscription, a metric group and a chart.
+
+Everything that lists topics (the store's subscriptions, `/signals`, `/help`, the metric groups of
+`metrics --json`, the charts, README) reads this tuple; a test fails when a topic lacks any part.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str  # the signal type, the subscription topic and the metric group of `metrics --json`
+    label: str  # the alert header a subscriber sees
+    about: str  # one line for /signals, /help and README
+
+
+TOPICS: tuple[Topic, ...] = (
+    Topic("breadth", "Breadth",
+          "the typical S&P 500 / Russell 2000 member against its index: narrow markets, washouts, thrusts"),
+    Topic("breakout", "Small-cap breakout", "IWM and IWM/SPY leaving their ranges"),
+    Topic("rates", "Rates", "the 2-year yield, the Fed's target, the yield curve"),
+    Topic("sectors", "Sector rotation", "industrials, financials, discretionary and regional banks taking the lead"),
+    Topic("credit", "Credit", "high-yield bonds against Treasuries: financing conditions for small companies"),
+)
+TOPIC_NAMES: tuple[str, ...] = tuple(topic.name for topic in TOPICS)
+TOPIC_BY_NAME: dict[str, Topic] = {topic.name: topic for topic in TOPICS}
