@@ -64,10 +64,38 @@ def _rates(figure: Figure, metrics: Metrics, settings: DetectorSettings) -> None
     bottom.legend(loc="upper left", fontsize=8)
 
 
+def _relative(axes, frame, prefix: str, label: str) -> None:
+    axes.plot(frame.index, frame[f"{prefix}_ratio"], label=label)
+    axes.plot(frame.index, frame[f"{prefix}_prior_60d_high"], label="prior 60-session high", linestyle="--")
+    axes.plot(frame.index, frame[f"{prefix}_200d_avg"], label="200-session average", linestyle=":")
+    axes.legend(loc="upper left", fontsize=8)
+
+
+def _sectors(figure: Figure, metrics: Metrics, settings: DetectorSettings) -> None:
+    frame = metrics.sectors.iloc[-LOOKBACK_SESSIONS:]
+    top, bottom = figure.subplots(2, 1, sharex=True)
+    _relative(top, frame, "cyclicals_xlk", "XLI+XLF+XLY / XLK")
+    _relative(bottom, frame, "kre_spy", "KRE / SPY")
+
+
+def _credit(figure: Figure, metrics: Metrics, settings: DetectorSettings) -> None:
+    frame = metrics.credit.iloc[-LOOKBACK_SESSIONS:]
+    top, bottom = figure.subplots(2, 1, sharex=True)
+    top.plot(frame.index, frame["hyg_ief_ratio"], label="HYG / IEF")
+    top.plot(frame.index, frame["hyg_ief_200d_avg"], label="200-session average", linestyle=":")
+    top.legend(loc="upper left", fontsize=8)
+    bottom.plot(frame.index, frame["hyg_ief_change_20d_pct"], label="HYG / IEF, 20-session change (%)")
+    bottom.axhline(-settings.credit.hy_drop_pct, color="firebrick", linestyle=":", linewidth=1)
+    bottom.legend(loc="lower left", fontsize=8)
+
+
+# One chart per topic (a test checks every topic has one).
 CHARTS: dict[str, tuple[str, Callable[[Figure, Metrics, DetectorSettings], None]]] = {
     "breadth": ("Breadth: the index against its typical member", _breadth),
     "breakout": ("Small caps: IWM and IWM/SPY against their ranges", _breakout),
     "rates": ("Rates: yields, the Fed's target, the curve", _rates),
+    "sectors": ("Sectors: cyclicals over tech, regional banks over the S&P 500", _sectors),
+    "credit": ("Credit: high yield against Treasuries", _credit),
 }
 
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from bot.config import AppConfig, load_config
 from bot.logs import setup_logging
 from signals.errors import RotationError
+from signals.topics import TOPIC_NAMES
 
 if TYPE_CHECKING:
     from signals.engine import MetricsEngine
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 # Commands import what they use when they run: `rotation-bot --help` must not wait for pandas.
 
 EXIT_ERROR = 1
-CHART_NAMES = ("breadth", "breakout", "rates")  # bot.charts.CHARTS, without importing matplotlib up front
+CHART_NAMES = TOPIC_NAMES  # bot.charts.CHARTS has one per topic, without importing matplotlib up front
 
 
 def _load_inputs(config: AppConfig) -> tuple[MarketData, DetectorSettings, MetricsEngine]:

@@ -25,7 +25,7 @@ from bot.messages import (
     SNAPSHOT_MESSAGES,
     UNIVERSE_LABELS,
     breadth_message,
-    signal_message,
+    history_message,
     split_message,
 )
 from bot.services import Services
@@ -236,7 +236,8 @@ async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if not signals:
         await reply(update, "No signals yet.")
         return
-    await reply(update, "\n\n".join(signal_message(s) for s in signals))
+    snapshot = await services.snapshot()
+    await reply(update, history_message(signals, (snapshot or {}).get("records") or {}))
 
 
 async def chart(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -370,10 +371,12 @@ COMMANDS: tuple[Command, ...] = (
             usage="[sp500|russell2000]"),
     Command("breakout", snapshot_command("breakout"), "IWM and IWM/SPY against their ranges"),
     Command("rates", snapshot_command("rates"), "Treasury yields, the Fed's target, the curve"),
+    Command("sectors", snapshot_command("sectors"), "cyclicals against tech, regional banks against the S&P 500"),
+    Command("credit", snapshot_command("credit"), "high-yield bonds against Treasuries"),
     Command("signals", signals_command, "the signal topics and this chat's subscriptions"),
     Command("subscribe", subscription_command(True), "receive alerts of a topic", usage="<topic|all>"),
     Command("unsubscribe", subscription_command(False), "stop alerts of a topic", usage="<topic|all>"),
-    Command("chart", chart, "a chart of the last year: breadth, breakout or rates", usage="[name]"),
+    Command("chart", chart, "a chart of the last year: " + ", ".join(TOPIC_NAMES), usage="[name]"),
     Command("history", history, "recent signals", usage="[n]"),
     Command("status", status, "last run, data as-of, next run, warnings"),
     Command("run", run_now, "run a tick now", admin_only=True),

@@ -21,9 +21,29 @@ def signal_message(signal: Signal) -> str:
     topic = TOPIC_BY_NAME.get(signal.type)
     label = topic.label if topic else signal.type
     edge = "started" if signal.direction == "start" else "ended"
+    record = signal.detail.get("record") if isinstance(signal.detail, dict) else None
     return (f"{_ICONS.get(signal.direction, '')} <b>{escape(label)}</b> \u00b7 {edge}\n"
             f"{escape(signal.title)}\n"
-            f"<i>{escape(signal.date)} close \u00b7 {escape(signal.key)}</i>")
+            + (f"\U0001F4CA {escape(str(record))}\n" if record else "")
+            + f"<i>{escape(signal.date)} close \u00b7 {escape(signal.key)}</i>")
+
+
+def headline(title: str) -> str:
+    """A title's first clause ("Narrow leadership", "Fed cut its target by 25 bp to 5.00-5.25%")."""
+    return title.split(": ", 1)[0].split(". ", 1)[0]
+
+
+def history_message(signals: list[Signal], records: dict[str, str]) -> str:
+    """One line per signal, newest first, then each started key's record in one line."""
+    lines = [f"<b>Last {len(signals)} signal{'s' if len(signals) != 1 else ''}</b>"]
+    for signal in signals:
+        lines.append(f"{escape(signal.date)} {_ICONS.get(signal.direction, '')} {escape(headline(signal.title))}"
+                     + ("" if signal.direction == "start" else " (ended)"))
+    keyed = {s.key: headline(s.title) for s in signals if s.direction == "start" and s.key in records}
+    if keyed:
+        lines += ["", "<b>Track record</b> (IWM against SPY after each start)"]
+        lines += [f"\u2022 {escape(name)}: {escape(records[key])}" for key, name in keyed.items()]
+    return "\n".join(lines)
 
 
 def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
@@ -139,4 +159,35 @@ def rates_message(snapshot: dict[str, Any]) -> str:
     return f"<b>Rates</b> \u00b7 {escape(snapshot['as_of'])} close\n{_rows(rows)}"
 
 
-SNAPSHOT_MESSAGES = {"breadth": breadth_message, "breakout": breakout_message, "rates": rates_message}
+def sectors_message(snapshot: dict[str, Any]) -> str:
+    k = snapshot.get("sectors") or {}
+    rows = [
+        ("XLI+XLF+XLY / XLK", ""),
+        ("  vs prior 60d high", _number(k.get("cyclicals_xlk_pct_vs_prior_60d_high"), "{:+.2f}%")),
+        ("  vs 200d average", _number(k.get("cyclicals_xlk_pct_vs_200d_avg"), "{:+.2f}%")),
+        ("KRE / SPY", ""),
+        ("  vs prior 60d high", _number(k.get("kre_spy_pct_vs_prior_60d_high"), "{:+.2f}%")),
+        ("  vs 200d average", _number(k.get("kre_spy_pct_vs_200d_avg"), "{:+.2f}%")),
+        ("20 sessions vs SPY", ""),
+    ]
+    for ticker, name in (("xli", "Industrials XLI"), ("xlf", "Financials XLF"), ("xly", "Discretion. XLY"),
+                         ("xlk", "Technology XLK"), ("kre", "Reg. banks KRE")):
+        rows.append((f"  {name}", _number(k.get(f"{ticker}_vs_spy_20d_pct"), "{:+.1f} pts")))
+    return (f"<b>Sector rotation</b> \u00b7 {escape(snapshot['as_of'])} close\n{_rows(rows)}\n"
+            f"<i>A ratio above both its prior 60-session high and its 200-session average is a lead.</i>")
+
+
+def credit_message(snapshot: dict[str, Any]) -> str:
+    c = snapshot.get("credit") or {}
+    rows = [
+        ("HYG / IEF", _number(c.get("hyg_ief_ratio"), "{:.4f}")),
+        ("  20-session change", _number(c.get("hyg_ief_change_20d_pct"), "{:+.2f}%")),
+        ("  vs 200d average", _number(c.get("hyg_ief_pct_vs_200d_avg"), "{:+.2f}%")),
+    ]
+    return (f"<b>Credit</b> \u00b7 {escape(snapshot['as_of'])} close\n{_rows(rows)}\n"
+            f"<i>High-yield bonds against 7-10 year Treasuries: falling means dearer credit for small "
+            f"companies.</i>")
+
+
+SNAPSHOT_MESSAGES = {"breadth": breadth_message, "breakout": breakout_message, "rates": rates_message,
+                     "sectors": sectors_message, "credit": credit_message}

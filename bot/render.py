@@ -8,6 +8,7 @@ from typing import Any
 
 from signals.metrics.breadth import UNIVERSE_LABELS
 from signals.replay import ReplayResult
+from signals.signal_value import verdict
 
 # (group, label, column, format): the rows a person reads; JSON carries every column.
 METRIC_ROWS: tuple[tuple[str, str, str, str], ...] = (
@@ -103,21 +104,38 @@ def replay_text(result: ReplayResult) -> str:
             lines.append(f"{signal.date:<10}  {signal.direction:<5}  {signal.key:<{key_width}}  "
                          f"{after20:>11}  {after60:>7}  {signal.title}")
         lines.append("")
-    by_key = result.stats.get("by_key", {})
-    if by_key:
-        width = max(len(k) for k in by_key)
-        lines.append("After each start, IWM return minus SPY return:")
-        lines.append(f"{'key':<{width}}  {'starts':>6}  {'mean 20d':>9}  {'>0 20d':>7}  {'mean 60d':>9}  {'>0 60d':>7}")
-        for key, entry in by_key.items():
-            lines.append(
-                f"{key:<{width}}  {entry['starts']:>6}  "
-                f"{_format('{:+.2f}%', [entry['mean_20d']]):>9}  "
-                f"{_format('{:.0%}', [entry['positive_share_20d']]):>7}  "
-                f"{_format('{:+.2f}%', [entry['mean_60d']]):>9}  {_format('{:.0%}', [entry['positive_share_60d']]):>7}"
-            )
+    lines += grade_table(result.stats)
     lines.append("")
-    lines.append("Breadth uses today's S&P 500 membership: historical breadth carries survivorship bias.")
+    lines.append("Breadth uses today's S&P 500 and Russell 2000 membership: historical breadth carries "
+                 "survivorship bias (strong for small caps).")
     return "\n".join(lines)
+
+
+def grade_table(stats: dict[str, Any]) -> list[str]:
+    """Each key's starts graded against the base rate: counts, means, excess, t, hit rates, a verdict."""
+    by_key = stats.get("by_key", {})
+    base = stats.get("base", {})
+    if not by_key:
+        return []
+    width = max(len(k) for k in by_key)
+    lines = ["After each start, IWM's return minus SPY's (points), against any session's (the base rate):",
+             f"{'key':<{width}}  {'starts':>6}  {'n20':>4}  {'mean20':>7}  {'excess':>7}  {'t':>5}  "
+             f"{'n60':>4}  {'mean60':>7}  {'excess':>7}  {'t':>5}  {'hit60':>5}  verdict"]
+    lines.append(f"{'base rate (every session)':<{width}}  {'':>6}  {base.get('n_20d', 0):>4}  "
+                 f"{_format('{:+.2f}', [base.get('mean_20d')]):>7}  {'':>7}  {'':>5}  {base.get('n_60d', 0):>4}  "
+                 f"{_format('{:+.2f}', [base.get('mean_60d')]):>7}  {'':>7}  {'':>5}  "
+                 f"{_format('{:.0%}', [base.get('hit_rate_60d')]):>5}")
+    for key, entry in by_key.items():
+        lines.append(
+            f"{key:<{width}}  {entry['starts']:>6}  {entry['n_20d']:>4}  "
+            f"{_format('{:+.2f}', [entry['mean_20d']]):>7}  {_format('{:+.2f}', [entry['excess_20d']]):>7}  "
+            f"{_format('{:+.1f}', [entry['t_20d']]):>5}  {entry['n_60d']:>4}  "
+            f"{_format('{:+.2f}', [entry['mean_60d']]):>7}  {_format('{:+.2f}', [entry['excess_60d']]):>7}  "
+            f"{_format('{:+.1f}', [entry['t_60d']]):>5}  {_format('{:.0%}', [entry['hit_rate_60d']]):>5}  "
+            f"{verdict(entry)}")
+    lines.append("t: excess over its standard error, counting the overlap of nearby starts' forward windows "
+                 "(Newey-West weights); |t| >= 2 over 5+ starts is an edge.")
+    return lines
 
 
 def warning_lines(issues: Iterable[Any], keep: int = 3) -> list[str]:

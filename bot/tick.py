@@ -8,12 +8,13 @@ one a crash interrupted, never alerts twice.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from bot.feeds import DataFeed, FeedUpdate
 from bot.store import Store
 from signals.engine import MetricsEngine
 from signals.evaluate import evaluate
+from signals.replay import track_records
 from signals.market_data import MarketData
 from signals.metrics import Metrics
 from signals.settings import DetectorSettings
@@ -69,12 +70,15 @@ def run_tick(
         snapshot["notes"] = list(notes) + [str(issue) for issue in data.issues]
         snapshot["data"] = {"constituents": len(data.constituents), "with_prices": len(data.members),
                             "missing": list(data.missing_members), "refresh": update.outcome}
+        records = track_records(data.as_of(evaluation.as_of), evaluation.metrics, settings) \
+            if evaluation.metrics is not None else {}
+        snapshot["records"] = records  # each key's record in one line: /history and the alerts show it
         store.save_snapshot(evaluation.as_of, snapshot)
         if update.outcome != "complete":
             store.finish_run(run_id, update.outcome, evaluation.as_of, 0, "; ".join(update.notes) or None)
             log.warning("tick %s: data %s, no detector fired: %s", run_id, update.outcome, "; ".join(update.notes))
             return TickResult(run_id, evaluation.as_of, [], notes, update.outcome, evaluation.metrics)
-        new = store.record_signals(evaluation.signals)
+        new = store.record_signals([with_record(signal, records) for signal in evaluation.signals])
         pruned = store.prune_sent(retention_days)
         if pruned:
             log.info("pruned %d sent deliveries older than %g days", pruned, retention_days)
@@ -84,6 +88,13 @@ def run_tick(
     except Exception as exc:
         store.finish_run(run_id, "error", error=f"{type(exc).__name__}: {exc}")
         raise
+
+
+def with_record(signal: Signal, records: dict[str, str]) -> Signal:
+    """A start carries its key's record as of that day, so the alert can say what the signal is worth."""
+    if signal.direction != "start" or signal.key not in records:
+        return signal
+    return replace(signal, detail={**signal.detail, "record": records[signal.key]})
 
 
 def _catch_up_from(store: Store, data: MarketData, session) -> str | None:

@@ -4,8 +4,9 @@
 pass; `replay_day_by_day` calls the live `evaluate` once per session. Both see only bars up to
 `end`, and they must agree signal for signal (a test and the benchmark check it).
 
-The forward returns (IWM minus SPY over the next 20 and 60 sessions) are the one place that
-looks past a signal's date, on purpose: they grade the signal, they never produce one.
+The forward returns (IWM minus SPY over the next 20 and 60 sessions) and their grading
+(`signal_value`) are the one place that looks past a signal's date, on purpose: they grade the
+signal, they never produce one.
 """
 
 from __future__ import annotations
@@ -17,17 +18,25 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from signals.detectors import detect
+from signals.detectors import KEYS, detect
 from signals.errors import DataError
 from signals.engine import MetricsEngine
 from signals.evaluate import evaluate
 from signals.market_data import MarketData
-from signals.metrics import compute_metrics
+from signals.metrics import Metrics, compute_metrics
 from signals.settings import DetectorSettings, load_detector_settings
 from signals.signal import Signal
+from signals.signal_value import (
+    HORIZONS,
+    SIGNIFICANT_T,
+    Grade,
+    base_rate,
+    forward_relative,
+    grade,
+    record_line,
+    significant,
+)
 from signals.tickers import SMALL_CAP_ETF, SP500_ETF
-
-HORIZONS = (20, 60)
 
 
 @dataclass(frozen=True)
@@ -95,46 +104,83 @@ def _result(visible: MarketData, first: int, signals: list[Signal]) -> ReplayRes
         sessions=len(visible.sessions) - first,
         signals=signals,
         forward=forward,
-        stats=summarize(signals, forward),
+        stats=summarize(visible, first, signals),
     )
+
+
+def _relative_forward(data: MarketData) -> dict[int, np.ndarray] | None:
+    if not (data.has(SMALL_CAP_ETF) and data.has(SP500_ETF)):
+        return None
+    iwm = data.close[SMALL_CAP_ETF].to_numpy(dtype="float64")
+    spy = data.close[SP500_ETF].to_numpy(dtype="float64")
+    return {horizon: forward_relative(iwm, spy, horizon) for horizon in HORIZONS}
 
 
 def forward_returns(data: MarketData, signals: list[Signal]) -> dict[tuple[str, str, str], dict[str, float | None]]:
     """IWM's return minus SPY's, in percent, over the next 20 and 60 sessions after each start."""
-    if not (data.has(SMALL_CAP_ETF) and data.has(SP500_ETF)):
+    relative = _relative_forward(data)
+    if relative is None:
         return {}
-    iwm = data.close[SMALL_CAP_ETF].to_numpy()
-    spy = data.close[SP500_ETF].to_numpy()
-    sessions = data.sessions
     out: dict[tuple[str, str, str], dict[str, float | None]] = {}
     for signal in signals:
         if signal.direction != "start":
             continue
-        position = int(sessions.searchsorted(pd.Timestamp(signal.date)))
+        position = int(data.sessions.searchsorted(pd.Timestamp(signal.date)))
         values: dict[str, float | None] = {}
-        for horizon in HORIZONS:
-            later = position + horizon
-            value = None
-            if later < len(sessions):
-                relative = (iwm[later] / iwm[position] - spy[later] / spy[position]) * 100.0
-                value = None if math.isnan(relative) else round(float(relative), 4)
-            values[f"iwm_minus_spy_{horizon}d"] = value
+        for horizon, series in relative.items():
+            value = float(series[position]) if position < len(series) else math.nan
+            values[f"iwm_minus_spy_{horizon}d"] = None if math.isnan(value) else round(value, 4)
         out[signal.identity] = values
     return out
 
 
-def summarize(signals: list[Signal], forward: dict[tuple[str, str, str], dict[str, float | None]]) -> dict[str, Any]:
-    """Per key: how many starts, and the mean and share positive of each forward horizon."""
+def summarize(data: MarketData, first: int, signals: list[Signal]) -> dict[str, Any]:
+    """The base rate over the span and, per key, its starts graded against it (see `signal_value`)."""
+    relative = _relative_forward(data)
     by_key: dict[str, dict[str, Any]] = {}
+    starts: dict[str, list[int]] = {}
     for signal in signals:
         entry = by_key.setdefault(signal.key, {"type": signal.type, "starts": 0, "ends": 0})
         entry["starts" if signal.direction == "start" else "ends"] += 1
+        if signal.direction == "start":
+            starts.setdefault(signal.key, []).append(int(data.sessions.searchsorted(pd.Timestamp(signal.date))))
+    base: dict[str, Any] = {}
+    for horizon in HORIZONS:
+        rate = base_rate(relative[horizon], first) if relative else {"mean": None, "n": 0, "hit_rate": None}
+        base[f"mean_{horizon}d"], base[f"n_{horizon}d"] = rate["mean"], rate["n"]
+        base[f"hit_rate_{horizon}d"] = rate["hit_rate"]
     for key, entry in by_key.items():
         for horizon in HORIZONS:
-            name = f"iwm_minus_spy_{horizon}d"
-            values = np.array([f[name] for (k, _, _), f in forward.items() if k == key and f.get(name) is not None],
-                              dtype="float64")
-            entry[f"n_{horizon}d"] = int(len(values))
-            entry[f"mean_{horizon}d"] = round(float(values.mean()), 4) if len(values) else None
-            entry[f"positive_share_{horizon}d"] = round(float((values > 0).mean()), 4) if len(values) else None
-    return {"signals": len(signals), "by_key": dict(sorted(by_key.items()))}
+            graded = (grade(starts.get(key, []), relative[horizon], first, horizon) if relative
+                      else Grade(0, None, None, None, None))
+            entry[f"n_{horizon}d"] = graded.n
+            entry[f"mean_{horizon}d"] = graded.mean
+            entry[f"excess_{horizon}d"] = graded.excess
+            entry[f"t_{horizon}d"] = graded.t
+            entry[f"hit_rate_{horizon}d"] = graded.hit_rate
+            entry[f"base_{horizon}d"] = base[f"mean_{horizon}d"]
+        entry["significant"] = significant(entry)
+    return {"signals": len(signals), "base": base, "by_key": dict(sorted(by_key.items())),
+            "confidence": ("t: the excess over its standard error, which counts the overlap of forward "
+                           "windows (Newey-West weights on autocovariances from every session); "
+                           f"|t| >= {SIGNIFICANT_T:g} is significant")}
+
+
+WARM_UP_SESSIONS = 252  # the slowest metric (a 52-week high) needs this much history before grading
+
+
+def track_records(data: MarketData, metrics: Metrics, settings: DetectorSettings) -> dict[str, str]:
+    """Each registered key's record before the last session, in one line (alerts, /history).
+
+    `metrics` are those of `data` (as the tick computed them); the signals come from the same
+    history, so the record a subscriber reads is the one a replay to the day before would print.
+    """
+    sessions = metrics.sessions
+    if len(sessions) == 0:
+        return {}
+    first = min(WARM_UP_SESSIONS, len(sessions) - 1)
+    today = sessions[-1].strftime("%Y-%m-%d")
+    earlier = [s for s in detect(metrics, settings, first_position=first) if s.date < today]
+    by_key = summarize(data, first, earlier)["by_key"]
+    since = str(sessions[first].year)
+    return {key: record_line(by_key.get(key), since) for key in KEYS}

@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from signals.market_data import MarketData
+from signals.metrics import GROUPS, Metrics, compute_metrics
 
 
 def sessions(count: int, start: str = "2020-01-02") -> pd.DatetimeIndex:
@@ -104,3 +105,13 @@ class StaticFeed:
 
     def close(self) -> None:
         pass
+
+
+def blank_metrics(count: int) -> Metrics:
+    """Metrics with every column present and every value unknown, for a test to fill in."""
+    index = sessions(count)
+    close = pd.DataFrame({"A": 1.0, "SPY": 1.0, "IWM": 1.0, "RSP": 1.0, "^GSPC": 1.0}, index=index)
+    metrics = compute_metrics(market(close, members=["A"]))
+    nan = {name: metrics.group(name).astype("float64") * np.nan for name in GROUPS}
+    universes = {"sp500": nan["breadth"], "russell2000": nan["breadth"].copy()}
+    return Metrics(nan["breadth"], nan["breakout"], nan["rates"], nan["sectors"], nan["credit"], universes=universes)

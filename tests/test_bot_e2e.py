@@ -47,9 +47,15 @@ def test_subscribe_tick_alert_arrives(fake, folder, tmp_path):
             alerts = [t for t in replies(fake, USER) if "Fed cut" in t]
             assert len(alerts) == 1
             assert "<b>Rates</b>" in alerts[0] and "2024-02-28 close" in alerts[0]
+            assert "\U0001F4CA No start since" in alerts[0]  # the key's record, in one line
             await services.tick("test again")  # the same session again: no second alert
             await asyncio.sleep(0.3)
             assert len([t for t in replies(fake, USER) if "Fed cut" in t]) == 1
+            fake.push_message(USER, "/history")
+            history = await until(lambda: [t for t in replies(fake, USER) if t.startswith("<b>Last 1 signal</b>")])
+            lines = history[0].split("\n")
+            assert lines[1] == "2024-02-28 \U0001F514 Fed cut its target by 25 bp to 5.00\u20135.25%"
+            assert "<b>Track record</b>" in history[0] and len(history[0]) < 400
 
     asyncio.run(scenario())
 
@@ -199,13 +205,16 @@ def test_commands_answer_and_explain_bad_input(fake, folder, tmp_path):
             assert "toggle:breadth" in str(start[0]["reply_markup"])
             for text in ("/subscribe <b>gold</b>", "/history lots", "/run", "/frobnicate", "/help", "/rates",
                          "/breakout", "/history 2", "/signals", "/status", "/breadth", "/breadth russell2000",
-                         "/breadth nasdaq"):
+                         "/breadth nasdaq", "/sectors", "/credit"):
                 fake.push_message(USER, text)
-            await until(lambda: len(fake.sent(USER)) >= 14)
+            await until(lambda: len(fake.sent(USER)) >= 16)
             texts = replies(fake, USER)
-            assert any("Unknown topic \u201c&lt;b&gt;gold&lt;/b&gt;\u201d" in t and "breadth, breakout, rates, sectors, credit or all"
+            assert any("Unknown topic \u201c&lt;b&gt;gold&lt;/b&gt;\u201d" in t and
+                       "breadth, breakout, rates, sectors, credit or all"
                        in t for t in texts)
             assert any("/history N with N from 1 to 50" in t for t in texts)
+            assert any(t.startswith("<b>Sector rotation</b>") and "KRE / SPY" in t for t in texts)
+            assert any(t.startswith("<b>Credit</b>") and "HYG / IEF" in t for t in texts)
             assert any("for the bot's administrators" in t for t in texts)
             assert any("Unknown command /frobnicate" in t for t in texts)
             assert any("/subscribe &lt;topic|all&gt;" in t and "/run" not in t for t in texts)

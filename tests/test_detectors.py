@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from signals.detectors import detect
-from signals.metrics import GROUPS, Metrics, compute_metrics
+from signals.metrics import Metrics
 from signals.settings import load_detector_settings
-from tests.builders import market, sessions
+from tests.builders import blank_metrics
 
 SESSIONS = 60
 DEFAULTS = load_detector_settings()
@@ -19,13 +18,7 @@ DEFAULTS = load_detector_settings()
 
 @pytest.fixture
 def blank() -> Metrics:
-    """Metrics with every column present and every value unknown, to fill in per test."""
-    index = sessions(SESSIONS)
-    close = pd.DataFrame({"A": 1.0, "SPY": 1.0, "IWM": 1.0, "RSP": 1.0, "^GSPC": 1.0}, index=index)
-    metrics = compute_metrics(market(close, members=["A"]))
-    nan = {name: metrics.group(name).astype("float64") * np.nan for name in GROUPS}
-    universes = {"sp500": nan["breadth"], "russell2000": nan["breadth"].copy()}
-    return Metrics(nan["breadth"], nan["breakout"], nan["rates"], nan["sectors"], nan["credit"], universes=universes)
+    return blank_metrics(SESSIONS)
 
 
 def keyed(signals, key):
@@ -41,7 +34,8 @@ def test_narrow_leadership_fires_with_its_numbers(blank):
     start = found[0]
     assert start.date == blank.sessions[30].strftime("%Y-%m-%d")
     assert start.type == "breadth"
-    assert "the median S&P 500 member is 11.3% below its 52-week high while the index is 0.6% below its own" in start.title
+    assert ("the median S&P 500 member is 11.3% below its 52-week high while the index is 0.6% below its own"
+            in start.title)
     assert start.detail["median_pct_from_52w_high"] == -11.3
     assert found[1].date == blank.sessions[52].strftime("%Y-%m-%d")  # third false session
 
@@ -113,7 +107,8 @@ def test_fed_moves_are_events_each_time(blank):
     blank.rates["fed_target_upper"] = 1.25
     blank.rates["fed_target_lower"] = 1.0
     signals = detect(blank, DEFAULTS)
-    assert [d for d, _ in keyed(signals, "rates:fed_cut")] == [blank.sessions[i].strftime("%Y-%m-%d") for i in (10, 12, 14)]
+    cuts = [d for d, _ in keyed(signals, "rates:fed_cut")]
+    assert cuts == [blank.sessions[i].strftime("%Y-%m-%d") for i in (10, 12, 14)]
     assert len(keyed(signals, "rates:fed_hike")) == 1
     cut = next(s for s in signals if s.key == "rates:fed_cut")
     assert cut.title.startswith("Fed cut its target by 50 bp to 1.00\u20131.25%: cheaper floating-rate debt")

@@ -59,12 +59,12 @@ def test_forward_returns_are_iwm_minus_spy_over_20_and_60_sessions():
     assert forward[late.identity]["iwm_minus_spy_20d"] == pytest.approx((iwm[90] / iwm[70] - 1) * 100, abs=1e-4)
     assert forward[late.identity]["iwm_minus_spy_60d"] is None  # the data does not reach that far
     assert ended.identity not in forward
-    stats = summarize([signal, late, ended], forward)["by_key"]["breakout:x"]
+    stats = summarize(data, 0, [signal, late, ended])["by_key"]["breakout:x"]
     assert stats["starts"] == 2 and stats["ends"] == 1
     assert stats["n_20d"] == 2 and stats["n_60d"] == 1
     expected_mean = ((iwm[30] / iwm[10] - 1 - 0.1) * 100 + (iwm[90] / iwm[70] - 1) * 100) / 2
     assert stats["mean_20d"] == pytest.approx(expected_mean, abs=1e-4)
-    assert stats["positive_share_20d"] == 1.0
+    assert stats["hit_rate_20d"] == 1.0
 
 
 def test_signals_are_sorted_by_date_and_serialise():

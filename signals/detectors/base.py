@@ -71,12 +71,12 @@ def at(frame: pd.DataFrame, position: int, *columns: str) -> dict[str, float | N
 
 
 def signed(value: float | None, digits: int = 1, unit: str = "") -> str:
-    if value is None:
+    if value is None or math.isnan(value):
         return "n/a"
     return f"{value:+.{digits}f}{unit}".replace("-", "\u2212")
 
 
 def plain(value: float | None, digits: int = 1, unit: str = "") -> str:
-    if value is None:
+    if value is None or math.isnan(value):
         return "n/a"
     return f"{value:.{digits}f}{unit}".replace("-", "\u2212")

@@ -171,7 +171,10 @@ def _thrust(metrics: Metrics, name: str, rules) -> Condition:
     def describe(direction: str, position: int) -> tuple[str, dict]:
         start = max(0, position - window)
         lows = average.iloc[start:position].to_numpy()
-        low_at = start + int(np.nanargmin(lows)) if len(lows) and not np.all(np.isnan(lows)) else position
+        if len(lows) and not np.all(np.isnan(lows)):
+            low_at = start + len(lows) - 1 - int(np.nanargmin(lows[::-1]))  # the latest session at the low
+        else:
+            low_at = position
         values = {"zweig_thrust_ema": _round(average.iat[position], 4), "low": _round(average.iat[low_at], 4),
                   "sessions_from_low": position - low_at, "thrust_low": rules.thrust_low,
                   "thrust_high": rules.thrust_high}

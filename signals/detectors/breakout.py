@@ -25,8 +25,9 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
     def describe_iwm(direction: str, position: int) -> tuple[str, dict]:
         values = at(frame, position, "iwm_close", "iwm_adx_14", "iwm_volume_ratio_50d")
         level = float(iwm_level.iat[position])
-        values["prior_high"] = round(level, 4)
-        values["pct_vs_prior_high"] = round((values["iwm_close"] or np.nan) / level * 100 - 100, 4)
+        values["prior_high"] = None if np.isnan(level) else round(level, 4)
+        gap = (values["iwm_close"] or np.nan) / level * 100 - 100
+        values["pct_vs_prior_high"] = None if np.isnan(gap) else round(gap, 4)
         values.update(_confirmation_detail(frame, rules, position))
         sessions = rules.iwm_high_sessions
         if direction == "start":
@@ -50,7 +51,7 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
         values = at(frame, position, "iwm_spy_ratio", "iwm_spy_200d_avg", "iwm_spy_pct_vs_200d_avg",
                     "iwm_adx_14", "iwm_volume_ratio_50d")
         level = float(ratio_level.iat[position])
-        values["prior_high"] = round(level, 6)
+        values["prior_high"] = None if np.isnan(level) else round(level, 6)
         values.update(_confirmation_detail(frame, rules, position))
         sessions = rules.ratio_high_sessions
         if direction == "start":
@@ -73,7 +74,8 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
         before = below.iloc[:position].to_numpy()
         not_below = np.flatnonzero(before != 1.0)
         values["sessions_below"] = int(position - (not_below[-1] + 1 if len(not_below) else 0))
-        title = (f"New small-cap leg: IWM/SPY crossed above its 200-day average ({signed(values['iwm_spy_pct_vs_200d_avg'])}%) "
+        title = (f"New small-cap leg: IWM/SPY crossed above its 200-day average "
+                 f"({signed(values['iwm_spy_pct_vs_200d_avg'])}%) "
                  f"after {values['sessions_below']} sessions below it. The end of a long underperformance "
                  f"is where past small-cap cycles turned")
         return title, values
@@ -127,7 +129,8 @@ def _confirmation_text(values: dict) -> str:
 DETECTOR = Detector(
     topic="breakout",
     keys=(
-        KeySpec("breakout:iwm_52w_high", "IWM closes above its prior {breakout.iwm_high_sessions}-session closing high"),
+        KeySpec("breakout:iwm_52w_high",
+                "IWM closes above its prior {breakout.iwm_high_sessions}-session closing high"),
         KeySpec("breakout:iwm_spy_ratio", "IWM/SPY above its prior {breakout.ratio_high_sessions}-session high "
                                           "while above its 200-session average"),
         KeySpec("breakout:smallcap_leg", "IWM/SPY crosses above its 200-session average after "

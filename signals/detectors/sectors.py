@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import math
+
 import pandas as pd
 
-from signals.detectors.base import Condition, Detector, KeySpec, at, plain, signed
+from signals.detectors.base import Condition, Detector, KeySpec, at, signed
 from signals.detectors.edges import condition
 from signals.metrics import Metrics
 from signals.metrics.rolling import prior_high, sma
@@ -32,8 +34,8 @@ def sectors_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Con
         values = at(frame, position, f"{prefix}_ratio", *(f"{t.lower()}_vs_spy_20d_pct" for t in
                                                           (*CYCLICAL_SECTORS, TECH_SECTOR, REGIONAL_BANKS)))
         ratio = values[f"{prefix}_ratio"]
-        values["pct_vs_prior_high"] = None if ratio is None else round((ratio / float(level.iat[position]) - 1) * 100, 4)
-        values["pct_vs_average"] = None if ratio is None else round((ratio / float(average.iat[position]) - 1) * 100, 4)
+        values["pct_vs_prior_high"] = _gap(ratio, float(level.iat[position]))
+        values["pct_vs_average"] = _gap(ratio, float(average.iat[position]))
         return values
 
     def describe_cyclicals(direction: str, position: int) -> tuple[str, dict]:
@@ -60,6 +62,12 @@ def sectors_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Con
                   (*CYCLICAL_SECTORS, TECH_SECTOR)),
         Condition("sectors", "sectors:regional_banks", "state", banks, describe_banks, (REGIONAL_BANKS, SP500_ETF)),
     ]
+
+
+def _gap(value: float | None, reference: float) -> float | None:
+    if value is None or math.isnan(reference) or reference == 0:
+        return None
+    return round((value / reference - 1) * 100, 4)
 
 
 DETECTOR = Detector(

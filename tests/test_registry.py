@@ -1,0 +1,79 @@
+"""One registry per concept: every topic and every registered key has all its parts, and nothing
+lists topics or keys on its own. Adding a detector or a topic without its message, chart, command,
+settings or README row fails here."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.charts import CHARTS
+from bot.commands import COMMANDS, help_text
+from bot.messages import SNAPSHOT_MESSAGES, signal_message
+from signals.detectors import DETECTORS, KEY_TOPICS, KEYS, all_conditions, key_rule
+from signals.metrics import GROUPS
+from signals.settings import default_settings_text, load_detector_settings
+from signals.signal import Signal
+from signals.topics import TOPIC_NAMES
+from tests.test_no_lookahead import SYNTHETIC
+
+ROOT = Path(__file__).resolve().parent.parent
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+DEFAULTS = load_detector_settings()
+
+
+@pytest.mark.parametrize("topic", TOPIC_NAMES)
+def test_every_topic_has_its_parts(topic):
+    assert topic in GROUPS, "a metric group in metrics --json"
+    assert topic in SNAPSHOT_MESSAGES, "a snapshot message"
+    assert topic in CHARTS, "a chart"
+    assert topic in {c.name for c in COMMANDS}, "a command"
+    assert f"/{topic}" in help_text(admin=False), "a line in /help"
+    assert topic in tomllib.loads(default_settings_text()), "a [section] in defaults.toml"
+    assert any(d.topic == topic for d in DETECTORS), "a detector"
+    assert f"`{topic}`" in README
+
+
+def test_every_key_belongs_to_a_topic_and_is_emitted():
+    assert set(KEY_TOPICS.values()) <= set(TOPIC_NAMES)
+    emitted = [c.key for c in all_conditions(_metrics(), DEFAULTS)]
+    assert len(emitted) == len(set(emitted)), "a key is computed twice"
+    assert set(emitted) == set(KEYS), "registered keys and computed conditions differ"
+
+
+def test_the_readme_table_is_the_registry():
+    rows = dict(re.findall(r"^\| `([a-z0-9_:]+)` \| [a-z]+ \| (.+?) \|$", README, flags=re.MULTILINE))
+    assert set(KEYS) <= set(rows), f"keys missing from README: {sorted(set(KEYS) - set(rows))}"
+    for key in KEYS:
+        assert rows[key] == key_rule(key, DEFAULTS), key
+
+
+def test_rules_follow_the_settings(tmp_path):
+    config = tmp_path / "mine.toml"
+    config.write_text("[breadth]\nwashout_below_pct = 15\nwashout_end_above_pct = 22\n")
+    assert key_rule("breadth:washout:russell2000", load_detector_settings(config)).startswith(
+        "fewer than 15% of Russell 2000 members above their 200-day average; ends above 22%")
+
+
+@pytest.mark.parametrize("key", list(KEYS))
+def test_every_key_describes_its_edges_as_a_message(key):
+    """Titles come from the detector at any session, even where inputs are unknown, and render."""
+    metrics = _metrics()
+    (cond,) = [c for c in all_conditions(metrics, DEFAULTS) if c.key == key]
+    known = np.flatnonzero(~np.isnan(cond.values))
+    for position in (int(known[-1]) if len(known) else len(metrics.sessions) - 1, 0):
+        for direction in ("start", "end"):
+            title, detail = cond.describe(direction, position)
+            assert len(title) > 20 and not re.search(r"\bnan\b", title.lower()), title
+            message = signal_message(Signal(cond.type, key, "2024-01-05", direction, title, detail))
+            assert key in message and len(message) < 1024  # fits a photo caption too
+
+
+def _metrics():
+    from signals.metrics import compute_metrics
+
+    return compute_metrics(SYNTHETIC, DEFAULTS)
