@@ -39,6 +39,14 @@ METRIC_ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("rates", "10-year yield", "yield_10y", "{:.2f}%"),
     ("rates", "10y - 3m spread", "spread_10y_3m_bp", "{:+.0f} bp"),
     ("rates", "Fed target (upper)", "fed_target_upper", "{:.2f}%"),
+    ("sectors", "XLI+XLF+XLY/XLK vs prior 60d high", "cyclicals_xlk_pct_vs_prior_60d_high", "{:+.2f}%"),
+    ("sectors", "XLI+XLF+XLY/XLK vs 200-day average", "cyclicals_xlk_pct_vs_200d_avg", "{:+.2f}%"),
+    ("sectors", "KRE/SPY vs prior 60d high", "kre_spy_pct_vs_prior_60d_high", "{:+.2f}%"),
+    ("sectors", "KRE/SPY vs 200-day average", "kre_spy_pct_vs_200d_avg", "{:+.2f}%"),
+    ("sectors", "XLK vs SPY, 20 sessions", "xlk_vs_spy_20d_pct", "{:+.1f} pts"),
+    ("credit", "HYG/IEF", "hyg_ief_ratio", "{:.4f}"),
+    ("credit", "HYG/IEF 20-session change", "hyg_ief_change_20d_pct", "{:+.2f}%"),
+    ("credit", "HYG/IEF vs 200-day average", "hyg_ief_pct_vs_200d_avg", "{:+.2f}%"),
 )
 
 

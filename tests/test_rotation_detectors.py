@@ -182,6 +182,7 @@ def test_known_episodes_of_the_development_set(real_market):
         ("breadth:smallcap_narrow", "2023-05-18"),  # the narrow 2023 rally
         ("breadth:thrust:sp500", "2023-11-03"),  # the Nov 2023 thrust as yields fell
         ("breadth:thrust:russell2000", "2023-11-03"),
+        ("rates:fed_cut", "2019-08-01"),  # announced Wednesday 07-31: alerted the next session, not two later
     }
     assert expected <= starts, sorted(expected - starts)
 
@@ -196,3 +197,19 @@ def test_every_key_fires_and_the_replay_equals_the_day_by_day_path_2018_2024(rea
     slow = replay_day_by_day(real_market, start="2018-01-01")
     assert [s.to_dict() for s in fast.signals] == [s.to_dict() for s in slow.signals]
     assert {s.key for s in fast.signals} == set(KEYS)
+
+
+def test_the_2024_election_breakout_alerts_on_its_day_after_a_failed_one(blank, tmp_path):
+    """2024-10-14 IWM broke out and failed within days; on 2024-11-06 it closed 4.6% above its prior
+    high, 16 sessions after the failed start. The old 20-session cool-down alerted only on 11-25."""
+    iwm = np.full(N, 100.0)
+    iwm[40] = 101.0  # the failed breakout
+    iwm[41:56] = 99.0
+    iwm[56:] = 101.0 * 1.046  # the decisive one
+    blank.breakout["iwm_close"] = iwm
+    config = tmp_path / "short.toml"
+    config.write_text("[breakout]\niwm_high_sessions = 30\n")
+    found = [s for s in detect(blank, load_detector_settings(config)) if s.key == "breakout:iwm_52w_high"]
+    assert [(s.date, s.direction) for s in found][:3] == [(day(blank, 40), "start"), (day(blank, 43), "end"),
+                                                          (day(blank, 56), "start")]
+    assert "(+4.6%)" in found[2].title
