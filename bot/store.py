@@ -124,6 +124,15 @@ MIGRATIONS: tuple[str, ...] = (
     END;
     CREATE INDEX outbox_pending_by_id ON outbox (id) WHERE status = 'pending';
     """,
+    # 7: the sectors and credit topics arrive. A chat that took every topic there was (it asked for
+    # "all", or ticked each) gets the new ones too; a chat that chose some keeps its choice.
+    """
+    INSERT OR IGNORE INTO subscriptions (chat_id, topic, created_at)
+        SELECT chat_id, new.topic, strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now')
+        FROM subscriptions JOIN (SELECT 'sectors' AS topic UNION ALL SELECT 'credit') AS new
+        WHERE subscriptions.topic IN ('breadth', 'breakout', 'rates')
+        GROUP BY chat_id, new.topic HAVING COUNT(DISTINCT subscriptions.topic) = 3;
+    """,
 )
 
 

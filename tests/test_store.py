@@ -30,6 +30,26 @@ def test_schema_is_versioned_private_and_in_wal_mode(store):
     assert {"chats", "subscriptions", "signals", "outbox", "snapshots", "runs"} <= set(store.db.table_names())
 
 
+def test_chats_that_took_every_topic_get_the_new_ones(tmp_path):
+    path = tmp_path / "bot.sqlite"
+    db = sqlite3.connect(path)
+    for number, script in enumerate(MIGRATIONS[:6], start=1):  # a database of the version before
+        db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+    for chat, topics in ((1, ("breadth", "breakout", "rates")), (2, ("rates",)), (3, ("breadth", "rates"))):
+        db.execute("INSERT INTO chats (id, created_at, updated_at) VALUES (?, 'x', 'x')", [chat])
+        db.executemany("INSERT INTO subscriptions (chat_id, topic, created_at) VALUES (?, ?, 'x')",
+                       [(chat, topic) for topic in topics])
+    db.commit()
+    db.close()
+    store = Store(path)
+    try:
+        assert store.subscriptions(1) == {"breadth", "breakout", "rates", "sectors", "credit"}
+        assert store.subscriptions(2) == {"rates"}
+        assert store.subscriptions(3) == {"breadth", "rates"}
+    finally:
+        store.close()
+
+
 def test_reopening_does_not_migrate_again(tmp_path):
     path = tmp_path / "bot.sqlite"
     Store(path).close()
