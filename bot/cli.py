@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 # Commands import what they use when they run: `rotation-bot --help` must not wait for pandas.
 
 EXIT_ERROR = 1
-CHART_NAMES = TOPIC_NAMES  # bot.charts.CHARTS has one per topic, without importing matplotlib up front
+# bot.charts.CHARTS (one per topic, and the Russell 2000's breadth), without importing matplotlib up front
+CHART_NAMES = ("breadth", "russell2000", *(name for name in TOPIC_NAMES if name != "breadth"))
 
 
 def _load_inputs(config: AppConfig) -> tuple[MarketData, DetectorSettings, MetricsEngine]:

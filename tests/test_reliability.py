@@ -188,7 +188,8 @@ def test_sigkill_mid_tick_then_restart_alerts_once(market_path, tmp_path):
     store = Store(database)
     store.upsert_chat(77)
     store.subscribe(77, ["breadth", "breakout", "rates"])
-    # the bot last evaluated 2024-02-26: this start catches up the IWM breakout of 03-01 and its end on 03-06
+    # the bot last evaluated 2024-02-26: this start catches up the 2-year tightening of 02-28 and its end
+    # on 03-04, the IWM breakout of 03-01 and its end on 03-06
     store.finish_run(store.start_run("schedule"), "ok", "2024-02-26")
     store.close()
     with FakeTelegram() as fake:
@@ -229,7 +230,7 @@ def test_sigkill_mid_tick_then_restart_alerts_once(market_path, tmp_path):
             signals = connection.execute("SELECT COUNT(*) FROM signals").fetchone()[0]
             assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert outcomes[:2] == ["ok", "interrupted"] and outcomes[-1] == "ok"
-        assert signals == 2
+        assert signals == 4
         texts = [m["text"] for m in fake.sent(77)]
         alerts = [t for t in texts if "close \u00b7" in t]
         assert len(alerts) == signals and len(set(alerts)) == len(alerts)  # each once

@@ -41,6 +41,16 @@ def all_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Conditi
     return conditions
 
 
+def _edges(cond: Condition, metrics: Metrics, settings: DetectorSettings) -> list[tuple[int, str]]:
+    """Every edge of one condition over the whole history, silent ends included."""
+    rules = settings.signals
+    limit = StartLimit(rules.max_starts, rules.starts_window_sessions)
+    unusable = metrics.unusable(cond.inputs)
+    values = np.where(unusable, np.nan, cond.values)  # unknown: the state holds
+    hold = None if cond.hold is None else np.where(unusable, np.nan, cond.hold)
+    return find_edges(values, cond.kind, limit if cond.limited else None, rules.end_after_sessions, hold)
+
+
 def detect(metrics: Metrics, settings: DetectorSettings, first_position: int = 0) -> list[Signal]:
     """Every edge at or after session `first_position`, sorted by date, then key.
 
@@ -50,14 +60,8 @@ def detect(metrics: Metrics, settings: DetectorSettings, first_position: int = 0
     """
     sessions = metrics.sessions
     signals: list[Signal] = []
-    rules = settings.signals
-    limit = StartLimit(rules.max_starts, rules.starts_window_sessions)
     for cond in all_conditions(metrics, settings):
-        unusable = metrics.unusable(cond.inputs)
-        values = np.where(unusable, np.nan, cond.values)  # unknown: the state holds
-        hold = None if cond.hold is None else np.where(unusable, np.nan, cond.hold)
-        edges = find_edges(values, cond.kind, limit if cond.limited else None, rules.end_after_sessions, hold)
-        for position, direction in edges:
+        for position, direction in _edges(cond, metrics, settings):
             if position < first_position or (direction == "end" and not cond.announce_end):
                 continue
             title, detail = cond.describe(direction, position)
@@ -65,6 +69,18 @@ def detect(metrics: Metrics, settings: DetectorSettings, first_position: int = 0
                                   direction, title, detail))  # type: ignore[arg-type]
     signals.sort(key=lambda s: (s.date, s.type, s.key, s.direction))
     return signals
+
+
+def active_signals(metrics: Metrics, settings: DetectorSettings) -> dict[str, str]:
+    """The state keys active at the last session, with the date each started (events are news, not states)."""
+    active: dict[str, str] = {}
+    for cond in all_conditions(metrics, settings):
+        if cond.kind != "state":
+            continue
+        edges = _edges(cond, metrics, settings)
+        if edges and edges[-1][1] == "start":
+            active[cond.key] = metrics.sessions[edges[-1][0]].strftime("%Y-%m-%d")
+    return active
 
 
 def blocked_notes(metrics: Metrics, settings: DetectorSettings, position: int = -1) -> list[str]:

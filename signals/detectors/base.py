@@ -46,9 +46,10 @@ class Condition:
 
 @dataclass(frozen=True)
 class KeySpec:
-    """A registered signal key and its rule in words (README's table, /signals)."""
+    """A registered signal key: its plain name (charts, /history) and its rule in words (README, /signals)."""
 
     key: str
+    name: str
     rule: str
 
 

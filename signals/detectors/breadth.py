@@ -204,10 +204,10 @@ def _below(gap: float | None) -> str:
 
 _UNIVERSE_KEYS = tuple(
     spec for name in UNIVERSES for spec in (
-        KeySpec(f"breadth:washout:{name}",
+        KeySpec(f"breadth:washout:{name}", f"{UNIVERSE_LABELS[name]} washout",
                 f"fewer than {{breadth.washout_below_pct:g}}% of {UNIVERSE_LABELS[name]} members above their "
                 f"200-day average; ends above {{breadth.washout_end_above_pct:g}}%"),
-        KeySpec(f"breadth:thrust:{name}",
+        KeySpec(f"breadth:thrust:{name}", f"{UNIVERSE_LABELS[name]} breadth thrust",
                 f"Zweig breadth thrust over {UNIVERSE_LABELS[name]} members: the 10-session EMA of A/(A+D) from "
                 f"below {{breadth.thrust_low:g}} to above {{breadth.thrust_high:g}} within "
                 f"{{breadth.thrust_sessions}} sessions (news once, no end)"),
@@ -216,16 +216,16 @@ _UNIVERSE_KEYS = tuple(
 DETECTOR = Detector(
     topic="breadth",
     keys=(
-        KeySpec("breadth:narrow_leadership",
+        KeySpec("breadth:narrow_leadership", "narrow leadership",
                 "S&P 500 within {breadth.index_within_pct_of_high:g}% of its 252-session high, median S&P 500 "
                 "member {breadth.median_below_high_pct:g}% or more below its own"),
-        KeySpec("breadth:participation_drop",
+        KeySpec("breadth:participation_drop", "participation falling",
                 "% of S&P 500 members above their 200-day falls {breadth.participation_drop_points:g}+ points "
                 "over {breadth.participation_sessions} sessions while the index rises"),
-        KeySpec("breadth:smallcap_narrow",
+        KeySpec("breadth:smallcap_narrow", "small caps left behind",
                 "S&P 500 within {breadth.index_within_pct_of_high:g}% of its high, median Russell 2000 member "
                 "{breadth.smallcap_median_below_high_pct:g}% or more below its own"),
-        KeySpec("breadth:equal_weight_lagging",
+        KeySpec("breadth:equal_weight_lagging", "equal weight lagging",
                 "RSP/SPY down {breadth.equal_weight_drop_pct:g}% or more over {breadth.equal_weight_sessions} "
                 "sessions; ends when the drop is under {breadth.equal_weight_end_drop_pct:g}%"),
         *_UNIVERSE_KEYS,

@@ -129,12 +129,14 @@ def _confirmation_text(values: dict) -> str:
 DETECTOR = Detector(
     topic="breakout",
     keys=(
-        KeySpec("breakout:iwm_52w_high",
+        KeySpec("breakout:iwm_52w_high", "IWM breakout",
                 "IWM closes above its prior {breakout.iwm_high_sessions}-session closing high"),
-        KeySpec("breakout:iwm_spy_ratio", "IWM/SPY above its prior {breakout.ratio_high_sessions}-session high "
-                                          "while above its 200-session average"),
-        KeySpec("breakout:smallcap_leg", "IWM/SPY crosses above its 200-session average after "
-                                         "{breakout.leg_below_sessions}+ sessions below it (news once, no end)"),
+        KeySpec("breakout:iwm_spy_ratio", "small caps leading",
+                "IWM/SPY above its prior {breakout.ratio_high_sessions}-session high "
+                "while above its 200-session average"),
+        KeySpec("breakout:smallcap_leg", "new small-cap leg",
+                "IWM/SPY crosses above its 200-session average after "
+                "{breakout.leg_below_sessions}+ sessions below it (news once, no end)"),
     ),
     conditions=breakout_conditions,
 )

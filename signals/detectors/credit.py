@@ -36,7 +36,8 @@ def credit_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Cond
 
 DETECTOR = Detector(
     topic="credit",
-    keys=(KeySpec("credit:hy_stress", "HYG/IEF down {credit.hy_drop_pct:g}% or more over {credit.hy_sessions} "
-                                      "sessions; ends when the drop is under {credit.hy_end_drop_pct:g}%"),),
+    keys=(KeySpec("credit:hy_stress", "high-yield stress",
+                  "HYG/IEF down {credit.hy_drop_pct:g}% or more over {credit.hy_sessions} "
+                  "sessions; ends when the drop is under {credit.hy_end_drop_pct:g}%"),),
     conditions=credit_conditions,
 )

@@ -67,14 +67,19 @@ def rates_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condi
 DETECTOR = Detector(
     topic="rates",
     keys=(
-        KeySpec("rates:2y_easing", "the 2-year yield falls {rates.yield_2y_move_bp:g} bp or more over 20 sessions"),
-        KeySpec("rates:2y_tightening", "the 2-year yield rises {rates.yield_2y_move_bp:g} bp or more over 20 sessions"),
-        KeySpec("rates:fed_cut", "the Fed lowers its target (news: alerted the session after the announcement, "
-                                 "exempt from the start limit)"),
-        KeySpec("rates:fed_hike", "the Fed raises its target (news: alerted the session after the announcement, "
-                                  "exempt from the start limit)"),
-        KeySpec("rates:curve_inverted", "10y - 3m below {rates.curve_inverted_below_bp:+g} bp; ends above "
-                                        "{rates.curve_positive_above_bp:+g} bp (a band)"),
+        KeySpec("rates:2y_easing", "2-year yield easing",
+                "the 2-year yield falls {rates.yield_2y_move_bp:g} bp or more over 20 sessions"),
+        KeySpec("rates:2y_tightening", "2-year yield tightening",
+                "the 2-year yield rises {rates.yield_2y_move_bp:g} bp or more over 20 sessions"),
+        KeySpec("rates:fed_cut", "Fed cut",
+                "the Fed lowers its target (news: alerted the session after the announcement, "
+                "exempt from the start limit)"),
+        KeySpec("rates:fed_hike", "Fed hike",
+                "the Fed raises its target (news: alerted the session after the announcement, "
+                "exempt from the start limit)"),
+        KeySpec("rates:curve_inverted", "curve inverted",
+                "10y - 3m below {rates.curve_inverted_below_bp:+g} bp; ends above "
+                "{rates.curve_positive_above_bp:+g} bp (a band)"),
     ),
     conditions=rates_conditions,
 )

@@ -73,10 +73,10 @@ def _gap(value: float | None, reference: float) -> float | None:
 DETECTOR = Detector(
     topic="sectors",
     keys=(
-        KeySpec("sectors:cyclicals_lead",
+        KeySpec("sectors:cyclicals_lead", "cyclicals lead tech",
                 "equal-weight XLI, XLF, XLY over XLK above its prior {sectors.ratio_high_sessions}-session high "
                 "while above its {sectors.average_sessions}-session average"),
-        KeySpec("sectors:regional_banks",
+        KeySpec("sectors:regional_banks", "regional banks lead",
                 "KRE/SPY above its prior {sectors.ratio_high_sessions}-session high while above its "
                 "{sectors.average_sessions}-session average"),
     ),
