@@ -103,7 +103,7 @@ def _breadth_of(universe: str) -> Draw:
         rules = settings.breadth
         median_alert = -(rules.median_below_high_pct if universe == "sp500" else rules.smallcap_median_below_high_pct)
         top, bottom = figure.subplots(2, 1, sharex=True)
-        index_name = "S&P 500" if universe == "sp500" else "Russell 2000"
+        index_name = UNIVERSE_LABELS.get(universe, universe)
         top.plot(frame.index, index_gap, color=MAIN, linewidth=2, label=f"{index_name} index")
         top.plot(frame.index, median_gap, color=SECOND, linewidth=2, label="median member")
         _threshold(top, -rules.index_within_pct_of_high, f"index near high: {_pct(-rules.index_within_pct_of_high, 0)}",
@@ -234,7 +234,8 @@ def _credit(figure: Figure, metrics: Metrics, settings: DetectorSettings) -> Rea
     bottom.axhline(0, color=NEUTRAL, linewidth=0.8)
     bottom.set_ylabel("% change", fontsize=TEXT)
     _legend(bottom, 1)
-    headline = f"HYG/IEF {_pct(_last(frame['hyg_ief_change_20d_pct']))} over 20 sessions (alert {_pct(-rules.hy_drop_pct, 0)})"
+    headline = (f"HYG/IEF {_pct(_last(frame['hyg_ief_change_20d_pct']))} over 20 sessions "
+                f"(alert {_pct(-rules.hy_drop_pct, 0)})")
     return Reading(headline, _active(metrics, settings, "credit:"))
 
 
