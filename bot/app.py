@@ -9,6 +9,7 @@ it again every few seconds, so retries and anything left by a restart go out.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import warnings
 
@@ -34,6 +35,7 @@ from telegram.ext import (
 )
 
 from bot.config import AppConfig
+from bot.controls import settings_button
 from bot.commands import COMMANDS, Command, reply, services_of, stale_button, toggle_button, unknown_command
 from bot.delivery import (
     AcceptedUnreadable,
@@ -47,6 +49,7 @@ from bot.delivery import (
     Transient,
     Unreachable,
 )
+from bot.outgoing import AlertComposer, Part
 from bot.pacing import PacedRequest
 from bot.services import Services
 from bot.throttle import ChatThrottle, throttle_handler
@@ -67,10 +70,20 @@ class TelegramSender:
 
     def __init__(self, application: Application) -> None:
         self._bot = application.bot
+        self._uploaded: dict[str, str] = {}  # a chart's digest -> Telegram's file_id: each PNG is uploaded once
 
-    async def send(self, chat_id: int, text: str) -> None:
+    async def send(self, chat_id: int, part: Part) -> None:
         try:
-            await self._bot.send_message(chat_id, text, disable_web_page_preview=True)
+            if part.photo is None:
+                await self._bot.send_message(chat_id, part.text, disable_web_page_preview=True,
+                                             disable_notification=part.silent)
+                return
+            digest = hashlib.sha256(part.photo).hexdigest()
+            photo = self._uploaded.get(digest, part.photo)
+            message = await self._bot.send_photo(chat_id, photo, caption=part.text,
+                                                 disable_notification=part.silent)
+            if message.photo:
+                self._uploaded[digest] = message.photo[-1].file_id
         except RetryAfter as exc:
             raise RateLimited(_retry_seconds(exc)) from exc
         except ChatMigrated as exc:
@@ -139,7 +152,8 @@ def build_application(services: Services) -> Application:
         builder = builder.base_url(urls["base_url"]).base_file_url(urls["base_file_url"])
     application = builder.build()
     application.bot_data["services"] = services
-    services.deliverer = Deliverer(services.store, TelegramSender(application))
+    composer = AlertComposer(services.store, services.chart)
+    services.deliverer = Deliverer(services.store, TelegramSender(application), composer=composer)
     register_handlers(application)
     return application
 
@@ -159,6 +173,7 @@ def register_handlers(application: Application) -> None:
     for command in COMMANDS:
         application.add_handler(CommandHandler(command.name, _guarded(command)))
     application.add_handler(CallbackQueryHandler(toggle_button, pattern=r"^toggle:"))
+    application.add_handler(CallbackQueryHandler(settings_button, pattern=r"^set:"))
     application.add_handler(CallbackQueryHandler(stale_button))
     application.add_handler(MessageHandler(filters.COMMAND, unknown_command))
     application.add_error_handler(on_error)

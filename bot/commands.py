@@ -7,26 +7,24 @@ unexpected goes to the one error handler in `bot.app`.
 
 from __future__ import annotations
 
-import asyncio
-import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, TypeVar
+from typing import TypeVar
 from html import escape
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import ContextTypes
 
 from bot.charts import CHARTS
+from bot.controls import digest_command, quiet_command, settings_command, timezone_command
+from bot.chat_io import ECHO_LIMIT, echo, may_change_chat, off_loop, remember_chat, reply, services_of, small_number
 from bot.messages import (
     SNAPSHOT_MESSAGES,
     UNIVERSE_LABELS,
     breadth_message,
     history_message,
-    split_message,
 )
 from bot.services import Services
 from signals.topics import TOPIC_BY_NAME, TOPIC_NAMES
@@ -45,50 +43,6 @@ class Command:
     help: str
     admin_only: bool = False
     usage: str = ""
-
-
-def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    return context.application.bot_data["services"]
-
-
-ECHO_LIMIT = 64  # characters of a user's own words quoted back
-
-
-async def reply(update: Update, text: str, **kwargs) -> None:
-    """Answer in the chat; a text over Telegram's 4,096 characters goes out in parts (buttons on the last)."""
-    if update.effective_message is None:
-        return
-    parts = split_message(text)
-    for part in parts[:-1]:
-        await update.effective_message.reply_text(part)
-    await update.effective_message.reply_text(parts[-1], **kwargs)
-
-
-def echo(words: list[str] | str) -> str:
-    """A user's input quoted back: cut to ECHO_LIMIT characters, then escaped for HTML."""
-    text = words if isinstance(words, str) else " ".join(words)
-    cut = text[:ECHO_LIMIT] + ("\u2026" if len(text) > ECHO_LIMIT else "")
-    return f"\u201c{escape(cut)}\u201d"
-
-
-def small_number(word: str, low: int, high: int) -> int | None:
-    """`word` as an integer in [low, high]; None for anything else (`²`, `٣`, `1e3`, `-1`, 40 digits)."""
-    if not re.fullmatch(r"[0-9]{1,6}", word):
-        return None
-    value = int(word)
-    return value if low <= value <= high else None
-
-
-async def off_loop(function: Callable[..., T], *args: Any) -> T:
-    """SQLite work runs in a worker thread: a handler never waits on the event loop behind a write
-    (a tick's or the price cache's) holding the database."""
-    return await asyncio.to_thread(function, *args)
-
-
-async def remember_chat(update: Update, services: Services) -> None:
-    chat = update.effective_chat
-    if chat is not None:
-        await off_loop(services.store.upsert_chat, chat.id, chat.type, chat.title or chat.full_name or "")
 
 
 def topics_keyboard(subscribed: set[str]) -> InlineKeyboardMarkup:
@@ -111,17 +65,6 @@ def parse_topics(args: list[str]) -> list[str] | None:
 
 def valid_topics_text() -> str:
     return ", ".join(TOPIC_NAMES) + " or all"
-
-
-async def may_change_subscriptions(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """In groups only the group's administrators change what the group receives."""
-    chat, user = update.effective_chat, update.effective_user
-    if chat is None or chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
-        return True
-    if user is None:
-        return False
-    member = await context.bot.get_chat_member(chat.id, user.id)
-    return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)
 
 
 # handlers -------------------------------------------------------------------------------------
@@ -207,7 +150,7 @@ def subscription_command(subscribe: bool) -> Handler:
             problem = f"Unknown topic {echo(given)}." if given else "Which topic?"
             await reply(update, f"{problem} Use /{verb} followed by {valid_topics_text()}.")
             return
-        if not await may_change_subscriptions(update, context):
+        if not await may_change_chat(update, context):
             await reply(update, "Only this group's administrators can change its subscriptions.")
             return
         chat_id = update.effective_chat.id
@@ -326,7 +269,7 @@ async def toggle_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if topic not in TOPIC_NAMES:
         await query.answer("That button is out of date; send /signals for a fresh one.")
         return
-    if not await may_change_subscriptions(update, context):
+    if not await may_change_chat(update, context):
         await query.answer("Only this group's administrators can change its subscriptions.", show_alert=True)
         return
     await remember_chat(update, services)
@@ -377,7 +320,11 @@ COMMANDS: tuple[Command, ...] = (
     Command("subscribe", subscription_command(True), "receive alerts of a topic", usage="<topic|all>"),
     Command("unsubscribe", subscription_command(False), "stop alerts of a topic", usage="<topic|all>"),
     Command("chart", chart, "a chart of the last year: " + ", ".join(TOPIC_NAMES), usage="[name]"),
-    Command("history", history, "recent signals", usage="[n]"),
+    Command("history", history, "recent signals, one line each, and each key's record", usage="[n]"),
+    Command("settings", settings_command, "this chat's digest, quiet hours, time zone, with buttons"),
+    Command("digest", digest_command, "one message per session instead of one per signal", usage="on|off"),
+    Command("quiet", quiet_command, "alerts arrive silently in these hours", usage="HH:MM-HH:MM|off"),
+    Command("timezone", timezone_command, "the time zone of your quiet hours", usage="<IANA name>"),
     Command("status", status, "last run, data as-of, next run, warnings"),
     Command("run", run_now, "run a tick now", admin_only=True),
     Command("stats", stats, "chats, subscriptions, deliveries", admin_only=True),

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Protocol
 
-from bot.messages import signal_message, split_message
+from bot.outgoing import Composer, Part, TextComposer
 from bot.store import Delivery, Store
 
 log = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ class Permanent(SendError):
 
 
 class Sender(Protocol):
-    async def send(self, chat_id: int, text: str) -> None: ...
+    async def send(self, chat_id: int, part: Part) -> None: ...
 
 
 @dataclass
@@ -104,9 +104,11 @@ class Deliverer:
         backoff_cap_seconds: float = 600.0,
         concurrency: int = 16,
         unreachable_cap_seconds: float = 60.0,
+        composer: Composer | None = None,
     ) -> None:
         self.store = store
         self.sender = sender
+        self.composer = composer or TextComposer()
         self.max_attempts = max_attempts
         self.backoff_seconds = backoff_seconds
         self.backoff_cap_seconds = backoff_cap_seconds
@@ -160,7 +162,7 @@ class Deliverer:
 
     async def _attempt(self, delivery: Delivery, report: DrainReport) -> bool:
         chat_id = delivery.chat_id
-        parts = split_message(signal_message(delivery.signal))
+        parts = await self.composer.compose(delivery)
         sent_parts = delivery.parts_sent
         try:
             for number, part in enumerate(parts):

@@ -14,6 +14,7 @@ from signals.signal import Signal
 from signals.topics import TOPIC_BY_NAME
 
 MESSAGE_LIMIT = 4096
+CAPTION_LIMIT = 1024  # a photo's caption
 _ICONS = {"start": "\U0001F514", "end": "\u2705"}  # bell, check mark
 
 
@@ -26,6 +27,43 @@ def signal_message(signal: Signal) -> str:
             f"{escape(signal.title)}\n"
             + (f"\U0001F4CA {escape(str(record))}\n" if record else "")
             + f"<i>{escape(signal.date)} close \u00b7 {escape(signal.key)}</i>")
+
+
+def picture_lines(snapshot: dict[str, Any]) -> list[str]:
+    """The day's picture in a few plain lines, for a digest."""
+    universes = snapshot.get("universes") or {}
+    sp, small = universes.get("sp500") or snapshot.get("breadth") or {}, universes.get("russell2000") or {}
+    k, r = snapshot.get("breakout") or {}, snapshot.get("rates") or {}
+    c = snapshot.get("credit") or {}
+    lines = [f"S&P 500 {_number(sp.get('index_pct_from_52w_high'), '{:+.1f}%')} from its high; median member "
+             f"{_number(sp.get('median_pct_from_52w_high'), '{:+.1f}%')}, "
+             f"{_number(sp.get('pct_above_200dma'), '{:.0f}%')} above their 200-day"]
+    if small:
+        lines.append(f"Russell 2000: median member {_number(small.get('median_pct_from_52w_high'), '{:+.1f}%')} "
+                     f"from its high, {_number(small.get('pct_above_200dma'), '{:.0f}%')} above their 200-day")
+    lines.append(f"IWM {_number(k.get('iwm_pct_vs_prior_252d_high'), '{:+.1f}%')} vs its prior 52-week high, "
+                 f"IWM/SPY {_number(k.get('iwm_spy_pct_vs_200d_avg'), '{:+.1f}%')} vs its 200-day")
+    lines.append(f"2-year {_number(r.get('yield_2y'), '{:.2f}%')}, "
+                 f"curve {_number(r.get('spread_10y_3m_bp'), '{:+.0f} bp')}; "
+                 f"HYG/IEF {_number(c.get('hyg_ief_change_20d_pct'), '{:+.1f}%')} in 20 sessions")
+    return lines
+
+
+def digest_message(digest: Signal, topics: set[str]) -> str:
+    """A session's digest for one chat: the day's picture, then the new signals of its topics."""
+    detail = digest.detail if isinstance(digest.detail, dict) else {}
+    lines = [f"\U0001F4F0 <b>Daily digest</b> \u00b7 {escape(digest.date)} close"]
+    for line in detail.get("picture", []):
+        lines.append(f"\u2022 {escape(str(line))}")
+    signals = [s for s in detail.get("signals", []) if s.get("type") in topics]
+    if signals:
+        lines += ["", f"<b>New signals</b> ({len(signals)})"]
+        for item in signals:
+            icon = _ICONS.get(item.get("direction", ""), "")
+            lines.append(f"{icon} {escape(str(item.get('title', '')))}")
+    else:
+        lines += ["", "No new signals in your topics today."]
+    return "\n".join(lines)
 
 
 def headline(title: str) -> str:

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,7 @@ from typing import Any
 import sqlite_utils
 
 from signals.signal import Signal
+from bot.preferences import ChatSettings
 from signals.sqlite_file import connect_private
 from signals.topics import TOPIC_NAMES
 
@@ -133,7 +134,36 @@ MIGRATIONS: tuple[str, ...] = (
         WHERE subscriptions.topic IN ('breadth', 'breakout', 'rates')
         GROUP BY chat_id, new.topic HAVING COUNT(DISTINCT subscriptions.topic) = 3;
     """,
+    # 8: per-chat controls (digest, quiet hours, time zone) and a chat's own alerts on metric paths
+    """
+    CREATE TABLE chat_settings (
+        chat_id INTEGER PRIMARY KEY REFERENCES chats(id) ON UPDATE CASCADE ON DELETE CASCADE,
+        digest INTEGER NOT NULL DEFAULT 0,
+        quiet_start TEXT,
+        quiet_end TEXT,
+        timezone TEXT NOT NULL DEFAULT 'America/New_York',
+        updated_at TEXT NOT NULL
+    );
+    CREATE TABLE custom_alerts (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        chat_id INTEGER NOT NULL REFERENCES chats(id) ON UPDATE CASCADE ON DELETE CASCADE,
+        path TEXT NOT NULL,
+        op TEXT NOT NULL,
+        threshold REAL NOT NULL,
+        active INTEGER NOT NULL DEFAULT 0,
+        false_run INTEGER NOT NULL DEFAULT 0,
+        starts TEXT NOT NULL DEFAULT '[]',
+        last_session TEXT,
+        created_at TEXT NOT NULL
+    );
+    CREATE INDEX custom_alerts_chat ON custom_alerts (chat_id);
+    """,
 )
+
+
+# who gets a digest: active chats that asked for digests and follow at least one topic
+_DIGEST_AUDIENCE = ("SELECT DISTINCT chats.id FROM chats JOIN chat_settings ON chat_settings.chat_id = chats.id "
+                    "JOIN subscriptions ON subscriptions.chat_id = chats.id WHERE chats.active = 1 AND digest = 1")
 
 
 def utc_now() -> str:
@@ -261,11 +291,15 @@ class Store:
 
     # signals and the outbox --------------------------------------------------------------------
 
-    def record_signals(self, signals: Iterable[Signal]) -> list[Signal]:
+    def record_signals(self, signals: Iterable[Signal],
+                       digest: Callable[[list[Signal]], Signal] | None = None) -> list[Signal]:
         """Store new signals and, in the same transaction, one delivery per subscribed active chat.
 
         A signal already stored (same key, date, direction) is ignored with its deliveries, so a
-        tick run twice never alerts twice. Returns the signals that were new.
+        tick run twice never alerts twice. Returns the signals that were new. Chats that take a
+        digest get no stream: `digest(new)` builds the session's digest, recorded in the same
+        transaction (so a crash cannot keep a signal out of both), once per session, plus a
+        follow-up digest whenever a later run of that session finds new signals (revised data).
         """
         new: list[Signal] = []
         now = utc_now()
@@ -284,10 +318,37 @@ class Store:
                 db.execute(
                     "INSERT OR IGNORE INTO outbox (signal_id, chat_id, next_attempt_at, created_at) "
                     "SELECT ?, chats.id, ?, ? FROM chats JOIN subscriptions ON subscriptions.chat_id = chats.id "
-                    "WHERE chats.active = 1 AND subscriptions.topic = ?",
+                    "WHERE chats.active = 1 AND subscriptions.topic = ? AND NOT EXISTS "
+                    "(SELECT 1 FROM chat_settings WHERE chat_settings.chat_id = chats.id AND digest = 1)",
                     [signal_id, now, now, signal.type],
                 )
+            if digest is not None:
+                session = digest(new)
+                earlier = db.execute("SELECT COUNT(*) FROM signals WHERE type = 'digest' AND date = ?",
+                                     [session.date]).fetchone()[0]
+                if not earlier or new:
+                    key = session.key if not earlier else f"{session.key}:{earlier + 1}"
+                    self._insert_for(db, replace(session, key=key), now, _DIGEST_AUDIENCE, [])
         return new
+
+    def record_for_chat(self, signal: Signal, chat_id: int) -> bool:
+        """A signal meant for one chat (its own alert), once."""
+        with self.transaction() as db:
+            return self._insert_for(db, signal, utc_now(), "SELECT id FROM chats WHERE id = ? AND active = 1",
+                                    [chat_id])
+
+    @staticmethod
+    def _insert_for(db: sqlite_utils.Database, signal: Signal, now: str, audience: str, params: list[Any]) -> bool:
+        cursor = db.execute(
+            "INSERT OR IGNORE INTO signals (key, date, direction, type, title, detail, created_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [signal.key, signal.date, signal.direction, signal.type, signal.title,
+             json.dumps(signal.detail, sort_keys=True), now])
+        if not cursor.rowcount:
+            return False
+        db.execute(f"INSERT OR IGNORE INTO outbox (signal_id, chat_id, next_attempt_at, created_at) "
+                   f"SELECT ?, id, ?, ? FROM ({audience})", [int(cursor.lastrowid), now, now, *params])
+        return True
 
     def due_deliveries(self, now: str | None = None, limit: int = 500, lease_seconds: float = 300.0
                        ) -> list[Delivery]:
@@ -361,6 +422,57 @@ class Store:
         """When the oldest pending delivery was queued (None when nothing waits)."""
         rows = self._query("SELECT MIN(created_at) AS at FROM outbox WHERE status = 'pending'")
         return rows[0]["at"] if rows else None
+
+    # per-chat controls and a chat's own alerts -----------------------------------------------
+
+    def chat_settings(self, chat_id: int) -> ChatSettings:
+        rows = self._query("SELECT * FROM chat_settings WHERE chat_id = ?", [chat_id])
+        if not rows:
+            return ChatSettings()
+        row = rows[0]
+        return ChatSettings(bool(row["digest"]), row["quiet_start"], row["quiet_end"], row["timezone"])
+
+    def update_chat_settings(self, chat_id: int, **changes: Any) -> ChatSettings:
+        """Change some of a chat's controls (digest, quiet_start, quiet_end, timezone); returns them all."""
+        allowed = {"digest", "quiet_start", "quiet_end", "timezone"}
+        if not changes or not set(changes) <= allowed:
+            raise ValueError(f"unknown chat settings: {sorted(set(changes) - allowed)}")
+        columns = ", ".join(changes)
+        marks = ", ".join("?" for _ in changes)
+        updates = ", ".join(f"{column} = excluded.{column}" for column in changes)
+        with self._lock:
+            self.db.execute(f"INSERT INTO chat_settings (chat_id, {columns}, updated_at) VALUES (?, {marks}, ?) "
+                            f"ON CONFLICT(chat_id) DO UPDATE SET {updates}, updated_at = excluded.updated_at",
+                            [chat_id, *changes.values(), utc_now()])
+        return self.chat_settings(chat_id)
+
+    def add_custom_alert(self, chat_id: int, path: str, op: str, threshold: float, limit: int) -> int | None:
+        """A chat's own alert; None when the chat already has `limit` of them."""
+        with self.transaction() as db:
+            count = db.execute("SELECT COUNT(*) FROM custom_alerts WHERE chat_id = ?", [chat_id]).fetchone()[0]
+            if count >= limit:
+                return None
+            cursor = db.execute("INSERT INTO custom_alerts (chat_id, path, op, threshold, created_at) "
+                                "VALUES (?, ?, ?, ?, ?)", [chat_id, path, op, threshold, utc_now()])
+            return int(cursor.lastrowid)
+
+    def custom_alerts(self, chat_id: int | None = None) -> list[dict[str, Any]]:
+        """One chat's alerts, or (None) every active chat's, in id order."""
+        if chat_id is not None:
+            return self._query("SELECT * FROM custom_alerts WHERE chat_id = ? ORDER BY id", [chat_id])
+        return self._query("SELECT custom_alerts.* FROM custom_alerts JOIN chats ON chats.id = chat_id "
+                           "WHERE chats.active = 1 ORDER BY custom_alerts.id")
+
+    def delete_custom_alert(self, chat_id: int, alert_id: int) -> bool:
+        with self._lock:
+            cursor = self.db.execute("DELETE FROM custom_alerts WHERE id = ? AND chat_id = ?", [alert_id, chat_id])
+            return cursor.rowcount > 0
+
+    def save_custom_alert_state(self, alert_id: int, active: bool, false_run: int, starts: list[str],
+                                session: str) -> None:
+        with self._lock:
+            self.db.execute("UPDATE custom_alerts SET active = ?, false_run = ?, starts = ?, last_session = ? "
+                            "WHERE id = ?", [int(active), false_run, json.dumps(starts), session, alert_id])
 
     def recent_signals(self, limit: int = 10, topics: Iterable[str] | None = None) -> list[Signal]:
         wanted = list(topics) if topics is not None else list(TOPIC_NAMES)
@@ -447,7 +559,10 @@ class Store:
             "chats": count("SELECT COUNT(*) AS n FROM chats"),
             "active_chats": count("SELECT COUNT(*) AS n FROM chats WHERE active = 1"),
             "subscriptions": by_topic,
-            "signals": count("SELECT COUNT(*) AS n FROM signals"),
+            "signals": count("SELECT COUNT(*) AS n FROM signals WHERE type IN ("
+                             + ", ".join(f"'{topic}'" for topic in TOPIC_NAMES) + ")"),
+            "digests": count("SELECT COUNT(*) AS n FROM signals WHERE type = 'digest'"),
+            "own_alerts": count("SELECT COUNT(*) AS n FROM custom_alerts"),
             "deliveries": by_status,
         }
 

@@ -11,6 +11,7 @@ import logging
 from dataclasses import dataclass, field, replace
 
 from bot.feeds import DataFeed, FeedUpdate
+from bot.messages import picture_lines
 from bot.store import Store
 from signals.engine import MetricsEngine
 from signals.evaluate import evaluate
@@ -78,7 +79,8 @@ def run_tick(
             store.finish_run(run_id, update.outcome, evaluation.as_of, 0, "; ".join(update.notes) or None)
             log.warning("tick %s: data %s, no detector fired: %s", run_id, update.outcome, "; ".join(update.notes))
             return TickResult(run_id, evaluation.as_of, [], notes, update.outcome, evaluation.metrics)
-        new = store.record_signals([with_record(signal, records) for signal in evaluation.signals])
+        new = store.record_signals([with_record(signal, records) for signal in evaluation.signals],
+                                   digest=lambda fresh: digest_of(evaluation.as_of, snapshot, fresh))
         pruned = store.prune_sent(retention_days)
         if pruned:
             log.info("pruned %d sent deliveries older than %g days", pruned, retention_days)
@@ -88,6 +90,14 @@ def run_tick(
     except Exception as exc:
         store.finish_run(run_id, "error", error=f"{type(exc).__name__}: {exc}")
         raise
+
+
+def digest_of(as_of: str, snapshot: dict, new: list[Signal]) -> Signal:
+    """The session's digest (one per session: its identity is ("digest", as_of, "start"))."""
+    items = [{"type": s.type, "key": s.key, "direction": s.direction, "date": s.date, "title": s.title}
+             for s in new]
+    return Signal("digest", "digest", as_of, "start", f"Daily digest {as_of}",
+                  {"picture": picture_lines(snapshot), "signals": items})
 
 
 def with_record(signal: Signal, records: dict[str, str]) -> Signal:

@@ -24,6 +24,7 @@ from urllib.parse import parse_qs
 
 BOT_ID = 4242
 BOT_USERNAME = "rotation_test_bot"
+SENDS = ("sendMessage", "sendPhoto")  # what delivers a message to a chat
 
 
 @dataclass
@@ -141,7 +142,7 @@ class FakeTelegram:
             self._chaos = (rate, random.Random(seed))
 
     def _chaos_fault(self, call: Call, params: dict[str, Any]) -> tuple[int, Any] | None:
-        if self._chaos is None or call.method != "sendMessage":
+        if self._chaos is None or call.method not in SENDS:
             return None
         rate, rng = self._chaos
         if rng.random() >= rate:
@@ -163,14 +164,18 @@ class FakeTelegram:
         return 0, b""  # dropped before Telegram saw it
 
     def sent(self, chat_id: int | None = None) -> list[dict[str, Any]]:
-        """Messages the bot sent successfully (optionally to one chat)."""
+        """Messages the bot sent successfully (optionally to one chat); a photo's caption is its "text"."""
         with self._lock:
-            return [c.params for c in self.calls if c.method == "sendMessage" and c.status == 200
-                    and (chat_id is None or int(c.params.get("chat_id", 0)) == chat_id)]
+            calls = [c for c in self.calls if c.method in SENDS and c.status == 200
+                     and (chat_id is None or int(c.params.get("chat_id", 0)) == chat_id)]
+        return [c.params if c.method == "sendMessage" else {**c.params, "text": c.params.get("caption", "")}
+                for c in calls]
 
     def calls_of(self, method: str) -> list[Call]:
+        """Calls of `method`; "send" means every call that delivers a message (sendMessage, sendPhoto)."""
+        methods = SENDS if method == "send" else (method,)
         with self._lock:
-            return [c for c in self.calls if c.method == method]
+            return [c for c in self.calls if c.method in methods]
 
     # serving --------------------------------------------------------------------------------
 
@@ -241,7 +246,7 @@ class FakeTelegram:
             if chaotic is not None:
                 return chaotic  # type: ignore[return-value]
             fault = self._take_fault(method, params)
-            if fault is None and method == "sendMessage" and self.rate_limit_per_second:
+            if fault is None and method in SENDS and self.rate_limit_per_second:
                 fault = self._over_rate_limit(call.at)
         if fault is not None and fault.raw is not None:
             if fault.status == 200:  # accepted, then the answer was lost: the call still counts as done
@@ -260,7 +265,8 @@ class FakeTelegram:
 
     def _take_fault(self, method: str, params: dict[str, Any]) -> Fault | None:
         for fault in self._faults:
-            if fault.method != method or fault.remaining <= 0:
+            same = fault.method == method or (fault.method in SENDS and method in SENDS)  # a send is a send
+            if not same or fault.remaining <= 0:
                 continue
             if fault.chat_id is not None and int(params.get("chat_id", 0)) != fault.chat_id:
                 continue

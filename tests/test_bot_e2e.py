@@ -127,7 +127,7 @@ def test_rate_limit_answer_loses_nothing(fake, folder, tmp_path):
             announce_cut(folder)
             await services.tick("test")
             await until(lambda: any("Fed cut" in t for t in replies(fake, USER)), timeout=20)
-            assert len([c for c in fake.calls_of("sendMessage") if c.status == 429]) == 2
+            assert len([c for c in fake.calls_of("send") if c.status == 429]) == 2
             assert services.store.stats()["deliveries"] == {"sent": 1}
 
     asyncio.run(scenario())
@@ -294,11 +294,11 @@ def test_slow_telegram_answers_hold_up_nothing(fake, folder, tmp_path):
             fake.push_message(USER, "/subscribe rates")
             fake.push_message(USER + 1, "/subscribe rates")
             await until(lambda: replies(fake, USER) and replies(fake, USER + 1))
-            fake.delays["sendMessage"] = 0.8
+            fake.delays["sendMessage"] = fake.delays["sendPhoto"] = 0.8
             announce_cut(folder)
             delivering = asyncio.create_task(services.tick("test"))
-            await until(lambda: len([c for c in fake.calls_of("sendMessage") if "Fed cut" in c.params["text"]]) == 2,
-                        timeout=10)
+            await until(lambda: len([c for c in fake.calls_of("send")
+                                     if "Fed cut" in c.params.get("caption", "")]) == 2, timeout=10)
             await delivering
             assert services.store.stats()["deliveries"] == {"sent": 2}
             assert len([t for t in replies(fake, USER) if "Fed cut" in t]) == 1

@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from bot.delivery import ChatGone, ChatMoved, Deliverer, RateLimited, Transient
+from bot.outgoing import Part
 from bot.store import Store
 from signals.signal import Signal
 
@@ -16,11 +17,11 @@ class FakeSender:
         self.sent: list[tuple[int, str]] = []
         self.script: dict[int, list[Exception]] = {}
 
-    async def send(self, chat_id: int, text: str) -> None:
+    async def send(self, chat_id: int, part: Part) -> None:
         failures = self.script.get(chat_id)
         if failures:
             raise failures.pop(0)
-        self.sent.append((chat_id, text))
+        self.sent.append((chat_id, part.text))
 
 
 def make_signal(date: str, title: str = "Fed cut its target by 25 bp") -> Signal:

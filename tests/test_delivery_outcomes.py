@@ -72,12 +72,12 @@ def test_a_split_alert_resends_only_the_part_that_failed(setup):  # noqa: F811
     original = sender.send
     calls = {"n": 0}
 
-    async def second_part_fails_once(chat_id, text):
+    async def second_part_fails_once(chat_id, part):
         if chat_id == 1:
             calls["n"] += 1
             if calls["n"] == 2:
                 raise Transient("Bad Gateway")
-        await original(chat_id, text)
+        await original(chat_id, part)
 
     sender.send = second_part_fails_once
     deliverer.backoff_seconds = 60.0

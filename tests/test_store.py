@@ -190,3 +190,21 @@ def test_delivery_counts_are_kept_by_triggers_and_match_a_scan(store):
     assert store.stats()["deliveries"] == scanned
     plan = " ".join(str(r) for r in store.db.execute("EXPLAIN QUERY PLAN SELECT status, n FROM outbox_counts"))
     assert "outbox_counts" in plan and "outbox " not in plan
+
+
+def test_one_digest_per_session_and_a_follow_up_when_a_rerun_finds_more(store):
+    store.upsert_chat(1)
+    store.subscribe(1, ["rates"])
+    store.update_chat_settings(1, digest=True)
+    store.upsert_chat(2)
+    store.subscribe(2, ["rates"])
+
+    def digest(fresh):
+        return Signal("digest", "digest", "2024-01-05", "start", "d", {"signals": [s.key for s in fresh]})
+
+    store.record_signals([signal()], digest=digest)
+    store.record_signals([signal()], digest=digest)  # the same run again: nothing new, no second digest
+    store.record_signals([signal("rates:fed_hike")], digest=digest)  # revised data: one more signal
+    rows = store.db.execute("SELECT signals.key, outbox.chat_id FROM outbox JOIN signals ON signals.id = signal_id "
+                            "ORDER BY outbox.id").fetchall()
+    assert rows == [("rates:fed_cut", 2), ("digest", 1), ("rates:fed_hike", 2), ("digest:2", 1)]
