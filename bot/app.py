@@ -36,7 +36,16 @@ from telegram.ext import (
 
 from bot.config import AppConfig
 from bot.controls import settings_button
-from bot.commands import COMMANDS, Command, reply, services_of, stale_button, toggle_button, unknown_command
+from bot.commands import (
+    COMMANDS,
+    Command,
+    chart_button,
+    reply,
+    services_of,
+    stale_button,
+    toggle_button,
+    unknown_command,
+)
 from bot.delivery import (
     AcceptedUnreadable,
     Ambiguous,
@@ -174,6 +183,7 @@ def register_handlers(application: Application) -> None:
         application.add_handler(CommandHandler(command.name, _guarded(command)))
     application.add_handler(CallbackQueryHandler(toggle_button, pattern=r"^toggle:"))
     application.add_handler(CallbackQueryHandler(settings_button, pattern=r"^set:"))
+    application.add_handler(CallbackQueryHandler(chart_button, pattern=r"^chart:"))
     application.add_handler(CallbackQueryHandler(stale_button))
     application.add_handler(MessageHandler(filters.COMMAND, unknown_command))
     application.add_error_handler(on_error)

@@ -17,13 +17,12 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
+from bot.answers import ANSWERS, breadth_answer, chart_keyboard
+from signals.metrics.breadth import UNIVERSE_LABELS
 from bot.charts import CHARTS
 from bot.controls import digest_command, quiet_command, settings_command, timezone_command
 from bot.chat_io import ECHO_LIMIT, echo, may_change_chat, off_loop, remember_chat, reply, services_of, small_number
 from bot.messages import (
-    SNAPSHOT_MESSAGES,
-    UNIVERSE_LABELS,
-    breadth_message,
     history_message,
 )
 from bot.services import Services
@@ -118,10 +117,13 @@ def snapshot_command(topic: str) -> Handler:
         if snapshot is None:
             await reply(update, "No metrics yet: the first evaluation has not run. /status shows when it will.")
             return
+        answer, charts = ANSWERS[topic]
         if universe is not None:
-            await reply(update, breadth_message(snapshot, universe))
-            return
-        await reply(update, SNAPSHOT_MESSAGES[topic](snapshot))
+            text = breadth_answer(snapshot, services.settings, universe)
+            charts = ("breadth",) if universe == "sp500" else ("russell2000",)
+        else:
+            text = answer(snapshot, services.settings)
+        await reply(update, text, reply_markup=chart_keyboard(*charts))
 
     show.__name__ = f"show_{topic}"
     return show
@@ -190,6 +192,21 @@ async def chart(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if len(args) > 1 or name not in CHARTS:
         await reply(update, f"Use /chart followed by {', '.join(CHARTS)} (got {echo(args)}).")
         return
+    await send_chart(update, services, name)
+
+
+async def chart_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The chart button under a topic's answer."""
+    query = update.callback_query
+    name = (query.data or "").removeprefix("chart:")
+    if name not in CHARTS:
+        await query.answer("That button is out of date; send /chart for a fresh one.")
+        return
+    await query.answer()
+    await send_chart(update, services_of(context), name)
+
+
+async def send_chart(update: Update, services: Services, name: str) -> None:
     stored = await services.chart(name)
     if stored is None:
         await reply(update, "No chart yet: the first evaluation has not run. /status shows when it will.")

@@ -14,6 +14,7 @@ from bot.feeds import DataFeed, FeedUpdate
 from bot.messages import picture_lines
 from bot.store import Store
 from signals.engine import MetricsEngine
+from signals.detectors import active_signals
 from signals.evaluate import evaluate
 from signals.replay import track_records
 from signals.market_data import MarketData
@@ -74,6 +75,7 @@ def run_tick(
         records = track_records(data.as_of(evaluation.as_of), evaluation.metrics, settings) \
             if evaluation.metrics is not None else {}
         snapshot["records"] = records  # each key's record in one line: /history and the alerts show it
+        snapshot["active"] = active_signals(evaluation.metrics, settings) if evaluation.metrics is not None else {}
         store.save_snapshot(evaluation.as_of, snapshot)
         if update.outcome != "complete":
             store.finish_run(run_id, update.outcome, evaluation.as_of, 0, "; ".join(update.notes) or None)

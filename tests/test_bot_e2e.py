@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import re
 import logging
 import threading
 import time
@@ -213,19 +212,23 @@ def test_commands_answer_and_explain_bad_input(fake, folder, tmp_path):
                        "breadth, breakout, rates, sectors, credit or all"
                        in t for t in texts)
             assert any("/history N with N from 1 to 50" in t for t in texts)
-            assert any(t.startswith("<b>Sector rotation</b>") and "KRE / SPY" in t for t in texts)
-            assert any(t.startswith("<b>Credit</b>") and "HYG / IEF" in t for t in texts)
+            assert any(t.startswith("<b>Sector rotation</b>") and "KRE over SPY" in t and "(alert: above both)" in t
+                       for t in texts)
+            assert any(t.startswith("<b>Credit</b>") and "HYG/IEF" in t and "(stress at \u22123%" in t for t in texts)
             assert any("for the bot's administrators" in t for t in texts)
             assert any("Unknown command /frobnicate" in t for t in texts)
             assert any("/subscribe &lt;topic|all&gt;" in t and "/run" not in t for t in texts)
-            assert any("<b>Rates</b>" in t and "Fed target" in t for t in texts)
+            assert any("<b>Rates</b>" in t and "Fed target" in t and "(alert at \u00b140 bp)" in t for t in texts)
             assert any("Small-cap breakout" in t for t in texts)
             assert any("No signals yet" in t for t in texts)
             assert any("Data as of: 2024-02-28" in t for t in texts)
-            both = next(t for t in texts if t.startswith("<b>Breadth</b>"))
-            assert "S&amp;P 500" in both and "R2000" in both  # the two universes side by side
-            assert any(t.startswith("<b>Breadth: Russell 2000</b>") and re.search(r"Members with data +2<", t)
-                       for t in texts)
+            both = next(m for m in fake.sent(USER) if m["text"].startswith("<b>Breadth</b>")  # both universes
+                        and "<b>S&amp;P 500</b>" in m["text"] and "<b>Russell 2000</b>" in m["text"])
+            assert "(alert at \u221210%)" in both["text"] and "(alert at \u221215%)" in both["text"]  # triggers
+            assert "Active: " in both["text"]
+            assert "chart:breadth" in str(both["reply_markup"]) and "chart:russell2000" in str(both["reply_markup"])
+            assert any(t.startswith("<b>Breadth</b>") and "Members with data: 2" in t
+                       and "S&amp;P 500" not in t for t in texts)  # /breadth russell2000 in full
             assert any("/breadth followed by sp500 or russell2000 (got \u201cnasdaq\u201d)" in t for t in texts)
 
             fake.push_message(ADMIN_CHAT, "/stats")

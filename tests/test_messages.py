@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from bot.messages import breadth_message, rates_message, signal_message, split_message
+from bot.answers import breadth_answer, rates_answer
+from bot.messages import signal_message, split_message
+from signals.settings import load_detector_settings
 from signals.signal import Signal
 
 
@@ -27,6 +29,7 @@ def test_metric_pictures_show_missing_values_as_na():
     snapshot = {"as_of": "2024-03-08", "breadth": {"pct_above_200dma": 83.09, "median_pct_from_52w_high": -3.57,
                                                    "index_pct_from_52w_high": None, "members": 486},
                 "rates": {"yield_2y": 4.5, "fed_target_lower": 5.25, "fed_target_upper": 5.5}}
-    breadth = breadth_message(snapshot)
+    settings = load_detector_settings()
+    breadth = breadth_answer(snapshot, settings, "sp500")
     assert "83.1%" in breadth and "\u22123.6%" in breadth and "n/a" in breadth and "486" in breadth
-    assert "5.25\u20135.50%" in rates_message(snapshot)
+    assert "5.25\u20135.50%" in rates_answer(snapshot, settings)

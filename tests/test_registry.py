@@ -13,7 +13,8 @@ import pytest
 
 from bot.charts import CHARTS
 from bot.commands import COMMANDS, help_text
-from bot.messages import SNAPSHOT_MESSAGES, signal_message
+from bot.answers import ANSWERS
+from bot.messages import signal_message
 from signals.detectors import DETECTORS, KEY_TOPICS, KEYS, all_conditions, key_rule
 from signals.metrics import GROUPS
 from signals.settings import default_settings_text, load_detector_settings
@@ -29,7 +30,7 @@ DEFAULTS = load_detector_settings()
 @pytest.mark.parametrize("topic", TOPIC_NAMES)
 def test_every_topic_has_its_parts(topic):
     assert topic in GROUPS, "a metric group in metrics --json"
-    assert topic in SNAPSHOT_MESSAGES, "a snapshot message"
+    assert topic in ANSWERS and set(ANSWERS[topic][1]) <= set(CHARTS), "an answer and its chart button"
     assert topic in CHARTS, "a chart"
     assert topic in {c.name for c in COMMANDS}, "a command"
     assert f"/{topic}" in help_text(admin=False), "a line in /help"
