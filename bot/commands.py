@@ -20,6 +20,7 @@ from telegram.ext import ContextTypes
 from bot.answers import ANSWERS, breadth_answer, chart_keyboard
 from signals.metrics.breadth import UNIVERSE_LABELS
 from bot.charts import CHARTS
+from bot.custom_alerts import alert_command, alerts_command
 from bot.controls import digest_command, quiet_command, settings_command, timezone_command
 from bot.chat_io import ECHO_LIMIT, echo, may_change_chat, off_loop, remember_chat, reply, services_of, small_number
 from bot.messages import (
@@ -342,6 +343,9 @@ COMMANDS: tuple[Command, ...] = (
     Command("digest", digest_command, "one message per session instead of one per signal", usage="on|off"),
     Command("quiet", quiet_command, "alerts arrive silently in these hours", usage="HH:MM-HH:MM|off"),
     Command("timezone", timezone_command, "the time zone of your quiet hours", usage="<IANA name>"),
+    Command("alert", alert_command, "your own alert on any metric, or delete one",
+            usage="<metric path> above|below <number> | delete <id>"),
+    Command("alerts", alerts_command, "your own alerts, with their current values"),
     Command("status", status, "last run, data as-of, next run, warnings"),
     Command("run", run_now, "run a tick now", admin_only=True),
     Command("stats", stats, "chats, subscriptions, deliveries", admin_only=True),

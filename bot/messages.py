@@ -19,7 +19,7 @@ _ICONS = {"start": "\U0001F514", "end": "\u2705"}  # bell, check mark
 
 def signal_message(signal: Signal) -> str:
     topic = TOPIC_BY_NAME.get(signal.type)
-    label = topic.label if topic else signal.type
+    label = topic.label if topic else "Your alert" if signal.type == "custom" else signal.type
     edge = "started" if signal.direction == "start" else "ended"
     record = signal.detail.get("record") if isinstance(signal.detail, dict) else None
     return (f"{_ICONS.get(signal.direction, '')} <b>{escape(label)}</b> \u00b7 {edge}\n"

@@ -10,6 +10,9 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field, replace
 
+import pandas as pd
+
+from bot.custom_alert_rules import evaluate_custom_alerts
 from bot.feeds import DataFeed, FeedUpdate
 from bot.messages import picture_lines
 from bot.store import Store
@@ -83,6 +86,11 @@ def run_tick(
             return TickResult(run_id, evaluation.as_of, [], notes, update.outcome, evaluation.metrics)
         new = store.record_signals([with_record(signal, records) for signal in evaluation.signals],
                                    digest=lambda fresh: digest_of(evaluation.as_of, snapshot, fresh))
+        sessions = data.sessions
+        own = evaluate_custom_alerts(store, snapshot, settings,
+                                     lambda day: int(sessions.searchsorted(pd.Timestamp(day))))
+        if own:
+            log.info("tick %s: %d chat alerts fired", run_id, own)
         pruned = store.prune_sent(retention_days)
         if pruned:
             log.info("pruned %d sent deliveries older than %g days", pruned, retention_days)

@@ -1,0 +1,109 @@
+"""/alert, /alerts: a chat's own alerts on any metric of `metrics --json`, by its dotted path.
+
+`/alert universes.russell2000.pct_above_200dma below 30` fires once when the value crosses 30 from
+above: an edge, under the built-in keys' rules (at most 2 starts in any 60 sessions, re-armed after
+3 sessions back on the other side). Evaluated in the tick from the stored snapshot, so they cost no
+data work; state is in SQLite, so they survive restarts. At most 20 per chat.
+"""
+
+from __future__ import annotations
+
+import difflib
+
+from telegram import Update
+from telegram.ext import ContextTypes
+
+from bot.chat_io import echo, may_change_chat, off_loop, remember_chat, reply, services_of, small_number
+from bot.custom_alert_rules import MAX_ALERTS, OPERATORS, holds, metric_paths, parse_number
+
+
+def paths_help(paths: list[str], wrong: str) -> str:
+    """The valid paths, grouped, with the closest matches to what was typed first."""
+    close = difflib.get_close_matches(wrong.lower(), paths, n=3, cutoff=0.6)
+    groups: dict[str, list[str]] = {}
+    for path in paths:
+        head, _, leaf = path.rpartition(".")
+        groups.setdefault(head, []).append(leaf)
+    lines = [f"Did you mean {', '.join(f'<code>{p}</code>' for p in close)}?"] if close else []
+    lines.append("Valid metric paths:")
+    lines += [f"<b>{head}.</b> {', '.join(leaves)}" for head, leaves in groups.items()]
+    return "\n".join(lines)
+
+
+def usage() -> str:
+    return ("Use /alert &lt;metric path&gt; above|below &lt;number&gt;, for example\n"
+            "/alert universes.russell2000.pct_above_200dma below 30\n/alert rates.yield_2y above 4.5\n"
+            "/alerts lists yours; /alert delete &lt;id&gt; removes one.")
+
+
+async def alert_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = services_of(context)
+    args = context.args or []
+    if len(args) == 2 and args[0].lower() == "delete":
+        await _delete(update, context, args[1])
+        return
+    if len(args) != 3:
+        await reply(update, f"{usage()}\n(got {echo(args)})")
+        return
+    path, op, number = args[0], args[1].lower(), parse_number(args[2])
+    snapshot = await services.snapshot()
+    paths = metric_paths(snapshot or {})
+    if path not in paths:
+        await reply(update, f"Unknown metric path {echo(path)}.\n{paths_help(sorted(paths), path)}")
+        return
+    if op not in OPERATORS or number is None:
+        await reply(update, f"{usage()}\n(got {echo(args)})")
+        return
+    if not await may_change_chat(update, context):
+        await reply(update, "Only this group's administrators can change its alerts.")
+        return
+    await remember_chat(update, services)
+    chat_id = update.effective_chat.id
+    alert_id = await off_loop(services.store.add_custom_alert, chat_id, path, op, number, MAX_ALERTS)
+    if alert_id is None:
+        await reply(update, f"This chat has {MAX_ALERTS} alerts, the most it can have. /alerts lists them; "
+                            f"/alert delete &lt;id&gt; makes room.")
+        return
+    value = paths[path]
+    past = value is not None and holds(op, value, number)
+    if past:  # already past the level: it fires at the next crossing, not at once
+        await off_loop(services.store.save_custom_alert_state, alert_id, True, 0, [],
+                       (snapshot or {}).get("as_of", ""))
+    now = "n/a" if value is None else f"{value:g}"
+    note = (f" It is already {op} {number:g} now ({now}): it fires the next time it crosses." if past
+            else f" Now {now}; it fires once when it crosses, after a session's close.")
+    await reply(update, f"Alert #{alert_id}: <code>{path}</code> {op} {number:g}.{note}")
+
+
+async def _delete(update: Update, context: ContextTypes.DEFAULT_TYPE, word: str) -> None:
+    services = services_of(context)
+    alert_id = small_number(word, 1, 10**9)
+    if alert_id is None:
+        await reply(update, f"Use /alert delete &lt;id&gt; with an id from /alerts (got {echo(word)}).")
+        return
+    if not await may_change_chat(update, context):
+        await reply(update, "Only this group's administrators can change its alerts.")
+        return
+    deleted = await off_loop(services.store.delete_custom_alert, update.effective_chat.id, alert_id)
+    await reply(update, f"Alert #{alert_id} deleted." if deleted else f"This chat has no alert #{alert_id}. /alerts "
+                                                                        f"lists its alerts.")
+
+
+async def alerts_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    services = services_of(context)
+    alerts = await off_loop(services.store.custom_alerts, update.effective_chat.id)
+    if not alerts:
+        await reply(update, f"No alerts of your own yet. {usage()}")
+        return
+    paths = metric_paths(await services.snapshot() or {})
+    lines = [f"<b>Your alerts</b> ({len(alerts)} of {MAX_ALERTS})"]
+    for alert in alerts:
+        value = paths.get(alert["path"])
+        now = "n/a" if value is None else f"{value:g}"
+        state = "past the level" if alert["active"] else "waiting"
+        lines.append(f"#{alert['id']} <code>{alert['path']}</code> {alert['op']} {alert['threshold']:g} "
+                     f"\u00b7 now {now} \u00b7 {state}")
+    lines.append("/alert delete &lt;id&gt; removes one.")
+    await reply(update, "\n".join(lines))
+
+
