@@ -34,6 +34,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.channels import attach_channels
 from bot.config import AppConfig
 from bot.controls import settings_button
 from bot.commands import (
@@ -70,27 +71,34 @@ DELIVER_JOB = "deliver"
 DELIVER_EVERY_SECONDS = 10.0
 NEW_YORK = ZoneInfo("America/New_York")
 # Telegram allows about 30 messages a second overall; sending evenly just under it never trips 429.
-MESSAGES_PER_SECOND = 29.0
+MESSAGES_PER_SECOND = 29.0  # Telegram's free broadcast limit is about 30 a second
+# TELEGRAM_PAID_BROADCAST: private chats up to 1,000 a second (charged in Stars); enough sends in flight
+# to reach it at a round trip of ~100 ms, within the HTTP connection pool
+PAID_MESSAGES_PER_SECOND = 950.0
+PAID_CONCURRENCY = 200
+CONNECTIONS = 256
 GROUP_MESSAGES_PER_MINUTE = 20
 
 
 class TelegramSender:
     """Delivery's seam onto the Bot API: PTB's errors become the outcomes delivery acts on."""
 
-    def __init__(self, application: Application) -> None:
+    def __init__(self, application: Application, paid_broadcast: bool = False) -> None:
         self._bot = application.bot
+        self._paid = paid_broadcast
         self._uploaded: dict[str, str] = {}  # a chart's digest -> Telegram's file_id: each PNG is uploaded once
 
     async def send(self, chat_id: int, part: Part) -> None:
         try:
+            paid = {"allow_paid_broadcast": True} if self._paid and chat_id > 0 else {}  # private chats only
             if part.photo is None:
                 await self._bot.send_message(chat_id, part.text, disable_web_page_preview=True,
-                                             disable_notification=part.silent)
+                                             disable_notification=part.silent, **paid)
                 return
             digest = hashlib.sha256(part.photo).hexdigest()
             photo = self._uploaded.get(digest, part.photo)
             message = await self._bot.send_photo(chat_id, photo, caption=part.text,
-                                                 disable_notification=part.silent)
+                                                 disable_notification=part.silent, **paid)
             if message.photo:
                 self._uploaded[digest] = message.photo[-1].file_id
         except RetryAfter as exc:
@@ -145,16 +153,17 @@ def _retry_seconds(error: RetryAfter) -> float:
 def build_application(services: Services) -> Application:
     config = services.config
     assert config.telegram_bot_token is not None
+    rate = PAID_MESSAGES_PER_SECOND if config.telegram_paid_broadcast else MESSAGES_PER_SECOND
     builder = (
         ApplicationBuilder()
         .token(config.telegram_bot_token.get_secret_value())
         .defaults(Defaults(parse_mode=ParseMode.HTML, tzinfo=NEW_YORK))
-        .rate_limiter(AIORateLimiter(overall_max_rate=1, overall_time_period=1 / MESSAGES_PER_SECOND,
+        .rate_limiter(AIORateLimiter(overall_max_rate=1, overall_time_period=1 / rate,
                                      group_max_rate=GROUP_MESSAGES_PER_MINUTE, group_time_period=60,
                                      max_retries=3))
         .post_init(_post_init)
         .concurrent_updates(True)
-        .request(PacedRequest(MESSAGES_PER_SECOND, connection_pool_size=256))
+        .request(PacedRequest(rate, connection_pool_size=CONNECTIONS))
     )
     urls = bot_urls(config)
     if urls:
@@ -162,7 +171,9 @@ def build_application(services: Services) -> Application:
     application = builder.build()
     application.bot_data["services"] = services
     composer = AlertComposer(services.store, services.chart)
-    services.deliverer = Deliverer(services.store, TelegramSender(application), composer=composer)
+    sender = TelegramSender(application, paid_broadcast=config.telegram_paid_broadcast)
+    concurrency = PAID_CONCURRENCY if config.telegram_paid_broadcast else 16
+    services.deliverer = Deliverer(services.store, sender, composer=composer, concurrency=concurrency)
     register_handlers(application)
     return application
 
@@ -217,6 +228,8 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 async def _post_init(application: Application) -> None:
     services: Services = application.bot_data["services"]
     await register_commands(application, services)
+    if services.config.telegram_channels:
+        await attach_channels(application.bot, services.store, services.config.telegram_channels)
     interrupted = services.store.abandon_unfinished_runs()
     if interrupted:
         log.warning("%d run(s) were interrupted by the last stop; evaluating again", interrupted)

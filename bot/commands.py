@@ -275,8 +275,13 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     numbers = await off_loop(services_of(context).store.stats)
     topics = ", ".join(f"{t} {numbers['subscriptions'].get(t, 0)}" for t in TOPIC_NAMES)
     deliveries = ", ".join(f"{k} {v}" for k, v in sorted(numbers["deliveries"].items())) or "none"
+    channels = [f"\u2022 {escape(row['title'] or str(row['id']))}: sent {row['sent'] or 0}, pending "
+                f"{row['pending'] or 0}, failed {row['failed'] or 0}{'' if row['active'] else ' (cannot post)'}"
+                for row in numbers["channels"]]
     await reply(update, f"<b>Stats</b>\nChats: {numbers['active_chats']} active of {numbers['chats']}\n"
-                        f"Subscriptions: {topics}\nSignals stored: {numbers['signals']}\nDeliveries: {deliveries}")
+                        f"Subscriptions: {topics}\nSignals stored: {numbers['signals']}, digests "
+                        f"{numbers['digests']}, own alerts set {numbers['own_alerts']}\nDeliveries: {deliveries}\n"
+                        f"Channels: {len(channels) or 'none'}" + "".join(f"\n{line}" for line in channels))
 
 
 async def toggle_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

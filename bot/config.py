@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from bot.channels import ChannelTarget, parse_channels
 from signals.errors import ConfigError
 
 
@@ -34,6 +35,8 @@ class AppConfig(BaseSettings):
     stale_give_up_minutes: float = Field(default=180.0, ge=0, le=1440)
     outbox_retention_days: float = Field(default=30.0, gt=0, le=3650)
     rotation_cache_dir: Path | None = None  # the parsed copy of an offline folder; default the user's cache
+    telegram_channels: Annotated[tuple[ChannelTarget, ...], NoDecode] = ()
+    telegram_paid_broadcast: bool = False
 
     @field_validator("*", mode="before")
     @classmethod
@@ -60,6 +63,11 @@ class AppConfig(BaseSettings):
             except ValueError as exc:
                 raise ValueError(f"ADMIN_CHAT_IDS must be comma-separated chat ids, got {value!r}") from exc
         return value
+
+    @field_validator("telegram_channels", mode="before")
+    @classmethod
+    def _channels(cls, value: Any) -> Any:
+        return parse_channels(value) if isinstance(value, str) else value
 
     @field_validator("log_level")
     @classmethod

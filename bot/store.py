@@ -559,6 +559,11 @@ class Store:
             "chats": count("SELECT COUNT(*) AS n FROM chats"),
             "active_chats": count("SELECT COUNT(*) AS n FROM chats WHERE active = 1"),
             "subscriptions": by_topic,
+            "channels": self._query(
+                "SELECT chats.id, chats.title, chats.active, "
+                "SUM(outbox.status = 'sent') AS sent, SUM(outbox.status = 'pending') AS pending, "
+                "SUM(outbox.status = 'failed') AS failed FROM chats LEFT JOIN outbox ON outbox.chat_id = chats.id "
+                "WHERE chats.type = 'channel' GROUP BY chats.id ORDER BY chats.id"),
             "signals": count("SELECT COUNT(*) AS n FROM signals WHERE type IN ("
                              + ", ".join(f"'{topic}'" for topic in TOPIC_NAMES) + ")"),
             "digests": count("SELECT COUNT(*) AS n FROM signals WHERE type = 'digest'"),

@@ -53,6 +53,7 @@ class FakeTelegram:
     rate_limit_per_second: float | None = None
     delays: dict[str, float] = field(default_factory=dict)
     admins: dict[int, set[int]] = field(default_factory=dict)  # chat id -> admin user ids
+    channels: dict[str, int] = field(default_factory=dict)  # public @name -> id of a channel the bot may post in
 
     def __post_init__(self) -> None:
         self._chaos: tuple[float, random.Random] | None = None
@@ -261,6 +262,15 @@ class FakeTelegram:
             return fault.status, payload
         if method == "getUpdates":
             return 200, {"ok": True, "result": self._get_updates(params)}
+        if method == "getChat":
+            wanted = str(params.get("chat_id", ""))
+            ids = {str(i): i for i in self.channels.values()}
+            chat_id = self.channels.get(wanted, ids.get(wanted))
+            if chat_id is None:
+                call.status = 400
+                return 400, {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}
+            return 200, {"ok": True, "result": {"id": chat_id, "type": "channel", "title": f"channel {wanted}",
+                                                "accent_color_id": 0, "max_reaction_count": 11}}
         return 200, {"ok": True, "result": self._result(method, params)}
 
     def _take_fault(self, method: str, params: dict[str, Any]) -> Fault | None:
@@ -302,12 +312,12 @@ class FakeTelegram:
         if method == "sendPhoto":
             chat_id = int(params.get("chat_id") or 0)
             return {"message_id": next(self._message_ids), "date": now, "caption": params.get("caption", ""),
-                    "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+                    "chat": {"id": chat_id, "type": _chat_type(chat_id, self.channels)},
                     "photo": [{"file_id": "photo1", "file_unique_id": "u1", "width": 900, "height": 600}]}
         if method in ("sendMessage", "editMessageText", "editMessageReplyMarkup"):
             chat_id = int(params.get("chat_id") or 0)
             return {"message_id": next(self._message_ids), "date": now,
-                    "chat": {"id": chat_id, "type": "private" if chat_id > 0 else "supergroup"},
+                    "chat": {"id": chat_id, "type": _chat_type(chat_id, self.channels)},
                     "text": params.get("text", "")}
         if method == "getChatMember":
             chat_id, user_id = int(params["chat_id"]), int(params["user_id"])
@@ -323,8 +333,18 @@ class FakeTelegram:
         return True  # setMyCommands, deleteWebhook, answerCallbackQuery, close, ...
 
 
+def _chat_type(chat_id: int, channels: dict[str, int]) -> str:
+    return "private" if chat_id > 0 else "channel" if chat_id in channels.values() else "supergroup"
+
+
 class _QuietServer(ThreadingHTTPServer):
-    """A client that hangs up mid-answer (the bot stopping, a timeout) is normal here, not a traceback."""
+    """A client that hangs up mid-answer (the bot stopping, a timeout) is normal here, not a traceback.
+
+    The listen backlog is Telegram-sized: the socketserver default of 5 resets connections when a
+    paid broadcast keeps 200 sends in flight, which would measure the fake, not the bot.
+    """
+
+    request_queue_size = 1024
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         import sys
