@@ -41,6 +41,7 @@ from bot.commands import (
     COMMANDS,
     Command,
     chart_button,
+    history_button,
     reply,
     services_of,
     stale_button,
@@ -195,6 +196,7 @@ def register_handlers(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(toggle_button, pattern=r"^toggle:"))
     application.add_handler(CallbackQueryHandler(settings_button, pattern=r"^set:"))
     application.add_handler(CallbackQueryHandler(chart_button, pattern=r"^chart:"))
+    application.add_handler(CallbackQueryHandler(history_button, pattern=r"^hist:"))
     application.add_handler(CallbackQueryHandler(stale_button))
     application.add_handler(MessageHandler(filters.COMMAND, unknown_command))
     application.add_error_handler(on_error)

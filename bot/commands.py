@@ -25,9 +25,10 @@ from bot.controls import digest_command, quiet_command, settings_command, timezo
 from bot.chat_io import ECHO_LIMIT, echo, may_change_chat, off_loop, remember_chat, reply, services_of, small_number
 from bot.messages import (
     history_message,
+    signal_message,
 )
 from bot.services import Services
-from signals.topics import TOPIC_BY_NAME, TOPIC_NAMES
+from signals.topics import TOPIC_BY_NAME, TOPIC_NAMES, TOPICS
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
 T = TypeVar("T")
@@ -78,10 +79,8 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         update,
         "<b>rotation-bot</b> watches the US market for a rotation out of a few mega-caps into the broad "
         "market and small caps, and alerts you when the picture changes:\n"
-        "\u2022 <b>breadth</b>: the S&P 500 near its high while the typical member is not\n"
-        "\u2022 <b>breakout</b>: small caps (IWM, IWM/SPY) breaking out of their ranges\n"
-        "\u2022 <b>rates</b>: the 2-year yield, the Fed's target and the yield curve moving\n\n"
-        "Tap a topic to subscribe, or see /help for the commands.",
+        + "".join(f"\u2022 <b>{topic.name}</b>: {escape(topic.about)}\n" for topic in TOPICS)
+        + "\nTap a topic to subscribe, /settings for a daily digest or quiet hours, /help for the commands.",
         reply_markup=topics_keyboard(subscribed),
     )
 
@@ -183,7 +182,20 @@ async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         await reply(update, "No signals yet.")
         return
     snapshot = await services.snapshot()
-    await reply(update, history_message(signals, (snapshot or {}).get("records") or {}))
+    detail = InlineKeyboardMarkup([[InlineKeyboardButton("Full detail", callback_data=f"hist:{count}")]])
+    await reply(update, history_message(signals, (snapshot or {}).get("records") or {}), reply_markup=detail)
+
+
+async def history_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The button under /history: the same signals as their full alerts."""
+    query = update.callback_query
+    count = small_number((query.data or "").removeprefix("hist:"), 1, HISTORY_MAX)
+    if count is None:
+        await query.answer("That button is out of date; send /history for a fresh one.")
+        return
+    await query.answer()
+    signals = await off_loop(services_of(context).store.recent_signals, count)
+    await reply(update, "\n\n".join(signal_message(s) for s in signals) or "No signals yet.")
 
 
 async def chart(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

@@ -55,6 +55,9 @@ def test_subscribe_tick_alert_arrives(fake, folder, tmp_path):
             lines = history[0].split("\n")
             assert lines[1] == "2024-02-28 \U0001F514 Fed cut its target by 25 bp to 5.00\u20135.25%"
             assert "<b>Track record</b>" in history[0] and len(history[0]) < 400
+            fake.push_callback(USER, "hist:10")  # the "Full detail" button: the full alerts
+            await until(lambda: any("<i>2024-02-28 close \u00b7 rates:fed_cut</i>" in c.params.get("text", "")
+                                    for c in fake.calls_of("sendMessage") if int(c.params["chat_id"]) == USER))
 
     asyncio.run(scenario())
 

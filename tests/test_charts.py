@@ -29,3 +29,64 @@ def test_unknown_chart_lists_the_valid_names(folder, tmp_path, capsys):  # noqa:
         main(["chart", "moon", "--out", str(tmp_path / "x.png"), "--data", str(folder)])
     assert caught.value.code == 2
     assert "breadth" in capsys.readouterr().err
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    return int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+
+
+def _metrics():
+    from signals.metrics import compute_metrics
+    from tests.test_no_lookahead import SYNTHETIC
+
+    return compute_metrics(SYNTHETIC)
+
+
+@pytest.mark.parametrize("name", sorted(CHARTS))
+def test_every_chart_is_phone_shaped_with_labelled_thresholds_and_legends_outside_the_data(name):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from bot.charts import render_chart
+    from signals.settings import load_detector_settings
+
+    settings = load_detector_settings()
+    metrics = _metrics()
+    width, height = _png_size(render_chart(name, metrics, settings))
+    assert width == 960 and height >= 1200  # portrait: Telegram shows it ~390 pt wide on a phone
+    figure = Figure(figsize=(6, 7.6), dpi=160)
+    FigureCanvasAgg(figure)
+    reading = CHARTS[name][1](figure, metrics, settings)
+    assert reading is not None and reading.headline and "nan" not in reading.headline
+    figure.canvas.draw()
+    for axes in figure.axes:
+        legend = axes.get_legend()
+        if legend is not None:  # above its panel, never over the data
+            assert legend.get_window_extent().y0 >= axes.get_window_extent().y1 - 2
+        assert axes.get_ylabel() or axes.get_title(loc="left")  # every panel says what it shows
+    thresholds = [t.get_text() for axes in figure.axes for t in axes.texts]
+    if name not in ("sectors", "breakout"):  # those mark their levels as lines with a legend entry
+        assert thresholds and all(any(ch.isdigit() for ch in text) for text in thresholds)  # each with its value
+
+
+def test_too_little_history_is_a_card_not_an_empty_frame():
+    from bot.charts import render_chart
+    from signals.metrics import compute_metrics
+    from signals.settings import load_detector_settings
+    from tests.test_no_lookahead import SYNTHETIC
+
+    short = compute_metrics(SYNTHETIC.as_of(SYNTHETIC.sessions[30]))
+    width, height = _png_size(render_chart("breadth", short, load_detector_settings()))
+    assert (width, height) == (960, 512)
+
+
+def test_charts_never_touch_pyplot():
+    import subprocess
+    import sys
+
+    code = ("import sys; from bot.charts import render_chart; from signals.metrics import compute_metrics; "
+            "from tests.test_no_lookahead import SYNTHETIC; from signals.settings import load_detector_settings; "
+            "render_chart('rates', compute_metrics(SYNTHETIC), load_detector_settings()); "
+            "print('matplotlib.pyplot' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

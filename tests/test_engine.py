@@ -33,8 +33,8 @@ def test_each_new_session_costs_one_row_and_equals_all_history(monkeypatch):
     for session in SYNTHETIC.sessions[301:306]:
         visible = SYNTHETIC.as_of(session)
         assert_identical(engine.compute(visible), compute_metrics(visible))
-    # a year of bars before each new session, never all history
-    assert rows == [breadth_module.AGGREGATE_LOOKBACK + 1] * 5
+    # a year of bars before each new session, never all history, for each universe (S&P 500, Russell 2000)
+    assert rows == [breadth_module.AGGREGATE_LOOKBACK + 1] * 5 * len(SYNTHETIC.universe_names)
 
 
 def test_history_loaded_again_starts_the_engine_over(tmp_path):

@@ -5,6 +5,8 @@ This is the future-data test of every metric: each column of each metric group i
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -18,7 +20,8 @@ from tests.builders import market, random_walk, sessions
 def synthetic():
     index = sessions(420)
     members = [f"M{i}" for i in range(12)]
-    close = random_walk(index, members + ["^GSPC", "SPY", "RSP", "IWM", "^RUT", "^IRX", "^TNX"], seed=21)
+    themes = ["XLI", "XLF", "XLY", "XLK", "KRE", "HYG", "IEF"]  # sectors and credit
+    close = random_walk(index, members + ["^GSPC", "SPY", "RSP", "IWM", "^RUT", "^IRX", "^TNX", *themes], seed=21)
     rng = np.random.default_rng(2)
     high = close * (1 + rng.uniform(0, 0.02, close.shape))
     low = close * (1 - rng.uniform(0, 0.02, close.shape))
@@ -29,7 +32,8 @@ def synthetic():
                           "DFEDTARU": np.repeat([2.5, 2.75, 2.5], [100, 300, len(rates_index) - 400]),
                           "DFEDTARL": np.repeat([2.25, 2.5, 2.25], [100, 300, len(rates_index) - 400])},
                          index=rates_index)
-    return market(close, members=members, high=high, low=low, volume=volume, rates=rates)
+    data = market(close, members=members, high=high, low=low, volume=volume, rates=rates)
+    return replace(data, universes={"russell2000": tuple(members[6:])})  # small caps: half the members
 
 
 SYNTHETIC = synthetic()
