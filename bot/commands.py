@@ -183,7 +183,8 @@ async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         return
     snapshot = await services.snapshot()
     detail = InlineKeyboardMarkup([[InlineKeyboardButton("Full detail", callback_data=f"hist:{count}")]])
-    await reply(update, history_message(signals, (snapshot or {}).get("records") or {}), reply_markup=detail)
+    await reply(update, history_message(signals, (snapshot or {}).get("records") or {},
+                                        (snapshot or {}).get("active") or {}), reply_markup=detail)
 
 
 async def history_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

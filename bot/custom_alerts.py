@@ -47,12 +47,16 @@ async def alert_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     path, op, number = args[0], args[1].lower(), parse_number(args[2])
     snapshot = await services.snapshot()
-    paths = metric_paths(snapshot or {})
+    if snapshot is None:
+        await reply(update, "No metrics yet: the first evaluation has not run. /status shows when it will.")
+        return
+    paths = metric_paths(snapshot)
     if path not in paths:
         await reply(update, f"Unknown metric path {echo(path)}.\n{paths_help(sorted(paths), path)}")
         return
     if op not in OPERATORS or number is None:
-        await reply(update, f"{usage()}\n(got {echo(args)})")
+        await reply(update, f"{usage()}\n(got {echo(args)}; <code>{path}</code> is a valid path, now "
+                            f"{'n/a' if paths[path] is None else format(paths[path], 'g')})")
         return
     if not await may_change_chat(update, context):
         await reply(update, "Only this group's administrators can change its alerts.")
@@ -67,8 +71,7 @@ async def alert_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     value = paths[path]
     past = value is not None and holds(op, value, number)
     if past:  # already past the level: it fires at the next crossing, not at once
-        await off_loop(services.store.save_custom_alert_state, alert_id, True, 0, [],
-                       (snapshot or {}).get("as_of", ""))
+        await off_loop(services.store.save_custom_alert_state, alert_id, True, 0, [], snapshot.get("as_of", ""))
     now = "n/a" if value is None else f"{value:g}"
     note = (f" It is already {op} {number:g} now ({now}): it fires the next time it crosses." if past
             else f" Now {now}; it fires once when it crosses, after a session's close.")

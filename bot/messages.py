@@ -70,12 +70,19 @@ def headline(title: str) -> str:
     return title.split(": ", 1)[0].split(". ", 1)[0]
 
 
-def history_message(signals: list[Signal], records: dict[str, str]) -> str:
-    """One line per signal, newest first, then each started key's record in one line."""
+def history_message(signals: list[Signal], records: dict[str, str], active: dict[str, str] | None = None) -> str:
+    """One line per signal, newest first (still active, or ended), then each started key's record."""
+    active = active or {}
     lines = [f"<b>Last {len(signals)} signal{'s' if len(signals) != 1 else ''}</b>"]
     for signal in signals:
+        if signal.direction == "end":
+            state = " \u00b7 ended"
+        elif active.get(signal.key) == signal.date:
+            state = " \u00b7 active"
+        else:
+            state = ""
         lines.append(f"{escape(signal.date)} {_ICONS.get(signal.direction, '')} {escape(headline(signal.title))}"
-                     + ("" if signal.direction == "start" else " (ended)"))
+                     f"{state}")
     keyed = {s.key: headline(s.title) for s in signals if s.direction == "start" and s.key in records}
     if keyed:
         lines += ["", "<b>Track record</b> (IWM against SPY after each start)"]

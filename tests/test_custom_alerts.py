@@ -108,7 +108,8 @@ def test_the_commands_end_to_end(fake, tmp_path):
             assert "Did you mean <code>rates.yield_2y</code>" in listing[0]
             assert "<b>universes.russell2000.</b>" in "\n".join(texts()) and "pct_above_200dma" in "\n".join(texts())
             fake.push_message(USER, "/alert rates.yield_2y above lots")
-            await until(lambda: any("(got \u201crates.yield_2y above lots\u201d)" in t for t in texts()))
+            wanted = "(got \u201crates.yield_2y above lots\u201d; <code>rates.yield_2y</code> is a valid path, now 4.5)"
+            await until(lambda: any(wanted in t for t in texts()))
             fake.push_message(USER, "/alert rates.fed_target_upper below 5.4")
             await until(lambda: any(t.startswith("Alert #1:") for t in texts()))
             assert "Now 5.5; it fires once when it crosses" in next(t for t in texts() if t.startswith("Alert #1:"))

@@ -33,3 +33,19 @@ def test_metric_pictures_show_missing_values_as_na():
     breadth = breadth_answer(snapshot, settings, "sp500")
     assert "83.1%" in breadth and "\u22123.6%" in breadth and "n/a" in breadth and "486" in breadth
     assert "5.25\u20135.50%" in rates_answer(snapshot, settings)
+
+
+def test_history_is_one_line_per_signal_with_its_state():
+    from bot.messages import history_message
+
+    signals = [Signal("breadth", "breadth:smallcap_narrow", "2024-01-02", "start",
+                      "Small caps left behind: the median Russell 2000 member is 15.0% below. Thousands", {}),
+               Signal("rates", "rates:2y_easing", "2023-12-20", "end", "Rates easing over: 2-year yield -14 bp", {}),
+               Signal("rates", "rates:2y_easing", "2023-12-01", "start", "Rates easing: 2-year yield -45 bp", {})]
+    text = history_message(signals, {"breadth:smallcap_narrow": "Since 2018: 18 starts; ..."},
+                           {"breadth:smallcap_narrow": "2024-01-02"})
+    lines = text.split("\n")
+    assert lines[1] == "2024-01-02 \U0001F514 Small caps left behind \u00b7 active"
+    assert lines[2] == "2023-12-20 \u2705 Rates easing over \u00b7 ended"
+    assert lines[3] == "2023-12-01 \U0001F514 Rates easing"
+    assert "\u2022 Small caps left behind: Since 2018: 18 starts" in text and "breadth:" not in text  # no internal keys
