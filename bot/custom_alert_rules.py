@@ -43,6 +43,11 @@ def metric_paths(snapshot: dict[str, Any]) -> dict[str, float | None]:
     return paths
 
 
+def shown(value: float | None) -> str:
+    """A metric's value as a person reads it: two decimals at most (62.6179 -> "62.62"), "n/a" if unknown."""
+    return "n/a" if value is None else f"{round(value, 2):g}"
+
+
 def parse_number(word: str) -> float | None:
     """ASCII decimal numbers only ("30", "-1.5", "+4.25"); no exponents, no other digits."""
     return float(word) if _NUMBER.match(word) else None
@@ -81,7 +86,7 @@ def evaluate_custom_alerts(store: Store, snapshot: dict[str, Any], settings: Det
             recent = [d for d in starts if now - position(d) < rules.starts_window_sessions]
             if len(recent) < rules.max_starts:
                 active, starts = True, [*recent, session]
-                title = (f"Your alert #{alert['id']}: {alert['path']} is {value:g}, {alert['op']} "
+                title = (f"Your alert #{alert['id']}: {alert['path']} is {shown(value)}, {alert['op']} "
                          f"{alert['threshold']:g}")
                 signal = Signal("custom", f"custom:{alert['id']}", session, "start", title,
                                 {"path": alert["path"], "value": value, "op": alert["op"],

@@ -14,7 +14,7 @@ from telegram import Update
 from telegram.ext import ContextTypes
 
 from bot.chat_io import echo, may_change_chat, off_loop, remember_chat, reply, services_of, small_number
-from bot.custom_alert_rules import MAX_ALERTS, OPERATORS, holds, metric_paths, parse_number
+from bot.custom_alert_rules import MAX_ALERTS, OPERATORS, holds, metric_paths, parse_number, shown
 
 
 def paths_help(paths: list[str], wrong: str) -> str:
@@ -56,7 +56,7 @@ async def alert_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     if op not in OPERATORS or number is None:
         await reply(update, f"{usage()}\n(got {echo(args)}; <code>{path}</code> is a valid path, now "
-                            f"{'n/a' if paths[path] is None else format(paths[path], 'g')})")
+                            f"{shown(paths[path])})")
         return
     if not await may_change_chat(update, context):
         await reply(update, "Only this group's administrators can change its alerts.")
@@ -72,7 +72,7 @@ async def alert_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     past = value is not None and holds(op, value, number)
     if past:  # already past the level: it fires at the next crossing, not at once
         await off_loop(services.store.save_custom_alert_state, alert_id, True, 0, [], snapshot.get("as_of", ""))
-    now = "n/a" if value is None else f"{value:g}"
+    now = shown(value)
     note = (f" It is already {op} {number:g} now ({now}): it fires the next time it crosses." if past
             else f" Now {now}; it fires once when it crosses, after a session's close.")
     await reply(update, f"Alert #{alert_id}: <code>{path}</code> {op} {number:g}.{note}")
@@ -102,7 +102,7 @@ async def alerts_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     lines = [f"<b>Your alerts</b> ({len(alerts)} of {MAX_ALERTS})"]
     for alert in alerts:
         value = paths.get(alert["path"])
-        now = "n/a" if value is None else f"{value:g}"
+        now = shown(value)
         state = "past the level" if alert["active"] else "waiting"
         lines.append(f"#{alert['id']} <code>{alert['path']}</code> {alert['op']} {alert['threshold']:g} "
                      f"\u00b7 now {now} \u00b7 {state}")
