@@ -34,6 +34,15 @@ def settings_keyboard(settings: ChatSettings) -> InlineKeyboardMarkup:
                                  [InlineKeyboardButton(quiet, callback_data="set:quiet")]])
 
 
+async def _chat_to_change(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | None:
+    """The chat a control changes; None (and a refusal sent) for a group member who is not an admin."""
+    if not await may_change_chat(update, context):
+        await reply(update, GROUP_ONLY)
+        return None
+    await remember_chat(update, services_of(context))
+    return update.effective_chat.id
+
+
 async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     services = services_of(context)
     await remember_chat(update, services)
@@ -76,11 +85,9 @@ async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if args not in (["on"], ["off"]):
         await reply(update, f"Use /digest on or /digest off (got {echo(context.args or [])}).")
         return
-    if not await may_change_chat(update, context):
-        await reply(update, GROUP_ONLY)
+    chat_id = await _chat_to_change(update, context)
+    if chat_id is None:
         return
-    await remember_chat(update, services)
-    chat_id = update.effective_chat.id
     await off_loop(lambda: services.store.update_chat_settings(chat_id, digest=args == ["on"]))
     if args == ["on"]:
         await reply(update, "Digest on: one message after each session's close with the day's picture and any "
@@ -97,11 +104,9 @@ async def quiet_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await reply(update, f"Use /quiet HH:MM-HH:MM (for example /quiet 22:00-07:00) or /quiet off "
                             f"(got {echo(text)}).")
         return
-    if not await may_change_chat(update, context):
-        await reply(update, GROUP_ONLY)
+    chat_id = await _chat_to_change(update, context)
+    if chat_id is None:
         return
-    await remember_chat(update, services)
-    chat_id = update.effective_chat.id
     start, end = window if window else (None, None)
     settings = await off_loop(lambda: services.store.update_chat_settings(chat_id, quiet_start=start,
                                                                           quiet_end=end))
@@ -120,11 +125,9 @@ async def timezone_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
         await reply(update, f"Use /timezone followed by an IANA time zone name such as Europe/Berlin, "
                             f"America/Chicago or Asia/Tokyo (got {echo(args)}).")
         return
-    if not await may_change_chat(update, context):
-        await reply(update, GROUP_ONLY)
+    chat_id = await _chat_to_change(update, context)
+    if chat_id is None:
         return
-    await remember_chat(update, services)
-    chat_id = update.effective_chat.id
     settings = await off_loop(lambda: services.store.update_chat_settings(chat_id, timezone=name))
     quiet = f" Quiet hours: {settings.describe_quiet()}." if settings.quiet_start else ""
     await reply(update, f"Time zone: {name}.{quiet}")

@@ -6,7 +6,7 @@ import math
 
 import pandas as pd
 
-from signals.detectors.base import Condition, Detector, KeySpec, at, signed
+from signals.detectors.base import Condition, Describe, Detector, KeySpec, at, signed
 from signals.detectors.edges import condition
 from signals.metrics import Metrics
 from signals.metrics.rolling import prior_high, sma
@@ -38,24 +38,24 @@ def sectors_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Con
         values["pct_vs_average"] = _gap(ratio, float(average.iat[position]))
         return values
 
-    def describe_cyclicals(direction: str, position: int) -> tuple[str, dict]:
-        values = numbers("cyclicals_xlk", cyc_level, cyc_average, position)
-        where = (f"{signed(values['pct_vs_prior_high'], 2)}% vs its prior {rules.ratio_high_sessions}-session high, "
-                 f"{signed(values['pct_vs_average'])}% vs its {rules.average_sessions}-session average")
-        if direction == "start":
-            return (f"Cyclicals lead technology: industrials, financials and discretionary (XLI, XLF, XLY) "
-                    f"against XLK at a new high ({where}). Money moving from mega-cap tech into the economy "
-                    f"small caps live in", values)
-        return f"Cyclicals no longer leading technology ({where})", values
+    def describer(prefix: str, level: pd.Series, average: pd.Series, lead: str, over: str, why: str) -> Describe:
+        def describe(direction: str, position: int) -> tuple[str, dict]:
+            values = numbers(prefix, level, average, position)
+            where = (f"{signed(values['pct_vs_prior_high'], 2)}% vs its prior {rules.ratio_high_sessions}-session "
+                     f"high, {signed(values['pct_vs_average'])}% vs its {rules.average_sessions}-session average")
+            if direction == "start":
+                return f"{lead} ({where}). {why}", values
+            return f"{over} ({where})", values
+        return describe
 
-    def describe_banks(direction: str, position: int) -> tuple[str, dict]:
-        values = numbers("kre_spy", bank_level, bank_average, position)
-        where = (f"{signed(values['pct_vs_prior_high'], 2)}% vs its prior {rules.ratio_high_sessions}-session high, "
-                 f"{signed(values['pct_vs_average'])}% vs its {rules.average_sessions}-session average")
-        if direction == "start":
-            return (f"Regional banks lead: KRE/SPY at a new high ({where}). The small-cap lenders trusted "
-                    f"again: credit for small companies loosening", values)
-        return f"Regional banks no longer leading ({where})", values
+    describe_cyclicals = describer(
+        "cyclicals_xlk", cyc_level, cyc_average,
+        "Cyclicals lead technology: industrials, financials and discretionary (XLI, XLF, XLY) against XLK at a "
+        "new high", "Cyclicals no longer leading technology",
+        "Money moving from mega-cap tech into the economy small caps live in")
+    describe_banks = describer(
+        "kre_spy", bank_level, bank_average, "Regional banks lead: KRE/SPY at a new high",
+        "Regional banks no longer leading", "The small-cap lenders trusted again: credit for small companies loosening")
 
     return [
         Condition("sectors", "sectors:cyclicals_lead", "state", cyclicals, describe_cyclicals,
