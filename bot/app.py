@@ -49,11 +49,12 @@ from bot.commands import (
     unknown_command,
 )
 from bot.delivery import (
-    AcceptedUnreadable,
     Ambiguous,
     ChatGone,
     ChatMoved,
     Deliverer,
+    DrainReport,
+    NotTelegram,
     Permanent,
     RateLimited,
     SendError,
@@ -62,6 +63,8 @@ from bot.delivery import (
 )
 from bot.outgoing import AlertComposer, Part
 from bot.pacing import PacedRequest
+from bot.listening import ListeningWatch
+from bot.telegram_request import NotTelegramAnswer, TelegramRequest
 from bot.services import Services
 from bot.throttle import ChatThrottle, throttle_handler
 
@@ -69,7 +72,9 @@ log = logging.getLogger(__name__)
 
 EVALUATE_JOB = "evaluate"
 DELIVER_JOB = "deliver"
+WATCH_JOB = "watch"
 DELIVER_EVERY_SECONDS = 10.0
+WATCH_EVERY_SECONDS = 5.0
 NEW_YORK = ZoneInfo("America/New_York")
 # Telegram allows about 30 messages a second overall; sending evenly just under it never trips 429.
 MESSAGES_PER_SECOND = 29.0  # Telegram's free broadcast limit is about 30 a second
@@ -113,14 +118,14 @@ class TelegramSender:
             if "chat not found" in lowered or "deactivated" in lowered:
                 raise ChatGone(exc.message) from exc
             raise Permanent(exc.message) from exc  # bad HTML, too long: the same message fails again
+        except NotTelegramAnswer as exc:
+            raise NotTelegram(exc.message) from exc
         except TimedOut as exc:
             raise _classify_timeout(exc) from exc
         except NetworkError as exc:
             raise _classify_network(exc) from exc
-        except TelegramError as exc:
-            # PTB raises the base class only for a 2xx answer it cannot parse (a proxy's HTML page):
-            # Telegram accepted the message
-            raise AcceptedUnreadable(exc.message) from exc
+        except TelegramError as exc:  # anything else PTB raises: time may fix it
+            raise Transient(f"{type(exc).__name__}: {exc.message}") from exc
 
 
 def _classify_timeout(error: TimedOut) -> SendError:
@@ -155,6 +160,7 @@ def build_application(services: Services) -> Application:
     config = services.config
     assert config.telegram_bot_token is not None
     rate = PAID_MESSAGES_PER_SECOND if config.telegram_paid_broadcast else MESSAGES_PER_SECOND
+    polling = TelegramRequest(polling=True, connection_pool_size=1)
     builder = (
         ApplicationBuilder()
         .token(config.telegram_bot_token.get_secret_value())
@@ -165,16 +171,19 @@ def build_application(services: Services) -> Application:
         .post_init(_post_init)
         .concurrent_updates(True)
         .request(PacedRequest(rate, connection_pool_size=CONNECTIONS))
+        .get_updates_request(polling)
     )
     urls = bot_urls(config)
     if urls:
         builder = builder.base_url(urls["base_url"]).base_file_url(urls["base_file_url"])
     application = builder.build()
     application.bot_data["services"] = services
+    services.listening = ListeningWatch(polling, give_up_seconds=config.polling_give_up_seconds)
     composer = AlertComposer(services.store, services.chart)
     sender = TelegramSender(application, paid_broadcast=config.telegram_paid_broadcast)
     concurrency = PAID_CONCURRENCY if config.telegram_paid_broadcast else 16
-    services.deliverer = Deliverer(services.store, sender, composer=composer, concurrency=concurrency)
+    services.deliverer = Deliverer(services.store, sender, composer=composer, concurrency=concurrency,
+                                   worth_sending=timedelta(hours=config.delivery_window_hours))
     register_handlers(application)
     return application
 
@@ -218,7 +227,14 @@ def _guarded(command: Command):
 
 
 async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The one handler for what nobody expected: log it whole, tell the user briefly."""
+    """The one handler for what nobody expected: log it whole, tell the user briefly.
+
+    Polling errors arrive here too, without an update (run_polling routes them here): PTB retries
+    them by itself, so they are one line each, not a traceback.
+    """
+    if update is None and isinstance(context.error, TelegramError):
+        log.warning("polling Telegram failed: %s: %s", type(context.error).__name__, context.error)
+        return
     log.error("unexpected error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_message is not None:
         try:
@@ -252,10 +268,11 @@ async def register_commands(application: Application, services: Services) -> Non
 def schedule_jobs(application: Application, services: Services, catch_up: bool) -> None:
     """At most one job of each name: the next evaluation, and the repeating outbox drain."""
     queue = application.job_queue
-    for name in (EVALUATE_JOB, DELIVER_JOB):
+    for name in (EVALUATE_JOB, DELIVER_JOB, WATCH_JOB):
         for job in queue.get_jobs_by_name(name):
             job.schedule_removal()
     queue.run_repeating(deliver_job, interval=DELIVER_EVERY_SECONDS, first=0.1, name=DELIVER_JOB)
+    queue.run_repeating(watch_job, interval=WATCH_EVERY_SECONDS, first=0.1, name=WATCH_JOB)
     now = datetime.now(timezone.utc)
     if catch_up and needs_catch_up(services, now):
         queue.run_once(evaluate_job, when=0.5, name=EVALUATE_JOB)
@@ -313,6 +330,20 @@ async def evaluate_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     schedule_next_evaluation(context.application, services)
 
 
+async def watch_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """The scheduler's turn and the last good poll, for `rotation-bot health`; polling kept alive."""
+    services = services_of(context)
+    watch = services.listening
+    polled = watch.request.last_ok_wall if watch is not None else None
+    await asyncio.to_thread(services.store.beat, "loop")
+    if polled is not None:
+        await asyncio.to_thread(services.store.beat, "poll", datetime.fromtimestamp(polled, timezone.utc))
+    reason = watch.give_up_reason() if watch is not None else None
+    if reason and services.exit_reason is None:
+        services.exit_reason = f"{reason}; exiting so that the supervisor starts the bot again"
+        context.application.stop_running()
+
+
 BACKLOG_NOTICE_MINUTES = 30  # alerts waiting longer than this: the administrators are told (once)
 
 
@@ -321,15 +352,27 @@ async def deliver_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     throttle = context.application.bot_data.get("throttle")
     if throttle is not None:
         throttle.forget_idle()
-    await asyncio.to_thread(services.store.beat, "loop")  # `rotation-bot health` reads it
     deliverer = services.deliverer
     if deliverer is None or deliverer.busy:
         return  # a drain in progress will pick up whatever is due
     report = await deliverer.drain()
-    if report.sent or report.failed or report.deactivated_chats:
-        log.info("delivered %d, retrying %d, failed %d, chats deactivated %d",
-                 report.sent, report.retried, report.failed, report.deactivated_chats)
+    if report.sent or report.failed or report.expired or report.deactivated_chats:
+        log.info("delivered %d (%d unconfirmed), retrying %d, failed %d, expired %d, chats deactivated %d",
+                 report.sent, report.unconfirmed, report.retried, report.failed, report.expired,
+                 report.deactivated_chats)
+    await _tell_admins_of_expired(context, services, report)
     await _tell_admins_of_a_backlog(context, services)
+
+
+async def _tell_admins_of_expired(context: ContextTypes.DEFAULT_TYPE, services: Services,
+                                  report: DrainReport) -> None:
+    """Alerts that stopped being news before Telegram took them: admins hear of it once per session."""
+    for session in sorted(report.expired_sessions):
+        if await asyncio.to_thread(services.store.first_notice, f"expired:{session}"):
+            expired = (await asyncio.to_thread(services.store.stats))["deliveries"].get("expired", 0)
+            await notify_admins(context, f"\u26a0\ufe0f Alerts of the {session} session expired undelivered: "
+                                         f"Telegram did not take them within {services.config.delivery_window_hours:g} "
+                                         f"hours of the close ({expired} expired in all, see /stats).")
 
 
 async def _tell_admins_of_a_backlog(context: ContextTypes.DEFAULT_TYPE, services: Services) -> None:

@@ -163,7 +163,11 @@ def cmd_chart(args: argparse.Namespace, config: AppConfig) -> int:
 
 
 def cmd_health(args: argparse.Namespace, config: AppConfig) -> int:
-    """For a container's healthcheck: the database answers and the running bot's loop beat recently."""
+    """For a container's healthcheck: alive *and* listening.
+
+    The scheduler's loop must have turned within the bound and, when the bot runs with a token,
+    Telegram must have answered a poll within it too: a process whose polling died is not healthy.
+    """
     from datetime import datetime, timezone
 
     from bot.store import Store
@@ -174,15 +178,28 @@ def cmd_health(args: argparse.Namespace, config: AppConfig) -> int:
     try:
         if store.db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
             raise RotationError(f"the database {config.database_path} fails its integrity check")
-        beat = store.heartbeats().get("loop")
+        beats = store.heartbeats()
     finally:
         store.close()
-    if beat is None:
+    now = datetime.now(timezone.utc)
+
+    def age(name: str) -> float | None:
+        return (now - datetime.fromisoformat(beats[name])).total_seconds() if name in beats else None
+
+    loop, poll = age("loop"), age("poll")
+    if loop is None:
         raise RotationError("no heartbeat yet: the bot has not started its loop")
-    age = (datetime.now(timezone.utc) - datetime.fromisoformat(beat)).total_seconds()
-    if age > args.max_age:
-        raise RotationError(f"last heartbeat {age:.0f} s ago (bound {args.max_age:g} s): the bot is stuck or stopped")
-    print(f"healthy: last heartbeat {age:.0f} s ago")
+    if loop > args.max_age:
+        raise RotationError(f"last heartbeat {loop:.0f} s ago (bound {args.max_age:g} s): the bot is stuck or stopped")
+    if config.telegram_bot_token is not None:
+        if poll is None:
+            raise RotationError("not listening: Telegram has not answered a poll since the bot started")
+        if poll > args.max_age:
+            raise RotationError(f"not listening: Telegram last answered a poll {poll:.0f} s ago "
+                                f"(bound {args.max_age:g} s)")
+        print(f"healthy: last heartbeat {loop:.0f} s ago, last poll answered {poll:.0f} s ago")
+        return 0
+    print(f"healthy: last heartbeat {loop:.0f} s ago")
     return 0
 
 

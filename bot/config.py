@@ -34,6 +34,8 @@ class AppConfig(BaseSettings):
     stale_retry_minutes: float = Field(default=15.0, gt=0, le=600)
     stale_give_up_minutes: float = Field(default=180.0, ge=0, le=1440)
     outbox_retention_days: float = Field(default=30.0, gt=0, le=3650)
+    polling_give_up_seconds: float = Field(default=180.0, gt=0, le=3600)  # 401/409 while polling this long: exit
+    delivery_window_hours: float = Field(default=24.0, gt=0, le=24 * 14)  # an alert's news value, after its session
     rotation_cache_dir: Path | None = None  # the parsed copy of an offline folder; default the user's cache
     telegram_channels: Annotated[tuple[ChannelTarget, ...], NoDecode] = ()
     telegram_paid_broadcast: bool = False

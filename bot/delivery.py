@@ -1,27 +1,16 @@
 """Draining the outbox: every pending delivery sent once, within Telegram's limits, nothing lost.
 
 Sending sits behind the small `Sender` seam (like an httpx transport): the Telegram sender maps
-python-telegram-bot's errors onto the few outcomes delivery cares about, and tests use a fake.
+python-telegram-bot's errors onto the outcome classes below, and tests use a fake. This module is
+the one place that decides what an answer leads to; README's delivery table says the same.
 
-Outcomes of one attempt (state is kept per message part: a split alert whose second part failed
-resends only the second):
-- sent: each part is recorded as Telegram accepts it, the delivery once all are (a crash between
-  sending and recording resends only what was in flight);
-- rate limited (`RetryAfter` past the limiter's own retries): retried after the wait, not counted;
-- unreachable (no connection to Telegram at all): retried with capped backoff and *not* counted, so
-  an outage of an hour loses nothing; admins are told once when alerts wait too long;
-- transient (5xx, a timeout before anything was sent): retried with exponential backoff, failed
-  after `max_attempts`;
-- accepted but unreadable (a 2xx answer whose body is not JSON, a proxy's page): Telegram took it,
-  so it is recorded as sent (with a note) and never sent again;
-- ambiguous (a connection dropped before the answer, a read timeout: Telegram may or may not have
-  sent it): retried; the first such retry is free, later ones count as attempts. Losing an alert is
-  worse than a rare second copy, so each duplicate stands for an answer lost after Telegram sent;
-- permanent (a 400 that no retry can fix: bad HTML, a message too long): failed at once, with why;
-- chat gone (403, chat not found): the chat is deactivated and its pending deliveries cancelled;
-- chat moved (a group became a supergroup): the chat keeps everything under its new id, and the
-  message is sent there.
-An error the sender does not know is treated as transient: it never aborts a drain.
+What Telegram answered decides, never what we hoped: only Telegram's own JSON saying `ok` counts
+as sent. An alert is worth sending for a while (`worth_sending`, default 24 hours after the close of
+the session it reports, or after it was queued if a catch-up queued it later); every answer that
+may change with time (5xx, 429, timeouts, no connection, a proxy's page) is retried with backoff
+capped at `backoff_cap_seconds` for as long as that lasts. Past it the alert is `expired`: admins
+are told, `/stats` counts it. State is kept per message part, so a split alert whose second part
+failed resends only the second.
 """
 
 from __future__ import annotations
@@ -30,13 +19,16 @@ import asyncio
 import logging
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Protocol
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Callable, Protocol
+from zoneinfo import ZoneInfo
 
 from bot.outgoing import Composer, Part, TextComposer
 from bot.store import Delivery, Store
 
 log = logging.getLogger(__name__)
+NEW_YORK = ZoneInfo("America/New_York")
+SESSION_CLOSE = time(16, 0)
 
 
 class SendError(Exception):
@@ -44,39 +36,46 @@ class SendError(Exception):
 
 
 class RateLimited(SendError):
+    """429: Telegram said how long to wait. Retried after the wait, not counted as an attempt."""
+
     def __init__(self, seconds: float) -> None:
         super().__init__(f"rate limited for {seconds:g} s")
         self.seconds = seconds
 
 
 class ChatGone(SendError):
-    """The bot was blocked or removed, or the chat does not exist: stop sending there."""
+    """403, chat not found: the bot was blocked or removed. The chat is deactivated."""
 
 
 class ChatMoved(SendError):
+    """A group became a supergroup: the chat keeps everything under its new id."""
+
     def __init__(self, new_chat_id: int) -> None:
         super().__init__(f"chat migrated to {new_chat_id}")
         self.new_chat_id = new_chat_id
 
 
 class Transient(SendError):
-    """Worth retrying later: a server error, a timeout before anything was sent."""
+    """Telegram answered with an error that time may fix (5xx), or a timeout before anything was sent."""
 
 
 class Unreachable(Transient):
-    """No connection to Telegram at all: nothing was sent, and waiting is all one can do."""
+    """No connection to Telegram at all: nothing was sent. Retried, not counted as an attempt."""
+
+
+class NotTelegram(Transient):
+    """A 2xx whose body is not Telegram's JSON: a proxy or a captive portal answered. Nothing was
+    delivered (Telegram always answers JSON), so it is retried like a server error."""
 
 
 class Ambiguous(SendError):
-    """Telegram may have acted on it (an unreadable answer, a read timeout): resending may duplicate."""
-
-
-class AcceptedUnreadable(SendError):
-    """Telegram answered 2xx (it sent the message) but the answer could not be read."""
+    """The answer was lost after the request left (a dropped connection, a read timeout): Telegram
+    may have sent it. Retried once; a second such answer for the same part counts as delivered
+    (recorded `unconfirmed`), so one part never reaches a chat more than twice."""
 
 
 class Permanent(SendError):
-    """Telegram refused this message for good (bad HTML, too long): retrying cannot help."""
+    """400 that no retry fixes (bad HTML, too long): failed at once, with the reason."""
 
 
 class Sender(Protocol):
@@ -88,10 +87,22 @@ class DrainReport:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    expired: int = 0
+    unconfirmed: int = 0
     deactivated_chats: int = 0
     ambiguous: int = 0
     unreachable: int = 0
     errors: list[str] = field(default_factory=list)
+    expired_sessions: set[str] = field(default_factory=set)
+
+
+def worth_until(delivery: Delivery, window: timedelta) -> datetime:
+    """The last moment the alert is still news: `window` after its session closed, or after it was
+    queued when that came later (a restart catching up missed sessions queues old ones fresh)."""
+    session = date.fromisoformat(delivery.signal.date[:10])
+    closed = datetime.combine(session, SESSION_CLOSE, NEW_YORK).astimezone(timezone.utc)
+    queued = datetime.fromisoformat(delivery.queued_at) if delivery.queued_at else closed
+    return max(closed, queued) + window
 
 
 class Deliverer:
@@ -99,21 +110,21 @@ class Deliverer:
         self,
         store: Store,
         sender: Sender,
-        max_attempts: int = 8,
+        worth_sending: timedelta = timedelta(hours=24),
         backoff_seconds: float = 2.0,
-        backoff_cap_seconds: float = 600.0,
+        backoff_cap_seconds: float = 60.0,
         concurrency: int = 16,
-        unreachable_cap_seconds: float = 60.0,
         composer: Composer | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.store = store
         self.sender = sender
         self.composer = composer or TextComposer()
-        self.max_attempts = max_attempts
+        self.worth_sending = worth_sending
         self.backoff_seconds = backoff_seconds
         self.backoff_cap_seconds = backoff_cap_seconds
         self.concurrency = concurrency
-        self.unreachable_cap_seconds = unreachable_cap_seconds
+        self.clock = clock or (lambda: datetime.now(timezone.utc))
         self._stopping = False
         self._lock = asyncio.Lock()
 
@@ -130,7 +141,8 @@ class Deliverer:
         report = DrainReport()
         async with self._lock:
             while not self._stopping:
-                due = await asyncio.to_thread(self.store.due_deliveries, None, 1000)
+                due = await asyncio.to_thread(self.store.due_deliveries, self._now().isoformat(timespec="microseconds"),
+                                              1000)
                 if not due:
                     break
                 by_chat: dict[int, list[Delivery]] = defaultdict(list)
@@ -161,26 +173,30 @@ class Deliverer:
         return progressed
 
     async def _attempt(self, delivery: Delivery, report: DrainReport) -> bool:
+        """One try at a delivery; True when it is settled (sent, failed, expired) and the chat may move on."""
+        if self._now() > worth_until(delivery, self.worth_sending):
+            await self._expire(delivery, delivery.last_error or "not sent in time", report)
+            return True
         chat_id = delivery.chat_id
         parts = await self.composer.compose(delivery)
         sent_parts = delivery.parts_sent
+        lost_answers = delivery.ambiguous  # answers lost for the part at `parts_sent`
+        unconfirmed = None
         try:
             for number, part in enumerate(parts):
                 if number < sent_parts:
                     continue  # accepted at an earlier attempt
                 try:
-                    await self.sender.send(chat_id, part)
-                except ChatMoved as moved:
-                    await asyncio.to_thread(self.store.migrate_chat, chat_id, moved.new_chat_id)
-                    chat_id = moved.new_chat_id
-                    await self.sender.send(chat_id, part)
-                sent_parts = number + 1
+                    chat_id = await self._send_part(delivery, chat_id, part)
+                except Ambiguous as unclear:
+                    if lost_answers < 1:
+                        raise
+                    unconfirmed = f"unconfirmed: two answers lost after sending ({unclear})"
+                sent_parts, lost_answers = number + 1, 0
                 if sent_parts < len(parts):
                     await asyncio.to_thread(self.store.mark_part_sent, delivery.id, sent_parts)
         except RateLimited as limited:
-            report.retried += 1
-            await asyncio.to_thread(self.store.mark_retry, delivery.id, str(limited), _later(limited.seconds), False)
-            return False
+            return await self._retry(delivery, str(limited), limited.seconds, report, count=False)
         except ChatGone as gone:
             report.deactivated_chats += 1
             report.errors.append(f"chat {chat_id}: {gone}")
@@ -190,37 +206,47 @@ class Deliverer:
         except Permanent as refused:
             await self._fail(delivery, chat_id, f"refused by Telegram: {refused}", report)
             return True  # settled: the chat's next message is free to go
-        except AcceptedUnreadable as unreadable:
-            await self._mark_sent(delivery, report, note=f"sent; the answer was unreadable: {unreadable}")
-            return True
         except Ambiguous as unclear:
-            if delivery.ambiguous >= 1 and delivery.attempts + 1 >= self.max_attempts:
-                await self._fail(delivery, chat_id, f"ambiguous answers: {unclear}", report)
-                return False
-            report.retried += 1
             report.ambiguous += 1
-            await asyncio.to_thread(self.store.mark_retry, delivery.id, f"ambiguous: {unclear}",
-                                    _later(self.backoff_seconds), delivery.ambiguous >= 1, True)
-            return False
+            return await self._retry(delivery, f"ambiguous: {unclear}", self.backoff_seconds, report, count=True,
+                                     ambiguous=True)
         except Unreachable as down:
-            report.retried += 1
             report.unreachable += 1
-            wait = min(self.unreachable_cap_seconds, self.backoff_seconds * 2 ** min(delivery.attempts, 10))
-            await asyncio.to_thread(self.store.mark_retry, delivery.id, f"unreachable: {down}", _later(wait), False)
-            return False
-        except Exception as error:  # Transient, ChatMoved twice, or anything the sender did not expect
+            return await self._retry(delivery, f"unreachable: {down}", self._backoff(delivery), report, count=False)
+        except Exception as error:  # Transient, NotTelegram, ChatMoved twice, or anything unexpected
             if not isinstance(error, (Transient, ChatMoved)):
                 log.warning("unexpected error sending delivery %s: %s: %s", delivery.id, type(error).__name__, error)
             reason = str(error) if isinstance(error, SendError) else f"{type(error).__name__}: {error}"
-            if delivery.attempts + 1 >= self.max_attempts:
-                await self._fail(delivery, chat_id, reason, report)
-            else:
-                report.retried += 1
-                wait = min(self.backoff_cap_seconds, self.backoff_seconds * 2 ** delivery.attempts)
-                await asyncio.to_thread(self.store.mark_retry, delivery.id, reason, _later(wait))
-            return False
-        await self._mark_sent(delivery, report)
+            return await self._retry(delivery, reason, self._backoff(delivery), report, count=True)
+        if unconfirmed:
+            report.unconfirmed += 1
+        await self._mark_sent(delivery, report, note=unconfirmed)
         return True
+
+    async def _send_part(self, delivery: Delivery, chat_id: int, part: Part) -> int:
+        """Send one part; returns the chat id it went to (a migrated group has a new one)."""
+        try:
+            await self.sender.send(chat_id, part)
+        except ChatMoved as moved:
+            await asyncio.to_thread(self.store.migrate_chat, chat_id, moved.new_chat_id)
+            chat_id = moved.new_chat_id
+            await self.sender.send(chat_id, part)
+        return chat_id
+
+    def _backoff(self, delivery: Delivery) -> float:
+        return min(self.backoff_cap_seconds, self.backoff_seconds * 2 ** min(delivery.attempts, 16))
+
+    async def _retry(self, delivery: Delivery, reason: str, wait: float, report: DrainReport, *, count: bool,
+                     ambiguous: bool = False) -> bool:
+        """Try again after `wait`, unless that is past the alert's window: then it has expired."""
+        at = self._now() + timedelta(seconds=wait)
+        if at > worth_until(delivery, self.worth_sending):
+            await self._expire(delivery, reason, report)
+            return True
+        report.retried += 1
+        await asyncio.to_thread(self.store.mark_retry, delivery.id, reason, at.isoformat(timespec="microseconds"),
+                                count, ambiguous)
+        return False
 
     async def _mark_sent(self, delivery: Delivery, report: DrainReport, note: str | None = None) -> None:
         if await asyncio.to_thread(self.store.mark_sent, delivery.id, note):
@@ -232,9 +258,14 @@ class Deliverer:
         report.failed += 1
         report.errors.append(f"chat {chat_id}: {reason}")
         await asyncio.to_thread(self.store.mark_failed, delivery.id, reason)
-        log.error("delivery %s to chat %s failed after %d attempts: %s", delivery.id, chat_id,
-                  delivery.attempts + 1, reason)
+        log.error("delivery %s to chat %s failed: %s", delivery.id, chat_id, reason)
 
+    async def _expire(self, delivery: Delivery, reason: str, report: DrainReport) -> None:
+        report.expired += 1
+        report.expired_sessions.add(delivery.signal.date)
+        await asyncio.to_thread(self.store.mark_expired, delivery.id, f"expired: {reason}")
+        log.warning("delivery %s to chat %s expired (%s of %s, no longer news): %s", delivery.id, delivery.chat_id,
+                    delivery.signal.key, delivery.signal.date, reason)
 
-def _later(seconds: float) -> str:
-    return (datetime.now(timezone.utc) + timedelta(seconds=seconds)).isoformat(timespec="microseconds")
+    def _now(self) -> datetime:
+        return self.clock()

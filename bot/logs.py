@@ -58,10 +58,12 @@ class OneLineNetworkErrors(logging.Filter):
     """python-telegram-bot logs an unreadable answer or a failed poll with its traceback: one line is
     enough for trouble on the network, which the bot retries anyway (DEBUG keeps the traceback)."""
 
-    PREFIXES = ("telegram.request", "telegram.ext.Updater", "telegram.ext._updater", "telegram._bot")
+    PREFIXES = ("telegram.request", "telegram.ext.Updater", "telegram.ext._updater", "telegram._bot",
+                "telegram.ext._utils.networkloop")
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and record.name.startswith(self.PREFIXES) and record.levelno > logging.DEBUG:
+        ours = record.name == "telegram.ext" or record.name.startswith(self.PREFIXES)
+        if record.exc_info and ours and record.levelno > logging.DEBUG:
             error = record.exc_info[1]
             record.msg = f"{record.getMessage()} ({type(error).__name__}: {error})"
             record.args = None

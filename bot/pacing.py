@@ -11,10 +11,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from telegram.request import HTTPXRequest
+from bot.telegram_request import TelegramRequest
 
 
-class PacedRequest(HTTPXRequest):
+class PacedRequest(TelegramRequest):
     def __init__(self, per_second: float, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.interval = 1.0 / per_second

@@ -44,6 +44,7 @@ def run_bot(config: AppConfig) -> int:
     """Long polling with the schedule; without a token, the same schedule printing to the console."""
     with InstanceLock(config.database_path):
         services = build_services(config)
+        services.store.forget_beat("poll")  # an earlier run's polls say nothing about this one
         try:
             if config.telegram_bot_token is None:
                 print("No TELEGRAM_BOT_TOKEN set: running the schedule without Telegram; alerts are printed here.",
@@ -61,6 +62,8 @@ def run_bot(config: AppConfig) -> int:
             # a drain of thousands of messages (what is left goes out at the next start).
             application.post_init = _with_stop_signals(application.post_init, services)
             application.run_polling(stop_signals=None, close_loop=True, bootstrap_retries=-1)
+            if services.exit_reason:
+                raise RotationError(services.exit_reason)
             return 0
         finally:
             services.close()
@@ -105,8 +108,9 @@ def _with_stop_signals(post_init, services: Services):  # noqa: ANN001, ANN202
             log.info("stopping: finishing the sends in flight")
             if services.deliverer is not None:
                 services.deliverer.stop()
-            application.stop_running()
+            stopping.append(asyncio.ensure_future(_stop_polling_then_run(application)))
 
+        stopping: list[asyncio.Future] = []
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop)
@@ -114,6 +118,20 @@ def _with_stop_signals(post_init, services: Services):  # noqa: ANN001, ANN202
             await post_init(application)
 
     return install
+
+
+async def _stop_polling_then_run(application) -> None:  # noqa: ANN001
+    """Polling first, here, where a loop that died of a rejected token cannot turn the stop into a
+    traceback; then the Application (run_polling's own stop then finds the Updater stopped)."""
+    from telegram.error import TelegramError
+
+    updater = application.updater
+    if updater is not None and updater.running:
+        try:
+            await updater.stop()
+        except TelegramError as exc:
+            log.debug("the polling loop had ended with %s", exc)
+    application.stop_running()
 
 
 async def _until_stopped(waiting) -> bool:  # noqa: ANN001

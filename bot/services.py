@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 from bot.config import AppConfig
 from bot.delivery import Deliverer
 from bot.feeds import DataFeed
+from bot.listening import ListeningWatch
 from bot.schedule import SessionCalendar
 from bot.store import Store
 from bot.tick import TickResult, run_tick
@@ -30,6 +31,8 @@ class Services:
     latest: Metrics | None = None  # the last tick's metrics, for charts drawn on demand
     chart_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     ticked: asyncio.Event = field(default_factory=asyncio.Event)  # set once a tick has finished
+    listening: ListeningWatch | None = None  # how polling is doing (Telegram mode only)
+    exit_reason: str | None = None  # set when the bot stops itself (Telegram refused polling for minutes)
 
     def __post_init__(self) -> None:
         if self.engine is None:

@@ -177,7 +177,9 @@ class Delivery:
     signal: Signal
     attempts: int
     parts_sent: int = 0  # parts of a split message already accepted by Telegram
-    ambiguous: int = 0  # earlier answers that left it unknown whether Telegram sent it
+    ambiguous: int = 0  # answers lost after sending the part at `parts_sent` (Telegram may have sent it)
+    queued_at: str | None = None  # when the outbox row was written
+    last_error: str | None = None
 
 
 class Store:
@@ -364,7 +366,8 @@ class Store:
         with self.transaction() as db:
             rows = list(db.query(
                 "SELECT outbox.id AS delivery_id, outbox.chat_id, outbox.attempts, outbox.parts_sent, "
-                "outbox.ambiguous, signals.* FROM outbox INDEXED BY outbox_pending_by_id "
+                "outbox.ambiguous, outbox.created_at AS queued_at, outbox.last_error AS last_error, signals.* "
+                "FROM outbox INDEXED BY outbox_pending_by_id "
                 "JOIN signals ON signals.id = outbox.signal_id WHERE outbox.status = 'pending' "
                 "AND outbox.next_attempt_at <= ? AND (outbox.lease_until IS NULL OR outbox.lease_until <= ?) "
                 "AND NOT EXISTS (SELECT 1 FROM outbox AS earlier WHERE earlier.chat_id = outbox.chat_id "
@@ -374,7 +377,7 @@ class Store:
             db.conn.executemany("UPDATE outbox SET lease_until = ? WHERE id = ?",
                            [(lease, row["delivery_id"]) for row in rows])
         return [Delivery(row["delivery_id"], row["chat_id"], _signal(row), row["attempts"], row["parts_sent"],
-                         row["ambiguous"]) for row in rows]
+                         row["ambiguous"], row["queued_at"], row["last_error"]) for row in rows]
 
     def release_leases(self, ids: Iterable[int] | None = None) -> int:
         """Claims given up: `ids` a drain did not get to, or (None) every claim, at a start after a crash."""
@@ -403,7 +406,7 @@ class Store:
 
     def mark_part_sent(self, delivery_id: int, parts_sent: int) -> None:
         with self._lock:
-            self.db.execute("UPDATE outbox SET parts_sent = ? WHERE id = ? AND status = 'pending'",
+            self.db.execute("UPDATE outbox SET parts_sent = ?, ambiguous = 0 WHERE id = ? AND status = 'pending'",
                             [parts_sent, delivery_id])
 
     def mark_retry(self, delivery_id: int, error: str, next_attempt_at: str, count_attempt: bool = True,
@@ -417,6 +420,12 @@ class Store:
         with self._lock:
             self.db.execute("UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? "
                             "WHERE id = ? AND status = 'pending'", [error, delivery_id])
+
+    def mark_expired(self, delivery_id: int, reason: str) -> None:
+        """No longer news: the alert's window passed while Telegram could not take it."""
+        with self._lock:
+            self.db.execute("UPDATE outbox SET status = 'expired', last_error = ?, lease_until = NULL "
+                            "WHERE id = ? AND status = 'pending'", [reason, delivery_id])
 
     def oldest_waiting(self) -> str | None:
         """When the oldest pending delivery was queued (None when nothing waits)."""
@@ -525,10 +534,15 @@ class Store:
             return self.db.execute("UPDATE runs SET outcome = 'interrupted', finished_at = ? "
                                    "WHERE outcome = 'running'", [utc_now()]).rowcount
 
-    def beat(self, name: str) -> None:
+    def beat(self, name: str, at: datetime | None = None) -> None:
         """A heartbeat: `health` fails when the running bot stops writing these."""
+        moment = at.isoformat(timespec="microseconds") if at is not None else utc_now()
         with self._lock:
-            self.db.execute("INSERT OR REPLACE INTO heartbeats (name, at) VALUES (?, ?)", [name, utc_now()])
+            self.db.execute("INSERT OR REPLACE INTO heartbeats (name, at) VALUES (?, ?)", [name, moment])
+
+    def forget_beat(self, name: str) -> None:
+        with self._lock:
+            self.db.execute("DELETE FROM heartbeats WHERE name = ?", [name])
 
     def heartbeats(self) -> dict[str, str]:
         return {row["name"]: row["at"] for row in self._query("SELECT name, at FROM heartbeats")}

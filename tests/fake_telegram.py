@@ -44,6 +44,7 @@ class Fault:
     chat_id: int | None = None
     remaining: int = 1
     raw: bytes | None = None  # answer these bytes as they are (a proxy's HTML page with status 200)
+    until: float | None = None  # time.monotonic() until which the fault answers every call (times ignored)
 
 
 @dataclass
@@ -57,6 +58,7 @@ class FakeTelegram:
 
     def __post_init__(self) -> None:
         self._chaos: tuple[float, random.Random] | None = None
+        self._proxy: tuple[float, float, random.Random] | None = None
         self.chaos_counts: dict[str, int] = {}
         self._lock = threading.Condition()
         self._updates: list[dict[str, Any]] = []
@@ -124,20 +126,27 @@ class FakeTelegram:
         with self._lock:
             self._faults.append(Fault(method, status, description, parameters or None, chat_id, times))
 
-    def garble(self, method: str, *, chat_id: int | None = None, times: int = 1, deliver: bool = True) -> None:
-        """The next `times` calls of `method` get a 200 answer that is not JSON (a proxy's page).
-
-        With `deliver`, a sendMessage is still recorded as sent: Telegram accepted it, the answer
-        was lost on the way back, the ambiguous case a sender must not resend blindly.
-        """
+    def fail_for(self, method: str, status: int, description: str, seconds: float) -> None:
+        """Every call of `method` (every send, for "send") gets this error answer for `seconds`."""
         with self._lock:
-            fault = Fault(method, 200 if deliver else 502, "garbled", None, chat_id, times,
-                          raw=b"<html><body>Gateway says hello</body></html>")
-            self._faults.append(fault)
+            self._faults.append(Fault(SENDS[0] if method == "send" else method, status, description,
+                                      until=time.monotonic() + seconds))
+
+    def garble(self, method: str, *, chat_id: int | None = None, times: int = 1) -> None:
+        """The next `times` calls of `method` get a 200 answer that is an HTML page: a proxy or a captive
+        portal answered instead of Telegram, so nothing was delivered."""
+        with self._lock:
+            self._faults.append(Fault(method, 200, "garbled", None, chat_id, times,
+                                      raw=b"<html><body>Gateway says hello</body></html>"))
+
+    def proxy_window(self, seconds: float, share: float = 1.0, seed: int = 3) -> None:
+        """For the next `seconds`, a `share` of sends is answered 200 with a proxy's HTML page (nothing sent)."""
+        with self._lock:
+            self._proxy = (time.monotonic() + seconds, share, random.Random(seed))
 
     def chaos(self, rate: float, seed: int = 1) -> None:
         """From now on a `rate` share of sendMessage calls fail at random, as Telegram and networks do:
-        429 with retry_after, 500, 502, an unreadable 200 after the message was sent, a connection
+        429 with retry_after, 500, 502, a proxy's HTML page answering 200 (nothing sent), a connection
         dropped before or after the message was sent."""
         with self._lock:
             self._chaos = (rate, random.Random(seed))
@@ -157,10 +166,13 @@ class FakeTelegram:
         if kind in ("500", "502"):
             call.status = int(kind)
             return int(kind), {"ok": False, "error_code": int(kind), "description": "Internal Server Error"}
-        if kind in ("garbled", "drop-after"):
-            self._result(call.method, params)  # Telegram sent it; the answer never arrives intact
+        if kind == "garbled":
+            call.status = -200  # a 200 from a proxy: nothing reached the chat
+            return 200, b"<html>proxy</html>"
+        if kind == "drop-after":
+            self._result(call.method, params)  # Telegram sent it; the answer never arrives
             call.status = 200
-            return (200, b"<html>proxy</html>") if kind == "garbled" else (0, b"")
+            return 0, b""
         call.status = 0
         return 0, b""  # dropped before Telegram saw it
 
@@ -249,10 +261,11 @@ class FakeTelegram:
             fault = self._take_fault(method, params)
             if fault is None and method in SENDS and self.rate_limit_per_second:
                 fault = self._over_rate_limit(call.at)
+        if fault is None and method in SENDS and self._proxied():
+            call.status = -200
+            return 200, b"<html><body>Please log in to the hotel Wi-Fi</body></html>"  # type: ignore[return-value]
         if fault is not None and fault.raw is not None:
-            if fault.status == 200:  # accepted, then the answer was lost: the call still counts as done
-                self._result(method, params)
-            call.status = fault.status
+            call.status = -fault.status  # a proxy's page, whatever its status: not Telegram, nothing sent
             return fault.status, fault.raw  # type: ignore[return-value]
         if fault is not None:
             call.status = fault.status
@@ -273,10 +286,22 @@ class FakeTelegram:
                                                 "accent_color_id": 0, "max_reaction_count": 11}}
         return 200, {"ok": True, "result": self._result(method, params)}
 
+    def _proxied(self) -> bool:
+        if self._proxy is None:
+            return False
+        until, share, rng = self._proxy
+        return time.monotonic() < until and rng.random() < share
+
     def _take_fault(self, method: str, params: dict[str, Any]) -> Fault | None:
         for fault in self._faults:
             same = fault.method == method or (fault.method in SENDS and method in SENDS)  # a send is a send
-            if not same or fault.remaining <= 0:
+            if not same:
+                continue
+            if fault.until is not None:
+                if time.monotonic() < fault.until:
+                    return fault
+                continue
+            if fault.remaining <= 0:
                 continue
             if fault.chat_id is not None and int(params.get("chat_id", 0)) != fault.chat_id:
                 continue

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta, timezone
 
 import pytest
 
@@ -29,13 +30,15 @@ def make_signal(date: str, title: str = "Fed cut its target by 25 bp") -> Signal
 
 
 @pytest.fixture
-def setup(tmp_path):
+def setup(tmp_path, clock):
+    """Three chats on `rates`; the deliverer reads the test's clock (queued rows are due at once)."""
     store = Store(tmp_path / "bot.sqlite")
     for chat in (1, 2, 3):
         store.upsert_chat(chat)
         store.subscribe(chat, ["rates"])
     sender = FakeSender()
-    yield store, sender, Deliverer(store, sender, backoff_seconds=0.0, max_attempts=3)
+    clock.now = datetime.now(timezone.utc) + timedelta(seconds=5)  # rows the test queues are due at once
+    yield store, sender, Deliverer(store, sender, backoff_seconds=0.0, clock=clock)
     store.close()
 
 
@@ -54,29 +57,41 @@ def test_each_subscriber_gets_each_signal_once_in_order(setup):
     assert drain(deliverer).sent == 0  # a second drain sends nothing again
 
 
-def test_rate_limited_waits_without_using_up_attempts(setup):
+def test_rate_limited_waits_without_using_up_attempts(setup, clock):
     store, sender, deliverer = setup
     sender.script[1] = [RateLimited(0.2)] * 5
     store.record_signals([make_signal("2024-01-05")])
     first = drain(deliverer)
     assert first.sent == 2 and first.retried == 1
     sender.script[1] = []
-    asyncio.run(asyncio.sleep(0.25))
+    assert drain(deliverer).sent == 0  # the wait is not over
+    clock.advance(0.25)
     assert drain(deliverer).sent == 1
     assert store.stats()["deliveries"] == {"sent": 3}
 
 
-def test_transient_errors_retry_then_fail_after_max_attempts(setup):
+def test_transient_errors_are_retried_while_the_alert_is_news_then_expire(setup, clock):
     store, sender, deliverer = setup
-    sender.script[2] = [Transient("Bad Gateway")] * 3
-    store.record_signals([make_signal("2024-01-05")])
-    reports = [drain(deliverer) for _ in range(3)]
-    assert sum(r.failed for r in reports) == 1
-    row = store.db.execute("SELECT status, attempts, last_error FROM outbox WHERE chat_id = 2").fetchone()
-    assert row == ("failed", 3, "Bad Gateway")
+    deliverer.backoff_seconds = 2.0
+    sender.script[2] = [Transient("Bad Gateway")] * 10_000
+    store.record_signals([make_signal(clock.now.date().isoformat())])
+    waits = []
+    for _ in range(80):  # 80 answers of 502 over 80 minutes: none gives up
+        drain(deliverer)
+        row = store.db.execute("SELECT status, next_attempt_at FROM outbox WHERE chat_id = 2").fetchone()
+        assert row[0] == "pending"
+        waits.append((datetime.fromisoformat(row[1]) - clock.now).total_seconds())
+        clock.advance(60)
+    assert max(waits) <= 60.0 and waits[:3] == [2.0, 4.0, 8.0]  # capped backoff
+    clock.advance(30 * 3600)  # past the close of the alert's session + 24 hours
+    report = drain(deliverer)
+    assert report.expired == 1 and report.failed == 0
+    row = store.db.execute("SELECT status, last_error FROM outbox WHERE chat_id = 2").fetchone()
+    assert row == ("expired", "expired: Bad Gateway")
+    assert store.stats()["deliveries"] == {"sent": 2, "expired": 1}
 
 
-def test_a_transient_error_holds_back_that_chats_later_messages(setup):
+def test_a_transient_error_holds_back_that_chats_later_messages(setup, clock):
     store, sender, deliverer = setup
     deliverer.backoff_seconds = 0.3
     sender.script[1] = [Transient("timeout")]
@@ -84,7 +99,7 @@ def test_a_transient_error_holds_back_that_chats_later_messages(setup):
     drain(deliverer)
     assert [t for c, t in sender.sent if c == 1] == []  # order kept: nothing overtakes the failed one
     assert len(sender.sent) == 4  # the other chats are not held up
-    asyncio.run(asyncio.sleep(0.35))
+    clock.advance(0.35)
     drain(deliverer)
     texts = [t for c, t in sender.sent if c == 1]
     assert "2024-01-05" in texts[0] and "2024-01-08" in texts[1]

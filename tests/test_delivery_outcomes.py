@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 from bot.delivery import Ambiguous, Permanent, Transient, Unreachable
 from tests.test_delivery import drain, make_signal, setup  # noqa: F401 (a fixture)
@@ -10,7 +11,7 @@ from tests.test_delivery import drain, make_signal, setup  # noqa: F401 (a fixtu
 
 def time_passes(store) -> None:
     """Every waiting retry is due now (instead of sleeping through a backoff)."""
-    store.db.execute("UPDATE outbox SET next_attempt_at = '2000-01-01' WHERE status = 'pending'")
+    store.db.execute("UPDATE outbox SET next_attempt_at = '2000-01-01', lease_until = NULL WHERE status = 'pending'")
 
 
 def rows(store, chat: int):
@@ -28,35 +29,90 @@ def test_a_permanent_refusal_fails_at_once_and_does_not_block_the_chat(setup):  
     assert [t for c, t in sender.sent if c == 1][0].count("2024-01-08") == 1  # the next alert still went
 
 
-def test_an_ambiguous_answer_is_retried_and_only_the_first_retry_is_free(setup):  # noqa: F811
-    store, sender, deliverer = setup  # max_attempts is 3
+def test_a_lost_answer_is_retried_once_and_a_second_counts_as_delivered(setup):  # noqa: F811
+    store, sender, deliverer = setup
     deliverer.backoff_seconds = 60.0
-    sender.script[2] = [Ambiguous("connection dropped")] * 2
+    sender.script[2] = [Ambiguous("connection dropped")] * 5
     store.record_signals([make_signal("2024-01-05")])
     first = drain(deliverer)
-    assert first.ambiguous == 1 and rows(store, 2)[0][:2] == ("pending", 0)
+    assert first.ambiguous == 1 and rows(store, 2)[0][:4] == ("pending", 1, 0, 1)
     time_passes(store)
+    second = drain(deliverer)  # lost again: Telegram has most likely sent it twice already
+    assert second.unconfirmed == 1
+    status, attempts, _, _, note = rows(store, 2)[0]
+    assert status == "sent" and note.startswith("unconfirmed")
+    time_passes(store)
+    assert drain(deliverer).sent == 0  # never a third copy
+    assert len(sender.script[2]) == 3  # two tries in all
+
+
+def test_a_lost_answer_then_a_good_one_sends_once_more_only(setup):  # noqa: F811
+    store, sender, deliverer = setup
+    deliverer.backoff_seconds = 60.0
+    sender.script[2] = [Ambiguous("read timeout")]
+    store.record_signals([make_signal("2024-01-05")])
     drain(deliverer)
-    assert rows(store, 2)[0][:2] == ("pending", 1)  # the second counts
     time_passes(store)
-    assert drain(deliverer).sent == 1  # nothing lost
+    assert drain(deliverer).sent == 1
+    assert rows(store, 2)[0][0] == "sent" and rows(store, 2)[0][4] is None
+
+
+def test_lost_answers_are_counted_per_part(setup):  # noqa: F811
+    store, sender, deliverer = setup
+    original = sender.send
+    answers = iter([Ambiguous("dropped"), None, Ambiguous("dropped"), None, None])
+
+    async def lossy(chat_id, part):
+        if chat_id == 1:
+            outcome = next(answers)
+            if outcome is not None:
+                raise outcome
+        await original(chat_id, part)
+
+    sender.send = lossy
+    store.record_signals([make_signal("2024-01-05", title="x" * 5000)])  # three parts
+    for _ in range(4):
+        drain(deliverer)
+        time_passes(store)
+    assert rows(store, 1)[0][0] == "sent" and rows(store, 1)[0][4] is None  # each part's loss retried once
+    assert len([t for c, t in sender.sent if c == 1]) == 3
+
+
+def test_a_proxy_page_is_not_a_delivery(setup):  # noqa: F811
+    from bot.delivery import NotTelegram
+
+    store, sender, deliverer = setup
+    deliverer.backoff_seconds = 60.0
+    sender.script[2] = [NotTelegram("a 200 answer that is not Telegram's: '<html>'")] * 4
+    store.record_signals([make_signal("2024-01-05")])
+    for _ in range(4):
+        drain(deliverer)
+        assert rows(store, 2)[0][0] == "pending"
+        time_passes(store)
+    assert drain(deliverer).sent == 1  # the proxy is gone: delivered, once
     assert [c for c, _ in sender.sent].count(2) == 1
 
 
-def test_an_unreadable_answer_to_an_accepted_message_is_not_resent(setup):  # noqa: F811
-    from bot.delivery import AcceptedUnreadable
-
+def test_an_alert_past_its_window_is_expired_without_a_try(setup, clock):  # noqa: F811
     store, sender, deliverer = setup
-    sender.script[2] = [AcceptedUnreadable("Invalid server response")]
     store.record_signals([make_signal("2024-01-05")])
-    assert drain(deliverer).sent == 3
-    status, _, _, _, note = rows(store, 2)[0]
-    assert status == "sent" and "unreadable" in note
-    assert drain(deliverer).sent == 0
+    clock.advance(25 * 3600)  # the bot was down for a day: the queued alert is no longer news
+    report = drain(deliverer)
+    assert report.expired == 3 and sender.sent == []
+    assert store.stats()["deliveries"] == {"expired": 3}
+
+
+def test_a_catch_up_queued_late_has_its_own_window(setup, clock):  # noqa: F811
+    from bot.delivery import worth_until
+
+    store, _, deliverer = setup
+    store.record_signals([make_signal("2024-01-05")])  # an old session, queued now
+    delivery = store.due_deliveries()[0]
+    assert worth_until(delivery, deliverer.worth_sending) > clock.now + timedelta(hours=23)
 
 
 def test_an_outage_does_not_use_up_attempts(setup):  # noqa: F811
-    store, sender, deliverer = setup  # max_attempts is 3
+    store, sender, deliverer = setup
     deliverer.backoff_seconds = 60.0
     sender.script[3] = [Unreachable("Connection refused")] * 20
     store.record_signals([make_signal("2024-01-05")])

@@ -28,21 +28,23 @@ async def subscribed_tick(fake, services):
     await until(lambda: fake.sent(USER))
 
 
-def test_an_unreadable_answer_after_telegram_accepted_is_not_resent(fake, tmp_path):
+def test_a_proxy_page_answering_200_is_retried_and_never_recorded_as_sent(fake, tmp_path):
     folder = make_folder(tmp_path / "data")
 
     async def scenario():
         async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
             await subscribed_tick(fake, services)
-            fake.garble("sendMessage", chat_id=USER, times=5)  # every answer lost on the way back
+            fake.garble("sendMessage", chat_id=USER, times=3)  # a portal answers 200 with its own page
             announce_cut(folder)
             await services.tick("test")
-            for _ in range(4):
+            row = services.store.db.execute("SELECT status, last_error FROM outbox").fetchone()
+            assert row[0] == "pending" and "not Telegram's" in row[1]
+            for _ in range(6):
                 await asyncio.sleep(0.3)
                 await services.deliverer.drain()
-            row = services.store.db.execute("SELECT status, attempts, last_error FROM outbox").fetchone()
-            assert row[0] == "sent" and "unreadable" in row[2]
-            assert len(alerts(fake)) == 1  # a 200 means Telegram sent it: once, never 2-9 times
+            row = services.store.db.execute("SELECT status, attempts FROM outbox").fetchone()
+            assert row == ("sent", 4)
+            assert len(alerts(fake)) == 1  # delivered once the portal let it through
 
     asyncio.run(scenario())
 
@@ -70,8 +72,7 @@ def test_telegram_unreachable_uses_up_no_attempts(fake, tmp_path):
     async def scenario():
         async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
             await subscribed_tick(fake, services)
-            services.deliverer.max_attempts = 2
-            services.deliverer.unreachable_cap_seconds = 0.1
+            services.deliverer.backoff_cap_seconds = 0.1
             real_url = services.deliverer.sender._bot._base_url
             services.deliverer.sender._bot._base_url = "http://127.0.0.1:9/bot" + fake.token  # nothing listens
             announce_cut(folder)

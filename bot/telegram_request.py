@@ -1,0 +1,69 @@
+"""The HTTP seam under python-telegram-bot: only Telegram's own JSON counts as Telegram's answer.
+
+Telegram answers every request with a JSON object holding `ok`. A 2xx whose body is anything else
+(an HTML page from a proxy or a captive portal, an empty body) did not come from Telegram, so
+nothing was delivered; PTB would raise its base `TelegramError` for it, which reads like any other
+failure. Here it becomes `NotTelegramAnswer`, which delivery retries and never records as sent.
+
+The same class keeps what the getUpdates requests saw (the last good answer, the refusals 401 and
+409, the requests under way): bot/listening.py reads it to tell a listening bot from a deaf one.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Any
+
+from telegram.error import TelegramError
+from telegram.request import HTTPXRequest
+
+
+class NotTelegramAnswer(TelegramError):
+    """A 2xx answer whose body is not Telegram's JSON."""
+
+
+class PollingRefused(TelegramError):
+    """401/404 to getUpdates. PTB would raise `InvalidToken`, which ends its polling loop for good;
+    this plain `TelegramError` is retried by the loop with backoff (bot/listening.py gives up later)."""
+
+
+def is_telegram_json(payload: bytes) -> bool:
+    try:
+        answer = json.loads(payload)
+    except (ValueError, UnicodeDecodeError):
+        return False
+    return isinstance(answer, dict) and "ok" in answer
+
+
+class TelegramRequest(HTTPXRequest):
+    def __init__(self, polling: bool = False, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.polling = polling  # the getUpdates request: a refused token is retried, not fatal
+        self.last_ok: float | None = None  # time.monotonic() of the last good answer
+        self.last_ok_wall: float | None = None  # the same as time.time(), for the heartbeat
+        self.last_refusal: tuple[float, int] | None = None  # (when, status) of the last 401/404/409
+        self.refusals_since: float | None = None  # first refusal since the last good answer
+        self.last_started: float | None = None
+        self.in_flight = 0
+
+    async def do_request(self, url: str, method: str, request_data: Any = None, **kwargs: Any) -> tuple[int, bytes]:
+        self.last_started = time.monotonic()
+        self.in_flight += 1
+        try:
+            code, payload = await super().do_request(url, method, request_data, **kwargs)
+        finally:
+            self.in_flight -= 1
+        now = time.monotonic()
+        if 200 <= code <= 299:
+            if not is_telegram_json(payload):
+                snippet = payload[:60].decode("utf-8", "replace").replace("\n", " ")
+                raise NotTelegramAnswer(f"a {code} answer that is not Telegram's (a proxy or portal?): {snippet!r}")
+            self.last_ok, self.last_ok_wall, self.refusals_since = now, time.time(), None
+        elif code in (401, 404, 409):
+            self.last_refusal = (now, code)
+            if self.refusals_since is None:
+                self.refusals_since = now
+            if self.polling and code != 409:
+                raise PollingRefused(f"getUpdates refused: HTTP {code}")
+        return code, payload
