@@ -35,6 +35,7 @@ from telegram.ext import (
 )
 
 from bot.channels import attach_channels
+from signals.errors import Cancelled
 from bot.config import AppConfig
 from bot.controls import settings_button
 from bot.commands import (
@@ -75,6 +76,8 @@ DELIVER_JOB = "deliver"
 WATCH_JOB = "watch"
 DELIVER_EVERY_SECONDS = 10.0
 WATCH_EVERY_SECONDS = 5.0
+INTEGRITY_JOB = "integrity"
+INTEGRITY_EVERY_SECONDS = 24 * 3600.0
 NEW_YORK = ZoneInfo("America/New_York")
 # Telegram allows about 30 messages a second overall; sending evenly just under it never trips 429.
 MESSAGES_PER_SECOND = 29.0  # Telegram's free broadcast limit is about 30 a second
@@ -273,6 +276,9 @@ def schedule_jobs(application: Application, services: Services, catch_up: bool) 
             job.schedule_removal()
     queue.run_repeating(deliver_job, interval=DELIVER_EVERY_SECONDS, first=0.1, name=DELIVER_JOB)
     queue.run_repeating(watch_job, interval=WATCH_EVERY_SECONDS, first=0.1, name=WATCH_JOB)
+    if not queue.get_jobs_by_name(INTEGRITY_JOB):  # the start checked already (bot/runner.py)
+        queue.run_repeating(integrity_job, interval=INTEGRITY_EVERY_SECONDS, first=INTEGRITY_EVERY_SECONDS,
+                            name=INTEGRITY_JOB)
     now = datetime.now(timezone.utc)
     if catch_up and needs_catch_up(services, now):
         queue.run_once(evaluate_job, when=0.5, name=EVALUATE_JOB)
@@ -309,6 +315,9 @@ async def evaluate_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     due = services.calendar.last_due(now)
     try:
         result = await services.tick("schedule")
+    except Cancelled:
+        log.info("the tick stopped: the bot is shutting down")
+        return
     except Exception as exc:  # a failed tick must not stop the schedule; it is recorded in runs
         log.exception("scheduled tick failed")
         await notify_admins(context, f"\u26a0\ufe0f Scheduled evaluation failed: {type(exc).__name__}: {exc}")
@@ -342,6 +351,22 @@ async def watch_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     if reason and services.exit_reason is None:
         services.exit_reason = f"{reason}; exiting so that the supervisor starts the bot again"
         context.application.stop_running()
+
+
+async def integrity_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Once a day, PRAGMA quick_check: damage found while running is said, not lived with in silence."""
+    from bot.runner import damage_line
+
+    services = services_of(context)
+    try:
+        damage = await asyncio.to_thread(services.store.integrity)
+    except Exception as exc:  # sqlite3.DatabaseError: the file cannot even be checked
+        damage = [f"{type(exc).__name__}: {exc}"]
+    if damage and damage != services.damage:
+        line = damage_line(services.config.database_path, damage)
+        log.error(line)
+        await notify_admins(context, f"\u26a0\ufe0f {line}")
+    services.damage = damage
 
 
 BACKLOG_NOTICE_MINUTES = 30  # alerts waiting longer than this: the administrators are told (once)

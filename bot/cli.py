@@ -98,6 +98,26 @@ def cmd_replay(args: argparse.Namespace, config: AppConfig) -> int:
     return 0
 
 
+def _cancel_on_signals(cancel: Callable[[], None]) -> Callable[[], None]:
+    """Ctrl-C and SIGTERM ask the work to stop at its next batch; a second Ctrl-C interrupts at once.
+    Returns what puts the previous handlers back."""
+    import signal
+
+    previous = {signum: signal.getsignal(signum) for signum in (signal.SIGINT, signal.SIGTERM)}
+
+    def asked(signum: int, frame: object) -> None:
+        cancel()
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+    def restore() -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+    for signum in previous:
+        signal.signal(signum, asked)
+    return restore
+
+
 def cmd_run(args: argparse.Namespace, config: AppConfig) -> int:
     from bot.runner import run_bot
 
@@ -131,9 +151,11 @@ def cmd_fetch(args: argparse.Namespace, config: AppConfig) -> int:
     setup_logging("WARNING", None)
     feed = LiveFeed.at(config.database_path)
     progress = ProgressLine(sys.stderr)
+    restore = _cancel_on_signals(feed.cancel)
     try:
         update = feed.source.refresh(progress=progress, start=args.start)
     finally:
+        restore()
         progress.finish()
         feed.close()
     print(f"fetch {update.outcome}: {update.rows} rows in {update.requests} requests; "
@@ -203,6 +225,27 @@ def cmd_health(args: argparse.Namespace, config: AppConfig) -> int:
     return 0
 
 
+def cmd_db(args: argparse.Namespace, config: AppConfig) -> int:
+    """`db check`: SQLite's full integrity check of the bot's database, every problem on its own line."""
+    import sqlite3
+
+    path = config.database_path
+    if not path.exists():
+        raise RotationError(f"no database at {path}")
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        found = [row[0] for row in connection.execute("PRAGMA integrity_check").fetchall()]
+    finally:
+        connection.close()
+    if found == ["ok"]:
+        print(f"ok: {path} passes SQLite's integrity check")
+        return 0
+    for line in found:
+        print(line)
+    raise RotationError(f"{path} is damaged ({len(found)} problems above): stop the bot and restore it from a "
+                        f"backup, or recover it as README's 'A damaged database' says")
+
+
 def _print_json(payload: dict[str, Any]) -> None:
     json.dump(payload, sys.stdout, indent=2, allow_nan=False, default=str)
     sys.stdout.write("\n")
@@ -215,6 +258,7 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace, AppConfig], int], str]] 
     "evaluate": (cmd_evaluate, "one scheduled tick by hand: refresh, evaluate, store new signals, deliver them"),
     "fetch": (cmd_fetch, "fill or refresh the local price cache, with a progress bar"),
     "chart": (cmd_chart, "the charts the bot sends, as a PNG file"),
+    "db": (cmd_db, "the database: `db check` runs SQLite's integrity check and lists every problem"),
     "health": (cmd_health, "exit 0 when the running bot's database answers and its loop beat recently"),
 }
 
@@ -245,6 +289,8 @@ def build_parser() -> argparse.ArgumentParser:
     chart.add_argument("name", choices=CHART_NAMES, metavar="NAME", help=f"one of: {', '.join(CHART_NAMES)}")
     chart.add_argument("--out", type=Path, required=True, metavar="FILE.png")
     chart.add_argument("--as-of", metavar="DATE", help="only bars up to and including DATE exist")
+    database = commands.add_parser("db", parents=[common], help=COMMANDS["db"][1])
+    database.add_argument("action", choices=["check"], help="check: PRAGMA integrity_check, read-only")
     health = commands.add_parser("health", parents=[common], help=COMMANDS["health"][1])
     health.add_argument("--max-age", type=float, default=120.0, metavar="SECONDS",
                         help="the oldest heartbeat that still counts as alive (default 120)")

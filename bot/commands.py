@@ -7,6 +7,8 @@ unexpected goes to the one error handler in `bot.app`.
 
 from __future__ import annotations
 
+import json
+
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -242,8 +244,16 @@ def status_text(services: Services, context: ContextTypes.DEFAULT_TYPE, admin: b
     lines = ["<b>Status</b>"]
     last = store.last_run()
     last_ok = store.last_run("ok")
+    failure = services.last_failure
+    if failure is not None and (last is None or failure[0] > (last["finished_at"] or last["started_at"])):
+        last = {"outcome": "error", "finished_at": failure[0], "started_at": failure[0], "error": failure[1],
+                "warnings": "[]", "new_signals": 0}
     if last is None:
         lines.append("Last run: none yet")
+    elif last["outcome"] == "error":
+        why = f": {escape(last['error'][:300])}" if admin and last["error"] else \
+            " (the bot's administrators have the details)"
+        lines.append(f"\u26a0\ufe0f Last run: failed at {_local(last['finished_at'] or last['started_at'])}{why}")
     else:
         outcome = escape(last["outcome"])
         finished = _local(last["finished_at"] or last["started_at"])
@@ -253,6 +263,19 @@ def status_text(services: Services, context: ContextTypes.DEFAULT_TYPE, admin: b
             lines.append(f"\u26a0\ufe0f Last error: {escape(last['error'][:300])}")
         elif last["error"]:
             lines.append("\u26a0\ufe0f The last run had a problem; the bot's administrators have the details.")
+    warnings = json.loads(last.get("warnings") or "[]") if last is not None else []
+    if warnings and admin:
+        shown = warnings[:8]
+        lines.append(f"\u26a0\ufe0f Data warnings ({len(warnings)}):")
+        lines.extend(f"\u2022 {escape(line[:200])}" for line in shown)
+        if len(warnings) > len(shown):
+            lines.append(f"\u2022 and {len(warnings) - len(shown)} more (rotation-bot metrics lists each)")
+    elif warnings:
+        lines.append(f"\u26a0\ufe0f The data has {len(warnings)} warning{'s' if len(warnings) != 1 else ''}; "
+                     "the bot's administrators have the details.")
+    if services.damage:
+        lines.append("\u26a0\ufe0f The database fails its integrity check"
+                     + (f": {escape(services.damage[0][:200])}" if admin else "; the administrators know."))
     lines.append(f"Data as of: {escape(last_ok['data_as_of']) if last_ok else 'none yet'}")
     if services.tick_lock.locked():
         lines.append("A tick is running now.")

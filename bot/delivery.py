@@ -70,8 +70,10 @@ class NotTelegram(Transient):
 
 class Ambiguous(SendError):
     """The answer was lost after the request left (a dropped connection, a read timeout): Telegram
-    may have sent it. Retried once; a second such answer for the same part counts as delivered
-    (recorded `unconfirmed`), so one part never reaches a chat more than twice."""
+    may have sent it, or not (a connection dropped before Telegram read it looks the same). Retried
+    `lost_answer_retries` (2) times; the next lost answer for the same part counts as delivered
+    (recorded `unconfirmed`), so one part reaches a chat at most three times, and is lost only when
+    three answers in a row were lost before Telegram saw the request."""
 
 
 class Permanent(SendError):
@@ -116,6 +118,7 @@ class Deliverer:
         concurrency: int = 16,
         composer: Composer | None = None,
         clock: Callable[[], datetime] | None = None,
+        lost_answer_retries: int = 2,
     ) -> None:
         self.store = store
         self.sender = sender
@@ -125,6 +128,7 @@ class Deliverer:
         self.backoff_cap_seconds = backoff_cap_seconds
         self.concurrency = concurrency
         self.clock = clock or (lambda: datetime.now(timezone.utc))
+        self.lost_answer_retries = lost_answer_retries
         self._stopping = False
         self._lock = asyncio.Lock()
 
@@ -189,9 +193,9 @@ class Deliverer:
                 try:
                     chat_id = await self._send_part(delivery, chat_id, part)
                 except Ambiguous as unclear:
-                    if lost_answers < 1:
+                    if lost_answers < self.lost_answer_retries:
                         raise
-                    unconfirmed = f"unconfirmed: two answers lost after sending ({unclear})"
+                    unconfirmed = f"unconfirmed: {lost_answers + 1} answers lost after sending ({unclear})"
                 sent_parts, lost_answers = number + 1, 0
                 if sent_parts < len(parts):
                     await asyncio.to_thread(self.store.mark_part_sent, delivery.id, sent_parts)

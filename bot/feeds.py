@@ -40,6 +40,8 @@ class DataFeed(Protocol):
 
     def status_lines(self, detail: bool = False) -> list[str]: ...
 
+    def cancel(self) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -83,6 +85,9 @@ class FolderFeed:
         where = f" {self.folder}" if detail else ""  # a server path is for the administrators
         return [f"Source: offline folder{where} (its last session is 'now')"]
 
+    def cancel(self) -> None:
+        """Nothing to stop: a folder is read in one go."""
+
     def close(self) -> None:
         pass
 
@@ -121,6 +126,10 @@ class LiveFeed:
             self._loaded = self.source.load()
         self._new_bars = False
         return self._loaded
+
+    def cancel(self) -> None:
+        """A refresh in progress stops at its next batch (Ctrl-C, SIGTERM)."""
+        self.source.cancel()
 
     def close(self) -> None:
         self.source.cache.close()

@@ -146,6 +146,20 @@ def grade_table(stats: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _counted(kind: str, members: list[Any]) -> str:
+    """A grouped kind with its real numbers: "Volume is zero on 1 to 14 sessions", never a literal N."""
+    numbers: list[float] = []
+    for member in members:
+        found = re.search(r"\d[\d,]*(?:\.\d+)?", str(getattr(member, "message", member)).split(" (")[0])
+        if found:
+            numbers.append(float(found.group().replace(",", "")))
+    if "#" not in kind or not numbers:
+        return kind
+    low, high = min(numbers), max(numbers)
+    span = f"{low:,.10g}" if low == high else f"{low:,.10g} to {high:,.10g}"
+    return kind.replace("#", span, 1).replace("#", "N")
+
+
 def warning_lines(issues: Iterable[Any], keep: int = 3) -> list[str]:
     """Data warnings for a terminal: a kind that many files share becomes one line naming them.
 
@@ -164,5 +178,5 @@ def warning_lines(issues: Iterable[Any], keep: int = 3) -> list[str]:
             continue
         files = [str(m.file).removeprefix("prices/").removesuffix(".csv") for m in members]
         shown = ", ".join(files[:8]) + (f" and {len(files) - 8} more" if len(files) > 8 else "")
-        lines.append(f"{len(members)} files: {kind.replace('#', 'N')} ({shown}; --json lists each)")
+        lines.append(f"{len(members)} files: {_counted(kind, members)} ({shown}; --json lists each)")
     return lines

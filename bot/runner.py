@@ -16,7 +16,7 @@ from bot.feeds import data_feed
 from bot.services import Services
 from bot.store import Store
 from bot.tick import TickResult
-from signals.errors import RotationError
+from signals.errors import Cancelled, RotationError
 from signals.settings import load_detector_settings
 
 log = logging.getLogger(__name__)
@@ -26,6 +26,10 @@ NEW_YORK = ZoneInfo("America/New_York")
 def build_services(config: AppConfig) -> Services:
     settings = load_detector_settings(config.rotation_config)
     store = Store(config.database_path)
+    damage = store.integrity()
+    if damage:  # never run on a damaged store: alerts could be lost or sent twice without anyone knowing
+        store.close()
+        raise RotationError(damage_line(config.database_path, damage))
     # callers hold the instance lock: rows a killed process had claimed are ours to send again
     released = store.release_leases()
     if released:
@@ -38,6 +42,13 @@ def build_services(config: AppConfig) -> Services:
         deliverer=None,
         feed=data_feed(config),
     )
+
+
+def damage_line(path, damage: list[str]) -> str:  # noqa: ANN001
+    """One line that names the file, what is wrong, and what to do."""
+    more = f" (and {len(damage) - 1} more)" if len(damage) > 1 else ""
+    return (f"the database {path} is damaged: {damage[0]}{more}; stop the bot and restore it from a backup, "
+            f"or recover it as README's 'A damaged database' says (`rotation-bot db check` lists every problem)")
 
 
 def run_bot(config: AppConfig) -> int:
@@ -106,6 +117,7 @@ def _with_stop_signals(post_init, services: Services):  # noqa: ANN001, ANN202
     async def install(application) -> None:  # noqa: ANN001
         def stop() -> None:
             log.info("stopping: finishing the sends in flight")
+            services.feed.cancel()  # a refresh in progress stops at its next batch
             if services.deliverer is not None:
                 services.deliverer.stop()
             stopping.append(asyncio.ensure_future(_stop_polling_then_run(application)))
@@ -154,8 +166,13 @@ async def run_console(services: Services) -> None:
     """The console schedule: tick now if a session is unevaluated, then after every close."""
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def stopping() -> None:
+        stop.set()
+        services.feed.cancel()
+
     for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
+        loop.add_signal_handler(signum, stopping)
     services.store.abandon_unfinished_runs()
     await _console_tick(services)
     while not stop.is_set():
@@ -179,6 +196,8 @@ async def run_console(services: Services) -> None:
 async def _console_tick(services: Services) -> None:
     try:
         result = await services.tick("schedule")
+    except Cancelled:
+        return  # stopping
     except Exception as exc:  # recorded in runs; the schedule goes on
         log.error("tick failed: %s", exc)
         return
@@ -208,6 +227,9 @@ def evaluate_once(config: AppConfig, as_of: str | None) -> TickResult:
 
 
 async def _evaluate_and_deliver(services: Services, as_of: str | None) -> TickResult:
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):  # a refresh stops at its next batch, nothing half-written
+        loop.add_signal_handler(signum, services.feed.cancel)
     if services.config.telegram_bot_token is None:
         result = await services.tick("manual", as_of)
         assert result is not None

@@ -13,6 +13,7 @@ from bot.listening import ListeningWatch
 from bot.schedule import SessionCalendar
 from bot.store import Store
 from bot.tick import TickResult, run_tick
+from signals.errors import Cancelled
 from signals.engine import MetricsEngine
 from signals.metrics import Metrics
 from signals.settings import DetectorSettings
@@ -32,6 +33,8 @@ class Services:
     chart_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     ticked: asyncio.Event = field(default_factory=asyncio.Event)  # set once a tick has finished
     listening: ListeningWatch | None = None  # how polling is doing (Telegram mode only)
+    last_failure: tuple[str, str] | None = None  # (when, why) of the last tick that failed, even unrecorded
+    damage: list[str] = field(default_factory=list)  # what the last integrity check of the database found
     exit_reason: str | None = None  # set when the bot stops itself (Telegram refused polling for minutes)
 
     def __post_init__(self) -> None:
@@ -66,8 +69,14 @@ class Services:
             try:
                 result = await asyncio.to_thread(run_tick, self.store, self.feed, self.settings, as_of, trigger,
                                                  expected_session, self.engine, self.config.outbox_retention_days)
+            except Cancelled:
+                raise
+            except Exception as exc:  # kept in memory as well: a full disk cannot record it in the runs table
+                self.last_failure = (datetime.now(timezone.utc).isoformat(), f"{type(exc).__name__}: {exc}")
+                raise
             finally:
                 self.ticked.set()  # whoever waits for a first picture gets an answer either way
+            self.last_failure = None
         self.latest = result.metrics
         if self.deliverer is not None:
             await self.deliverer.drain()

@@ -158,6 +158,11 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX custom_alerts_chat ON custom_alerts (chat_id);
     """,
+    # 9: a run keeps the data warnings it saw (bad rows, truncated or missing files), so /status can
+    # name them; outbox rows past their window are 'expired' (no schema change: a status value)
+    """
+    ALTER TABLE runs ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]';
+    """,
 )
 
 
@@ -516,10 +521,20 @@ class Store:
             return int(cursor.lastrowid)
 
     def finish_run(self, run_id: int, outcome: str, data_as_of: str | None = None, new_signals: int = 0,
-                   error: str | None = None) -> None:
+                   error: str | None = None, warnings: Iterable[str] = ()) -> None:
         with self._lock:
             self.db.execute("UPDATE runs SET finished_at = ?, outcome = ?, data_as_of = ?, new_signals = ?, "
-                            "error = ? WHERE id = ?", [utc_now(), outcome, data_as_of, new_signals, error, run_id])
+                            "error = ?, warnings = ? WHERE id = ?",
+                            [utc_now(), outcome, data_as_of, new_signals, error, json.dumps(list(warnings)), run_id])
+
+    def integrity(self) -> list[str]:
+        """PRAGMA quick_check's findings: [] when the file is sound."""
+        with self._lock:
+            found = [row[0] for row in self.db.execute("PRAGMA quick_check").fetchall()]
+        if found == ["ok"]:
+            return []
+        return [line.strip() for row in found for line in str(row).splitlines()
+                if line.strip() and not line.startswith("*** in database")]
 
     def last_run(self, outcome: str | None = None) -> dict[str, Any] | None:
         if outcome:

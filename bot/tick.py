@@ -15,6 +15,7 @@ import pandas as pd
 from bot.custom_alert_rules import evaluate_custom_alerts
 from bot.feeds import DataFeed, FeedUpdate
 from bot.messages import picture_lines
+from bot.render import warning_lines
 from bot.store import Store
 from signals.engine import MetricsEngine
 from signals.detectors import active_signals
@@ -67,6 +68,10 @@ def run_tick(
             held = [str(issue) for issue in data.issues if "held back" in issue.message]
             update = FeedUpdate("stale", tuple(update.notes) + tuple(held or [
                 f"the data ends {data.last_session:%Y-%m-%d}, before the {expected_session} session"]))
+        warnings = warning_lines(data.issues)
+        if warnings:  # said once per tick: damaged or missing files must never pass in silence
+            log.warning("tick %s: %d data warning%s: %s", run_id, len(warnings), "" if len(warnings) == 1 else "s",
+                        "; ".join(warnings[:10]) + (f"; and {len(warnings) - 10} more" if len(warnings) > 10 else ""))
         session = data.resolve_session(as_of)
         after = _catch_up_from(store, data, session)
         evaluation = evaluate(data, settings, as_of=session, after=after, engine=engine)
@@ -81,7 +86,7 @@ def run_tick(
         snapshot["active"] = active_signals(evaluation.metrics, settings) if evaluation.metrics is not None else {}
         store.save_snapshot(evaluation.as_of, snapshot)
         if update.outcome != "complete":
-            store.finish_run(run_id, update.outcome, evaluation.as_of, 0, "; ".join(update.notes) or None)
+            store.finish_run(run_id, update.outcome, evaluation.as_of, 0, "; ".join(update.notes) or None, warnings)
             log.warning("tick %s: data %s, no detector fired: %s", run_id, update.outcome, "; ".join(update.notes))
             return TickResult(run_id, evaluation.as_of, [], notes, update.outcome, evaluation.metrics)
         new = store.record_signals([with_record(signal, records) for signal in evaluation.signals],
@@ -94,11 +99,14 @@ def run_tick(
         pruned = store.prune_sent(retention_days)
         if pruned:
             log.info("pruned %d sent deliveries older than %g days", pruned, retention_days)
-        store.finish_run(run_id, "ok", evaluation.as_of, len(new))
+        store.finish_run(run_id, "ok", evaluation.as_of, len(new), warnings=warnings)
         log.info("tick %s as of %s: %d new signals", run_id, evaluation.as_of, len(new))
         return TickResult(run_id, evaluation.as_of, new, notes, metrics=evaluation.metrics)
     except Exception as exc:
-        store.finish_run(run_id, "error", error=f"{type(exc).__name__}: {exc}")
+        try:
+            store.finish_run(run_id, "error", error=f"{type(exc).__name__}: {exc}")
+        except Exception as also:  # a full disk fails the record too: the caller still learns of the failure
+            log.error("tick %s failed (%s) and could not be recorded: %s", run_id, exc, also)
         raise
 
 

@@ -11,3 +11,7 @@ class DataError(RotationError):
 
 class ConfigError(RotationError):
     """Invalid detector settings; the message names the offending key."""
+
+
+class Cancelled(RotationError):
+    """Asked to stop (Ctrl-C, SIGTERM): the work stopped between two batches, nothing half-written."""

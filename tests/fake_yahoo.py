@@ -11,6 +11,7 @@ setting up the session raises `YFRateLimitError`.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,9 +60,15 @@ class FakeYahoo:
     rate_limit_next: int = 0  # the next N calls: every ticker fails with YFRateLimitError (logged)
     raise_rate_limit_next: int = 0  # the next N calls raise YFRateLimitError (session setup)
     unknown: set[str] = field(default_factory=set)  # delisted / not found
+    offline: bool = False  # no network: what yfinance 1.7 logs and returns then (measured on this machine)
+    delay: float = 0.0  # seconds each call takes
 
     def download(self, tickers: list[str], **kwargs: Any) -> pd.DataFrame:
         self.requests += 1
+        if self.delay:
+            time.sleep(self.delay)
+        if self.offline:
+            return self._offline(tickers)
         start = kwargs["start"]
         self.calls.append((tuple(tickers), start))
         assert kwargs["group_by"] == "column" and kwargs["auto_adjust"] is False and kwargs["progress"] is False
@@ -94,6 +101,19 @@ class FakeYahoo:
             for error, symbols in grouped.items():
                 logger.error(f"{symbols}: " + error)
         return as_download(frames)
+
+    def _offline(self, tickers: list[str]) -> pd.DataFrame:
+        """Every ticker: "Could not resolve host", then "possibly delisted"; an empty frame back."""
+        logger = logging.getLogger("yfinance")
+        dns = ("Failed to perform, curl: (6) Could not resolve host: query2.finance.yahoo.com (Domain name not "
+               "found). See https://curl.se/libcurl/c/libcurl-errors.html first for more details.")
+        for ticker in tickers:
+            logger.error(f"Failed to get ticker '{ticker}' reason: {dns}")
+            logger.error(f"${ticker}: possibly delisted; no timezone found")
+        logger.error("\n%d Failed downloads:" % len(tickers))
+        logger.error(f"{tickers[:2]}: DNSError('{dns}')")
+        logger.error(f"{tickers[2:]}: possibly delisted; no timezone found")
+        return as_download({t: None for t in tickers})
 
     def append_session(self, day: str, growth: float = 1.01) -> None:
         for ticker, frame in self.histories.items():

@@ -75,7 +75,7 @@ def test_sigkill_mid_delivery_twice_loses_nothing(tmp_path):
 
 @pytest.mark.slow
 def test_two_thousand_deliveries_through_random_faults(tmp_path):
-    """20% of sends fail at random (429, 500, 502, unreadable answers, dropped connections): none lost,
+    """20% of sends fail at random (429, 500, 502, a proxy's HTML page, dropped connections): none lost,
     duplicates only where Telegram sent a message whose answer was lost, no second over the limit."""
     import asyncio
 
@@ -102,11 +102,11 @@ def test_two_thousand_deliveries_through_random_faults(tmp_path):
 
     assert len(counts) == chats
     duplicates = sum(n - 1 for n in counts.values())
-    lost_answers = chaos.get("garbled", 0) + chaos.get("drop-after", 0)
+    lost_answers = chaos.get("drop-after", 0)  # a proxy's page ("garbled") delivered nothing
     busiest = max(sum(1 for t in accepted if start <= t < start + 1.0) for start in accepted)
     print(f"faults injected: {chaos}; duplicates {duplicates} (answers lost after sending: {lost_answers}); "
           f"busiest second: {busiest} sends")
-    assert duplicates <= lost_answers
+    assert duplicates <= lost_answers and max(counts.values()) <= 3
     assert busiest <= 30
 
 

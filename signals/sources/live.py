@@ -11,7 +11,7 @@ refresh resumes where it stopped.
 from __future__ import annotations
 
 import logging
-import time
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta, timezone
@@ -20,7 +20,7 @@ import httpx
 import numpy as np
 import pandas as pd
 
-from signals.errors import DataError
+from signals.errors import Cancelled, DataError
 from signals.market_data import DataIssue, MarketData
 from signals.sources.align import align, extend
 from signals.sources.fred import SERIES as FRED_SERIES
@@ -28,7 +28,7 @@ from signals.sources.fred import FredClient, FredError
 from signals.sources.price_cache import PriceCache, to_block
 from signals.sources.folder import members_with_data
 from signals.sources.universe import UNIVERSES, UniverseError, snapshot
-from signals.sources.yahoo import YahooClient, YahooRateLimited
+from signals.sources.yahoo import YahooClient, YahooRateLimited, YahooUnreachable
 from signals.tickers import WATCHED, YIELD_TICKERS
 
 log = logging.getLogger(__name__)
@@ -49,6 +49,8 @@ class LiveSettings:
     backoff_cap_seconds: float = 600.0
     universe_max_age_days: float = 7.0
     tolerance: float = 1e-4  # relative difference that counts as a revision, beyond rounding
+    unreachable_after: int = 2  # batches in a row that never reached Yahoo: the refresh stops asking
+    unreachable_pause_seconds: float = 2.0
 
 
 @dataclass
@@ -63,6 +65,7 @@ class RefreshReport:
     last_session: str | None = None
     notes: list[str] = field(default_factory=list)
     lists_changed: bool = False  # a universe list was written: membership may differ
+    unreachable: str | None = None  # why Yahoo could not be reached, when the refresh stopped for it
 
     @property
     def outcome(self) -> str:
@@ -80,7 +83,7 @@ class LiveSource:
         fred: FredClient | None = None,
         universe_fetchers: dict[str, Callable[[], pd.DataFrame]] | None = None,
         settings: LiveSettings | None = None,
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         today: Callable[[], datetime] = lambda: datetime.now(timezone.utc),
     ) -> None:
         self.cache = cache
@@ -89,8 +92,17 @@ class LiveSource:
         # each universe's live list; a test or a notebook passes its own
         self.universe_fetchers = universe_fetchers or {name: source.fetch for name, source in UNIVERSES.items()}
         self.settings = settings or LiveSettings()
-        self.sleep = sleep
+        self._stop = threading.Event()
+        self.sleep = sleep or self._stop.wait  # waits end at once when asked to stop
         self.today = today
+
+    def cancel(self) -> None:
+        """Stop a refresh in progress at the next batch boundary (from any thread, e.g. a signal)."""
+        self._stop.set()
+
+    def _check_cancelled(self) -> None:
+        if self._stop.is_set():
+            raise Cancelled("stopped on request; every batch fetched so far is kept, a refresh resumes there")
 
     # refresh -------------------------------------------------------------------------------------
 
@@ -114,6 +126,8 @@ class LiveSource:
             report.last_session = state.last if state else None
             if expected_session and (report.last_session is None or report.last_session < expected_session):
                 report.stale = True
+            if error is None and report.unreachable:
+                error = f"Yahoo Finance unreachable ({report.unreachable})"
             self.cache.finish_refresh(refresh_id, report.outcome, report.last_session, report.requests,
                                       report.rows, report.failed, error)
         return report
@@ -165,8 +179,24 @@ class LiveSource:
                    for begin, group in sorted(plans.items()) for i in range(0, len(group), self.settings.batch_size)]
         done = 0
         refetch: list[str] = []
-        for begin, batch in batches:
-            received = self._fetch_with_backoff(batch, begin, report)
+        position, unreachable = 0, 0
+        while position < len(batches):
+            self._check_cancelled()
+            begin, batch = batches[position]
+            try:
+                received = self._fetch_with_backoff(batch, begin, report)
+            except YahooUnreachable as exc:
+                unreachable += 1
+                if unreachable >= self.settings.unreachable_after:
+                    report.partial = True
+                    report.unreachable = str(exc)
+                    report.notes.append(f"Yahoo Finance unreachable ({exc}); stopped asking after {unreachable} "
+                                        f"tries, no ticker is marked failed")
+                    return
+                self.sleep(self.settings.unreachable_pause_seconds)
+                continue
+            unreachable = 0
+            position += 1
             if received is None:  # gave up: the rest is left for the next refresh
                 report.partial = True
                 report.failed.update({t: "not fetched: Yahoo kept refusing" for t in batch})
@@ -194,6 +224,8 @@ class LiveSource:
             report.requests += 1
             try:
                 batch = self.yahoo.fetch(wanted, begin)
+            except YahooUnreachable:
+                raise
             except YahooRateLimited as exc:
                 limited, reason = wanted, str(exc)
             except Exception as exc:  # network trouble inside yfinance's session setup
@@ -213,6 +245,7 @@ class LiveSource:
             wait = min(self.settings.backoff_cap_seconds, self.settings.backoff_seconds * 2 ** attempt)
             log.warning("Yahoo: %s; waiting %.0f s before retrying %d tickers", reason, wait, len(wanted))
             self.sleep(wait)
+            self._check_cancelled()
         self.cache.record_attempts(received, {t: "rate limited" for t in wanted})
         if received:
             report.rows += self.cache.write_bars(received)
@@ -244,6 +277,7 @@ class LiveSource:
 
     def _refresh_rates(self, report: RefreshReport) -> None:
         for series in FRED_SERIES:
+            self._check_cancelled()
             last = self.cache.last_rate_date(series)
             begin = self.settings.history_start
             if last:
@@ -275,7 +309,10 @@ class LiveSource:
         universe = self.cache.universe("sp500")
         parsed = self.cache.read_long()
         if not parsed.tickers:
-            raise DataError("the price cache is empty: run `rotation-bot fetch` first")
+            last = self.cache.last_refresh()
+            why = f" (the last refresh: {last['error']})" if last and last.get("error") else ""
+            raise DataError(f"the price cache is empty{why}: run `rotation-bot fetch` once Yahoo Finance can be "
+                            f"reached, or point --data / ROTATION_DATA at an offline folder")
         aligned = align(parsed, [f"{ticker} (cache)" for ticker in parsed.tickers], signed=YIELD_TICKERS,
                         watched=WATCHED)
         close = aligned.close

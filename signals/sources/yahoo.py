@@ -34,6 +34,28 @@ class YahooRateLimited(Exception):
     """Yahoo answered "Too Many Requests": back off before asking again."""
 
 
+class YahooUnreachable(Exception):
+    """No connection to Yahoo at all (DNS, refused, timeouts): no ticker is to blame."""
+
+
+# what yfinance logs when the request never reached Yahoo (curl's codes: 6 DNS, 7 refused, 28 timeout,
+# 35 TLS, 56 receive failure)
+_CONNECTION_FAILURE = re.compile(r"curl: \((?:5|6|7|28|35|52|56)\)|Could not resolve host|DNSError|"
+                                 r"Failed to connect|Connection refused|Network is unreachable|"
+                                 r"ConnectionError|ConnectTimeout|Cookie/crumb fetch failed", re.I)
+
+
+def connection_failure(reason: str) -> str | None:
+    """A short reason when a logged failure means Yahoo was never reached, else None."""
+    if not _CONNECTION_FAILURE.search(reason):
+        return None
+    host = re.search(r"resolve host:? ([\w.-]+)", reason)
+    if host:
+        return f"could not resolve {host.group(1).rstrip('.')}"
+    code = re.search(r"curl: \((\d+)\) (.*?)(?: after \d| \(|\. See|$)", reason)
+    return f"curl error {code.group(1)}: {code.group(2).strip()}" if code else reason.split(". See")[0][:120]
+
+
 @dataclass
 class Batch:
     """One download's outcome, per ticker."""
@@ -57,9 +79,12 @@ class _FailureListener(logging.Handler):
     def __init__(self) -> None:
         super().__init__(logging.ERROR)
         self.failures: dict[str, str] = {}
+        self.unreachable: str | None = None  # a reason, when a request never reached Yahoo
 
     def emit(self, record: logging.LogRecord) -> None:
-        match = self.pattern.search(record.getMessage())
+        message = record.getMessage()
+        self.unreachable = self.unreachable or connection_failure(message)
+        match = self.pattern.search(message)
         if not match:
             return
         for ticker in re.findall(r"'([^']+)'", match.group("tickers")):
@@ -77,11 +102,17 @@ class YahooClient:
         listener = _FailureListener()
         yahoo_logger = logging.getLogger("yfinance")
         yahoo_logger.addHandler(listener)
+        # yfinance logs every failed ticker at ERROR (2,455 lines for a refresh without network): the
+        # listener reads them and the refresh says what they mean, in one line
+        propagate, yahoo_logger.propagate = yahoo_logger.propagate, False
+        if self._download is _real_download:
+            import yfinance  # noqa: F401  (its import puts a "default" filter first: ours must come after it)
         try:
             with warnings.catch_warnings():
                 # yfinance 1.7 still calls pandas with inplace=, deprecated in pandas 3
                 warnings.simplefilter("ignore", DeprecationWarning)
                 warnings.simplefilter("ignore", FutureWarning)
+                warnings.filterwarnings("ignore", message=".*inplace.*")
                 frame = self._download(
                     tickers, start=start, end=end, interval="1d", auto_adjust=False, actions=False,
                     group_by="column", multi_level_index=True, progress=False, threads=self.threads,
@@ -90,10 +121,16 @@ class YahooClient:
         except Exception as exc:
             if type(exc).__name__ == "YFRateLimitError" or "Too Many Requests" in str(exc):
                 raise YahooRateLimited(str(exc)) from exc
+            unreachable = connection_failure(f"{type(exc).__name__}: {exc}")
+            if unreachable:
+                raise YahooUnreachable(unreachable) from exc
             raise
         finally:
             yahoo_logger.removeHandler(listener)
+            yahoo_logger.propagate = propagate
         batch = split_download(frame, tickers)
+        if listener.unreachable and not batch.bars:
+            raise YahooUnreachable(listener.unreachable)
         for ticker, reason in listener.failures.items():
             if ticker not in batch.bars:  # the logged reason says more than "all NaN"
                 batch.failed[ticker] = reason

@@ -1,0 +1,128 @@
+"""Damage is said: bad files, a failed tick and a damaged database reach the log, /status and admins."""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import sqlite3
+
+import pytest
+
+from bot.cli import main
+from bot.store import Store
+from tests.bot_harness import ADMIN_CHAT, make_folder, running_bot, until
+from tests.fake_telegram import FakeTelegram
+
+USER = 720
+
+
+def status_reply(fake, chat_id: int) -> str:
+    texts = [m["text"] for m in fake.sent(chat_id) if m["text"].startswith("<b>Status</b>")]
+    return texts[-1] if texts else ""
+
+
+def test_files_damaged_while_running_are_logged_and_named_to_admins(tmp_path, caplog):
+    folder = make_folder(tmp_path / "data")
+    with FakeTelegram() as fake:
+        async def scenario():
+            async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
+                text = (folder / "prices" / "M2.csv").read_text()
+                (folder / "prices" / "M2.csv").write_text(text[: len(text) // 2] + "\n2024-02-0x,garbage,,\n")
+                (folder / "prices" / "M3.csv").write_bytes(bytes(random.Random(4).randrange(256) for _ in range(900)))
+                with caplog.at_level("WARNING", logger="bot.tick"):
+                    await services.tick("test")
+                fake.push_message(ADMIN_CHAT, "/status")
+                fake.push_message(USER, "/status")
+                await until(lambda: status_reply(fake, ADMIN_CHAT) and status_reply(fake, USER))
+
+        asyncio.run(scenario())
+    logged = [r.getMessage() for r in caplog.records if "data warning" in r.getMessage()]
+    assert len(logged) == 1 and "M2.csv" in logged[0] and "M3.csv" in logged[0]
+    admin = status_reply(fake, ADMIN_CHAT)
+    assert "Data warnings" in admin and "M2.csv" in admin and "M3.csv" in admin
+    user = status_reply(fake, USER)
+    assert "warning" in user and "M2.csv" not in user  # paths only for admins
+
+
+def test_a_tick_that_failed_is_said_even_when_the_disk_could_not_record_it(tmp_path):
+    folder = make_folder(tmp_path / "data")
+    with FakeTelegram() as fake:
+        async def scenario():
+            async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
+                def disk_full(trigger):
+                    raise sqlite3.OperationalError("database or disk is full")
+
+                services.store.start_run = disk_full
+                with pytest.raises(sqlite3.OperationalError):
+                    await services.tick("test")
+                fake.push_message(ADMIN_CHAT, "/status")
+                fake.push_message(USER, "/status")
+                await until(lambda: status_reply(fake, ADMIN_CHAT) and status_reply(fake, USER))
+
+        asyncio.run(scenario())
+    assert "Last run: failed at" in status_reply(fake, ADMIN_CHAT)
+    assert "database or disk is full" in status_reply(fake, ADMIN_CHAT)
+    assert "Last run: failed at" in status_reply(fake, USER) and "disk" not in status_reply(fake, USER)
+    assert "Last run: ok" not in status_reply(fake, ADMIN_CHAT)
+
+
+def damaged_database(path) -> None:
+    """A real bot database with random bytes written over pages past the first (the header survives)."""
+    store = Store(path)
+    for chat in range(1, 3001):
+        store.upsert_chat(chat, title=f"chat number {chat}")
+        store.subscribe(chat, ["rates", "breadth"])
+    store.close()
+    with sqlite3.connect(path) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        page = connection.execute("PRAGMA page_size").fetchone()[0]
+        pages = connection.execute("PRAGMA page_count").fetchone()[0]
+    rng = random.Random(11)
+    with open(path, "r+b") as file:
+        for number in rng.sample(range(2, pages), 6):
+            file.seek(number * page + 200)
+            file.write(bytes(rng.randrange(256) for _ in range(page // 2)))
+
+
+def test_a_damaged_database_is_refused_at_start_with_one_line_and_db_check_lists_it(tmp_path, capsys):
+    database = tmp_path / "bot.sqlite"
+    damaged_database(database)
+    folder = make_folder(tmp_path / "data")
+    assert main(["evaluate", "--data", str(folder), "--db", str(database)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"rotation-bot: error: the database {database} is damaged")
+    assert "restore it from a backup" in err[0] and "rotation-bot db check" in err[0]
+    assert main(["db", "check", "--db", str(database)]) == 1
+    captured = capsys.readouterr()
+    assert len(captured.out.splitlines()) >= 2 and "is damaged" in captured.err
+
+
+def test_db_check_passes_a_sound_database(tmp_path, capsys):
+    database = tmp_path / "bot.sqlite"
+    Store(database).close()
+    assert main(["db", "check", "--db", str(database)]) == 0
+    assert capsys.readouterr().out.startswith("ok: ")
+
+
+def test_damage_found_while_running_tells_admins_and_status(tmp_path):
+    from bot.app import integrity_job
+
+    folder = make_folder(tmp_path / "data")
+    with FakeTelegram() as fake:
+        async def scenario():
+            async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
+                services.store.integrity = lambda: ["*** in database main ***", "Page 7: btreeInitPage() returns 11"]
+
+                class Context:
+                    bot = services.application.bot
+                    application = services.application
+                    bot_data = services.application.bot_data
+
+                await integrity_job(Context())
+                fake.push_message(ADMIN_CHAT, "/status")
+                await until(lambda: status_reply(fake, ADMIN_CHAT))
+
+        asyncio.run(scenario())
+    told = [m["text"] for m in fake.sent(ADMIN_CHAT) if "is damaged" in m["text"]]
+    assert len(told) == 1 and "restore it from a backup" in told[0]
+    assert "fails its integrity check" in status_reply(fake, ADMIN_CHAT)

@@ -1,0 +1,137 @@
+"""Yahoo unreachable is one line, not 2,455 "possibly delisted" ones; Ctrl-C and SIGTERM stop a refresh.
+
+At the yfinance boundary the fake logs and returns exactly what yfinance 1.7 does without network
+(measured on this machine, which has none). The process tests run the real yfinance with its proxy
+pointed at a closed port on 127.0.0.1, so they never reach Yahoo even on a machine that could.
+"""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import pytest
+
+from signals.errors import Cancelled
+from signals.sources.fred import FredClient
+from signals.sources.live import LiveSettings, LiveSource
+from signals.sources.price_cache import PriceCache
+from signals.sources.yahoo import YahooClient
+from tests.fake_yahoo import FakeYahoo, history_frame
+from tests.test_live_source import DAYS, EVERY, UNIVERSE_FETCHERS, fred_transport
+from tests.builders import random_walk
+from tests.test_run_command import ROOT, cli
+
+
+def source_over(tmp_path, yahoo: FakeYahoo, **settings) -> LiveSource:
+    return LiveSource(PriceCache(tmp_path / "cache.sqlite"), yahoo=YahooClient(download=yahoo.download),
+                      fred=FredClient(httpx.Client(transport=fred_transport({}))),
+                      universe_fetchers=UNIVERSE_FETCHERS,
+                      settings=LiveSettings(history_start="2024-01-01", batch_size=10, **settings),
+                      sleep=lambda seconds: None)
+
+
+def histories() -> dict:
+    close = random_walk(DAYS, EVERY, seed=5)
+    return {t: history_frame(close[t]) for t in close.columns}
+
+
+def test_an_unreachable_yahoo_stops_the_refresh_in_one_line_and_blames_no_ticker(tmp_path, caplog):
+    yahoo = FakeYahoo(histories(), offline=True)
+    source = source_over(tmp_path, yahoo)
+    with caplog.at_level("DEBUG"):
+        report = source.refresh()
+    assert report.outcome == "partial" and report.unreachable == "could not resolve query2.finance.yahoo.com"
+    assert yahoo.requests == 2  # the first batch, and one more to be sure; not the other batches
+    assert report.failed == {} and source.cache.failing_tickers() == {}
+    said = [n for n in report.notes if "unreachable" in n]
+    assert said == ["Yahoo Finance unreachable (could not resolve query2.finance.yahoo.com); stopped asking "
+                    "after 2 tries, no ticker is marked failed"]
+    assert not any(r.name.startswith("yfinance") for r in caplog.records)  # yfinance's own lines held back
+    source.cache.close()
+
+
+def test_yahoo_back_after_one_unreachable_batch_finishes_the_refresh(tmp_path):
+    yahoo = FakeYahoo(histories(), offline=True)
+    source = source_over(tmp_path, yahoo)
+    original = yahoo.download
+
+    def back_after_first(tickers, **kwargs):
+        frame = original(tickers, **kwargs)
+        yahoo.offline = False
+        return frame
+
+    source.yahoo = YahooClient(download=back_after_first)
+    report = source.refresh()
+    assert report.outcome == "complete" and report.unreachable is None
+    source.cache.close()
+
+
+def test_cancel_stops_a_refresh_at_the_next_batch_with_what_was_fetched_kept(tmp_path):
+    yahoo = FakeYahoo(histories(), delay=0.3)
+    source = source_over(tmp_path, yahoo)
+    threading.Timer(0.5, source.cancel).start()
+    began = time.monotonic()
+    with pytest.raises(Cancelled):
+        source.refresh()
+    assert time.monotonic() - began < 1.0  # within the batch under way
+    assert 1 <= len(source.cache.states()) < len(EVERY)  # the batches done are kept
+    assert source.cache.last_refresh()["outcome"] == "partial"
+    source.cache.close()
+
+
+OFFLINE = {"HTTPS_PROXY": "http://127.0.0.1:9", "HTTP_PROXY": "http://127.0.0.1:9",
+           "https_proxy": "http://127.0.0.1:9", "http_proxy": "http://127.0.0.1:9", "NO_PROXY": ""}
+
+
+@pytest.mark.slow
+def test_evaluate_without_network_and_an_empty_cache_ends_within_a_minute_in_a_few_lines(tmp_path):
+    began = time.monotonic()
+    process = cli("evaluate", "--db", str(tmp_path / "bot.sqlite"), env=OFFLINE, cwd=tmp_path)
+    out, err = process.communicate(timeout=90)
+    took = time.monotonic() - began
+    print(f"evaluate offline: {took:.1f} s, exit {process.returncode}, stderr: {err!r}")
+    assert process.returncode == 1 and took < 60
+    lines = err.strip().splitlines()
+    assert len(lines) <= 5 and "Traceback" not in err and "delisted" not in err
+    assert "Yahoo Finance unreachable" in lines[-1] and "rotation-bot fetch" in lines[-1]
+
+
+SLOW_FETCH = """
+import sys
+import yfinance
+from tests.fake_yahoo import FakeYahoo, history_frame
+from tests.builders import nyse_sessions, random_walk
+days = nyse_sessions(30, start="2024-01-02")
+close = random_walk(days, ["SPY"], seed=1)
+slow = FakeYahoo({"SPY": history_frame(close["SPY"])}, delay=1.0)
+yfinance.download = slow.download
+from bot.cli import main
+print("fetching", flush=True)
+sys.exit(main(["fetch", "--db", sys.argv[1]]))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_and_sigterm_stop_fetch_mid_refresh_within_five_seconds(tmp_path, signum):
+    process = subprocess.Popen([sys.executable, "-c", SLOW_FETCH, str(tmp_path / "bot.sqlite")], cwd=ROOT,
+                               env={**OFFLINE, "PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)},
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert process.stdout.readline().strip() == "fetching"
+        time.sleep(4)  # batches of 50 tickers, one second each: well inside the refresh
+        began = time.monotonic()
+        process.send_signal(signum)
+        _, err = process.communicate(timeout=30)
+        took = time.monotonic() - began
+    finally:
+        process.kill()
+    print(f"{signal.Signals(signum).name}: stopped in {took:.1f} s; stderr tail: {err[-300:]!r}")
+    assert took < 5
+    assert process.returncode == 1 and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("rotation-bot: error: stopped on request")
