@@ -24,6 +24,7 @@ from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, Re
 from telegram.ext import (
     AIORateLimiter,
     Application,
+    ApplicationHandlerStop,
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
@@ -202,6 +203,7 @@ def bot_urls(config: AppConfig) -> dict[str, str]:
 def register_handlers(application: Application) -> None:
     throttle = ChatThrottle()
     application.bot_data["throttle"] = throttle
+    application.add_handler(TypeHandler(Update, _callback_without_chat), group=-2)
     application.add_handler(TypeHandler(Update, throttle_handler(throttle)), group=-1)
     for command in COMMANDS:
         application.add_handler(CommandHandler(command.name, _guarded(command)))
@@ -210,8 +212,18 @@ def register_handlers(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(chart_button, pattern=r"^chart:"))
     application.add_handler(CallbackQueryHandler(history_button, pattern=r"^hist:"))
     application.add_handler(CallbackQueryHandler(stale_button))
-    application.add_handler(MessageHandler(filters.COMMAND, unknown_command))
+    # commands posted in a channel are the channel's business, not requests to the bot
+    application.add_handler(MessageHandler(filters.COMMAND & ~filters.UpdateType.CHANNEL_POSTS, unknown_command))
     application.add_error_handler(on_error)
+
+
+async def _callback_without_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """A button on an inline message (shared into another chat) comes without a chat: nothing here can
+    act for it, so it is answered (a button never spins) and goes no further."""
+    query = update.callback_query
+    if query is not None and update.effective_chat is None:
+        await query.answer("This button works in the bot's own chat: open it and send /start.")
+        raise ApplicationHandlerStop
 
 
 def _guarded(command: Command):

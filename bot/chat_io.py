@@ -29,11 +29,20 @@ def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
 ECHO_LIMIT = 64  # characters of a user's own words quoted back
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean(text: str) -> str:
+    """`text` without lone surrogates (a client can send "\\ud83d" alone): they cannot be encoded as
+    UTF-8, so echoing or storing them would fail; each becomes U+FFFD."""
+    return _LONE_SURROGATE.sub("\ufffd", text)
+
+
 async def reply(update: Update, text: str, **kwargs) -> None:
     """Answer in the chat; a text over Telegram's 4,096 characters goes out in parts (buttons on the last)."""
     if update.effective_message is None:
         return
-    parts = split_message(text)
+    parts = split_message(clean(text))
     for part in parts[:-1]:
         await update.effective_message.reply_text(part)
     await update.effective_message.reply_text(parts[-1], **kwargs)
@@ -41,7 +50,7 @@ async def reply(update: Update, text: str, **kwargs) -> None:
 
 def echo(words: list[str] | str) -> str:
     """A user's input quoted back: cut to ECHO_LIMIT characters, then escaped for HTML."""
-    text = words if isinstance(words, str) else " ".join(words)
+    text = clean(words if isinstance(words, str) else " ".join(words))
     cut = text[:ECHO_LIMIT] + ("\u2026" if len(text) > ECHO_LIMIT else "")
     return f"\u201c{escape(cut)}\u201d"
 
@@ -68,11 +77,12 @@ async def remember_chat(update: Update, services: Services) -> None:
 
 
 async def may_change_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
-    """In groups only the group's administrators change what the group receives and how."""
+    """Who may change what a chat receives: in a private chat its own user; in a group or channel its
+    administrators. A button pressed by someone else (a forwarded message, a forged callback) changes nothing."""
     chat, user = update.effective_chat, update.effective_user
-    if chat is None or chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
-        return True
-    if user is None:
+    if chat is None or user is None:
         return False
+    if chat.type == ChatType.PRIVATE:
+        return user.id == chat.id
     member = await context.bot.get_chat_member(chat.id, user.id)
     return member.status in (ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER)

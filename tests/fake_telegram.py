@@ -115,6 +115,21 @@ class FakeTelegram:
                         "chat": {"id": chat_id, "type": chat_type, "title": "g"}, "text": "buttons"},
         }})
 
+    def push_inline_callback(self, data: str, user_id: int) -> None:
+        """A button on a message sent in inline mode: the callback has no message, hence no chat."""
+        self._push({"callback_query": {
+            "id": str(next(self._message_ids)), "chat_instance": "ci", "inline_message_id": "AAA-inline",
+            "from": {"id": user_id, "is_bot": False, "first_name": f"user{user_id}"}, "data": data}})
+
+    def push_channel_post(self, channel_id: int, text: str) -> None:
+        post: dict[str, Any] = {"message_id": next(self._message_ids), "date": int(time.time()),
+                                "chat": {"id": channel_id, "type": "channel", "title": "a channel"},
+                                "sender_chat": {"id": channel_id, "type": "channel", "title": "a channel"},
+                                "text": text}
+        if text.startswith("/"):
+            post["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+        self._push({"channel_post": post})
+
     def fail(self, method: str, status: int, description: str, *, retry_after: int | None = None,
              migrate_to: int | None = None, chat_id: int | None = None, times: int = 1) -> None:
         """The next `times` calls of `method` (to `chat_id`, if given) get this error answer."""

@@ -138,3 +138,28 @@ def test_a_command_before_the_first_evaluation_is_answered_when_it_completes(tmp
         asyncio.run(scenario())
     finally:
         services.close()
+
+
+def test_callbacks_without_a_chat_or_from_a_stranger_and_lone_surrogates(fake, tmp_path, caplog):
+    folder = make_folder(tmp_path / "data")
+
+    async def scenario():
+        async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
+            fake.push_message(USER, "/subscribe rates")
+            await until(lambda: services.store.subscriptions(USER) == {"rates"})
+            fake.push_inline_callback("toggle:rates", user_id=USER)  # a button on an inline message: no chat
+            fake.push_callback(USER, "toggle:rates", user_id=999)  # someone else presses USER's button
+            for text in ("/alert \ud83d above 4", "/quiet \ud83d", "/timezone \ud83d", "/subscribe \ud83d",
+                         "/history \ud83d", "/alert rates.yield_2y above \ud83d"):
+                fake.push_message(USER, text)
+            fake.push_channel_post(-100777, "/breadth")
+            await until(lambda: len(fake.calls_of("answerCallbackQuery")) >= 2
+                        and len(fake.sent(USER)) >= 7, timeout=30)
+            await asyncio.sleep(0.5)
+            assert services.store.subscriptions(USER) == {"rates"}  # neither press changed anything
+
+    with caplog.at_level("ERROR"):
+        asyncio.run(scenario())
+    assert not [r for r in caplog.records if r.levelname == "ERROR"], [r.getMessage() for r in caplog.records]
+    assert all("\ud83d" not in m["text"] for m in fake.sent(USER))
+    assert fake.sent(-100777) == []  # a channel's own commands get no "Unknown command"
