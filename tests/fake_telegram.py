@@ -25,6 +25,7 @@ from urllib.parse import parse_qs
 BOT_ID = 4242
 BOT_USERNAME = "rotation_test_bot"
 SENDS = ("sendMessage", "sendPhoto")  # what delivers a message to a chat
+CHAOS_KINDS = ("429", "500", "502", "garbled", "drop-before", "drop-after")
 
 
 @dataclass
@@ -57,7 +58,7 @@ class FakeTelegram:
     channels: dict[str, int] = field(default_factory=dict)  # public @name -> id of a channel the bot may post in
 
     def __post_init__(self) -> None:
-        self._chaos: tuple[float, random.Random] | None = None
+        self._chaos: tuple[float, random.Random, tuple[str, ...]] | None = None
         self._proxy: tuple[float, float, random.Random] | None = None
         self.chaos_counts: dict[str, int] = {}
         self._lock = threading.Condition()
@@ -147,6 +148,12 @@ class FakeTelegram:
             self._faults.append(Fault(SENDS[0] if method == "send" else method, status, description,
                                       until=time.monotonic() + seconds))
 
+    def heal(self) -> None:
+        """Every scripted fault ends now: Telegram is back."""
+        with self._lock:
+            self._faults.clear()
+            self._proxy = None
+
     def garble(self, method: str, *, chat_id: int | None = None, times: int = 1) -> None:
         """The next `times` calls of `method` get a 200 answer that is an HTML page: a proxy or a captive
         portal answered instead of Telegram, so nothing was delivered."""
@@ -159,20 +166,20 @@ class FakeTelegram:
         with self._lock:
             self._proxy = (time.monotonic() + seconds, share, random.Random(seed))
 
-    def chaos(self, rate: float, seed: int = 1) -> None:
+    def chaos(self, rate: float, seed: int = 1, kinds: tuple[str, ...] = CHAOS_KINDS) -> None:
         """From now on a `rate` share of sendMessage calls fail at random, as Telegram and networks do:
         429 with retry_after, 500, 502, a proxy's HTML page answering 200 (nothing sent), a connection
         dropped before or after the message was sent."""
         with self._lock:
-            self._chaos = (rate, random.Random(seed))
+            self._chaos = (rate, random.Random(seed), kinds)
 
     def _chaos_fault(self, call: Call, params: dict[str, Any]) -> tuple[int, Any] | None:
         if self._chaos is None or call.method not in SENDS:
             return None
-        rate, rng = self._chaos
+        rate, rng, kinds = self._chaos
         if rng.random() >= rate:
             return None
-        kind = rng.choice(["429", "500", "502", "garbled", "drop-before", "drop-after"])
+        kind = rng.choice(kinds)
         self.chaos_counts[kind] = self.chaos_counts.get(kind, 0) + 1
         if kind == "429":
             call.status = 429
