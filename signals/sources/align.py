@@ -12,8 +12,9 @@ decides, for both, what a session is and what a bad bar is:
   ticker undefined until its windows refill. The carry is causal: on the day a bar is missing
   nobody knows whether it comes back, so appending later data never changes an earlier session;
 - zero volume on a day the price moved is missing volume, not zero;
-- a 10x bar that the next bar takes back is a bad print and is removed (the one check that reads
-  a later bar: it cleans history; on its own day the session is already flagged suspect);
+- a close 10x off the bar before it is a bad print and is removed on its own day, judged with
+  earlier bars only (no rule here reads a later bar): the next bar, back near the one before the
+  print, is good; a 10x move that holds is accepted from its second session;
 - a session on which a watched index or ETF jumps by half or more in a day, or on which most
   files repeat the previous session's bar (a stale refresh), is *suspect*: its metrics are
   reported, but no detector fires on it.
@@ -33,7 +34,7 @@ from signals.sources.csv_prices import ParsedChunk, ParsedPrices
 
 MAX_CARRY = 5  # sessions a missing close is carried forward
 COMPLETE_SHARE = 0.90  # share of the files that had the previous session which must have a session
-BAD_PRINT_FACTOR = 10.0  # a close this many times (or this fraction of) the previous one, taken back next bar
+BAD_PRINT_FACTOR = 10.0  # a close this many times (or this fraction of) the previous one is a bad print
 WATCHED_MOVE_FACTOR = 1.5  # an index/ETF move this large in one session is not believable
 STALE_SHARE = 0.5  # share of files repeating yesterday's bar that makes a session a stale refresh
 STALE_MIN_FILES = 10
@@ -192,23 +193,40 @@ def _missing_volume_on_moves(volume: np.ndarray, close: np.ndarray, previous: np
 def _remove_bad_prints(close: np.ndarray, high: np.ndarray, low: np.ndarray, previous: np.ndarray,
                        signed_mask: np.ndarray, names: list[str], sessions: pd.DatetimeIndex,
                        issues: list[DataIssue]) -> None:
+    """A close 10x off the bar before it is removed on its own day, unless it returns to within 2x of
+    the bar before that (the session after a bad print, which is good). Only earlier bars are read,
+    so a bar is judged the same on its own day and in any later history: a 10x move that holds is
+    removed on its first session and accepted from the second."""
     for first in range(0, close.shape[1], _BLOCK):  # blocks of columns bound the temporaries
         block = slice(first, first + _BLOCK)
         part = close[:, block]
-        following = pd.DataFrame(part).bfill().shift(-1).to_numpy()
+        rows = np.arange(len(part), dtype="float64")[:, None]
+        own_rows = np.where(np.isnan(part), np.nan, rows)
+        last_row = np.empty_like(own_rows)
+        last_row[0] = np.nan
+        last_row[1:] = pd.DataFrame(own_rows[:-1]).ffill().to_numpy()  # the row of the bar before each cell
+        before_last = np.full_like(part, np.nan)  # the bar before that one
+        known = ~np.isnan(last_row)
+        columns = np.broadcast_to(np.arange(part.shape[1]), part.shape)
+        at = last_row[known].astype(np.int64)
+        earlier = last_row[at, columns[known]]
+        has = ~np.isnan(earlier)
+        values = np.full(at.shape, np.nan)
+        values[has] = part[earlier[has].astype(np.int64), columns[known][has]]
+        before_last[known] = values
         with np.errstate(invalid="ignore", divide="ignore"):
             jump = part / previous[:, block]
-            back = following / previous[:, block]
-            spike = ((jump >= BAD_PRINT_FACTOR) | (jump <= 1 / BAD_PRINT_FACTOR)) & (back < 2.0) & (back > 0.5)
+            back = part / before_last
+            spike = ((jump >= BAD_PRINT_FACTOR) | (jump <= 1 / BAD_PRINT_FACTOR)) & ~((back < 2.0) & (back > 0.5))
         spike[:, signed_mask[block]] = False
         if not spike.any():
             continue
         for column in np.flatnonzero(spike.any(axis=0)):
-            rows = np.flatnonzero(spike[:, column])
+            rows_hit = np.flatnonzero(spike[:, column])
             issues.append(DataIssue(names[first + column], None,
-                                    f"bad print removed: the close of {_listed([_day(sessions[r]) for r in rows])} "
-                                    f"is {BAD_PRINT_FACTOR:.0f}x off the sessions around it and the next session "
-                                    f"takes it back"))
+                                    f"bad print removed: the close of {_listed([_day(sessions[r]) for r in rows_hit])} "
+                                    f"is {BAD_PRINT_FACTOR:.0f}x off the session before it (judged with earlier "
+                                    f"bars only; a move that holds is accepted from its second session)"))
         close[:, block][spike] = np.nan
         high[:, block][spike] = np.nan
         low[:, block][spike] = np.nan
