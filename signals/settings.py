@@ -23,6 +23,9 @@ class SignalSettings(_Section):
     max_starts: int = Field(ge=1)
     starts_window_sessions: int = Field(ge=1, le=2520)
     end_after_sessions: int = Field(ge=1)
+    level_move_sessions: int = Field(ge=2, le=252)
+    level_start_margin_moves: float = Field(ge=0)
+    level_hold_margin_moves: float = Field(ge=0)
 
 
 class BreadthSettings(_Section):
@@ -30,6 +33,8 @@ class BreadthSettings(_Section):
     median_below_high_pct: float = Field(ge=0)
     smallcap_median_below_high_pct: float = Field(ge=0)
     participation_drop_points: float = Field(gt=0)
+    participation_end_drop_points: float = Field(ge=0)
+    participation_index_band_pct: float = Field(ge=0)
     participation_sessions: int = Field(ge=1, le=252)
     washout_below_pct: float = Field(gt=0, lt=100)
     washout_end_above_pct: float = Field(gt=0, lt=100)
@@ -45,6 +50,8 @@ class BreadthSettings(_Section):
         _band("breadth.washout_end_above_pct", self.washout_end_above_pct >= self.washout_below_pct)
         _band("breadth.thrust_high", self.thrust_high > self.thrust_low)
         _band("breadth.equal_weight_end_drop_pct", self.equal_weight_end_drop_pct <= self.equal_weight_drop_pct)
+        _band("breadth.participation_end_drop_points",
+              self.participation_end_drop_points <= self.participation_drop_points)
         return self
 
 

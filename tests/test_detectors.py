@@ -67,7 +67,8 @@ def test_iwm_breakout_above_its_prior_year_high(blank, tmp_path):
     settings = load_detector_settings(config)
     found = [s for s in detect(blank, settings) if s.key == "breakout:iwm_52w_high"]
     assert [(s.date, s.direction) for s in found] == [(blank.sessions[45].strftime("%Y-%m-%d"), "start")]
-    assert "closed at 101.50, above its prior 30-session closing high of 100.00 (+1.5%)" in found[0].title
+    assert "closed at 101.50, above its prior 30-session closing high of 100.00 (+1.5%, more than 0.5 of its " \
+           "average daily move" in found[0].title
     assert found[0].detail["adx_confirmed"] is True and found[0].detail["volume_confirmed"] is False
 
     config.write_text("[breakout]\niwm_high_sessions = 30\nrequire_volume = true\n")
@@ -139,6 +140,7 @@ def test_real_episodes_are_seen(real_market):
     starts = {(s.key, s.date) for s in result.signals if s.direction == "start"}
     assert ("breadth:narrow_leadership", "2023-05-18") in starts
     assert ("rates:2y_easing", "2023-11-30") in starts
-    assert ("breakout:iwm_52w_high", "2023-12-14") in starts
+    # 12-14 closed 0.4% over the high, inside half IWM's average daily move; 12-19 cleared it
+    assert ("breakout:iwm_52w_high", "2023-12-19") in starts
     # the emergency cut to 0-0.25%, announced Sunday 2020-03-15, effective (FRED's date) and alerted Monday
     assert ("rates:fed_cut", "2020-03-16") in starts

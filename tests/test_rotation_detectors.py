@@ -175,7 +175,7 @@ def test_known_episodes_of_the_development_set(real_market):
         ("breadth:thrust:russell2000", "2020-05-27"),  # the 2020 breadth thrust
         ("breakout:smallcap_leg", "2020-10-06"),  # the Nov 2020 - Mar 2021 small-cap surge begins
         ("sectors:regional_banks", "2020-11-09"),
-        ("sectors:cyclicals_lead", "2020-11-10"),
+        ("sectors:cyclicals_lead", "2020-11-23"),  # 11-10 cleared its high by less than half a daily move
         ("breadth:washout:sp500", "2022-06-13"),  # the 2022 bear market
         ("breadth:washout:russell2000", "2022-09-23"),
         ("rates:curve_inverted", "2022-10-28"),
@@ -212,4 +212,4 @@ def test_the_2024_election_breakout_alerts_on_its_day_after_a_failed_one(blank, 
     found = [s for s in detect(blank, load_detector_settings(config)) if s.key == "breakout:iwm_52w_high"]
     assert [(s.date, s.direction) for s in found][:3] == [(day(blank, 40), "start"), (day(blank, 43), "end"),
                                                           (day(blank, 56), "start")]
-    assert "(+4.6%)" in found[2].title
+    assert "(+4.6%, more than 0.5 of its average daily move" in found[2].title

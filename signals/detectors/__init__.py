@@ -65,6 +65,11 @@ def detect(metrics: Metrics, settings: DetectorSettings, first_position: int = 0
             if position < first_position or (direction == "end" and not cond.announce_end):
                 continue
             title, detail = cond.describe(direction, position)
+            if direction == "end":
+                because = cond.ended_because(position)
+                detail = {**detail, "ended_because": list(because)}
+                if cond.explain_end is not None:
+                    title = cond.explain_end(because, detail)
             signals.append(Signal(cond.type, cond.key, sessions[position].strftime("%Y-%m-%d"),
                                   direction, title, detail))  # type: ignore[arg-type]
     signals.sort(key=lambda s: (s.date, s.type, s.key, s.direction))

@@ -15,13 +15,26 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from signals.detectors.edges import Kind
+from signals.detectors.edges import Kind, condition
 
 if TYPE_CHECKING:
     from signals.metrics import Metrics
     from signals.settings import DetectorSettings
 
 Describe = Callable[[str, int], tuple[str, dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class Part:
+    """One part of a condition, named by the metric path it reads (dotted, as in `metrics --json`):
+    1.0 where that part holds (on the laxer level that keeps a started key active), 0.0 where it
+    does not, NaN unknown. An end names the parts that no longer held: `detail.ended_because`."""
+
+    path: str
+    holds: np.ndarray
+
+
+ExplainEnd = Callable[[tuple[str, ...], dict[str, Any]], str]
 
 
 @dataclass(frozen=True)
@@ -42,6 +55,12 @@ class Condition:
     hold: np.ndarray | None = None
     announce_end: bool = True
     limited: bool = True
+    parts: tuple[Part, ...] = ()
+    explain_end: ExplainEnd | None = None  # (ended paths, detail) -> the end's title, one per cause
+
+    def ended_because(self, position: int) -> tuple[str, ...]:
+        """The paths of the parts no longer true at `position` (an end session)."""
+        return tuple(part.path for part in self.parts if part.holds[position] == 0.0)
 
 
 @dataclass(frozen=True)
@@ -60,6 +79,22 @@ class Detector:
     topic: str
     keys: tuple[KeySpec, ...]
     conditions: Callable[["Metrics", "DetectorSettings"], list[Condition]]
+
+
+def part(path: str, mask: Any, known: Any) -> Part:
+    return Part(path, condition(mask, known))
+
+
+def daily_move(series: pd.Series, sessions: int) -> pd.Series:
+    """The series' average daily move: mean absolute daily % change over `sessions` (today's included)."""
+    return (series.pct_change(fill_method=None).abs() * 100.0).rolling(sessions, min_periods=sessions).mean()
+
+
+def level_band(gap_pct: pd.Series, move: pd.Series, settings: "DetectorSettings") -> tuple[pd.Series, pd.Series]:
+    """(clears, holds): the close `gap_pct` above its level by more than the start margin, and no
+    further below it than the hold margin, both in average daily moves (defaults.toml [signals])."""
+    rules = settings.signals
+    return gap_pct > rules.level_start_margin_moves * move, gap_pct >= -rules.level_hold_margin_moves * move
 
 
 def at(frame: pd.DataFrame, position: int, *columns: str) -> dict[str, float | None]:

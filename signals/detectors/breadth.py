@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from signals.detectors.base import Condition, Detector, KeySpec, at, plain, signed
+from signals.detectors.base import Condition, Detector, KeySpec, Part, at, part, plain, signed
 from signals.detectors.edges import condition
 from signals.metrics import Metrics
 from signals.metrics.breadth import UNIVERSE_INDEX, UNIVERSE_LABELS
@@ -48,10 +48,18 @@ def _narrow(metrics: Metrics, settings: DetectorSettings) -> Condition:
     rules = settings.breadth
     index_gap = frame["index_pct_from_52w_high"]
     median_gap = frame["median_pct_from_52w_high"]
-    narrow = condition(
-        (index_gap >= -rules.index_within_pct_of_high) & (median_gap <= -rules.median_below_high_pct),
-        index_gap.notna() & median_gap.notna(),
-    )
+    index_near = index_gap >= -rules.index_within_pct_of_high
+    members_behind = median_gap <= -rules.median_below_high_pct
+    known = index_gap.notna() & median_gap.notna()
+    narrow = condition(index_near & members_behind, known)
+    parts = (part("breadth.index_pct_from_52w_high", index_near, known),
+             part("breadth.median_pct_from_52w_high", members_behind, known))
+
+    def explain_end(because: tuple[str, ...], values: dict) -> str:
+        return _narrow_end("End of \u2018narrow leadership\u2019", "the S&P 500", "the median S&P 500 member", because,
+                           values["index_pct_from_52w_high"], values["median_pct_from_52w_high"],
+                           "breadth.index_pct_from_52w_high", rules.index_within_pct_of_high,
+                           rules.median_below_high_pct, "the typical stock catching up")
 
     def describe(direction: str, position: int) -> tuple[str, dict]:
         values = at(frame, position, "median_pct_from_52w_high", "index_pct_from_52w_high",
@@ -63,7 +71,8 @@ def _narrow(metrics: Metrics, settings: DetectorSettings) -> Condition:
                     f"rotation into the broad market", values)
         return f"Narrow leadership over: {numbers}", values
 
-    return Condition("breadth", "breadth:narrow_leadership", "state", narrow, describe, (SP500_INDEX,))
+    return Condition("breadth", "breadth:narrow_leadership", "state", narrow, describe, (SP500_INDEX,),
+                     parts=parts, explain_end=explain_end)
 
 
 def _participation(metrics: Metrics, settings: DetectorSettings) -> Condition:
@@ -72,9 +81,24 @@ def _participation(metrics: Metrics, settings: DetectorSettings) -> Condition:
     sessions = rules.participation_sessions
     drop = frame["pct_above_200dma"] - frame["pct_above_200dma"].shift(sessions)
     index_change = (frame["index_close"] / frame["index_close"].shift(sessions) - 1.0) * 100.0
-    falling = condition(
-        (drop <= -rules.participation_drop_points) & (index_change > 0), drop.notna() & index_change.notna()
-    )
+    band = rules.participation_index_band_pct
+    dropping, index_rising = drop <= -rules.participation_drop_points, index_change >= band
+    # the bands: ends on laxer levels (a fall under the end points, or the index down by the band)
+    still_dropping, index_holding = drop <= -rules.participation_end_drop_points, index_change > -band
+    known = drop.notna() & index_change.notna()
+    falling = condition(dropping & index_rising, known)
+    parts = (part("breadth.pct_above_200dma_change_20d", still_dropping, known),
+             part("breadth.index_change_20d_pct", index_holding, known))
+
+    def explain_end(because: tuple[str, ...], values: dict) -> str:
+        numbers = (f"members above their 200-day average {signed(values['pct_above_200dma_change'])} points in "
+                   f"{sessions} sessions, the S&P 500 {signed(values['index_change_pct'])}%")
+        if because == ("breadth.index_change_20d_pct",):
+            return (f"Participation drop over because the index fell too ({numbers}): the rally ended rather "
+                    f"than broadened")
+        if because == ("breadth.pct_above_200dma_change_20d",):
+            return f"Participation no longer falling: members are holding up again ({numbers})"
+        return f"Participation drop over: the index fell and members stopped falling ({numbers})"
 
     def describe(direction: str, position: int) -> tuple[str, dict]:
         values = at(frame, position, "pct_above_200dma", "index_pct_from_52w_high", "members")
@@ -88,7 +112,8 @@ def _participation(metrics: Metrics, settings: DetectorSettings) -> Condition:
             return f"Participation falling: {numbers}. The rally is narrowing to fewer names", values
         return f"Participation no longer falling: {numbers}", values
 
-    return Condition("breadth", "breadth:participation_drop", "state", falling, describe, (SP500_INDEX,))
+    return Condition("breadth", "breadth:participation_drop", "state", falling, describe, (SP500_INDEX,),
+                     hold=condition(still_dropping & index_holding, known), parts=parts, explain_end=explain_end)
 
 
 def _smallcap_narrow(metrics: Metrics, settings: DetectorSettings) -> Condition:
@@ -97,10 +122,18 @@ def _smallcap_narrow(metrics: Metrics, settings: DetectorSettings) -> Condition:
     small = _universe(metrics, "russell2000")
     index_gap = sp500["index_pct_from_52w_high"]
     median_gap = small["median_pct_from_52w_high"]
-    narrow = condition(
-        (index_gap >= -rules.index_within_pct_of_high) & (median_gap <= -rules.smallcap_median_below_high_pct),
-        index_gap.notna() & median_gap.notna(),
-    )
+    index_near = index_gap >= -rules.index_within_pct_of_high
+    members_behind = median_gap <= -rules.smallcap_median_below_high_pct
+    known = index_gap.notna() & median_gap.notna()
+    narrow = condition(index_near & members_behind, known)
+    parts = (part("breadth.index_pct_from_52w_high", index_near, known),
+             part("universes.russell2000.median_pct_from_52w_high", members_behind, known))
+
+    def explain_end(because: tuple[str, ...], values: dict) -> str:
+        return _narrow_end("End of \u2018small caps left behind\u2019", "the S&P 500", "the median Russell 2000 member", because,
+                           values["sp500_index_pct_from_52w_high"], values["russell2000_median_pct_from_52w_high"],
+                           "breadth.index_pct_from_52w_high", rules.index_within_pct_of_high,
+                           rules.smallcap_median_below_high_pct, "small caps catching up")
 
     def describe(direction: str, position: int) -> tuple[str, dict]:
         values = {"russell2000_median_pct_from_52w_high": _round(median_gap.iat[position]),
@@ -113,7 +146,8 @@ def _smallcap_narrow(metrics: Metrics, settings: DetectorSettings) -> Condition:
                     f"index near records: the gap a rotation would close", values)
         return f"Small caps no longer left behind: {numbers}", values
 
-    return Condition("breadth", "breadth:smallcap_narrow", "state", narrow, describe, (SP500_INDEX,))
+    return Condition("breadth", "breadth:smallcap_narrow", "state", narrow, describe, (SP500_INDEX,),
+                     parts=parts, explain_end=explain_end)
 
 
 def _equal_weight(metrics: Metrics, settings: DetectorSettings) -> Condition:
@@ -135,7 +169,7 @@ def _equal_weight(metrics: Metrics, settings: DetectorSettings) -> Condition:
         return f"Equal weight no longer lagging: {numbers}", values
 
     return Condition("breadth", "breadth:equal_weight_lagging", "state", lagging, describe,
-                     (EQUAL_WEIGHT_ETF, SP500_ETF), hold=still)
+                     (EQUAL_WEIGHT_ETF, SP500_ETF), hold=still, parts=(Part("breadth.rsp_spy_change_50d_pct", still),))
 
 
 def _washout(metrics: Metrics, name: str, rules) -> Condition:
@@ -156,7 +190,8 @@ def _washout(metrics: Metrics, name: str, rules) -> Condition:
                     f"Selling has reached nearly every company; such lows are where new legs have begun", values)
         return (f"{label} washout over: {numbers} (above {plain(rules.washout_end_above_pct, 0)}% again)", values)
 
-    return Condition("breadth", f"breadth:washout:{name}", "state", washed, describe, hold=still)
+    return Condition("breadth", f"breadth:washout:{name}", "state", washed, describe, hold=still,
+                     parts=(Part(f"universes.{name}.pct_above_200dma", still),))
 
 
 def _thrust(metrics: Metrics, name: str, rules) -> Condition:
@@ -185,7 +220,24 @@ def _thrust(metrics: Metrics, name: str, rules) -> Condition:
                  f"marked the start of new advances")
         return title, values
 
-    return Condition("breadth", f"breadth:thrust:{name}", "state", thrust, describe, announce_end=False)
+    return Condition("breadth", f"breadth:thrust:{name}", "state", thrust, describe, announce_end=False,
+                     parts=(Part(f"universes.{name}.zweig_thrust_ema", thrust),))
+
+
+def _narrow_end(headline: str, index: str, member: str, because: tuple[str, ...], index_gap: float | None,
+               member_gap: float | None, index_path: str, index_band: float, member_band: float,
+               catching_up: str) -> str:
+    """An end of "index near its high while the typical member is far below its own", by its cause:
+    the index falling out of its band is the gap closing from above, the opposite story of breadth
+    catching up."""
+    if because == (index_path,):
+        return (f"{headline}: {index} fell {_below(index_gap)} its high (more than {index_band:g}%); {member} "
+                f"is still {_below(member_gap)} its own: the gap closed from above, not by {catching_up}")
+    if index_path not in because:
+        return (f"{headline}: breadth caught up. {member[0].upper() + member[1:]} is now {_below(member_gap)} its 52-week "
+                f"high (within {member_band:g}%) with {index} {_below(index_gap)} its own")
+    return (f"{headline}: {index} fell {_below(index_gap)} its high and {member} recovered to "
+            f"{_below(member_gap)} its own")
 
 
 def _round(value: float, digits: int = 4) -> float | None:
@@ -221,7 +273,10 @@ DETECTOR = Detector(
                 "member {breadth.median_below_high_pct:g}% or more below its own"),
         KeySpec("breadth:participation_drop", "participation falling",
                 "% of S&P 500 members above their 200-day falls {breadth.participation_drop_points:g}+ points "
-                "over {breadth.participation_sessions} sessions while the index rises"),
+                "over {breadth.participation_sessions} sessions while the index rises "
+                "{breadth.participation_index_band_pct:g}%+; ends when the fall is under "
+                "{breadth.participation_end_drop_points:g} points or the index is down "
+                "{breadth.participation_index_band_pct:g}%"),
         KeySpec("breadth:smallcap_narrow", "small caps left behind",
                 "S&P 500 within {breadth.index_within_pct_of_high:g}% of its high, median Russell 2000 member "
                 "{breadth.smallcap_median_below_high_pct:g}% or more below its own"),

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from signals.detectors.base import Condition, Detector, KeySpec, at, plain, signed
+from signals.detectors.base import Condition, Detector, KeySpec, at, daily_move, level_band, part, plain, signed
 from signals.detectors.edges import condition
 from signals.metrics import Metrics
-from signals.metrics.rolling import prior_high
+from signals.metrics.rolling import pct_from, prior_high
 from signals.settings import BreakoutSettings, DetectorSettings
 from signals.tickers import SMALL_CAP_ETF, SP500_ETF
 
@@ -18,9 +18,14 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
     rules = settings.breakout
     confirmed, confirmation_known = _confirmation(frame, rules)
 
+    moves = settings.signals.level_move_sessions
     iwm = frame["iwm_close"]
     iwm_level = prior_high(iwm, rules.iwm_high_sessions)
-    iwm_break = condition((iwm > iwm_level) & confirmed, iwm.notna() & iwm_level.notna() & confirmation_known)
+    iwm_move = daily_move(iwm, moves)
+    iwm_clears, iwm_holds = level_band(pct_from(iwm, iwm_level), iwm_move, settings)
+    iwm_known = iwm.notna() & iwm_level.notna() & iwm_move.notna()
+    iwm_break = condition(iwm_clears & confirmed, iwm_known & confirmation_known)
+    iwm_parts = (part("breakout.iwm_pct_vs_prior_252d_high", iwm_holds, iwm_known),)
 
     def describe_iwm(direction: str, position: int) -> tuple[str, dict]:
         values = at(frame, position, "iwm_close", "iwm_adx_14", "iwm_volume_ratio_50d")
@@ -28,24 +33,32 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
         values["prior_high"] = None if np.isnan(level) else round(level, 4)
         gap = (values["iwm_close"] or np.nan) / level * 100 - 100
         values["pct_vs_prior_high"] = None if np.isnan(gap) else round(gap, 4)
+        values["daily_move_pct"] = _round(iwm_move.iat[position])
         values.update(_confirmation_detail(frame, rules, position))
         sessions = rules.iwm_high_sessions
         if direction == "start":
             title = (f"IWM breakout: closed at {plain(values['iwm_close'], 2)}, above its prior {sessions}-session "
-                     f"closing high of {plain(level, 2)} ({signed(values['pct_vs_prior_high'])}%)"
-                     f"{_confirmation_text(values)}. Small caps at a new high: the rotation in price")
+                     f"closing high of {plain(level, 2)} ({signed(values['pct_vs_prior_high'])}%, more than "
+                     f"{settings.signals.level_start_margin_moves:g} of its average daily move of "
+                     f"{plain(values['daily_move_pct'], 2)}%){_confirmation_text(values)}. Small caps at a new "
+                     f"high: the rotation in price")
         else:
             title = (f"IWM breakout faded: {plain(values['iwm_close'], 2)} is "
-                     f"{signed(values['pct_vs_prior_high'])}% from its prior {sessions}-session high")
+                     f"{signed(values['pct_vs_prior_high'])}% from its prior {sessions}-session high, more than "
+                     f"{settings.signals.level_hold_margin_moves:g} average daily moves "
+                     f"({plain(values['daily_move_pct'], 2)}% each) below it")
         return title, values
 
     ratio = frame["iwm_spy_ratio"]
     ratio_level = prior_high(ratio, rules.ratio_high_sessions)
     ratio_average = frame["iwm_spy_200d_avg"]
-    ratio_break = condition(
-        (ratio > ratio_level) & (ratio > ratio_average) & confirmed,
-        ratio.notna() & ratio_level.notna() & ratio_average.notna() & confirmation_known,
-    )
+    ratio_move = daily_move(ratio, moves)
+    high_clears, high_holds = level_band(pct_from(ratio, ratio_level), ratio_move, settings)
+    average_clears, average_holds = level_band(pct_from(ratio, ratio_average), ratio_move, settings)
+    ratio_known = ratio.notna() & ratio_level.notna() & ratio_average.notna() & ratio_move.notna()
+    ratio_break = condition(high_clears & average_clears & confirmed, ratio_known & confirmation_known)
+    ratio_parts = (part("breakout.iwm_spy_pct_vs_prior_60d_high", high_holds, ratio_known),
+                   part("breakout.iwm_spy_pct_vs_200d_avg", average_holds, ratio_known))
 
     def describe_ratio(direction: str, position: int) -> tuple[str, dict]:
         values = at(frame, position, "iwm_spy_ratio", "iwm_spy_200d_avg", "iwm_spy_pct_vs_200d_avg",
@@ -64,10 +77,20 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
                      f"{signed(values['iwm_spy_pct_vs_200d_avg'])}% vs its 200-day average")
         return title, values
 
+    def explain_ratio_end(because: tuple[str, ...], values: dict) -> str:
+        ratio_now = plain(values["iwm_spy_ratio"], 4)
+        vs_average = signed(values["iwm_spy_pct_vs_200d_avg"])
+        if "breakout.iwm_spy_pct_vs_200d_avg" in because:
+            return (f"Small-cap lead over: IWM/SPY ({ratio_now}) fell back under its 200-day average "
+                    f"({vs_average}%): small caps are trailing the S&P 500 again")
+        return (f"Small-cap lead paused: IWM/SPY ({ratio_now}) slipped back from its prior "
+                f"{rules.ratio_high_sessions}-session high but is still {vs_average}% vs its 200-day average: "
+                f"the trend stands, the breakout did not carry")
+
     below = (ratio < ratio_average).astype("float64").where(ratio.notna() & ratio_average.notna())
     run = rules.leg_below_sessions
     long_below = below.shift(1).rolling(run, min_periods=run).sum() == run
-    leg = condition((ratio > ratio_average) & long_below, ratio.notna() & ratio_average.notna())
+    leg = condition(average_clears & long_below, ratio_known)
 
     def describe_leg(direction: str, position: int) -> tuple[str, dict]:
         values = at(frame, position, "iwm_spy_ratio", "iwm_spy_200d_avg", "iwm_spy_pct_vs_200d_avg")
@@ -75,18 +98,27 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
         not_below = np.flatnonzero(before != 1.0)
         values["sessions_below"] = int(position - (not_below[-1] + 1 if len(not_below) else 0))
         title = (f"New small-cap leg: IWM/SPY crossed above its 200-day average "
-                 f"({signed(values['iwm_spy_pct_vs_200d_avg'])}%) "
+                 f"({signed(values['iwm_spy_pct_vs_200d_avg'], 2)}%, clearing it by more than "
+                 f"{settings.signals.level_start_margin_moves:g} of its average daily move) "
                  f"after {values['sessions_below']} sessions below it. The end of a long underperformance "
                  f"is where past small-cap cycles turned")
         return title, values
 
     return [
-        Condition("breakout", "breakout:iwm_52w_high", "state", iwm_break, describe_iwm, (SMALL_CAP_ETF,)),
+        Condition("breakout", "breakout:iwm_52w_high", "state", iwm_break, describe_iwm, (SMALL_CAP_ETF,),
+                  hold=condition(iwm_holds, iwm_known), parts=iwm_parts),
         Condition("breakout", "breakout:iwm_spy_ratio", "state", ratio_break, describe_ratio,
-                  (SMALL_CAP_ETF, SP500_ETF)),
+                  (SMALL_CAP_ETF, SP500_ETF), hold=condition(high_holds & average_holds, ratio_known),
+                  parts=ratio_parts, explain_end=explain_ratio_end),
         Condition("breakout", "breakout:smallcap_leg", "state", leg, describe_leg, (SMALL_CAP_ETF, SP500_ETF),
-                  announce_end=False),
+                  announce_end=False, parts=(part("breakout.iwm_spy_pct_vs_200d_avg", average_clears & long_below,
+                                                  ratio_known),)),
     ]
+
+
+def _round(value: float, digits: int = 4) -> float | None:
+    number = float(value)
+    return None if np.isnan(number) else round(number, digits)
 
 
 def _confirmation(frame: pd.DataFrame, rules: BreakoutSettings) -> tuple[pd.Series, pd.Series]:
@@ -130,13 +162,16 @@ DETECTOR = Detector(
     topic="breakout",
     keys=(
         KeySpec("breakout:iwm_52w_high", "IWM breakout",
-                "IWM closes above its prior {breakout.iwm_high_sessions}-session closing high"),
+                "IWM closes above its prior {breakout.iwm_high_sessions}-session closing high by "
+                "{signals.level_start_margin_moves:g} of its average daily move; ends "
+                "{signals.level_hold_margin_moves:g} daily moves below it"),
         KeySpec("breakout:iwm_spy_ratio", "small caps leading",
                 "IWM/SPY above its prior {breakout.ratio_high_sessions}-session high "
-                "while above its 200-session average"),
+                "while above its 200-session average, each by {signals.level_start_margin_moves:g} of its "
+                "average daily move; ends {signals.level_hold_margin_moves:g} daily moves below either"),
         KeySpec("breakout:smallcap_leg", "new small-cap leg",
-                "IWM/SPY crosses above its 200-session average after "
-                "{breakout.leg_below_sessions}+ sessions below it (news once, no end)"),
+                "IWM/SPY crosses above its 200-session average by {signals.level_start_margin_moves:g} of its "
+                "average daily move after {breakout.leg_below_sessions}+ sessions below it (news once, no end)"),
     ),
     conditions=breakout_conditions,
 )

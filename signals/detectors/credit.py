@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from signals.detectors.base import Condition, Detector, KeySpec, at, plain, signed
+from signals.detectors.base import Part, Condition, Detector, KeySpec, at, plain, signed
 from signals.detectors.edges import condition
 from signals.metrics import Metrics
 from signals.metrics.rolling import change_pct
@@ -31,7 +31,7 @@ def credit_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Cond
                 values)
 
     return [Condition("credit", "credit:hy_stress", "state", stress, describe, (HIGH_YIELD, TREASURIES_7_10Y),
-                      hold=still)]
+                      hold=still, parts=(Part("credit.hyg_ief_change_20d_pct", still),))]
 
 
 DETECTOR = Detector(

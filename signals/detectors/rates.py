@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from signals.detectors.base import Condition, Detector, KeySpec, at, plain, signed
+from signals.detectors.base import Part, part, Condition, Detector, KeySpec, at, plain, signed
 from signals.detectors.edges import condition
 from signals.metrics import Metrics
 from signals.settings import DetectorSettings
@@ -53,14 +53,17 @@ def rates_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condi
 
     return [
         Condition("rates", "rates:2y_easing", "state", condition(move <= -threshold, known),
-                  describe_move("easing", "Falling short rates ease the floating-rate debt small companies carry")),
+                  describe_move("easing", "Falling short rates ease the floating-rate debt small companies carry"),
+                  parts=(part("rates.yield_2y_change_20d_bp", move <= -threshold, known),)),
         Condition("rates", "rates:2y_tightening", "state", condition(move >= threshold, known),
-                  describe_move("tightening", "Rising short rates weigh on small companies' floating-rate debt")),
+                  describe_move("tightening", "Rising short rates weigh on small companies' floating-rate debt"),
+                  parts=(part("rates.yield_2y_change_20d_bp", move >= threshold, known),)),
         Condition("rates", "rates:fed_cut", "event", condition(target_change < 0, target_change.notna()),
                   describe_fed, limited=False),
         Condition("rates", "rates:fed_hike", "event", condition(target_change > 0, target_change.notna()),
                   describe_fed, limited=False),
-        Condition("rates", "rates:curve_inverted", "state", inverted, describe_curve, hold=not_positive),
+        Condition("rates", "rates:curve_inverted", "state", inverted, describe_curve, hold=not_positive,
+                  parts=(Part("rates.spread_10y_3m_bp", not_positive),)),
     ]
 
 

@@ -3,32 +3,51 @@
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
 
-from signals.detectors.base import Condition, Describe, Detector, KeySpec, at, signed
+from signals.detectors.base import (Condition, Describe, Detector, KeySpec, Part, at, daily_move, level_band, part,
+                                    signed)
 from signals.detectors.edges import condition
 from signals.metrics import Metrics
-from signals.metrics.rolling import prior_high, sma
+from signals.metrics.rolling import pct_from, prior_high, sma
 from signals.settings import DetectorSettings
 from signals.tickers import CYCLICAL_SECTORS, REGIONAL_BANKS, SP500_ETF, TECH_SECTOR
 
 
-def _relative_breakout(frame: pd.DataFrame, prefix: str, settings: DetectorSettings):
-    """Ratio above its prior N-session high while above its M-session average: (condition, level, average)."""
+@dataclass(frozen=True)
+class _Breakout:
+    start: np.ndarray
+    hold: np.ndarray
+    parts: tuple[Part, ...]
+    level: pd.Series
+    average: pd.Series
+
+
+def _relative_breakout(frame: pd.DataFrame, prefix: str, settings: DetectorSettings) -> _Breakout:
+    """Ratio above its prior N-session high while above its M-session average, each cleared by the
+    start margin and held within the hold margin (in the ratio's own average daily moves)."""
     rules = settings.sectors
     ratio = frame[f"{prefix}_ratio"]
     level = prior_high(ratio, rules.ratio_high_sessions)
     average = sma(ratio, rules.average_sessions)
-    known = ratio.notna() & level.notna() & average.notna()
-    return condition((ratio > level) & (ratio > average), known), level, average
+    move = daily_move(ratio, settings.signals.level_move_sessions)
+    known = ratio.notna() & level.notna() & average.notna() & move.notna()
+    high_clears, high_holds = level_band(pct_from(ratio, level), move, settings)
+    average_clears, average_holds = level_band(pct_from(ratio, average), move, settings)
+    parts = (part(f"sectors.{prefix}_pct_vs_prior_60d_high", high_holds, known),
+             part(f"sectors.{prefix}_pct_vs_200d_avg", average_holds, known))
+    return _Breakout(condition(high_clears & average_clears, known), condition(high_holds & average_holds, known),
+                     parts, level, average)
 
 
 def sectors_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condition]:
     frame = metrics.sectors
     rules = settings.sectors
-    cyclicals, cyc_level, cyc_average = _relative_breakout(frame, "cyclicals_xlk", settings)
-    banks, bank_level, bank_average = _relative_breakout(frame, "kre_spy", settings)
+    cyclicals = _relative_breakout(frame, "cyclicals_xlk", settings)
+    banks = _relative_breakout(frame, "kre_spy", settings)
 
     def numbers(prefix: str, level: pd.Series, average: pd.Series, position: int) -> dict:
         values = at(frame, position, f"{prefix}_ratio", *(f"{t.lower()}_vs_spy_20d_pct" for t in
@@ -38,9 +57,9 @@ def sectors_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Con
         values["pct_vs_average"] = _gap(ratio, float(average.iat[position]))
         return values
 
-    def describer(prefix: str, level: pd.Series, average: pd.Series, lead: str, over: str, why: str) -> Describe:
+    def describer(prefix: str, found: _Breakout, lead: str, over: str, why: str) -> Describe:
         def describe(direction: str, position: int) -> tuple[str, dict]:
-            values = numbers(prefix, level, average, position)
+            values = numbers(prefix, found.level, found.average, position)
             where = (f"{signed(values['pct_vs_prior_high'], 2)}% vs its prior {rules.ratio_high_sessions}-session "
                      f"high, {signed(values['pct_vs_average'])}% vs its {rules.average_sessions}-session average")
             if direction == "start":
@@ -48,19 +67,32 @@ def sectors_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Con
             return f"{over} ({where})", values
         return describe
 
+    def explainer(prefix: str, over: str):  # noqa: ANN202
+        def explain(because: tuple[str, ...], values: dict) -> str:
+            if f"sectors.{prefix}_pct_vs_200d_avg" in because:
+                return (f"{over}: the ratio fell back under its {rules.average_sessions}-session average "
+                        f"({signed(values['pct_vs_average'])}%): the lead is gone")
+            return (f"{over} for now: the ratio slipped back from its prior {rules.ratio_high_sessions}-session "
+                    f"high ({signed(values['pct_vs_prior_high'], 2)}%) but is still "
+                    f"{signed(values['pct_vs_average'])}% vs its {rules.average_sessions}-session average")
+        return explain
+
     describe_cyclicals = describer(
-        "cyclicals_xlk", cyc_level, cyc_average,
+        "cyclicals_xlk", cyclicals,
         "Cyclicals lead technology: industrials, financials and discretionary (XLI, XLF, XLY) against XLK at a "
         "new high", "Cyclicals no longer leading technology",
         "Money moving from mega-cap tech into the economy small caps live in")
     describe_banks = describer(
-        "kre_spy", bank_level, bank_average, "Regional banks lead: KRE/SPY at a new high",
+        "kre_spy", banks, "Regional banks lead: KRE/SPY at a new high",
         "Regional banks no longer leading", "The small-cap lenders trusted again: credit for small companies loosening")
 
     return [
-        Condition("sectors", "sectors:cyclicals_lead", "state", cyclicals, describe_cyclicals,
-                  (*CYCLICAL_SECTORS, TECH_SECTOR)),
-        Condition("sectors", "sectors:regional_banks", "state", banks, describe_banks, (REGIONAL_BANKS, SP500_ETF)),
+        Condition("sectors", "sectors:cyclicals_lead", "state", cyclicals.start, describe_cyclicals,
+                  (*CYCLICAL_SECTORS, TECH_SECTOR), hold=cyclicals.hold, parts=cyclicals.parts,
+                  explain_end=explainer("cyclicals_xlk", "Cyclicals no longer leading technology")),
+        Condition("sectors", "sectors:regional_banks", "state", banks.start, describe_banks,
+                  (REGIONAL_BANKS, SP500_ETF), hold=banks.hold, parts=banks.parts,
+                  explain_end=explainer("kre_spy", "Regional banks no longer leading")),
     ]
 
 
@@ -75,10 +107,13 @@ DETECTOR = Detector(
     keys=(
         KeySpec("sectors:cyclicals_lead", "cyclicals lead tech",
                 "equal-weight XLI, XLF, XLY over XLK above its prior {sectors.ratio_high_sessions}-session high "
-                "while above its {sectors.average_sessions}-session average"),
+                "while above its {sectors.average_sessions}-session average, each by "
+                "{signals.level_start_margin_moves:g} of its average daily move; ends "
+                "{signals.level_hold_margin_moves:g} daily moves below either"),
         KeySpec("sectors:regional_banks", "regional banks lead",
                 "KRE/SPY above its prior {sectors.ratio_high_sessions}-session high while above its "
-                "{sectors.average_sessions}-session average"),
+                "{sectors.average_sessions}-session average, each by {signals.level_start_margin_moves:g} of its "
+                "average daily move; ends {signals.level_hold_margin_moves:g} daily moves below either"),
     ),
     conditions=sectors_conditions,
 )
