@@ -63,6 +63,7 @@ from bot.delivery import (
     Transient,
     Unreachable,
 )
+from bot.messages import plural
 from bot.outgoing import AlertComposer, Part
 from bot.pacing import PacedRequest
 from bot.listening import ListeningWatch
@@ -347,7 +348,7 @@ async def evaluate_job(context: ContextTypes.DEFAULT_TYPE) -> None:
                                          f"{config.stale_give_up_minutes:g} minutes of retries; no signal was "
                                          f"evaluated. " + "; ".join(result.notes[:3]))
     elif result is not None:
-        log.info("evaluated %s: %d new signals", result.as_of, len(result.new_signals))
+        log.info("evaluated %s: %s", result.as_of, plural(len(result.new_signals), "new signal"))
     schedule_next_evaluation(context.application, services)
 
 

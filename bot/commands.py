@@ -27,6 +27,7 @@ from bot.controls import digest_command, quiet_command, settings_command, timezo
 from bot.chat_io import ECHO_LIMIT, echo, may_change_chat, off_loop, remember_chat, reply, services_of, small_number
 from bot.messages import (
     history_message,
+    plural,
     signal_message,
 )
 from bot.services import Services
@@ -257,8 +258,8 @@ def status_text(services: Services, context: ContextTypes.DEFAULT_TYPE, admin: b
     else:
         outcome = escape(last["outcome"])
         finished = _local(last["finished_at"] or last["started_at"])
-        lines.append(f"Last run: {outcome} at {finished}" + (f", {last['new_signals']} new signals"
-                                                             if last["outcome"] == "ok" else ""))
+        counted = f", {plural(last['new_signals'], 'new signal')}" if last["outcome"] == "ok" else ""
+        lines.append(f"Last run: {outcome} at {finished}{counted}")
         if last["error"] and admin:
             lines.append(f"\u26a0\ufe0f Last error: {escape(last['error'][:300])}")
         elif last["error"]:
@@ -304,7 +305,8 @@ async def run_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if result is None:
         await reply(update, "A tick is already running; /status shows it.")
         return
-    await reply(update, f"Tick done: data as of {escape(result.as_of)}, {len(result.new_signals)} new signals.")
+    counted = plural(len(result.new_signals), "new signal")
+    await reply(update, f"Tick done: data as of {escape(result.as_of)}, {counted}.")
 
 
 async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

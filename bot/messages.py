@@ -17,6 +17,11 @@ CAPTION_LIMIT = 1024  # a photo's caption
 _ICONS = {"start": "\U0001F514", "end": "\u2705"}  # bell, check mark
 
 
+def plural(count: int, noun: str) -> str:
+    """"1 new signal", "3 new signals": counts read as a person writes them."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
 def signal_message(signal: Signal) -> str:
     topic = TOPIC_BY_NAME.get(signal.type)
     label = topic.label if topic else "Your alert" if signal.type == "custom" else signal.type
@@ -81,6 +86,8 @@ def history_message(signals: list[Signal], records: dict[str, str], active: dict
             state = " \u00b7 active"
         else:
             state = ""
+        if isinstance(signal.detail, dict) and signal.detail.get("found_at_start"):
+            state += " \u00b7 from history"  # found when the bot first started: never alerted
         lines.append(f"{escape(signal.date)} {_ICONS.get(signal.direction, '')} {escape(headline(signal.title))}"
                      f"{state}")
     keyed = {s.key: headline(s.title) for s in signals if s.direction == "start" and s.key in records}

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from bot.config import AppConfig
 from bot.instance_lock import InstanceLock
 from bot.logs import redact
+from bot.messages import plural
 from bot.schedule import SessionCalendar
 from bot.feeds import data_feed
 from bot.services import Services
@@ -211,7 +212,9 @@ def human_time(moment: datetime) -> str:
 
 
 def print_tick(result: TickResult) -> None:
-    print(f"Evaluated {result.as_of}: {len(result.new_signals)} new signals", flush=True)
+    history = (f"; {plural(result.found_in_history, 'earlier signal')} found in the history (recorded for "
+               f"/history, not sent)" if result.found_in_history else "")
+    print(f"Evaluated {result.as_of}: {plural(len(result.new_signals), 'new signal')}{history}", flush=True)
     for new in result.new_signals:
         print(f"  {new.date}  {new.direction:<5}  {new.key}: {new.title}", flush=True)
 

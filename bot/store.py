@@ -338,6 +338,21 @@ class Store:
                     self._insert_for(db, replace(session, key=key), now, _DIGEST_AUDIENCE, [])
         return new
 
+    def has_signals(self) -> bool:
+        return bool(self._query("SELECT 1 AS x FROM signals LIMIT 1"))
+
+    def record_history(self, signals: Iterable[Signal]) -> int:
+        """Signals a fresh bot finds in the history it starts with: stored (so /history and the answers
+        agree from the first minute), never queued for anyone. Returns how many were new."""
+        now = utc_now()
+        with self.transaction() as db:
+            cursor = db.conn.executemany(
+                "INSERT OR IGNORE INTO signals (key, date, direction, type, title, detail, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                [(s.key, s.date, s.direction, s.type, s.title, json.dumps(s.detail, sort_keys=True), now)
+                 for s in signals])
+            return cursor.rowcount
+
     def record_for_chat(self, signal: Signal, chat_id: int) -> bool:
         """A signal meant for one chat (its own alert), once."""
         with self.transaction() as db:

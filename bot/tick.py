@@ -14,11 +14,11 @@ import pandas as pd
 
 from bot.custom_alert_rules import evaluate_custom_alerts
 from bot.feeds import DataFeed, FeedUpdate
-from bot.messages import picture_lines
+from bot.messages import picture_lines, plural
 from bot.render import warning_lines
 from bot.store import Store
 from signals.engine import MetricsEngine
-from signals.detectors import active_signals
+from signals.detectors import active_signals, detect
 from signals.evaluate import evaluate
 from signals.replay import track_records
 from signals.market_data import MarketData
@@ -40,6 +40,7 @@ class TickResult:
     notes: tuple[str, ...] = field(default=())
     outcome: str = "ok"  # "ok", or "stale" / "partial": metrics stored, no detector fired
     metrics: Metrics | None = field(default=None, repr=False, compare=False)  # kept in memory for /chart
+    found_in_history: int = 0  # signals a fresh bot recorded from the history it started with (not sent)
 
 
 def run_tick(
@@ -89,6 +90,7 @@ def run_tick(
             store.finish_run(run_id, update.outcome, evaluation.as_of, 0, "; ".join(update.notes) or None, warnings)
             log.warning("tick %s: data %s, no detector fired: %s", run_id, update.outcome, "; ".join(update.notes))
             return TickResult(run_id, evaluation.as_of, [], notes, update.outcome, evaluation.metrics)
+        found = _history_at_first_start(store, evaluation, settings)
         new = store.record_signals([with_record(signal, records) for signal in evaluation.signals],
                                    digest=lambda fresh: digest_of(evaluation.as_of, snapshot, fresh))
         sessions = data.sessions
@@ -100,14 +102,27 @@ def run_tick(
         if pruned:
             log.info("pruned %d sent deliveries older than %g days", pruned, retention_days)
         store.finish_run(run_id, "ok", evaluation.as_of, len(new), warnings=warnings)
-        log.info("tick %s as of %s: %d new signals", run_id, evaluation.as_of, len(new))
-        return TickResult(run_id, evaluation.as_of, new, notes, metrics=evaluation.metrics)
+        log.info("tick %s as of %s: %s", run_id, evaluation.as_of, plural(len(new), "new signal"))
+        return TickResult(run_id, evaluation.as_of, new, notes, metrics=evaluation.metrics, found_in_history=found)
     except Exception as exc:
         try:
             store.finish_run(run_id, "error", error=f"{type(exc).__name__}: {exc}")
         except Exception as also:  # a full disk fails the record too: the caller still learns of the failure
             log.error("tick %s failed (%s) and could not be recorded: %s", run_id, exc, also)
         raise
+
+
+def _history_at_first_start(store: Store, evaluation, settings: DetectorSettings) -> int:  # noqa: ANN001
+    """A fresh bot knows its history: the signals the data implies before today are recorded, marked
+    as found at start, and sent to nobody, so /history, /breadth and /rates agree from the first minute."""
+    if evaluation.metrics is None or store.last_run("ok") is not None or store.has_signals():
+        return 0
+    signals = [replace(s, detail={**s.detail, "found_at_start": True})
+               for s in detect(evaluation.metrics, settings) if s.date < evaluation.as_of]
+    found = store.record_history(signals)
+    if found:
+        log.info("first start: %s found in the history (recorded, not sent)", plural(found, "signal"))
+    return found
 
 
 def digest_of(as_of: str, snapshot: dict, new: list[Signal]) -> Signal:

@@ -92,3 +92,29 @@ def test_a_session_the_loader_held_back_is_stale_for_the_tick_too(store, tmp_pat
     assert result.outcome == "stale" and result.new_signals == []
     assert any("2021-04-12 held back: only 2 of the 56 files" in note for note in result.notes)
     assert store.last_run()["outcome"] == "stale"
+
+
+@pytest.mark.market_data
+def test_a_fresh_bot_knows_its_history_and_sends_none_of_it(market_path, tmp_path):
+    """Started on the development folder, the first tick records what the history implies (the curve
+    inverted since 2022-10-28), marked as found at start, with no delivery for any of it."""
+    from bot.feeds import FolderFeed
+    from bot.messages import history_message
+    from signals.settings import load_detector_settings
+
+    store = Store(tmp_path / "bot.sqlite")
+    store.upsert_chat(5)
+    store.subscribe(5, ["rates", "breadth"])
+    result = run_tick(store, FolderFeed(market_path, tmp_path / "cache"), load_detector_settings())
+    assert result.found_in_history > 100 and result.new_signals == []
+    inverted = [s for s in store.recent_signals(500, ["rates"]) if s.key == "rates:curve_inverted"]
+    assert (inverted[0].date, inverted[0].direction) == ("2022-10-28", "start")
+    assert inverted[0].detail["found_at_start"] is True
+    assert store.stats()["deliveries"].get("pending", 0) <= 1  # at most the session's digest, none of the history
+    snapshot = store.latest_snapshot()
+    assert snapshot["active"]["rates:curve_inverted"] == "2022-10-28"
+    listed = history_message(store.recent_signals(50), snapshot["records"], snapshot["active"])
+    assert "from history" in listed
+    again = run_tick(store, FolderFeed(market_path, tmp_path / "cache"), load_detector_settings())
+    assert again.found_in_history == 0  # once, at the first start
+    store.close()

@@ -130,7 +130,8 @@ def _smallcap_narrow(metrics: Metrics, settings: DetectorSettings) -> Condition:
              part("universes.russell2000.median_pct_from_52w_high", members_behind, known))
 
     def explain_end(because: tuple[str, ...], values: dict) -> str:
-        return _narrow_end("End of \u2018small caps left behind\u2019", "the S&P 500", "the median Russell 2000 member", because,
+        return _narrow_end("End of \u2018small caps left behind\u2019", "the S&P 500",
+                           "the median Russell 2000 member", because,
                            values["sp500_index_pct_from_52w_high"], values["russell2000_median_pct_from_52w_high"],
                            "breadth.index_pct_from_52w_high", rules.index_within_pct_of_high,
                            rules.smallcap_median_below_high_pct, "small caps catching up")
@@ -234,7 +235,8 @@ def _narrow_end(headline: str, index: str, member: str, because: tuple[str, ...]
         return (f"{headline}: {index} fell {_below(index_gap)} its high (more than {index_band:g}%); {member} "
                 f"is still {_below(member_gap)} its own: the gap closed from above, not by {catching_up}")
     if index_path not in because:
-        return (f"{headline}: breadth caught up. {member[0].upper() + member[1:]} is now {_below(member_gap)} its 52-week "
+        who = member[0].upper() + member[1:]
+        return (f"{headline}: breadth caught up. {who} is now {_below(member_gap)} its 52-week "
                 f"high (within {member_band:g}%) with {index} {_below(index_gap)} its own")
     return (f"{headline}: {index} fell {_below(index_gap)} its high and {member} recovered to "
             f"{_below(member_gap)} its own")
