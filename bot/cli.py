@@ -76,7 +76,8 @@ def cmd_metrics(args: argparse.Namespace, config: AppConfig) -> int:
     if args.json:
         payload = dict(result.snapshot)
         payload["warnings"] = [str(i) for i in data.issues] + list(result.notes)
-        payload["data"] = {"source": data.source, "constituents": len(data.constituents),
+        payload["data"] = {"source": data.source, "price_basis": data.price_basis,
+                           "constituents": len(data.constituents),
                            "with_prices": len(data.members), "missing": list(data.missing_members)}
         _print_json(payload)
     else:

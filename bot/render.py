@@ -146,11 +146,16 @@ def grade_table(stats: dict[str, Any]) -> list[str]:
     return lines
 
 
+_DATES = re.compile(r"\d{4}-\d{2}-\d{2}(?:(?:,| and) \d{4}-\d{2}-\d{2})*")
+
+
 def _counted(kind: str, members: list[Any]) -> str:
     """A grouped kind with its real numbers: "Volume is zero on 1 to 14 sessions", never a literal N."""
     numbers: list[float] = []
+    kind = kind.replace("<dates>", "their dates")
     for member in members:
-        found = re.search(r"\d[\d,]*(?:\.\d+)?", str(getattr(member, "message", member)).split(" (")[0])
+        text = _DATES.sub("", str(getattr(member, "message", member)).split(" (")[0])
+        found = re.search(r"\d[\d,]*(?:\.\d+)?", text)
         if found:
             numbers.append(float(found.group().replace(",", "")))
     if "#" not in kind or not numbers:
@@ -169,7 +174,7 @@ def warning_lines(issues: Iterable[Any], keep: int = 3) -> list[str]:
     groups: dict[str, list[Any]] = {}
     for issue in issues:
         message = str(getattr(issue, "message", issue))
-        kind = re.sub(r"\d[\d,.\-]*", "#", message.split(" (")[0])
+        kind = re.sub(r"\d[\d,.\-]*", "#", _DATES.sub("<dates>", message.split(" (")[0]))
         groups.setdefault(kind, []).append(issue)
     lines = []
     for kind, members in groups.items():

@@ -79,7 +79,8 @@ def run_tick(
         notes = tuple(update.notes) + evaluation.notes
         snapshot = dict(evaluation.snapshot)
         snapshot["notes"] = list(notes) + [str(issue) for issue in data.issues]
-        snapshot["data"] = {"constituents": len(data.constituents), "with_prices": len(data.members),
+        snapshot["data"] = {"price_basis": data.price_basis, "constituents": len(data.constituents),
+                            "with_prices": len(data.members),
                             "missing": list(data.missing_members), "refresh": update.outcome}
         records = track_records(data.as_of(evaluation.as_of), evaluation.metrics, settings) \
             if evaluation.metrics is not None else {}

@@ -56,6 +56,7 @@ class MarketData:
     suspect: pd.Series | None = field(default=None, compare=False)  # session -> reason, "" when fine
     universes: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
     universe_lists: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False)
+    price_basis: str = "close"  # "adjusted": dividend-adjusted closes (Adj Close) wherever a source has them
     # Identity of the loaded history: `as_of` slices keep it, so an engine that has seen a longer or
     # shorter slice of the same history knows the bars it already used are the same.
     origin: object = field(default_factory=object, compare=False, repr=False)

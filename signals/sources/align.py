@@ -51,6 +51,7 @@ class Aligned:
     carried: pd.DataFrame  # bool: the close was missing and carried forward
     suspect: pd.Series  # session -> why no detector may fire on it ("" when fine)
     issues: list[DataIssue]
+    price_basis: str = "close"  # "adjusted" when the closes come from Adj Close (see _price_basis)
 
 
 def align(
@@ -75,6 +76,7 @@ def align(
     sessions = sessions_between(*span)
     shape = (len(sessions), len(tickers))
     close, high, low, volume = (np.full(shape, np.nan) for _ in range(4))
+    adjusted_files = np.zeros(len(tickers), dtype=bool)
     while parsed.chunks:  # each chunk is dropped once scattered: memory holds the grid, not two copies
         chunk = parsed.chunks.pop(0)
         rows, on_session = _session_rows(chunk.dates, sessions)
@@ -87,6 +89,7 @@ def align(
             adjusted = adjusted[on_session]
             has_adjusted = np.zeros(len(tickers), dtype=bool)
             has_adjusted[codes[~np.isnan(adjusted)]] = True
+            adjusted_files |= has_adjusted
             uses = has_adjusted[codes]
             with np.errstate(invalid="ignore", divide="ignore"):
                 factor = np.where(uses, adjusted / raw_close, 1.0)
@@ -121,8 +124,23 @@ def align(
     def frame(values: np.ndarray) -> pd.DataFrame:
         return pd.DataFrame(values, index=sessions, columns=columns, copy=False)
 
+    basis = _price_basis(adjusted_files, signed_mask, names, issues)
     return Aligned(filled, frame(high), frame(low), frame(volume),
-                   pd.DataFrame(carried, index=sessions, columns=columns, copy=False), suspect, issues)
+                   pd.DataFrame(carried, index=sessions, columns=columns, copy=False), suspect, issues, basis)
+
+
+def _price_basis(adjusted: np.ndarray, signed_mask: np.ndarray, names: list[str], issues: list[DataIssue]) -> str:
+    """One basis, named: dividend-adjusted closes (`Adj Close`, as StockCharts computes breadth) where
+    the files have them. A price file offering Close only is used as it is, and said: it may be
+    price-only beside adjusted ones (dividend-adjusted and price-only % above the 200-day differ by
+    up to 3 points on the development set)."""
+    prices = ~signed_mask
+    if not adjusted[prices].any():
+        return "close"
+    for column in np.flatnonzero(prices & ~adjusted):
+        issues.append(DataIssue(names[column], None, "has Close only, no Adj Close: used as it is, which may be "
+                                                    "price-only beside the adjusted closes"))
+    return "adjusted"
 
 
 def _session_rows(dates: np.ndarray, sessions: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:

@@ -139,6 +139,7 @@ def _load(root: Path, parsed: ParsedPrices) -> MarketData:
         suspect=aligned.suspect,
         universes=universes,
         universe_lists=lists,
+        price_basis=aligned.price_basis,
     )
 
 

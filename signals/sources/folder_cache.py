@@ -27,7 +27,7 @@ from signals.sources.csv_prices import ParsedChunk
 
 log = logging.getLogger(__name__)
 
-VERSION = 1
+VERSION = 2  # 2: the causal bad-print rule and the named price basis
 
 
 @dataclass(frozen=True)

@@ -333,7 +333,7 @@ class LiveSource:
                           rates=self.cache.rates(), constituents=universe, members=members, missing_members=missing,
                           issues=tuple(issues), source=f"Yahoo Finance + FRED cache ({self.cache.path})",
                           carried=aligned.carried, suspect=aligned.suspect, universes=universes,
-                          universe_lists=lists)
+                          universe_lists=lists, price_basis=aligned.price_basis)
 
 
 __all__ = ["LiveSettings", "LiveSource", "MARKET_TICKERS", "RefreshReport"]
