@@ -89,14 +89,21 @@ import statistics
 from signals.engine import MetricsEngine
 from signals.evaluate import evaluate
 from signals.metrics.breadth import member_aggregates
+from signals.replay import track_records
 from signals.sources.folder import load_folder
 data = load_folder({str(data)!r})
 sessions = data.sessions
 engine = MetricsEngine()
-evaluate(data, as_of=sessions[-{repeat} - 2], engine=engine)  # the bot's first tick: all history
+
+def tick(session):  # what a tick's engine work is: metrics, signals, each key's record, the active keys
+    evaluation = evaluate(data, as_of=session, engine=engine)
+    track_records(data.as_of(session), evaluation.analysis)
+    return evaluation.analysis.active
+
+tick(sessions[-{repeat} - 2])  # the bot's first tick: all history
 ticks, full, floor = [], [], []
 for session in sessions[-{repeat} - 1:]:
-    t = time.perf_counter(); evaluate(data, as_of=session, engine=engine); ticks.append(time.perf_counter() - t)
+    t = time.perf_counter(); tick(session); ticks.append(time.perf_counter() - t)
 for session in sessions[-{repeat}:]:
     t = time.perf_counter(); evaluate(data, as_of=session); full.append(time.perf_counter() - t)
 members = list(data.universe_members("sp500"))
@@ -175,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{'':>10}{'':>8}   {load['peak_mib'] * 2**20 / cells:.0f} bytes/cell at peak; target <= 600 MiB")
     engine = engine_figures(args.data, max(5, args.repeat))
     print(f"{'tick engine work, new session':<46}{engine['tick'] * 1000:>8.0f}ms{engine['full'] * 1000:>8.0f}ms"
-          f"{engine['full'] / engine['tick']:>7.1f}x   baseline: all history again; target <= 150 ms")
+          f"{engine['full'] / engine['tick']:>7.1f}x   baseline: all history again; target <= 60 ms")
     print(f"{'  floor: last session S&P 500 aggregates':<46}{engine['floor'] * 1000:>8.1f}ms")
 
     if args.no_synthetic:

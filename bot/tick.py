@@ -18,8 +18,7 @@ from bot.messages import picture_lines, plural
 from bot.render import warning_lines
 from bot.store import Store
 from signals.engine import MetricsEngine
-from signals.detectors import active_signals, detect
-from signals.evaluate import evaluate
+from signals.evaluate import Evaluation, evaluate
 from signals.replay import track_records
 from signals.market_data import MarketData
 from signals.metrics import Metrics
@@ -82,16 +81,16 @@ def run_tick(
         snapshot["data"] = {"price_basis": data.price_basis, "constituents": len(data.constituents),
                             "with_prices": len(data.members),
                             "missing": list(data.missing_members), "refresh": update.outcome}
-        records = track_records(data.as_of(evaluation.as_of), evaluation.metrics, settings) \
-            if evaluation.metrics is not None else {}
+        analysis = evaluation.analysis
+        records = track_records(data.as_of(evaluation.as_of), analysis) if analysis is not None else {}
         snapshot["records"] = records  # each key's record in one line: /history and the alerts show it
-        snapshot["active"] = active_signals(evaluation.metrics, settings) if evaluation.metrics is not None else {}
+        snapshot["active"] = analysis.active if analysis is not None else {}
         store.save_snapshot(evaluation.as_of, snapshot)
         if update.outcome != "complete":
             store.finish_run(run_id, update.outcome, evaluation.as_of, 0, "; ".join(update.notes) or None, warnings)
             log.warning("tick %s: data %s, no detector fired: %s", run_id, update.outcome, "; ".join(update.notes))
             return TickResult(run_id, evaluation.as_of, [], notes, update.outcome, evaluation.metrics)
-        found = _history_at_first_start(store, evaluation, settings)
+        found = _history_at_first_start(store, evaluation)
         new = store.record_signals([with_record(signal, records) for signal in evaluation.signals],
                                    digest=lambda fresh: digest_of(evaluation.as_of, snapshot, fresh))
         sessions = data.sessions
@@ -113,13 +112,14 @@ def run_tick(
         raise
 
 
-def _history_at_first_start(store: Store, evaluation, settings: DetectorSettings) -> int:  # noqa: ANN001
+def _history_at_first_start(store: Store, evaluation: Evaluation) -> int:
     """A fresh bot knows its history: the signals the data implies before today are recorded, marked
     as found at start, and sent to nobody, so /history, /breadth and /rates agree from the first minute."""
-    if evaluation.metrics is None or store.last_run("ok") is not None or store.has_signals():
+    analysis = evaluation.analysis
+    if analysis is None or store.last_run("ok") is not None or store.has_signals():
         return 0
-    signals = [replace(s, detail={**s.detail, "found_at_start": True})
-               for s in detect(evaluation.metrics, settings) if s.date < evaluation.as_of]
+    today = len(analysis.metrics.sessions) - 1
+    signals = [replace(s, detail={**s.detail, "found_at_start": True}) for s in analysis.signals(0, today)]
     found = store.record_history(signals)
     if found:
         log.info("first start: %s found in the history (recorded, not sent)", plural(found, "signal"))

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from signals.detectors import blocked_notes, detect
+from signals.detectors import Analysis
 from signals.engine import MetricsEngine
 from signals.market_data import MarketData
 from signals.metrics import Metrics, compute_metrics
@@ -26,6 +26,7 @@ class Evaluation:
     signals: list[Signal]  # edges dated this session
     notes: tuple[str, ...] = ()
     metrics: Metrics | None = field(default=None, repr=False, compare=False)
+    analysis: Analysis | None = field(default=None, repr=False, compare=False)  # the one pass: records, active
 
 
 def evaluate(
@@ -48,11 +49,12 @@ def evaluate(
     first = last
     if after is not None:
         first = min(last, int(metrics.sessions.searchsorted(pd.Timestamp(after), side="right")))
-    signals = detect(metrics, settings, first_position=first)
+    analysis = Analysis(metrics, settings)
     return Evaluation(
         as_of=metrics.sessions[last].strftime("%Y-%m-%d"),
         snapshot=metrics.snapshot(),
-        signals=signals,
-        notes=metrics.notes + tuple(blocked_notes(metrics, settings)),
+        signals=analysis.signals(first),
+        notes=metrics.notes + tuple(analysis.blocked_notes()),
         metrics=metrics,
+        analysis=analysis,
     )

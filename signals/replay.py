@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from signals.detectors import KEYS, detect
+from signals.detectors import KEYS, Analysis, detect
 from signals.errors import DataError
 from signals.engine import MetricsEngine
 from signals.evaluate import evaluate
 from signals.market_data import MarketData
-from signals.metrics import Metrics, compute_metrics
+from signals.metrics import compute_metrics
 from signals.settings import DetectorSettings, load_detector_settings
 from signals.signal import Signal
 from signals.signal_value import (
@@ -169,18 +169,17 @@ def summarize(data: MarketData, first: int, signals: list[Signal]) -> dict[str, 
 WARM_UP_SESSIONS = 252  # the slowest metric (a 52-week high) needs this much history before grading
 
 
-def track_records(data: MarketData, metrics: Metrics, settings: DetectorSettings) -> dict[str, str]:
+def track_records(data: MarketData, analysis: Analysis) -> dict[str, str]:
     """Each registered key's record before the last session, in one line (alerts, /history).
 
-    `metrics` are those of `data` (as the tick computed them); the signals come from the same
-    history, so the record a subscriber reads is the one a replay to the day before would print.
+    `analysis` is the tick's own pass over `data`: the edges come from the same history, so the
+    record a subscriber reads is the one a replay to the day before would print.
     """
-    sessions = metrics.sessions
+    sessions = analysis.metrics.sessions
     if len(sessions) == 0:
         return {}
     first = min(WARM_UP_SESSIONS, len(sessions) - 1)
-    today = sessions[-1].strftime("%Y-%m-%d")
-    earlier = [s for s in detect(metrics, settings, first_position=first) if s.date < today]
+    earlier = analysis.starts(first, len(sessions) - 1)
     by_key = summarize(data, first, earlier)["by_key"]
     since = str(sessions[first].year)
     return {key: record_line(by_key.get(key), since) for key in KEYS}

@@ -8,6 +8,8 @@ and end rule of `edges.find_edges`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from signals.detectors import breadth, breakout, credit, rates, sectors
@@ -51,18 +53,36 @@ def _edges(cond: Condition, metrics: Metrics, settings: DetectorSettings) -> lis
     return find_edges(values, cond.kind, limit if cond.limited else None, rules.end_after_sessions, hold)
 
 
-def detect(metrics: Metrics, settings: DetectorSettings, first_position: int = 0) -> list[Signal]:
-    """Every edge at or after session `first_position`, sorted by date, then key.
+@dataclass(frozen=True)
+class Edge:
+    """One edge of one condition: where, which way, and (for an end) which parts no longer held."""
 
-    The edges are found over the whole history (state carries from the first session), so the
-    signals of a day do not depend on where a replay starts. A suspect session, or one on which
-    an index/ETF the condition reads had no bar, is unknown for that condition: no edge there.
-    """
-    sessions = metrics.sessions
-    signals: list[Signal] = []
-    for cond in all_conditions(metrics, settings):
-        for position, direction in _edges(cond, metrics, settings):
-            if position < first_position or (direction == "end" and not cond.announce_end):
+    condition: Condition
+    position: int
+    direction: str
+
+
+class Analysis:
+    """One pass over a history: every condition built once, its edges found once. The tick reads the
+    signals, the records, the active keys and the blocked notes from it; nothing recomputes a condition."""
+
+    def __init__(self, metrics: Metrics, settings: DetectorSettings) -> None:
+        self.metrics = metrics
+        self.settings = settings
+        self.conditions = all_conditions(metrics, settings)
+        self.edges = sorted((Edge(cond, position, direction) for cond in self.conditions
+                             for position, direction in _edges(cond, metrics, settings)),
+                            key=lambda e: (e.position, e.condition.type, e.condition.key, e.direction))
+
+    def signals(self, first_position: int = 0, before_position: int | None = None) -> list[Signal]:
+        """The announced edges from `first_position` (up to, not including, `before_position`), described."""
+        sessions = self.metrics.sessions
+        signals: list[Signal] = []
+        for edge in self.edges:
+            cond, position, direction = edge.condition, edge.position, edge.direction
+            if position < first_position or (before_position is not None and position >= before_position):
+                continue
+            if direction == "end" and not cond.announce_end:
                 continue
             title, detail = cond.describe(direction, position)
             if direction == "end":
@@ -72,23 +92,48 @@ def detect(metrics: Metrics, settings: DetectorSettings, first_position: int = 0
                     title = cond.explain_end(because, detail)
             signals.append(Signal(cond.type, cond.key, sessions[position].strftime("%Y-%m-%d"),
                                   direction, title, detail))  # type: ignore[arg-type]
-    signals.sort(key=lambda s: (s.date, s.type, s.key, s.direction))
-    return signals
+        signals.sort(key=lambda s: (s.date, s.type, s.key, s.direction))
+        return signals
+
+    def starts(self, first_position: int, before_position: int) -> list[Signal]:
+        """The announced edges in [first, before) without their words: what a record needs, and cheap."""
+        sessions = self.metrics.sessions
+        return [Signal(e.condition.type, e.condition.key, sessions[e.position].strftime("%Y-%m-%d"), e.direction,
+                       "", {})  # type: ignore[arg-type]
+                for e in self.edges if first_position <= e.position < before_position
+                and (e.direction == "start" or e.condition.announce_end)]
+
+    @property
+    def active(self) -> dict[str, str]:
+        """The state keys active at the last session, with the date each started (events are news, not states)."""
+        last: dict[str, Edge] = {}
+        for edge in self.edges:
+            if edge.condition.kind == "state":
+                last[edge.condition.key] = edge
+        return {key: self.metrics.sessions[edge.position].strftime("%Y-%m-%d")
+                for key, edge in last.items() if edge.direction == "start"}
+
+    def blocked_notes(self, position: int = -1) -> list[str]:
+        return blocked_notes(self.metrics, self.settings, position, self.conditions)
+
+
+def detect(metrics: Metrics, settings: DetectorSettings, first_position: int = 0) -> list[Signal]:
+    """Every edge at or after session `first_position`, sorted by date, then key.
+
+    The edges are found over the whole history (state carries from the first session), so the
+    signals of a day do not depend on where a replay starts. A suspect session, or one on which
+    an index/ETF the condition reads had no bar, is unknown for that condition: no edge there.
+    """
+    return Analysis(metrics, settings).signals(first_position)
 
 
 def active_signals(metrics: Metrics, settings: DetectorSettings) -> dict[str, str]:
-    """The state keys active at the last session, with the date each started (events are news, not states)."""
-    active: dict[str, str] = {}
-    for cond in all_conditions(metrics, settings):
-        if cond.kind != "state":
-            continue
-        edges = _edges(cond, metrics, settings)
-        if edges and edges[-1][1] == "start":
-            active[cond.key] = metrics.sessions[edges[-1][0]].strftime("%Y-%m-%d")
-    return active
+    """The state keys active at the last session, with the date each started."""
+    return Analysis(metrics, settings).active
 
 
-def blocked_notes(metrics: Metrics, settings: DetectorSettings, position: int = -1) -> list[str]:
+def blocked_notes(metrics: Metrics, settings: DetectorSettings, position: int = -1,
+                  conditions: list[Condition] | None = None) -> list[str]:
     """Why detectors cannot decide on one session (default: the last), in words for the warnings."""
     if not len(metrics.sessions):
         return []
@@ -100,7 +145,7 @@ def blocked_notes(metrics: Metrics, settings: DetectorSettings, position: int = 
         notes.append(f"{day} is suspect ({reason}); no detector fires on it")
         return notes
     carried: dict[str, list[str]] = {}
-    for cond in all_conditions(metrics, settings):
+    for cond in conditions if conditions is not None else all_conditions(metrics, settings):
         for ticker in cond.inputs:
             frame = metrics.carried_inputs
             if frame is not None and ticker in frame.columns and bool(frame[ticker].iat[position]):
