@@ -51,9 +51,11 @@ def test_subscribe_tick_alert_arrives(fake, folder, tmp_path):
             await asyncio.sleep(0.3)
             assert len([t for t in replies(fake, USER) if "Fed cut" in t]) == 1
             fake.push_message(USER, "/history")
-            history = await until(lambda: [t for t in replies(fake, USER) if t.startswith("<b>Last 1 signal</b>")])
+            history = await until(lambda: [t for t in replies(fake, USER) if t.startswith("<b>Last 2 signals</b>")])
             lines = history[0].split("\n")
             assert lines[1] == "2024-02-28 \U0001F514 Fed cut its target by 25 bp to 5.00\u20135.25%"
+            # the folder's curve was inverted from its third session: the first start found it in the history
+            assert lines[2].startswith("2024-01-03 ") and lines[2].endswith("\u00b7 active \u00b7 from history")
             assert "<b>Track record</b>" in history[0] and len(history[0]) < 400
             fake.push_callback(USER, "hist:10")  # the "Full detail" button: the full alerts
             await until(lambda: any("<i>2024-02-28 close \u00b7 rates:fed_cut</i>" in c.params.get("text", "")
@@ -73,7 +75,7 @@ def test_unsubscribed_chat_gets_nothing(fake, folder, tmp_path):
             await services.tick("test")
             await asyncio.sleep(0.3)
             assert not any("Fed cut" in t for t in replies(fake, USER))
-            assert services.store.stats()["signals"] == 1
+            assert services.store.stats()["signals"] == 2  # the Fed cut, and the inversion found in the history
 
     asyncio.run(scenario())
 
@@ -223,7 +225,7 @@ def test_commands_answer_and_explain_bad_input(fake, folder, tmp_path):
             assert any("/subscribe &lt;topic|all&gt;" in t and "/run" not in t for t in texts)
             assert any("<b>Rates</b>" in t and "Fed target" in t and "(alert at \u00b140 bp)" in t for t in texts)
             assert any("Small-cap breakout" in t for t in texts)
-            assert any("No signals yet" in t for t in texts)
+            assert any("\u00b7 from history" in t for t in texts)  # the curve inversion the first start found
             assert any("Data as of: 2024-02-28" in t for t in texts)
             both = next(m for m in fake.sent(USER) if m["text"].startswith("<b>Breadth</b>")  # both universes
                         and "<b>S&amp;P 500</b>" in m["text"] and "<b>Russell 2000</b>" in m["text"])

@@ -102,7 +102,7 @@ def test_without_a_folder_the_empty_live_cache_is_explained(capsys, monkeypatch,
     monkeypatch.delenv("ROTATION_DATA", raising=False)
     monkeypatch.chdir(tmp_path)  # no .env here
     code, _, err = run(capsys, "metrics", "--db", tmp_path / "bot.sqlite")
-    assert code == 1 and "the price cache is empty: run `rotation-bot fetch` first" in err
+    assert code == 1 and "the price cache is empty: run `rotation-bot fetch` once Yahoo Finance can be reached" in err
 
 
 def test_unknown_arguments_are_usage_errors(capsys):
