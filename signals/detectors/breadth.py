@@ -82,7 +82,7 @@ def _participation(metrics: Metrics, settings: DetectorSettings) -> Condition:
     drop = frame["pct_above_200dma"] - frame["pct_above_200dma"].shift(sessions)
     index_change = (frame["index_close"] / frame["index_close"].shift(sessions) - 1.0) * 100.0
     band = rules.participation_index_band_pct
-    dropping, index_rising = drop <= -rules.participation_drop_points, index_change >= band
+    dropping, index_rising = drop <= -rules.participation_drop_points, index_change > 0
     # the bands: ends on laxer levels (a fall under the end points, or the index down by the band)
     still_dropping, index_holding = drop <= -rules.participation_end_drop_points, index_change > -band
     known = drop.notna() & index_change.notna()
@@ -275,8 +275,7 @@ DETECTOR = Detector(
                 "member {breadth.median_below_high_pct:g}% or more below its own"),
         KeySpec("breadth:participation_drop", "participation falling",
                 "% of S&P 500 members above their 200-day falls {breadth.participation_drop_points:g}+ points "
-                "over {breadth.participation_sessions} sessions while the index rises "
-                "{breadth.participation_index_band_pct:g}%+; ends when the fall is under "
+                "over {breadth.participation_sessions} sessions while the index rises; ends when the fall is under "
                 "{breadth.participation_end_drop_points:g} points or the index is down "
                 "{breadth.participation_index_band_pct:g}%"),
         KeySpec("breadth:smallcap_narrow", "small caps left behind",
