@@ -341,7 +341,12 @@ async def evaluate_job(context: ContextTypes.DEFAULT_TYPE) -> None:
         if now + timedelta(minutes=config.stale_retry_minutes) <= give_up_at:
             context.job_queue.run_once(evaluate_job, when=timedelta(minutes=config.stale_retry_minutes),
                                        name=EVALUATE_JOB)
-            log.info("data %s for %s; retrying in %g minutes", result.outcome, due.session, config.stale_retry_minutes)
+            next_try = (now + timedelta(minutes=config.stale_retry_minutes)).astimezone(NEW_YORK)
+            unreachable = next((n.split(";")[0] for n in result.notes if "unreachable" in n), None)
+            if unreachable:  # one line that says what is wrong and when the bot asks again
+                log.warning("%s; next try at %s ET", unreachable, next_try.strftime("%H:%M"))
+            else:
+                log.info("data %s for %s; next try at %s ET", result.outcome, due.session, next_try.strftime("%H:%M"))
             return
         if services.store.first_notice(f"stale:{due.session}"):
             await notify_admins(context, f"\u26a0\ufe0f Data for the {due.session} session is {result.outcome} after "

@@ -291,7 +291,8 @@ def status_text(services: Services, context: ContextTypes.DEFAULT_TYPE, admin: b
                          f"session is {escape(evaluated or 'none')}.")
     lines.extend(escape(line) for line in services.feed.status_lines(detail=admin))
     counts = store.stats()["deliveries"]
-    lines.append(f"Deliveries pending: {counts.get('pending', 0)}, failed: {counts.get('failed', 0)}")
+    lines.append(f"Deliveries pending: {counts.get('pending', 0)}, failed: {counts.get('failed', 0)}, "
+                 f"expired: {counts.get('expired', 0)}")
     return "\n".join(lines)
 
 

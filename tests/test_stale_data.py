@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta, timezone
 
-from bot.app import EVALUATE_JOB
+from bot.app import EVALUATE_JOB, NEW_YORK
 from bot.schedule import Due
 from signals.sources.folder import load_folder
 from tests.bot_harness import ADMIN_CHAT, announce_cut, make_folder, running_bot, until
@@ -69,3 +69,23 @@ def test_stale_data_is_retried_before_giving_up(tmp_path):
 
         asyncio.run(scenario())
 
+
+
+def test_yahoo_unreachable_is_one_line_with_the_next_try_in_new_york_time(tmp_path, caplog):
+    folder = make_folder(tmp_path / "data")
+    feed = LiveStaticFeed(load_folder(folder), "partial", (
+        "Yahoo Finance unreachable (could not resolve query2.finance.yahoo.com); stopped asking after 2 tries, "
+        "no ticker is marked failed",))
+    with FakeTelegram() as fake, caplog.at_level("INFO", logger="bot.app"):
+        async def scenario():
+            async with running_bot(fake, folder, tmp_path / "bot.sqlite",
+                                   {"stale_retry_minutes": 15, "stale_give_up_minutes": 180},
+                                   feed=feed, calendar=JustClosed()):
+                await until(lambda: any("next try at" in r.getMessage() for r in caplog.records))
+
+        asyncio.run(scenario())
+    said = [r.getMessage() for r in caplog.records if "next try at" in r.getMessage()]
+    expected = (datetime.now(timezone.utc) + timedelta(minutes=15)).astimezone(NEW_YORK).strftime("%H:%M")
+    assert said[0].startswith("Yahoo Finance unreachable (could not resolve query2.finance.yahoo.com); next try at ")
+    assert said[0].endswith(" ET") and said[0][-8:-3] in {expected, (datetime.now(timezone.utc) + timedelta(
+        minutes=14)).astimezone(NEW_YORK).strftime("%H:%M")}
