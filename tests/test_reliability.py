@@ -99,13 +99,21 @@ def test_two_thousand_deliveries_through_random_faults(tmp_path):
         counts = alert_counts(fake)
         accepted = sorted(c.at for c in fake.calls_of("send") if c.status == 200)
         chaos = dict(fake.chaos_counts)
+    with sqlite3.connect(database) as connection:
+        unconfirmed = {row[0] for row in connection.execute(
+            "SELECT chat_id FROM outbox WHERE last_error LIKE 'unconfirmed%'")}
+    missing = set(range(1, chats + 1)) - set(counts)
 
-    assert len(counts) == chats
     duplicates = sum(n - 1 for n in counts.values())
     lost_answers = chaos.get("drop-after", 0)  # a proxy's page ("garbled") delivered nothing
     busiest = max(sum(1 for t in accepted if start <= t < start + 1.0) for start in accepted)
     print(f"faults injected: {chaos}; duplicates {duplicates} (answers lost after sending: {lost_answers}); "
-          f"busiest second: {busiest} sends")
+          f"busiest second: {busiest} sends; unconfirmed: {len(unconfirmed)}, of which missing {len(missing)}")
+    # a dropped connection looks the same before and after Telegram read the request: a part whose
+    # answer was lost three times is counted as delivered, and says so ("unconfirmed"); every chat
+    # that did not get the alert is one of those, never one recorded plainly as sent
+    assert missing <= unconfirmed
+    assert len(counts) >= chats - len(unconfirmed)
     assert duplicates <= lost_answers and max(counts.values()) <= 3
     assert busiest <= 30
 
@@ -189,7 +197,8 @@ def test_sigkill_mid_tick_then_restart_alerts_once(market_path, tmp_path):
     store.upsert_chat(77)
     store.subscribe(77, ["breadth", "breakout", "rates"])
     # the bot last evaluated 2024-02-26: this start catches up the 2-year tightening of 02-28 and its end
-    # on 03-04, the IWM breakout of 03-01 and its end on 03-06
+    # on 03-04 (IWM's close of 03-01, 0.5% over its prior high, is inside half its average daily move: no
+    # breakout under the band)
     store.finish_run(store.start_run("schedule"), "ok", "2024-02-26")
     store.close()
     with FakeTelegram() as fake:
@@ -230,7 +239,7 @@ def test_sigkill_mid_tick_then_restart_alerts_once(market_path, tmp_path):
             signals = connection.execute("SELECT COUNT(*) FROM signals WHERE type != 'digest'").fetchone()[0]
             assert connection.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         assert outcomes[:2] == ["ok", "interrupted"] and outcomes[-1] == "ok"
-        assert signals == 4
+        assert signals == 2
         texts = [m["text"] for m in fake.sent(77)]
         alerts = [t for t in texts if "close \u00b7" in t]
         assert len(alerts) == signals and len(set(alerts)) == len(alerts)  # each once
