@@ -44,6 +44,7 @@ from bot.commands import (
     Command,
     chart_button,
     history_button,
+    plain_text,
     reply,
     services_of,
     stale_button,
@@ -213,6 +214,7 @@ def register_handlers(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(chart_button, pattern=r"^chart:"))
     application.add_handler(CallbackQueryHandler(history_button, pattern=r"^hist:"))
     application.add_handler(CallbackQueryHandler(stale_button))
+    application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, plain_text))
     # commands posted in a channel are the channel's business, not requests to the bot
     application.add_handler(MessageHandler(filters.COMMAND & ~filters.UpdateType.CHANNEL_POSTS, unknown_command))
     application.add_error_handler(on_error)

@@ -27,6 +27,7 @@ from bot.controls import digest_command, quiet_command, settings_command, timezo
 from bot.chat_io import ECHO_LIMIT, echo, may_change_chat, off_loop, remember_chat, reply, services_of, small_number
 from bot.messages import (
     history_message,
+    picture_lines,
     plural,
     signal_message,
 )
@@ -286,9 +287,12 @@ def status_text(services: Services, context: ContextTypes.DEFAULT_TYPE, admin: b
     if not services.offline:
         due = services.calendar.last_due(datetime.now(timezone.utc))
         evaluated = last_ok["data_as_of"] if last_ok else None
-        if due and (evaluated is None or evaluated < due.session):
+        if due and evaluated is None:
+            lines.append(f"No session evaluated yet: the first evaluation (of the {due.session} session) is "
+                         f"{'running now' if services.tick_lock.locked() else 'due'}.")
+        elif due and evaluated < due.session:
             lines.append(f"\u26a0\ufe0f Data is stale: the {due.session} session closed but the last evaluated "
-                         f"session is {escape(evaluated or 'none')}.")
+                         f"session is {escape(evaluated)}.")
     lines.extend(escape(line) for line in services.feed.status_lines(detail=admin))
     counts = store.stats()["deliveries"]
     lines.append(f"Deliveries pending: {counts.get('pending', 0)}, failed: {counts.get('failed', 0)}, "
@@ -344,6 +348,17 @@ async def toggle_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         note = f"Subscribed to {topic}"
     await query.answer(note)
     await query.edit_message_reply_markup(topics_keyboard(await off_loop(services.store.subscriptions, chat_id)))
+
+
+async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    """Words in a private chat: a person expects an answer. A short hint and the current headline."""
+    snapshot = await off_loop(services_of(context).store.latest_snapshot)
+    if snapshot is None:
+        now = "The first reading is not in yet; /status says when it is due."
+    else:
+        now = f"Now ({escape(snapshot['as_of'])} close): {escape(picture_lines(snapshot)[0])}."
+    await reply(update, f"I answer commands rather than messages: /breadth for the current picture, /help for "
+                        f"the rest.\n{now}")
 
 
 async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

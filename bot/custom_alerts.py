@@ -17,23 +17,36 @@ from bot.chat_io import echo, may_change_chat, off_loop, remember_chat, reply, s
 from bot.custom_alert_rules import MAX_ALERTS, OPERATORS, holds, metric_paths, parse_number, shown
 
 
-def paths_help(paths: list[str], wrong: str) -> str:
-    """The valid paths, grouped, with the closest matches to what was typed first."""
-    close = difflib.get_close_matches(wrong.lower(), paths, n=3, cutoff=0.6)
+def _groups(paths: list[str]) -> dict[str, list[str]]:
     groups: dict[str, list[str]] = {}
     for path in paths:
         head, _, leaf = path.rpartition(".")
         groups.setdefault(head, []).append(leaf)
-    lines = [f"Did you mean {', '.join(f'<code>{p}</code>' for p in close)}?"] if close else []
-    lines.append("Valid metric paths:")
-    lines += [f"<b>{head}.</b> {', '.join(leaves)}" for head, leaves in groups.items()]
+    return groups
+
+
+def closest_paths(paths: list[str], wrong: str) -> str:
+    """What a mistyped path most likely meant, short (a phone screen, not a wall): the closest paths,
+    or the sections paths begin with, and where the full list is."""
+    close = difflib.get_close_matches(wrong.lower(), paths, n=3, cutoff=0.6)
+    if close:
+        said = f"Did you mean {' or '.join(f'<code>{p}</code>' for p in close)}?"
+    else:
+        said = "Paths begin with " + ", ".join(f"<code>{head}.</code>" for head in _groups(paths)) + "."
+    return f"{said}\n/alert paths lists every path."
+
+
+def all_paths(paths: list[str]) -> str:
+    """Every valid path, grouped by section (`/alert paths`)."""
+    lines = ["<b>Metric paths</b> (use them as /alert &lt;path&gt; above|below &lt;number&gt;)"]
+    lines += [f"<b>{head}.</b> {', '.join(leaves)}" for head, leaves in _groups(paths).items()]
     return "\n".join(lines)
 
 
 def usage() -> str:
     return ("Use /alert &lt;metric path&gt; above|below &lt;number&gt;, for example\n"
             "/alert universes.russell2000.pct_above_200dma below 30\n/alert rates.yield_2y above 4.5\n"
-            "/alerts lists yours; /alert delete &lt;id&gt; removes one.")
+            "/alerts lists yours; /alert delete &lt;id&gt; removes one; /alert paths lists every path.")
 
 
 async def alert_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -41,6 +54,13 @@ async def alert_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     args = context.args or []
     if len(args) == 2 and args[0].lower() == "delete":
         await _delete(update, context, args[1])
+        return
+    if len(args) == 1 and args[0].lower() == "paths":
+        snapshot = await services.snapshot()
+        if snapshot is None:
+            await reply(update, "No metrics yet: the first evaluation has not run. /status shows when it will.")
+            return
+        await reply(update, all_paths(sorted(metric_paths(snapshot))))
         return
     if len(args) != 3:
         await reply(update, f"{usage()}\n(got {echo(args)})")
@@ -52,7 +72,7 @@ async def alert_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     paths = metric_paths(snapshot)
     if path not in paths:
-        await reply(update, f"Unknown metric path {echo(path)}.\n{paths_help(sorted(paths), path)}")
+        await reply(update, f"Unknown metric path {echo(path)}. {closest_paths(sorted(paths), path)}")
         return
     if op not in OPERATORS or number is None:
         await reply(update, f"{usage()}\n(got {echo(args)}; <code>{path}</code> is a valid path, now "

@@ -175,6 +175,7 @@ async def run_console(services: Services) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping)
     services.store.abandon_unfinished_runs()
+    beating = asyncio.create_task(_beat_until(services, stop))  # alive during the first tick too
     await _console_tick(services)
     while not stop.is_set():
         due = services.calendar.next_due(datetime.now(timezone.utc))
@@ -183,15 +184,25 @@ async def run_console(services: Services) -> None:
             return
         print(f"Next evaluation after the {due.session} close, at {human_time(due.at)}", flush=True)
         while not stop.is_set() and datetime.now(timezone.utc) < due.at:
-            await asyncio.to_thread(services.store.beat, "loop")  # `rotation-bot health` reads it
-            wait = min(HEARTBEAT_SECONDS, max(0.0, (due.at - datetime.now(timezone.utc)).total_seconds()))
+            wait = max(0.0, (due.at - datetime.now(timezone.utc)).total_seconds())
             try:
                 await asyncio.wait_for(stop.wait(), timeout=wait)
             except TimeoutError:
                 pass
         if not stop.is_set():
             await _console_tick(services)
+    await beating
     print("Stopped.", flush=True)
+
+
+async def _beat_until(services: Services, stop: asyncio.Event) -> None:
+    """The console schedule's heartbeat, every HEARTBEAT_SECONDS, ticks or not (`rotation-bot health`)."""
+    while not stop.is_set():
+        await asyncio.to_thread(services.store.beat, "loop")
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=HEARTBEAT_SECONDS)
+        except TimeoutError:
+            pass
 
 
 async def _console_tick(services: Services) -> None:

@@ -63,7 +63,8 @@ def throttle_handler(throttle: ChatThrottle):  # noqa: ANN201 - a PTB callback
         chat = update.effective_chat
         message = update.effective_message
         is_command = bool(message and message.text and message.text.startswith("/"))
-        if chat is None or not (is_command or update.callback_query is not None):
+        talking = bool(message and message.text and chat is not None and chat.type == ChatType.PRIVATE)
+        if chat is None or not (is_command or talking or update.callback_query is not None):
             return
         group = chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
         verdict = throttle.admit(chat.id, group)

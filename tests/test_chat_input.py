@@ -163,3 +163,18 @@ def test_callbacks_without_a_chat_or_from_a_stranger_and_lone_surrogates(fake, t
     assert not [r for r in caplog.records if r.levelname == "ERROR"], [r.getMessage() for r in caplog.records]
     assert all("\ud83d" not in m["text"] for m in fake.sent(USER))
     assert fake.sent(-100777) == []  # a channel's own commands get no "Unknown command"
+
+
+def test_plain_words_in_a_private_chat_get_a_hint_with_the_headline(fake, tmp_path):
+    folder = make_folder(tmp_path / "data")
+
+    async def scenario():
+        async with running_bot(fake, folder, tmp_path / "bot.sqlite"):
+            fake.push_message(USER, "hello bot")
+            fake.push_message(GROUP, "hello everyone", user_id=7, chat_type="group")  # people talking: not to us
+            hint = await until(lambda: [t for t in replies(fake, USER) if "I answer commands" in t])
+            assert "/breadth" in hint[0] and "Now (2024-02-28 close): S&amp;P 500" in hint[0]
+            await asyncio.sleep(0.5)
+            assert replies(fake, GROUP) == []
+
+    asyncio.run(scenario())

@@ -106,7 +106,14 @@ def test_the_commands_end_to_end(fake, tmp_path):
             fake.push_message(USER, "/alert rates.yeild_2y above 4.5")
             listing = await until(lambda: [t for t in texts() if "Unknown metric path" in t])
             assert "Did you mean <code>rates.yield_2y</code>" in listing[0]
-            assert "<b>universes.russell2000.</b>" in "\n".join(texts()) and "pct_above_200dma" in "\n".join(texts())
+            assert len(listing[0]) <= 1000 and "/alert paths lists every path" in listing[0]  # no wall of paths
+            fake.push_message(USER, "/alert sentiment.fear above 1")
+            lost = await until(lambda: [t for t in texts() if "sentiment.fear" in t])
+            assert "Paths begin with" in lost[0] and "<code>universes.russell2000.</code>" in lost[0]
+            assert len(lost[0]) <= 1000
+            fake.push_message(USER, "/alert paths")
+            full = await until(lambda: [t for t in texts() if t.startswith("<b>Metric paths</b>")])
+            assert "<b>universes.russell2000.</b>" in full[0] and "pct_above_200dma" in full[0]
             fake.push_message(USER, "/alert rates.yield_2y above lots")
             wanted = "(got \u201crates.yield_2y above lots\u201d; <code>rates.yield_2y</code> is a valid path, now 4.5)"
             await until(lambda: any(wanted in t for t in texts()))
