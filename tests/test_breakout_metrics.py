@@ -51,8 +51,18 @@ def test_adx_is_ta_on_clean_bars_with_the_warm_up_masked(bars):
     reference = ADXIndicator(high["IWM"], low["IWM"], close["IWM"], window=14).adx()
     assert out["iwm_adx_14"].iloc[:27].isna().all()  # ta reports 0.0 there: not a real reading
     assert (reference.iloc[:27] == 0).all()
-    np.testing.assert_allclose(out["iwm_adx_14"].iloc[27:], reference.iloc[27:])
+    np.testing.assert_array_equal(out["iwm_adx_14"].iloc[27:], reference.iloc[27:])  # the same bits
     assert out["iwm_adx_14"].iloc[27:].between(0, 100).all()
+
+
+@pytest.mark.market_data
+def test_adx_is_ta_bit_for_bit_on_real_iwm_bars(real_market):
+    from signals.metrics.adx import adx
+
+    bars = pd.DataFrame({"high": real_market.high["IWM"], "low": real_market.low["IWM"],
+                         "close": real_market.close["IWM"]}).dropna()
+    reference = ADXIndicator(bars["high"], bars["low"], bars["close"], window=14).adx().to_numpy()
+    np.testing.assert_array_equal(adx(bars["high"], bars["low"], bars["close"], 14), reference)
 
 
 def test_a_nan_bar_does_not_poison_later_adx(bars):

@@ -6,13 +6,11 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 import pandas as pd
-from ta.trend import ADXIndicator
 
 from signals.market_data import MarketData
+from signals.metrics.adx import adx as wilder_adx
 from signals.metrics.rolling import pct_from, prior_high, sma
 from signals.tickers import RUSSELL_2000, SMALL_CAP_ETF, SP500_ETF
 
@@ -59,11 +57,12 @@ def compute_breakout(data: MarketData, notes: list[str]) -> pd.DataFrame:
 
 
 def _adx(data: MarketData, ticker: str, notes: list[str]) -> pd.Series:
-    """ADX(14) from `ta`, over the bars that have high, low and close, warm-up masked.
+    """ADX(14), `ta`'s arithmetic (signals/metrics/adx.py), over the bars that have high, low and
+    close, warm-up masked.
 
-    `ta` needs one Series per input, turns every value after a NaN into NaN, and reports 0.0
-    (not NaN) for its first 2 x window - 1 bars: so NaN rows are dropped first and the warm-up
-    is set to NaN rather than read as "no trend".
+    As in `ta`, one NaN would make every later value NaN and the first 2 x window - 1 values are
+    0.0 (not NaN): so NaN rows are dropped first and the warm-up is set to NaN rather than read as
+    "no trend".
     """
     index = data.close.index
     if ticker not in data.high.columns or data.high[ticker].isna().all() or data.low[ticker].isna().all():
@@ -74,11 +73,9 @@ def _adx(data: MarketData, ticker: str, notes: list[str]) -> pd.Series:
     warmup = 2 * ADX_WINDOW - 1
     if len(bars) <= warmup:
         return pd.Series(np.nan, index=index)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        adx = ADXIndicator(bars["high"], bars["low"], bars["close"], window=ADX_WINDOW, fillna=False).adx()
-    adx.iloc[:warmup] = np.nan
-    return adx.reindex(index)
+    values = wilder_adx(bars["high"].to_numpy(), bars["low"].to_numpy(), bars["close"].to_numpy(), ADX_WINDOW)
+    values[:warmup] = np.nan
+    return pd.Series(values, index=bars.index).reindex(index)
 
 
 def _volume_ratio(data: MarketData, ticker: str, notes: list[str]) -> pd.Series:
