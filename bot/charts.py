@@ -79,6 +79,8 @@ def _pct(value: float | None, digits: int = 1, signed: bool = True) -> str:
     if value is None or math.isnan(value):
         return "n/a"
     value = round(value, digits) + 0.0  # no "-0.0%"
+    if signed and value == 0:
+        return f"{0:.{digits}f}%"  # no "+0.0%" for -0.04% either
     return (f"{value:+.{digits}f}%" if signed else f"{value:.{digits}f}%").replace("-", "\u2212")
 
 

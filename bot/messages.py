@@ -6,6 +6,8 @@ notes could carry anything) goes through `html.escape`.
 
 from __future__ import annotations
 
+import re
+
 from html import escape
 from typing import Any
 
@@ -122,9 +124,11 @@ def split_message(text: str, limit: int = MESSAGE_LIMIT) -> list[str]:
 
 
 def _number(value: Any, template: str) -> str:
+    """`value` by `template`; a signed reading that rounds to zero loses its sign ("0.0%", not "-0.0%")."""
     if value is None:
         return "n/a"
-    return template.format(value).replace("-", "\u2212")
+    text = template.format(value)
+    return re.sub(r"^[+-](0(?:\.0+)?)(?!\d)", r"\1", text).replace("-", "\u2212")
 
 
 def _rows(rows: list[tuple[str, str]]) -> str:

@@ -49,3 +49,12 @@ def test_history_is_one_line_per_signal_with_its_state():
     assert lines[2] == "2023-12-20 \u2705 Rates easing over \u00b7 ended"
     assert lines[3] == "2023-12-01 \U0001F514 Rates easing"
     assert "\u2022 Small caps left behind: Since 2018: 18 starts" in text and "breadth:" not in text  # no internal keys
+
+
+def test_a_signed_reading_that_rounds_to_zero_has_no_sign():
+    from bot.messages import _number
+    from signals.detectors.base import signed
+
+    assert signed(-0.04) == "0.0" and signed(0.04) == "0.0" and signed(-0.06) == "\u22120.1"
+    assert _number(-0.04, "{:+.1f}%") == "0.0%" and _number(-1.04, "{:+.1f}%") == "\u22121.0%"
+    assert _number(10.2, "{:+.1f}%") == "+10.2%"

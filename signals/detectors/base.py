@@ -107,8 +107,11 @@ def at(frame: pd.DataFrame, position: int, *columns: str) -> dict[str, float | N
 
 
 def signed(value: float | None, digits: int = 1, unit: str = "") -> str:
+    """+1.2, \u22120.4, and 0.0 with no sign when it rounds to zero (never "+0.0" for \u22120.04)."""
     if value is None or math.isnan(value):
         return "n/a"
+    if round(value, digits) == 0:
+        return f"{0:.{digits}f}{unit}"
     return f"{value:+.{digits}f}{unit}".replace("-", "\u2212")
 
 
