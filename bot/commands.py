@@ -287,12 +287,13 @@ def status_text(services: Services, context: ContextTypes.DEFAULT_TYPE, admin: b
     if not services.offline:
         due = services.calendar.last_due(datetime.now(timezone.utc))
         evaluated = last_ok["data_as_of"] if last_ok else None
-        if due and evaluated is None:
+        if due and evaluated is None and last is None:
             lines.append(f"No session evaluated yet: the first evaluation (of the {due.session} session) is "
                          f"{'running now' if services.tick_lock.locked() else 'due'}.")
-        elif due and evaluated < due.session:
-            lines.append(f"\u26a0\ufe0f Data is stale: the {due.session} session closed but the last evaluated "
-                         f"session is {escape(evaluated)}.")
+        elif due and (evaluated is None or evaluated < due.session):
+            since = f"the last evaluated session is {escape(evaluated)}" if evaluated else \
+                "no session has been evaluated on good data yet"
+            lines.append(f"\u26a0\ufe0f Data is stale: the {due.session} session closed but {since}.")
     lines.extend(escape(line) for line in services.feed.status_lines(detail=admin))
     counts = store.stats()["deliveries"]
     lines.append(f"Deliveries pending: {counts.get('pending', 0)}, failed: {counts.get('failed', 0)}, "
