@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from types import SimpleNamespace
@@ -37,93 +39,72 @@ def photo_alerts(fake) -> int:
     return sum(1 for c in fake.calls_of("sendPhoto") if c.status == 200)
 
 
-def deliver_through(fake, folder, database, chats: int, during, timeout: float) -> tuple[Counter, dict, float]:
+@dataclass
+class Outcome:
+    copies: Counter  # chat -> copies of the alert it received
+    took: float
+    faults: dict[str, int]  # the fake's chaos counts
+    refused: int  # sends answered 502
+
+
+def deliver_through(tmp_path, chats: int, during: Callable, label: str, timeout: float = 400) -> Outcome:
     """Queue one alert for `chats` chats, let `during(services, fake)` shape what Telegram answers,
-    and wait until the outbox has nothing pending; returns the copies per chat, the outbox counts and
-    the time it took."""
+    wait until nothing is pending, then check the targets: 0 lost, "sent" only for what was sent,
+    at most 3 copies, at most 30 sends in any second."""
+    folder = make_folder(tmp_path / "data")
+    database = subscribed_database(tmp_path / "bot.sqlite", chats)
+
     async def scenario():
         async with running_bot(fake, folder, database) as services:
             services.deliverer.backoff_seconds = 0.5
-            await during(services, fake)
+            during(services, fake)
             began = time.monotonic()
             announce_cut(folder)
             await services.tick("test")
             await until(lambda: not services.store.stats()["deliveries"].get("pending"), timeout=timeout, every=0.5)
             return services.store.stats()["deliveries"], time.monotonic() - began
 
-    counts, took = asyncio.run(scenario())
-    return alert_counts(fake), counts, took
-
-
-def check(copies: Counter, counts: dict, chats: int, fake, label: str, took: float) -> None:
-    most = max(copies.values())
-    print(f"{label}: {len(copies)}/{chats} chats got it, outbox {counts}, most copies {most}, "
-          f"busiest second {busiest_second(fake)} sends, {took:.0f} s; photos accepted {photo_alerts(fake)}")
-    assert len(copies) == chats  # 0 lost
-    assert counts == {"sent": chats}  # "sent" only for what was sent
-    assert most <= 3
-    assert busiest_second(fake) <= 30
+    with FakeTelegram(rate_limit_per_second=30) as fake:
+        counts, took = asyncio.run(scenario())
+        copies = alert_counts(fake)
+        outcome = Outcome(copies, took, dict(fake.chaos_counts),
+                          sum(1 for c in fake.calls_of("send") if c.status == 502))
+        most = max(copies.values())
+        print(f"{label}: {len(copies)}/{chats} chats got it, outbox {counts}, most copies {most}, "
+              f"busiest second {busiest_second(fake)} sends, {took:.0f} s; photos accepted {photo_alerts(fake)}; "
+              f"faults {outcome.faults}, 502s {outcome.refused}")
+        assert len(copies) == chats  # 0 lost
+        assert counts == {"sent": chats}  # "sent" only for what was sent
+        assert most <= 3
+        assert busiest_second(fake) <= 30
+    return outcome
 
 
 def test_a_proxy_answering_html_200_to_a_fifth_of_sends_loses_nothing(tmp_path):
-    chats = 1000
-    folder = make_folder(tmp_path / "data")
-    database = subscribed_database(tmp_path / "bot.sqlite", chats)
-
-    async def proxy(services, fake):
-        fake.chaos(0.2, seed=5, kinds=("garbled",))
-
-    with FakeTelegram(rate_limit_per_second=30) as fake:
-        copies, counts, took = deliver_through(fake, folder, database, chats, proxy, timeout=400)
-        pages = fake.chaos_counts.get("garbled", 0)
-        check(copies, counts, chats, fake, f"HTML-200 at 20% ({pages} pages)", took)
-    assert pages > 150 and sum(copies.values()) == chats  # a page delivered nothing, so no copies either
+    outcome = deliver_through(tmp_path, 1000, lambda services, fake: fake.chaos(0.2, seed=5, kinds=("garbled",)),
+                              "HTML-200 at 20%")
+    assert outcome.faults["garbled"] > 150 and sum(outcome.copies.values()) == 1000  # a page delivered nothing
 
 
 def test_thirty_seconds_of_html_pages_lose_nothing(tmp_path):
-    chats = 600
-    folder = make_folder(tmp_path / "data")
-    database = subscribed_database(tmp_path / "bot.sqlite", chats)
-
-    async def portal(services, fake):
-        fake.proxy_window(30.0)
-
-    with FakeTelegram(rate_limit_per_second=30) as fake:
-        copies, counts, took = deliver_through(fake, folder, database, chats, portal, timeout=400)
-        check(copies, counts, chats, fake, "30 s of HTML-200", took)
-    assert took >= 30
+    outcome = deliver_through(tmp_path, 600, lambda services, fake: fake.proxy_window(30.0), "30 s of HTML-200")
+    assert outcome.took >= 30
 
 
 def test_a_fifth_of_answers_lost_after_telegram_accepted_keeps_copies_within_three(tmp_path):
-    chats = 600
-    folder = make_folder(tmp_path / "data")
-    database = subscribed_database(tmp_path / "bot.sqlite", chats)
-
-    async def lossy(services, fake):
-        fake.chaos(0.2, seed=9, kinds=("drop-after",))
-
-    with FakeTelegram(rate_limit_per_second=30) as fake:
-        copies, counts, took = deliver_through(fake, folder, database, chats, lossy, timeout=400)
-        lost = fake.chaos_counts.get("drop-after", 0)
-        check(copies, counts, chats, fake, f"lost-after-accepted at 20% ({lost} answers lost)", took)
-    assert sum(n - 1 for n in copies.values()) <= lost
+    outcome = deliver_through(tmp_path, 600, lambda services, fake: fake.chaos(0.2, seed=9, kinds=("drop-after",)),
+                              "lost-after-accepted at 20%")
+    assert sum(n - 1 for n in outcome.copies.values()) <= outcome.faults["drop-after"]
 
 
 def test_six_minutes_of_502_lose_nothing(tmp_path):
     """Longer than the old backoff added up to (8 attempts, about 4 minutes): a real outage in real time."""
-    chats = 60
-    folder = make_folder(tmp_path / "data")
-    database = subscribed_database(tmp_path / "bot.sqlite", chats)
-
-    async def outage(services, fake):
+    def outage(services, fake):
         services.deliverer.backoff_seconds = 2.0  # the production backoff, capped at 60 s
         fake.fail_for("send", 502, "Bad Gateway", seconds=360)
 
-    with FakeTelegram(rate_limit_per_second=30) as fake:
-        copies, counts, took = deliver_through(fake, folder, database, chats, outage, timeout=600)
-        refused = sum(1 for c in fake.calls_of("send") if c.status == 502)
-        check(copies, counts, chats, fake, f"6 minutes of 502 ({refused} answers 502)", took)
-    assert took >= 360
+    outcome = deliver_through(tmp_path, 60, outage, "6 minutes of 502", timeout=600)
+    assert outcome.took >= 360 and outcome.refused > 60
 
 
 def test_an_hour_of_502_on_an_injected_clock_loses_nothing_and_a_day_expires(tmp_path):
