@@ -260,7 +260,8 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace, AppConfig], int], str]] 
     "fetch": (cmd_fetch, "fill or refresh the local price cache, with a progress bar"),
     "chart": (cmd_chart, "the charts the bot sends, as a PNG file"),
     "db": (cmd_db, "the database: `db check` runs SQLite's integrity check and lists every problem"),
-    "health": (cmd_health, "exit 0 when the running bot's database answers and its loop beat recently"),
+    "health": (cmd_health, "exit 0 when the running bot is alive (its scheduler turned) and listening (Telegram "
+                           "answered a poll) within the bound"),
 }
 
 
@@ -294,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
     database.add_argument("action", choices=["check"], help="check: PRAGMA integrity_check, read-only")
     health = commands.add_parser("health", parents=[common], help=COMMANDS["health"][1])
     health.add_argument("--max-age", type=float, default=120.0, metavar="SECONDS",
-                        help="the oldest heartbeat that still counts as alive (default 120)")
+                        help="the oldest heartbeat or good poll that still counts (default 120)")
     return parser
 
 
