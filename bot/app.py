@@ -70,6 +70,7 @@ from bot.pacing import PacedRequest
 from bot.listening import ListeningWatch
 from bot.telegram_request import NotTelegramAnswer, TelegramRequest
 from bot.services import Services
+from bot.store import damage_line
 from bot.throttle import ChatThrottle, throttle_handler
 
 log = logging.getLogger(__name__)
@@ -360,7 +361,8 @@ async def evaluate_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def watch_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    """The scheduler's turn and the last good poll, for `rotation-bot health`; polling kept alive."""
+    """The scheduler's turn and the last good poll, for `rotation-bot health`; and the stop with one line
+    when polling has been refused or dead too long (bot/listening.py)."""
     services = services_of(context)
     watch = services.listening
     polled = watch.request.last_ok_wall if watch is not None else None
@@ -375,8 +377,6 @@ async def watch_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def integrity_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """Once a day, PRAGMA quick_check: damage found while running is said, not lived with in silence."""
-    from bot.runner import damage_line
-
     services = services_of(context)
     try:
         damage = await asyncio.to_thread(services.store.integrity)

@@ -15,7 +15,7 @@ from bot.messages import plural
 from bot.schedule import SessionCalendar
 from bot.feeds import data_feed
 from bot.services import Services
-from bot.store import Store
+from bot.store import Store, damage_line
 from bot.tick import TickResult
 from signals.errors import Cancelled, RotationError
 from signals.settings import load_detector_settings
@@ -43,13 +43,6 @@ def build_services(config: AppConfig) -> Services:
         deliverer=None,
         feed=data_feed(config),
     )
-
-
-def damage_line(path, damage: list[str]) -> str:  # noqa: ANN001
-    """One line that names the file, what is wrong, and what to do."""
-    more = f" (and {len(damage) - 1} more)" if len(damage) > 1 else ""
-    return (f"the database {path} is damaged: {damage[0]}{more}; stop the bot and restore it from a backup, "
-            f"or recover it as README's 'A damaged database' says (`rotation-bot db check` lists every problem)")
 
 
 def run_bot(config: AppConfig) -> int:
@@ -123,7 +116,7 @@ def _with_stop_signals(post_init, services: Services):  # noqa: ANN001, ANN202
                 services.deliverer.stop()
             stopping.append(asyncio.ensure_future(_stop_polling_then_run(application)))
 
-        stopping: list[asyncio.Future] = []
+        stopping: list[asyncio.Future] = []  # holds the stop task: the loop keeps only weak references
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop)

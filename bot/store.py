@@ -171,6 +171,13 @@ _DIGEST_AUDIENCE = ("SELECT DISTINCT chats.id FROM chats JOIN chat_settings ON c
                     "JOIN subscriptions ON subscriptions.chat_id = chats.id WHERE chats.active = 1 AND digest = 1")
 
 
+def damage_line(path: Path, damage: list[str]) -> str:
+    """What `Store.integrity` found, as one line that names the file, what is wrong, and what to do."""
+    more = f" (and {len(damage) - 1} more)" if len(damage) > 1 else ""
+    return (f"the database {path} is damaged: {damage[0]}{more}; stop the bot and restore it from a backup, "
+            f"or recover it as README's 'A damaged database' says (`rotation-bot db check` lists every problem)")
+
+
 def utc_now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
