@@ -3,8 +3,8 @@
 Almost all of a tick's work is the (session x member) part of breadth (`member_aggregates`) over
 2,200 tickers; everything else runs over a handful of 1-D series and is cheap over all history.
 The engine keeps each universe's aggregates for the sessions it has seen and, for a new session,
-computes them from the year of bars before it only. `member_aggregates` is exact per row, so the
-result is the same, bit for bit, as computing all history again (a test checks it).
+computes its row only, reading the year of bars before it. `member_aggregates` is exact per row, so
+the result is the same, bit for bit, as computing all history again (a test checks it).
 
 It trusts stored rows only for the same loaded history (`MarketData.origin`): data loaded anew
 (a changed folder, a refreshed cache) starts it over.
@@ -42,7 +42,7 @@ class MetricsEngine:
         if have < sessions:
             start = max(0, have - AGGREGATE_LOOKBACK)
             members = list(data.universe_members(universe))
-            fresh = member_aggregates(data.close.iloc[start:sessions].loc[:, members]).iloc[have - start:]
+            fresh = member_aggregates(data.close.iloc[start:sessions].loc[:, members], first=have - start)
             known = fresh if known is None else pd.concat([known, fresh])
             self._aggregates[universe] = known
         return known.iloc[:sessions]  # type: ignore[union-attr]

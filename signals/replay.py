@@ -30,6 +30,8 @@ from signals.signal_value import (
     HORIZONS,
     SIGNIFICANT_T,
     Grade,
+    Tally,
+    base_autocovariances,
     base_rate,
     forward_relative,
     grade,
@@ -136,22 +138,32 @@ def forward_returns(data: MarketData, signals: list[Signal]) -> dict[tuple[str, 
 
 def summarize(data: MarketData, first: int, signals: list[Signal]) -> dict[str, Any]:
     """The base rate over the span and, per key, its starts graded against it (see `signal_value`)."""
-    relative = _relative_forward(data)
-    by_key: dict[str, dict[str, Any]] = {}
-    starts: dict[str, list[int]] = {}
-    for signal in signals:
-        entry = by_key.setdefault(signal.key, {"type": signal.type, "starts": 0, "ends": 0})
-        entry["starts" if signal.direction == "start" else "ends"] += 1
+    tallies: dict[str, Tally] = {}
+    positions = data.sessions.searchsorted(pd.DatetimeIndex([signal.date for signal in signals])).tolist()
+    for signal, position in zip(signals, positions):
+        tally = tallies.setdefault(signal.key, Tally(signal.type))
         if signal.direction == "start":
-            starts.setdefault(signal.key, []).append(int(data.sessions.searchsorted(pd.Timestamp(signal.date))))
+            tally.starts.append(int(position))
+        else:
+            tally.ends += 1
+    return summarize_tallies(data, first, tallies)
+
+
+def summarize_tallies(data: MarketData, first: int, tallies: dict[str, Tally]) -> dict[str, Any]:
+    """`summarize` from each key's start positions and end count: what a tick's record needs, without words."""
+    relative = _relative_forward(data)
     base: dict[str, Any] = {}
+    gammas: dict[int, np.ndarray | None] = {}
     for horizon in HORIZONS:
         rate = base_rate(relative[horizon], first) if relative else {"mean": None, "n": 0, "hit_rate": None}
         base[f"mean_{horizon}d"], base[f"n_{horizon}d"] = rate["mean"], rate["n"]
         base[f"hit_rate_{horizon}d"] = rate["hit_rate"]
-    for key, entry in by_key.items():
+        gammas[horizon] = base_autocovariances(relative[horizon], first, horizon) if relative else None
+    by_key: dict[str, dict[str, Any]] = {}
+    for key, tally in tallies.items():
+        entry: dict[str, Any] = {"type": tally.type, "starts": len(tally.starts), "ends": tally.ends}
         for horizon in HORIZONS:
-            graded = (grade(starts.get(key, []), relative[horizon], first, horizon) if relative
+            graded = (grade(tally.starts, relative[horizon], first, horizon, gammas[horizon]) if relative
                       else Grade(0, None, None, None, None))
             entry[f"n_{horizon}d"] = graded.n
             entry[f"mean_{horizon}d"] = graded.mean
@@ -160,7 +172,9 @@ def summarize(data: MarketData, first: int, signals: list[Signal]) -> dict[str, 
             entry[f"hit_rate_{horizon}d"] = graded.hit_rate
             entry[f"base_{horizon}d"] = base[f"mean_{horizon}d"]
         entry["significant"] = significant(entry)
-    return {"signals": len(signals), "base": base, "by_key": dict(sorted(by_key.items())),
+        by_key[key] = entry
+    total = sum(len(tally.starts) + tally.ends for tally in tallies.values())
+    return {"signals": total, "base": base, "by_key": dict(sorted(by_key.items())),
             "confidence": ("t: the excess over its standard error, which counts the overlap of forward "
                            "windows (Newey-West weights on autocovariances from every session); "
                            f"|t| >= {SIGNIFICANT_T:g} is significant")}
@@ -179,7 +193,6 @@ def track_records(data: MarketData, analysis: Analysis) -> dict[str, str]:
     if len(sessions) == 0:
         return {}
     first = min(WARM_UP_SESSIONS, len(sessions) - 1)
-    earlier = analysis.starts(first, len(sessions) - 1)
-    by_key = summarize(data, first, earlier)["by_key"]
+    by_key = summarize_tallies(data, first, analysis.tallies(first, len(sessions) - 1))["by_key"]
     since = str(sessions[first].year)
     return {key: record_line(by_key.get(key), since) for key in KEYS}

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -53,8 +53,27 @@ def autocovariances(values: np.ndarray, max_lag: int) -> np.ndarray:
                      for lag in range(max_lag + 1)])
 
 
-def grade(positions: Iterable[int], forward: np.ndarray, first: int, horizon: int) -> Grade:
-    """The starts at `positions` against every session from `first` on that has a forward return."""
+@dataclass
+class Tally:
+    """One key's starts (session positions) and ends over a span: all that grading it needs."""
+
+    type: str
+    starts: list[int] = field(default_factory=list)
+    ends: int = 0
+
+
+def base_autocovariances(forward: np.ndarray, first: int, horizon: int) -> np.ndarray:
+    """The autocovariances `grade` weighs, from every session from `first` on: one set for all keys."""
+    span = forward[first:]
+    return autocovariances(span[~np.isnan(span)], horizon - 1)
+
+
+def grade(positions: Iterable[int], forward: np.ndarray, first: int, horizon: int,
+          gamma: np.ndarray | None = None) -> Grade:
+    """The starts at `positions` against every session from `first` on that has a forward return.
+
+    `gamma` is `base_autocovariances` of the same arguments, passed in when many keys are graded at once.
+    """
     span = forward[first:]
     usable = ~np.isnan(span)
     base = span[usable]
@@ -64,7 +83,8 @@ def grade(positions: Iterable[int], forward: np.ndarray, first: int, horizon: in
     values = forward[picks]
     mean = float(values.mean())
     excess = mean - float(base.mean())
-    gamma = autocovariances(base, horizon - 1)
+    if gamma is None:
+        gamma = autocovariances(base, horizon - 1)
     distance = np.abs(picks[:, None] - picks[None, :])
     near = distance < horizon
     weights = np.where(near, 1.0 - distance / horizon, 0.0)

@@ -29,12 +29,14 @@ def test_each_new_session_costs_one_row_and_equals_all_history(monkeypatch):
     engine.compute(SYNTHETIC.as_of(SYNTHETIC.sessions[300]))
     rows: list[int] = []
     original = breadth_module.member_aggregates
-    monkeypatch.setattr("signals.engine.member_aggregates", lambda close: rows.append(len(close)) or original(close))
+    monkeypatch.setattr("signals.engine.member_aggregates",
+                        lambda close, first=0: rows.append((len(close), first)) or original(close, first))
     for session in SYNTHETIC.sessions[301:306]:
         visible = SYNTHETIC.as_of(session)
         assert_identical(engine.compute(visible), compute_metrics(visible))
-    # a year of bars before each new session, never all history, for each universe (S&P 500, Russell 2000)
-    assert rows == [breadth_module.AGGREGATE_LOOKBACK + 1] * 5 * len(SYNTHETIC.universe_names)
+    # one new row from the year of bars before it, never all history, for each universe (S&P 500, Russell 2000)
+    lookback = breadth_module.AGGREGATE_LOOKBACK
+    assert rows == [(lookback + 1, lookback)] * 5 * len(SYNTHETIC.universe_names)
 
 
 def test_history_loaded_again_starts_the_engine_over(tmp_path):
@@ -57,6 +59,8 @@ def test_integer_window_sums_do_not_drift_with_the_start():
     whole = breadth_module.member_aggregates(close).iloc[-1]
     tail = breadth_module.member_aggregates(close.iloc[-253:]).iloc[-1]
     pd.testing.assert_series_equal(whole, tail)
+    one_row = breadth_module.member_aggregates(close.iloc[-253:], first=252)
+    pd.testing.assert_frame_equal(one_row, breadth_module.member_aggregates(close).iloc[-1:])
     assert breadth_module.member_aggregates(close.iloc[:, :1]).iloc[-1]["above_200dma"] == 0
 
 
@@ -76,3 +80,19 @@ def test_a_real_tick_reuses_history(real_market):
     evaluate(real_market, as_of="2024-03-07", engine=engine)
     live = evaluate(real_market, as_of="2024-03-08", engine=engine)
     assert live.snapshot == evaluate(real_market, as_of="2024-03-08").snapshot
+
+
+def test_a_ticks_record_is_the_replays_summary_of_the_same_span(real_market):
+    """The tick grades positions straight from its one pass; the replay grades dated signals: same lines."""
+    from signals.detectors import KEYS
+    from signals.replay import WARM_UP_SESSIONS, summarize, track_records
+    from signals.signal_value import record_line
+
+    visible = real_market.as_of("2024-03-01")
+    analysis = evaluate(visible, engine=MetricsEngine()).analysis
+    last = len(visible.sessions) - 1
+    signals = analysis.signals(WARM_UP_SESSIONS, last)
+    by_key = summarize(visible, WARM_UP_SESSIONS, signals)["by_key"]
+    since = str(visible.sessions[WARM_UP_SESSIONS].year)
+    assert len(signals) > 100
+    assert track_records(visible, analysis) == {key: record_line(by_key.get(key), since) for key in KEYS}

@@ -18,6 +18,7 @@ from signals.detectors.edges import StartLimit, find_edges
 from signals.metrics import Metrics
 from signals.settings import DetectorSettings
 from signals.signal import Signal
+from signals.signal_value import Tally
 
 DETECTORS: tuple[Detector, ...] = (
     breadth.DETECTOR,
@@ -43,11 +44,10 @@ def all_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Conditi
     return conditions
 
 
-def _edges(cond: Condition, metrics: Metrics, settings: DetectorSettings) -> list[tuple[int, str]]:
+def _edges(cond: Condition, unusable: np.ndarray, settings: DetectorSettings) -> list[tuple[int, str]]:
     """Every edge of one condition over the whole history, silent ends included."""
     rules = settings.signals
     limit = StartLimit(rules.max_starts, rules.starts_window_sessions)
-    unusable = metrics.unusable(cond.inputs)
     values = np.where(unusable, np.nan, cond.values)  # unknown: the state holds
     hold = None if cond.hold is None else np.where(unusable, np.nan, cond.hold)
     return find_edges(values, cond.kind, limit if cond.limited else None, rules.end_after_sessions, hold)
@@ -70,8 +70,12 @@ class Analysis:
         self.metrics = metrics
         self.settings = settings
         self.conditions = all_conditions(metrics, settings)
+        unusable: dict[tuple[str, ...], np.ndarray] = {}  # conditions share their inputs
+        for cond in self.conditions:
+            if cond.inputs not in unusable:
+                unusable[cond.inputs] = metrics.unusable(cond.inputs)
         self.edges = sorted((Edge(cond, position, direction) for cond in self.conditions
-                             for position, direction in _edges(cond, metrics, settings)),
+                             for position, direction in _edges(cond, unusable[cond.inputs], settings)),
                             key=lambda e: (e.position, e.condition.type, e.condition.key, e.direction))
 
     def signals(self, first_position: int = 0, before_position: int | None = None) -> list[Signal]:
@@ -95,13 +99,18 @@ class Analysis:
         signals.sort(key=lambda s: (s.date, s.type, s.key, s.direction))
         return signals
 
-    def starts(self, first_position: int, before_position: int) -> list[Signal]:
-        """The announced edges in [first, before) without their words: what a record needs, and cheap."""
-        sessions = self.metrics.sessions
-        return [Signal(e.condition.type, e.condition.key, sessions[e.position].strftime("%Y-%m-%d"), e.direction,
-                       "", {})  # type: ignore[arg-type]
-                for e in self.edges if first_position <= e.position < before_position
-                and (e.direction == "start" or e.condition.announce_end)]
+    def tallies(self, first_position: int, before_position: int) -> dict[str, Tally]:
+        """Each key's announced starts and ends in [first, before), as positions: what a record needs, and cheap."""
+        tallies: dict[str, Tally] = {}
+        for edge in self.edges:
+            cond = edge.condition
+            if not first_position <= edge.position < before_position:
+                continue
+            if edge.direction == "start":
+                tallies.setdefault(cond.key, Tally(cond.type)).starts.append(edge.position)
+            elif cond.announce_end:
+                tallies.setdefault(cond.key, Tally(cond.type)).ends += 1
+        return tallies
 
     @property
     def active(self) -> dict[str, str]:

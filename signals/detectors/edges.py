@@ -61,15 +61,17 @@ def find_edges(condition: np.ndarray, kind: Kind, limit: StartLimit | None, end_
         return edges
     active = False
     false_run = 0
-    for position in np.flatnonzero(~np.isnan(values) | ~np.isnan(holding)).tolist():
+    known = np.flatnonzero(~np.isnan(values) | ~np.isnan(holding))
+    # plain Python floats: the scan reads one value at a time, and numpy scalars cost ten times more
+    for position, value, held in zip(known.tolist(), values[known].tolist(), holding[known].tolist()):
         if active:
-            if np.isnan(holding[position]):
+            if held != held:  # NaN: unknown, the state holds
                 continue
-            false_run = 0 if holding[position] == 1.0 else false_run + 1
+            false_run = 0 if held == 1.0 else false_run + 1
             if false_run >= end_after:
                 active = False
                 edges.append((position, "end"))
-        elif values[position] == 1.0 and allowed(position):
+        elif value == 1.0 and allowed(position):
             active = True
             recent.append(position)
             false_run = 0

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from signals.market_data import MarketData
-from signals.metrics.rolling import change_pct, ema, pct_from, rolling_high, rolling_low, share_pct, sma
+from signals.metrics.rolling import change_pct, ema, pct_from, rolling_high, share_pct, sma, window_extremes
 from signals.tickers import EQUAL_WEIGHT_ETF, RUSSELL_2000, SMALL_CAP_ETF, SP500_ETF, SP500_INDEX
 
 LOOKBACK = 252  # sessions of history the slowest metric (the 52-week high) needs
@@ -56,7 +56,7 @@ def universe_breadth(data: MarketData, universe: str, notes: list[str],
     if aggregates is None:
         aggregates = member_aggregates(data.close.loc[:, list(members)])
     index = data.close.index
-    out = pd.DataFrame(index=index)
+    out: dict[str, pd.Series] = {}
     out["members"] = aggregates["members"]
     out["pct_above_50dma"] = share_pct(aggregates["above_50dma"], aggregates["with_50dma"])
     out["pct_above_200dma"] = share_pct(aggregates["above_200dma"], aggregates["with_200dma"])
@@ -80,68 +80,79 @@ def universe_breadth(data: MarketData, universe: str, notes: list[str],
     out["index_pct_from_52w_high"] = pct_from(index_close, rolling_high(index_close, YEAR))
     out["index_change_20d_pct"] = change_pct(index_close, TREND_SESSIONS)
     out["pct_above_200dma_change_20d"] = out["pct_above_200dma"] - out["pct_above_200dma"].shift(TREND_SESSIONS)
-    return out
+    return pd.DataFrame(out, index=index)
 
 
 AGGREGATE_LOOKBACK = YEAR  # rows before the first wanted one that `member_aggregates` needs
 _BLOCK = 512  # members per block of integer window sums (5,000 x 25 years in bounded memory)
 
 
-def _count_above_averages(values: np.ndarray, have: np.ndarray, counts: dict[str, np.ndarray]) -> None:
-    """Members above their 50/200-session average, and members that have one, added into `counts`."""
-    units = np.rint(np.clip(np.where(have, values, 0.0), 0.0, 1e8) * 1e6).astype(np.int64)
-    sums, gaps = np.cumsum(units, axis=0), np.cumsum(~have, axis=0, dtype=np.int32)
+def _count_above_averages(values: np.ndarray, have: np.ndarray, first: int, counts: dict[str, np.ndarray]) -> None:
+    """Members above their 50/200-session average, and members that have one, in rows `first`.., added into `counts`.
+
+    Window sums are integer running sums (cumulative sums differenced); a tick that wants one row
+    reads only the window before it.
+    """
+    start = max(0, first - SLOW_AVERAGE)  # no window reaches further back
+    units = np.rint(np.clip(np.where(have[start:], values[start:], 0.0), 0.0, 1e8) * 1e6).astype(np.int64)
+    sums = np.cumsum(units, axis=0)
+    gaps = np.cumsum(~have[start:], axis=0, dtype=np.int32)
+    rows = np.arange(first, len(values))
     for window, name in ((FAST_AVERAGE, "50dma"), (SLOW_AVERAGE, "200dma")):
-        window_sum, window_gaps = sums.copy(), gaps.copy()
-        window_sum[window:] -= sums[:-window]
-        window_gaps[window:] -= gaps[:-window]
-        defined = (window_gaps == 0) & have
-        defined[: window - 1] = False
-        counts[f"above_{name}"] += (defined & (units * window > window_sum)).sum(axis=1)
+        before = rows - window - start  # the running sums' row just before each window
+        earlier = before >= 0
+        window_sum, window_gaps = sums[first - start:].copy(), gaps[first - start:].copy()
+        window_sum[earlier] -= sums[before[earlier]]
+        window_gaps[earlier] -= gaps[before[earlier]]
+        defined = (window_gaps == 0) & have[first:]
+        defined[rows < window - 1] = False
+        counts[f"above_{name}"] += (defined & (units[first - start:] * window > window_sum)).sum(axis=1)
         counts[f"with_{name}"] += defined.sum(axis=1)
 
 
-def member_aggregates(close: pd.DataFrame) -> pd.DataFrame:
-    """Per session, counts and the median over the members: the only (session x member) work.
+def member_aggregates(close: pd.DataFrame, first: int = 0) -> pd.DataFrame:
+    """Per session from row `first` on, counts and the median over the members: the only (session x member) work.
 
     Each row depends on that row and the `AGGREGATE_LOOKBACK` rows before it, and on nothing
     else, bit for bit: the averages are exact integer window sums (prices in micro-units), not a
-    running float sum whose rounding depends on where the series starts. So the last session
-    computed from a year-long tail equals the same session computed over all history, and the
-    live tick's numbers equal the replay's.
+    running float sum whose rounding depends on where the series starts, and highs and lows are
+    exact. So the last session computed from a year-long tail equals the same session computed
+    over all history, and the live tick's numbers equal the replay's. A tick wants one row: the
+    rows before `first` are read, never aggregated.
     """
     values = close.to_numpy(dtype="float64")
     have = ~np.isnan(values)
-    out = pd.DataFrame(index=close.index)
-    out["members"] = have.sum(axis=1).astype("int64")
-    counts = {name: np.zeros(len(values), dtype=np.int64)
+    out: dict[str, np.ndarray] = {}
+    out["members"] = have[first:].sum(axis=1).astype("int64")
+    counts = {name: np.zeros(len(values) - first, dtype=np.int64)
               for name in ("above_50dma", "with_50dma", "above_200dma", "with_200dma")}
-    for first in range(0, values.shape[1], _BLOCK):  # blocks of members bound the integer temporaries
-        _count_above_averages(values[:, first:first + _BLOCK], have[:, first:first + _BLOCK], counts)
+    for column in range(0, values.shape[1], _BLOCK):  # blocks of members bound the integer temporaries
+        block = slice(column, column + _BLOCK)
+        _count_above_averages(values[:, block], have[:, block], first, counts)
     for name, count in counts.items():
         out[name] = count
 
-    gap_from_high = np.empty_like(values)
-    highs = np.zeros(len(values), dtype=np.int64)
-    lows = np.zeros(len(values), dtype=np.int64)
+    gap_from_high = np.empty((len(values) - first, values.shape[1]))
+    highs = np.zeros(len(values) - first, dtype=np.int64)
+    lows = np.zeros(len(values) - first, dtype=np.int64)
     with np.errstate(invalid="ignore", divide="ignore"):
-        for first in range(0, values.shape[1], _BLOCK):
-            block = close.iloc[:, first:first + _BLOCK]
-            part = values[:, first:first + _BLOCK]
-            high = rolling_high(block, YEAR).to_numpy()
-            gap_from_high[:, first:first + _BLOCK] = (part / high - 1.0) * 100.0
+        for column in range(0, values.shape[1], _BLOCK):
+            block = slice(column, column + _BLOCK)
+            high, low = window_extremes(values[:, block], YEAR, first)
+            part = values[first:, block]
+            gap_from_high[:, block] = (part / high - 1.0) * 100.0
             highs += (part >= high).sum(axis=1)
-            lows += (part <= rolling_low(block, YEAR).to_numpy()).sum(axis=1)
+            lows += (part <= low).sum(axis=1)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows before a year of history
             out["median_pct_from_52w_high"] = np.nanmedian(gap_from_high, axis=1)
         del gap_from_high
         out["new_highs"] = highs
         out["new_lows"] = lows
-        change = np.diff(values, axis=0, prepend=np.nan)
+        change = np.diff(values[max(0, first - 1):], axis=0, prepend=np.nan)[min(first, 1):]
         out["advances"] = (change > 0).sum(axis=1).astype("int64")
         out["declines"] = (change < 0).sum(axis=1).astype("int64")
-    return out
+    return pd.DataFrame(out, index=close.index[first:])
 
 
 # Each universe's own index, and the ETF that stands in for it when the index file is missing.

@@ -22,7 +22,7 @@ RATIO_AVERAGE = 200
 
 def compute_breakout(data: MarketData, notes: list[str]) -> pd.DataFrame:
     index = data.close.index
-    out = pd.DataFrame(index=index)
+    out: dict[str, pd.Series] = {}  # one frame built at the end: a column at a time costs 0.2 ms each
     nothing = pd.Series(np.nan, index=index)
 
     for ticker, prefix in ((SMALL_CAP_ETF, "iwm"), (RUSSELL_2000, "rut")):
@@ -53,7 +53,7 @@ def compute_breakout(data: MarketData, notes: list[str]) -> pd.DataFrame:
 
     out["iwm_adx_14"] = _adx(data, SMALL_CAP_ETF, notes)
     out["iwm_volume_ratio_50d"] = _volume_ratio(data, SMALL_CAP_ETF, notes)
-    return out
+    return pd.DataFrame(out, index=index)
 
 
 def _adx(data: MarketData, ticker: str, notes: list[str]) -> pd.Series:

@@ -19,7 +19,7 @@ AVERAGE_SESSIONS = 200
 
 def compute_credit(data: MarketData, notes: list[str]) -> pd.DataFrame:
     index = data.close.index
-    out = pd.DataFrame(index=index)
+    out: dict[str, pd.Series] = {}
     if data.has(HIGH_YIELD) and data.has(TREASURIES_7_10Y):
         ratio = data.close[HIGH_YIELD] / data.close[TREASURIES_7_10Y]
     else:
@@ -29,4 +29,4 @@ def compute_credit(data: MarketData, notes: list[str]) -> pd.DataFrame:
     out["hyg_ief_change_20d_pct"] = change_pct(ratio, CHANGE_SESSIONS)
     out["hyg_ief_200d_avg"] = sma(ratio, AVERAGE_SESSIONS)
     out["hyg_ief_pct_vs_200d_avg"] = pct_from(ratio, out["hyg_ief_200d_avg"])
-    return out
+    return pd.DataFrame(out, index=index)

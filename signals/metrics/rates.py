@@ -25,7 +25,7 @@ YIELDS = {"DGS2": ("yield_2y", None), "DGS3MO": ("yield_3m", YIELD_3M), "DGS10":
 
 def compute_rates(data: MarketData, notes: list[str], publication_lag_sessions: int = 1) -> pd.DataFrame:
     sessions = data.close.index
-    out = pd.DataFrame(index=sessions)
+    out: dict[str, pd.Series] = {}
     for series, (name, fallback) in YIELDS.items():
         values = _fred_on_sessions(data, series, sessions, publication_lag_sessions)
         if values is None and fallback and data.has(fallback):
@@ -46,7 +46,7 @@ def compute_rates(data: MarketData, notes: list[str], publication_lag_sessions: 
     out["fed_target_change_bp"] = (out["fed_target_upper"].diff() * 100.0).round(2)
     out["spread_10y_3m_bp"] = (out["yield_10y"] - out["yield_3m"]) * 100.0
     out["curve_inverted"] = (out["spread_10y_3m_bp"] < 0).astype("float64").where(out["spread_10y_3m_bp"].notna())
-    return out
+    return pd.DataFrame(out, index=sessions)
 
 
 def _fred_on_sessions(

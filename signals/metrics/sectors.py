@@ -34,7 +34,7 @@ def cyclicals_basket(data: MarketData) -> pd.Series | None:
     return pd.Series(basket, index=data.close.index)
 
 
-def _relative(out: pd.DataFrame, prefix: str, ratio: pd.Series) -> None:
+def _relative(out: dict[str, pd.Series], prefix: str, ratio: pd.Series) -> None:
     out[f"{prefix}_ratio"] = ratio
     level = prior_high(ratio, RANGE_SESSIONS)
     out[f"{prefix}_prior_60d_high"] = level
@@ -46,7 +46,7 @@ def _relative(out: pd.DataFrame, prefix: str, ratio: pd.Series) -> None:
 
 def compute_sectors(data: MarketData, notes: list[str]) -> pd.DataFrame:
     index = data.close.index
-    out = pd.DataFrame(index=index)
+    out: dict[str, pd.Series] = {}
     nothing = pd.Series(np.nan, index=index)
     basket = cyclicals_basket(data)
     if basket is None or not data.has(TECH_SECTOR):
@@ -60,8 +60,8 @@ def compute_sectors(data: MarketData, notes: list[str]) -> pd.DataFrame:
     else:
         notes.append(f"sectors: {REGIONAL_BANKS} or {SP500_ETF} has no data; KRE/SPY is unavailable")
         _relative(out, "kre_spy", nothing)
-    spy = data.close[SP500_ETF] if data.has(SP500_ETF) else nothing
+    spy_change = change_pct(data.close[SP500_ETF] if data.has(SP500_ETF) else nothing, CHANGE_SESSIONS)
     for ticker in RELATIVE_TO_SPY:
         close = data.close[ticker] if data.has(ticker) else nothing
-        out[f"{ticker.lower()}_vs_spy_20d_pct"] = change_pct(close, CHANGE_SESSIONS) - change_pct(spy, CHANGE_SESSIONS)
-    return out
+        out[f"{ticker.lower()}_vs_spy_20d_pct"] = change_pct(close, CHANGE_SESSIONS) - spy_change
+    return pd.DataFrame(out, index=index)
