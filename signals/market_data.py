@@ -60,6 +60,10 @@ class MarketData:
     # Identity of the loaded history: `as_of` slices keep it, so an engine that has seen a longer or
     # shorter slice of the same history knows the bars it already used are the same.
     origin: object = field(default_factory=object, compare=False, repr=False)
+    _has: dict[str, bool] = field(init=False, compare=False, repr=False)  # `has` answers, per slice
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_has", {})  # frozen, yet a slice (`replace`) starts its own answers
 
     def universe_members(self, name: str) -> tuple[str, ...]:
         """The members with data of a universe; `sp500` is the constituents file."""
@@ -77,11 +81,6 @@ class MarketData:
             return np.zeros(len(self.close.index), dtype=bool)
         return self.carried[ticker].to_numpy()
 
-    def suspect_reason(self, session: pd.Timestamp) -> str:
-        if self.suspect is None or session not in self.suspect.index:
-            return ""
-        return str(self.suspect.loc[session])
-
     @property
     def sessions(self) -> pd.DatetimeIndex:
         return self.close.index  # type: ignore[return-value]
@@ -93,8 +92,11 @@ class MarketData:
         return self.close.index[-1]
 
     def has(self, ticker: str) -> bool:
-        """Whether `ticker` has at least one close."""
-        return ticker in self.close.columns and bool(self.close[ticker].notna().any())
+        """Whether `ticker` has at least one close (asked many times a tick, so remembered)."""
+        known = self._has.get(ticker)
+        if known is None:
+            known = self._has[ticker] = ticker in self.close.columns and bool(self.close[ticker].notna().any())
+        return known
 
     def resolve_session(self, day: str | pd.Timestamp | None) -> pd.Timestamp:
         """The last session on or before `day` (a weekend or holiday maps to the session before it)."""

@@ -19,7 +19,6 @@ from signals.market_data import MarketData
 from signals.metrics.rolling import change_pct, ema, pct_from, rolling_high, share_pct, sma, window_extremes
 from signals.tickers import EQUAL_WEIGHT_ETF, RUSSELL_2000, SMALL_CAP_ETF, SP500_ETF, SP500_INDEX
 
-LOOKBACK = 252  # sessions of history the slowest metric (the 52-week high) needs
 YEAR = 252
 FAST_AVERAGE = 50
 SLOW_AVERAGE = 200

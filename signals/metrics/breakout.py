@@ -14,7 +14,6 @@ from signals.metrics.adx import adx as wilder_adx
 from signals.metrics.rolling import pct_from, prior_high, sma
 from signals.tickers import RUSSELL_2000, SMALL_CAP_ETF, SP500_ETF
 
-LOOKBACK = 252
 ADX_WINDOW = 14
 VOLUME_WINDOW = 50
 RATIO_AVERAGE = 200

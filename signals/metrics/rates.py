@@ -17,7 +17,6 @@ import pandas as pd
 from signals.market_data import MarketData
 from signals.tickers import YIELD_10Y, YIELD_3M
 
-LOOKBACK = 20
 CHANGE_SESSIONS = 20
 # FRED series -> metric name, with the Yahoo ticker that stands in when the series is absent
 YIELDS = {"DGS2": ("yield_2y", None), "DGS3MO": ("yield_3m", YIELD_3M), "DGS10": ("yield_10y", YIELD_10Y)}

@@ -97,9 +97,3 @@ def share_pct(hits: pd.Series, defined: pd.Series) -> pd.Series:
 
 def change_pct(values: Frame, sessions: int) -> Frame:
     return (values / values.shift(sessions) - 1.0) * 100.0
-
-
-def nan_if_missing(values: pd.Series | None, index: pd.Index) -> pd.Series:
-    if values is None:
-        return pd.Series(np.nan, index=index, dtype="float64")
-    return values
