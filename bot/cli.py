@@ -10,6 +10,7 @@ import argparse
 import json
 import sqlite3
 import sys
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -247,6 +248,52 @@ def cmd_db(args: argparse.Namespace, config: AppConfig) -> int:
                         f"backup, or recover it as README's 'A damaged database' says")
 
 
+def cmd_demo(args: argparse.Namespace, config: AppConfig) -> int:
+    """The bot at work on the packaged sample (or `--data`), with nothing set up: see bot/demo.py."""
+    began = time.perf_counter()
+    where = f"the data folder {args.data}" if args.data else "the packaged sample (real S&P 500 and Russell 2000 history)"
+    print(f"rotation-bot demo: the bot's own loop over {where}, one session at a time; no network"
+          f"{', no token' if not args.telegram else ''}.", flush=True)
+    setup_logging("WARNING", config.telegram_bot_token.get_secret_value() if config.telegram_bot_token else None)
+    import asyncio
+    import tempfile
+
+    from bot.demo import default_charts_dir, demo_config, run_demo
+
+    chat = None
+    if args.telegram:
+        if config.telegram_bot_token is None:
+            raise RotationError("--telegram needs TELEGRAM_BOT_TOKEN (and a chat: --chat ID or ADMIN_CHAT_IDS)")
+        chat = args.chat if args.chat is not None else (config.admin_chat_ids[0] if config.admin_chat_ids else None)
+        if chat is None:
+            raise RotationError("--telegram needs a chat to send to: --chat ID, or ADMIN_CHAT_IDS")
+    if args.data:
+        from signals.sources.folder import load_folder
+
+        data = load_folder(args.data, cache_dir=config.cache_dir)
+    else:
+        from signals.sources.sample import load_sample, sample_available
+
+        if not sample_available():
+            raise RotationError("the packaged sample is missing from this installation (signals/sample/prices.npz)")
+        data = load_sample()
+    print(f"Data: {data.close.shape[1]:,} tickers, {data.sessions[0]:%Y-%m-%d} .. {data.sessions[-1]:%Y-%m-%d} "
+          f"({data.price_basis} closes), loaded in {time.perf_counter() - began:.1f} s", flush=True)
+    charts = args.charts or default_charts_dir()
+    with tempfile.TemporaryDirectory(prefix="rotation-bot-demo-") as folder:
+        report = asyncio.run(run_demo(demo_config(config, Path(folder) / "demo.sqlite"), data,
+                                      lambda line: print(line, flush=True), charts, args.start, args.pace, chat))
+    print("")
+    print(f"{report.first} .. {report.last}: {report.sessions:,} sessions ticked, "
+          f"{report.messages:,} message{'' if report.messages == 1 else 's'} to the subscriber"
+          f"{f' (and to chat {chat})' if chat is not None else ''}, in {time.perf_counter() - began:.1f} s.")
+    if report.charts:
+        print(f"Charts of {report.last}, as the bot sends them: {report.charts[0].parent}/ "
+              f"({', '.join(path.name for path in report.charts)})")
+    print("Next: `rotation-bot run` for the live bot (TELEGRAM_BOT_TOKEN for Telegram; README's quick start).")
+    return 0
+
+
 def _print_json(payload: dict[str, Any]) -> None:
     json.dump(payload, sys.stdout, indent=2, allow_nan=False, default=str)
     sys.stdout.write("\n")
@@ -260,6 +307,7 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace, AppConfig], int], str]] 
     "fetch": (cmd_fetch, "fill or refresh the local price cache, with a progress bar"),
     "chart": (cmd_chart, "the charts the bot sends, as a PNG file"),
     "db": (cmd_db, "the database: `db check` runs SQLite's integrity check and lists every problem"),
+    "demo": (cmd_demo, "the bot's loop over the packaged sample: no network, token or setup"),
     "health": (cmd_health, "exit 0 when the running bot is alive (its scheduler turned) and listening (Telegram "
                            "answered a poll) within the bound"),
 }
@@ -293,6 +341,16 @@ def build_parser() -> argparse.ArgumentParser:
     chart.add_argument("--as-of", metavar="DATE", help="only bars up to and including DATE exist")
     database = commands.add_parser("db", parents=[common], help=COMMANDS["db"][1])
     database.add_argument("action", choices=["check"], help="check: PRAGMA integrity_check, read-only")
+    demo = commands.add_parser("demo", parents=[common], help=COMMANDS["demo"][1])
+    demo.add_argument("--from", dest="start", metavar="DATE",
+                      help="first session to tick (default: once a year of history exists)")
+    demo.add_argument("--pace", type=float, default=0.0, metavar="SECONDS",
+                      help="pause after each session, for a replay you can watch (default 0)")
+    demo.add_argument("--charts", type=Path, metavar="DIR",
+                      help="where the last session's charts are written (default: the temp folder's rotation-bot-demo)")
+    demo.add_argument("--telegram", action="store_true",
+                      help="also send every message to a chat (needs TELEGRAM_BOT_TOKEN; --chat or ADMIN_CHAT_IDS)")
+    demo.add_argument("--chat", type=int, metavar="ID", help="the chat --telegram sends to")
     health = commands.add_parser("health", parents=[common], help=COMMANDS["health"][1])
     health.add_argument("--max-age", type=float, default=120.0, metavar="SECONDS",
                         help="the oldest heartbeat or good poll that still counts (default 120)")

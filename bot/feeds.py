@@ -11,6 +11,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+import pandas as pd
+
 if TYPE_CHECKING:
     from bot.config import AppConfig
 
@@ -87,6 +89,36 @@ class FolderFeed:
 
     def cancel(self) -> None:
         """Nothing to stop: a folder is read in one go."""
+
+    def close(self) -> None:
+        pass
+
+
+class ReplayFeed:
+    """History already in memory, with a "now" the caller moves: `load` shows the bars up to it only.
+
+    `rotation-bot demo` ticks the packaged sample session by session through it; the slice keeps
+    the data's origin, so the engine computes only each new session, as a live bot's would.
+    """
+
+    live = False
+
+    def __init__(self, data: MarketData, now: pd.Timestamp) -> None:
+        self.data = data
+        self.now = now
+
+    def update(self, expected_session: str | None, progress: Progress | None = None) -> FeedUpdate:
+        return FeedUpdate("complete")
+
+    def load(self) -> MarketData:
+        return self.data.as_of(self.now)
+
+    def status_lines(self, detail: bool = False) -> list[str]:
+        return [f"Source: {self.data.source or 'history in memory'}, replayed session by session "
+                f"(now: {self.now:%Y-%m-%d})"]
+
+    def cancel(self) -> None:
+        """Nothing to stop: the data is in memory."""
 
     def close(self) -> None:
         pass

@@ -150,7 +150,7 @@ _DATES = re.compile(r"\d{4}-\d{2}-\d{2}(?:(?:,| and) \d{4}-\d{2}-\d{2})*")
 
 
 def _counted(kind: str, members: list[Any]) -> str:
-    """A grouped kind with its real numbers: "Volume is zero on 1 to 14 sessions", never a literal N."""
+    """A grouped kind with its real numbers: "sessions with zero Volume ...: 1 to 14", never a literal N."""
     numbers: list[float] = []
     kind = kind.replace("<dates>", "their dates")
     for member in members:

@@ -13,7 +13,7 @@ from bot.instance_lock import InstanceLock
 from bot.logs import redact
 from bot.messages import plural
 from bot.schedule import SessionCalendar
-from bot.feeds import data_feed
+from bot.feeds import DataFeed, data_feed
 from bot.services import Services
 from bot.store import Store, damage_line
 from bot.tick import TickResult
@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 NEW_YORK = ZoneInfo("America/New_York")
 
 
-def build_services(config: AppConfig) -> Services:
+def build_services(config: AppConfig, feed: DataFeed | None = None) -> Services:
+    """What a run needs, on the configured data feed (or `feed`: the demo's replay of the sample)."""
     settings = load_detector_settings(config.rotation_config)
     store = Store(config.database_path)
     damage = store.integrity()
@@ -41,7 +42,7 @@ def build_services(config: AppConfig) -> Services:
         store=store,
         calendar=SessionCalendar(config.evaluation_delay_minutes),
         deliverer=None,
-        feed=data_feed(config),
+        feed=feed if feed is not None else data_feed(config),
     )
 
 

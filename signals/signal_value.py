@@ -65,7 +65,8 @@ class Tally:
 def base_autocovariances(forward: np.ndarray, first: int, horizon: int) -> np.ndarray:
     """The autocovariances `grade` weighs, from every session from `first` on: one set for all keys."""
     span = forward[first:]
-    return autocovariances(span[~np.isnan(span)], horizon - 1)
+    base = span[~np.isnan(span)]
+    return autocovariances(base, horizon - 1) if len(base) else np.zeros(horizon)
 
 
 def grade(positions: Iterable[int], forward: np.ndarray, first: int, horizon: int,

@@ -91,7 +91,7 @@ def test_the_bad_print_is_removed_on_its_own_day_and_the_held_move_accepted_on_i
 def test_real_folder_truncated_at_a_bad_print_and_after_gives_the_same_numbers_and_signals(market_path):
     """KGEI printed 0.16 between 1.60 and 1.54 on 2022-05-19 (the data README's example)."""
     from signals.sources.csv_prices import ParsedChunk, ParsedPrices, parse_paths
-    from signals.sources.folder import _load
+    from signals.sources.folder import assemble
     from signals.tickers import YIELD_TICKERS
 
     paths = sorted((market_path / "prices").glob("*.csv"))
@@ -99,7 +99,7 @@ def test_real_folder_truncated_at_a_bad_print_and_after_gives_the_same_numbers_a
     def parse() -> ParsedPrices:  # aligning consumes the parsed chunks: each load parses anew
         return parse_paths([(p, f"prices/{p.name}") for p in paths], YIELD_TICKERS, [])
 
-    full = _load(market_path, parse())
+    full = assemble(market_path, parse())
     settings = load_detector_settings()
     everything = detect(compute_metrics(full), settings)
     for cut in ("2022-05-19", "2022-05-20", "2023-03-10"):
@@ -110,7 +110,7 @@ def test_real_folder_truncated_at_a_bad_print_and_after_gives_the_same_numbers_a
                         {k: v[chunk.dates <= last] for k, v in chunk.values.items()},
                         None if chunk.lines is None else chunk.lines[chunk.dates <= last])
             for chunk in parsed.chunks], list(parsed.issues))
-        early = _load(market_path, truncated)
+        early = assemble(market_path, truncated)
         early = replace(early, rates=early.rates.loc[:cut])
         a = evaluate(early, settings, as_of=cut).snapshot
         b = evaluate(full, settings, as_of=cut).snapshot

@@ -203,8 +203,8 @@ def _missing_volume_on_moves(volume: np.ndarray, close: np.ndarray, previous: np
         for column in np.flatnonzero(bad.any(axis=0)):
             rows = np.flatnonzero(bad[:, column])
             issues.append(DataIssue(names[first + column], None,
-                                    f"Volume is zero on {len(rows)} sessions where the price moved "
-                                    f"({_listed([_day(sessions[r]) for r in rows])}); treated as missing"))
+                                    f"sessions with zero Volume while the price moved: {len(rows)} "
+                                    f"({_listed([_day(sessions[r]) for r in rows])}); Volume treated as missing"))
         volume[:, block][bad] = np.nan
 
 

@@ -34,14 +34,14 @@ def load_folder(folder: str | Path, cache_dir: Path | None = None) -> MarketData
         raise DataError(f"no prices/ folder in {root} (expected prices/<TICKER>.csv files)")
     price_paths = sorted(prices_dir.glob("*.csv"))
     if cache_dir is None:
-        return _load(root, parse_paths([(p, f"prices/{p.name}") for p in price_paths], YIELD_TICKERS, []))
+        return assemble(root, parse_paths([(p, f"prices/{p.name}") for p in price_paths], YIELD_TICKERS, []))
     cache = FolderCache(Path(cache_dir), root)
     price_stamps = stamps(price_paths)
     key = folder_key(root, price_paths)
     cached = cache.load_result(key)
     if isinstance(cached, MarketData):
         return cached
-    data = _load(root, _parse_changed(cache, price_paths, price_stamps))
+    data = assemble(root, _parse_changed(cache, price_paths, price_stamps))
     cache.save_result(key, data)
     return data
 
@@ -96,7 +96,9 @@ def _parse_changed(cache: FolderCache, paths: list[Path], current: dict[str, Sta
     return ParsedPrices(tickers, chunks, ordered)
 
 
-def _load(root: Path, parsed: ParsedPrices) -> MarketData:
+def assemble(root: Path, parsed: ParsedPrices, source: str | None = None) -> MarketData:
+    """Parsed price rows plus the folder's lists and rates, aligned into a `MarketData`: the one
+    assembly for a data folder and for the packaged sample (which stores parsed rows)."""
     prices_dir = root / "prices"
     issues: list[DataIssue] = list(parsed.issues)
     if not parsed.tickers:
@@ -134,7 +136,7 @@ def _load(root: Path, parsed: ParsedPrices) -> MarketData:
         members=universes["sp500"],
         missing_members=missing,
         issues=tuple(issues),
-        source=str(root),
+        source=source or str(root),
         carried=aligned.carried,
         suspect=aligned.suspect,
         universes=universes,

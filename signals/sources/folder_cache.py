@@ -27,7 +27,7 @@ from signals.sources.csv_prices import ParsedChunk
 
 log = logging.getLogger(__name__)
 
-VERSION = 2  # 2: the causal bad-print rule and the named price basis
+VERSION = 3  # 2: the causal bad-print rule and the named price basis; 3: warnings worded to count right
 
 
 @dataclass(frozen=True)

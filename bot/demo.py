@@ -1,0 +1,180 @@
+"""`rotation-bot demo`: the bot's own loop over the packaged sample, one session at a time.
+
+Nothing here decides anything: each session is a scheduled tick (`Services.tick`, as `run` does
+it) on a feed whose "now" moves through the sample (`ReplayFeed`); signals land in a temporary
+database's outbox for one subscriber to every topic, and the real `Deliverer` drains it through a
+sender that prints (and, with `--telegram`, also sends to a chat). So what scrolls by is exactly
+what a subscriber would have received, in order and dated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import logging
+import re
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pandas as pd
+
+from bot.config import AppConfig
+from bot.delivery import Deliverer, Sender
+from bot.feeds import ReplayFeed
+from bot.messages import plural
+from bot.outgoing import AlertComposer, Part
+from bot.render import warning_lines
+from bot.runner import build_services
+from bot.services import Services
+from signals.errors import RotationError
+from signals.market_data import MarketData
+from signals.topics import TOPIC_NAMES
+
+DEMO_CHAT = 1  # the demo's one subscriber (a private chat id nobody else has in a fresh database)
+WARM_UP_SESSIONS = 252  # the slowest metric (a 52-week high) needs a year before it can say anything
+Print = Callable[[str], None]
+
+
+def plain(text: str) -> str:
+    """Telegram's HTML as a terminal shows it."""
+    return html.unescape(re.sub(r"</?(?:b|i|u|s|code|pre|a)(?:\s[^>]*)?>", "", text))
+
+
+class ConsoleSender:
+    """The demo's end of the delivery seam: each part a subscriber would get, printed under its date."""
+
+    def __init__(self, out: Print, then: Sender | None = None) -> None:
+        self.out = out
+        self.then = then  # the Telegram sender too, with --telegram
+        self.parts = 0
+        self.session = ""  # the session being ticked: its date heads what it sends
+        self._headed = ""
+
+    async def send(self, chat_id: int, part: Part) -> None:
+        if self.then is not None:
+            await self.then.send(chat_id, part)
+        self.parts += 1
+        if self._headed != self.session:
+            self._headed = self.session
+            self.out(f"\n\u2500\u2500 after the {self.session} close \u2500\u2500")
+        else:
+            self.out("")
+        for line in plain(part.text).splitlines():
+            self.out(f"  {line}")
+
+
+@dataclass(frozen=True)
+class DemoReport:
+    sessions: int
+    first: str
+    last: str
+    messages: int
+    found_in_history: int
+    seconds: float
+    charts: list[Path]
+
+
+def replay_span(data: MarketData, start: str | None) -> tuple[int, int]:
+    """(first, last) positions of the sessions to tick: from `start`, or once a year of history exists."""
+    sessions = data.sessions
+    if start is None:
+        first = min(WARM_UP_SESSIONS, len(sessions) - 1)
+    else:
+        try:
+            first = int(sessions.searchsorted(pd.Timestamp(start)))
+        except (ValueError, TypeError) as exc:
+            raise RotationError(f"not a date: {start!r} (use YYYY-MM-DD)") from exc
+        if first >= len(sessions):
+            raise RotationError(f"no session on or after {start} in the data (it ends {sessions[-1]:%Y-%m-%d})")
+    return first, len(sessions) - 1
+
+
+async def run_demo(config: AppConfig, data: MarketData, out: Print, charts_dir: Path, start: str | None = None,
+                   pace: float = 0.0, telegram_chat: int | None = None) -> DemoReport:
+    began = time.perf_counter()
+    first, last = replay_span(data, start)
+    sessions = data.sessions
+    feed = ReplayFeed(data, sessions[first])
+    services = build_services(config, feed)
+    application = None
+    try:
+        chat = telegram_chat if telegram_chat is not None else DEMO_CHAT
+        services.store.upsert_chat(chat, "private", "demo subscriber")
+        services.store.subscribe(chat, TOPIC_NAMES)
+        telegram = None
+        if telegram_chat is not None:
+            from bot.app import build_application
+
+            application = build_application(services)  # its deliverer: TelegramSender, charts on alerts
+            await application.initialize()
+            telegram = services.deliverer.sender if services.deliverer is not None else None
+        console = ConsoleSender(out, telegram)
+        composer = AlertComposer(services.store, services.chart if telegram is not None else None)
+        services.deliverer = Deliverer(services.store, console, composer=composer,
+                                       worth_sending=timedelta(hours=config.delivery_window_hours))
+        for line in warning_lines(data.issues):
+            out(f"warning: {line}")
+        tick_log = logging.getLogger("bot.tick")
+        tick_log.setLevel(logging.ERROR)  # the data warnings above, once, not once per session
+        found = 0
+        out(f"Ticking {sessions[first]:%Y-%m-%d} .. {sessions[last]:%Y-%m-%d} ({plural(last - first + 1, 'session')}) "
+            f"as a subscriber to every topic receives it:")
+        for position in range(first, last + 1):
+            feed.now = sessions[position]
+            console.session = f"{feed.now:%Y-%m-%d}"
+            shown = console.parts
+            result = await services.tick("demo")
+            if result is None:
+                raise RotationError("a tick was already running")  # cannot happen: the demo ticks one at a time
+            if result.found_in_history:
+                found += result.found_in_history
+                out(f"{result.as_of}: the bot's first start: {plural(result.found_in_history, 'earlier signal')} "
+                    f"found in the history before it (recorded for /history, not sent)")
+            if pace > 0:
+                if console.parts == shown:
+                    out(f"{result.as_of}: nothing new")
+                await asyncio.sleep(pace)
+        drawn = await _charts(services, charts_dir)
+        snapshot = services.store.latest_snapshot()
+        if snapshot is not None:
+            from bot.answers import breadth_answer
+
+            out("")
+            out(f"Breadth on {snapshot['as_of']}, as /breadth answers it:")
+            for line in plain(breadth_answer(snapshot, services.settings)).splitlines():
+                out(f"  {line}")
+        return DemoReport(last - first + 1, f"{sessions[first]:%Y-%m-%d}", f"{sessions[last]:%Y-%m-%d}",
+                          console.parts, found, time.perf_counter() - began, drawn)
+    finally:
+        if application is not None:
+            await application.shutdown()
+        services.close()
+
+
+async def _charts(services: Services, folder: Path) -> list[Path]:
+    """Every chart of the last session, as the bot sends them, written to `folder`."""
+    from bot.charts import CHARTS
+
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name in CHARTS:
+        drawn = await services.chart(name)
+        if drawn is None:
+            continue
+        path = folder / f"{name}.png"
+        path.write_bytes(drawn[1])
+        written.append(path)
+    return written
+
+
+def demo_config(config: AppConfig, database: Path) -> AppConfig:
+    """The user's settings for Telegram (with --telegram) and detectors, in a database of the demo's own."""
+    return config.model_copy(update={"database_path": database, "rotation_data": None})
+
+
+def default_charts_dir() -> Path:
+    return Path(tempfile.gettempdir()) / "rotation-bot-demo"
