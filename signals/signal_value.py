@@ -135,9 +135,11 @@ def record_line(entry: dict[str, Any] | None, since: str, horizon: int = 60) -> 
         judged = f"significant (t {_signed(t)})"
     base = entry.get(f"base_{horizon}d")  # type: ignore[union-attr]
     versus = f" (any day: {_signed(base)})" if base is not None else ""
-    verb = "beat" if mean >= 0 else "trailed"
-    return (f"Since {since}: {starts} start{plural}; over the next {horizon} sessions IWM {verb} SPY by "
-            f"{abs(mean):.1f} points on average{versus}, {judged}.")
+    if round(mean, 1) == 0:  # "beat SPY by 0.0 points" reads as a contradiction
+        lead = "IWM and SPY were even on average"
+    else:
+        lead = f"IWM {'beat' if mean > 0 else 'trailed'} SPY by {abs(mean):.1f} points on average"
+    return f"Since {since}: {starts} start{plural}; over the next {horizon} sessions {lead}{versus}, {judged}."
 
 
 def _signed(value: float) -> str:

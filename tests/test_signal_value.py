@@ -90,6 +90,7 @@ def test_record_line_is_one_short_sentence():
                     "(any day: \u22120.4), not significant.")
     assert "significant (t +2.5)" in record_line({**entry, "t_60d": 2.5}, "2018")
     assert "trailed SPY by 1.0" in record_line({**entry, "mean_60d": -1.0}, "2018")
+    assert "IWM and SPY were even on average" in record_line({**entry, "mean_60d": 0.0163}, "2018")
     assert record_line(None, "2018") == "No start since 2018 to judge it by."
     assert "too recent" in record_line({"starts": 1, "mean_60d": None}, "2018")
     assert record_line({**entry, "starts": 3, "n_60d": 3, "t_60d": 2.5}, "2018").endswith("too few to judge.")

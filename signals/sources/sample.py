@@ -141,10 +141,13 @@ def write_sample(folder: Path, start: str, out: Path = SAMPLE_DIR) -> int:
         stored[name] = np.frombuffer(lzma.compress(values.tobytes(), preset=9 | lzma.PRESET_EXTREME), dtype=np.uint8)
         stored[f"{name}_dtype"] = np.array(values.dtype.str)
     np.savez(out / PRICES_FILE, **stored)
-    for name in ("constituents.csv", "universes/russell2000.csv"):
-        (out / name).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(folder / name, out / name)
-    _write_rates(folder / "rates.csv", out / "rates.csv", start)
+    lists = [folder / "constituents.csv", *sorted((folder / "universes").glob("*.csv"))]
+    for path in (p for p in lists if p.is_file()):  # the folder's optional files, where it has them
+        target = out / path.relative_to(folder)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target)
+    if (folder / "rates.csv").is_file():
+        _write_rates(folder / "rates.csv", out / "rates.csv", start)
     return (out / PRICES_FILE).stat().st_size
 
 
