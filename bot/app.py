@@ -12,6 +12,7 @@ import asyncio
 import hashlib
 import logging
 import warnings
+from dataclasses import replace
 
 import httpx
 from datetime import datetime, timedelta, timezone
@@ -103,15 +104,28 @@ class TelegramSender:
 
     async def send(self, chat_id: int, part: Part) -> None:
         try:
-            paid = {"allow_paid_broadcast": True} if self._paid and chat_id > 0 else {}  # private chats only
+            await self._send(chat_id, part)
+        except Permanent as refused:
+            if part.thread_id is None or "thread not found" not in str(refused).lower():
+                raise
+            # the forum topic was deleted: the alert still reaches the chat, in its General topic
+            log.warning("chat %s: its topic %s is gone; alerts go to the chat itself until a subscription is "
+                        "made in another topic", chat_id, part.thread_id)
+            await self._send(chat_id, replace(part, thread_id=None))
+
+    async def _send(self, chat_id: int, part: Part) -> None:
+        try:
+            extra: dict = {"allow_paid_broadcast": True} if self._paid and chat_id > 0 else {}  # private chats only
+            if part.thread_id is not None:
+                extra["message_thread_id"] = part.thread_id
             if part.photo is None:
                 await self._bot.send_message(chat_id, part.text, disable_web_page_preview=True,
-                                             disable_notification=part.silent, **paid)
+                                             disable_notification=part.silent, **extra)
                 return
             digest = hashlib.sha256(part.photo).hexdigest()
             photo = self._uploaded.get(digest, part.photo)
             message = await self._bot.send_photo(chat_id, photo, caption=part.text,
-                                                 disable_notification=part.silent, **paid)
+                                                 disable_notification=part.silent, **extra)
             if message.photo:
                 self._uploaded[digest] = message.photo[-1].file_id
         except RetryAfter as exc:

@@ -76,6 +76,26 @@ async def remember_chat(update: Update, services: Services) -> None:
 
 
 
+def topic_of(update: Update) -> int | None:
+    """The forum topic a message (or the message under a button) was sent in; None outside topics."""
+    message = update.effective_message
+    if message is None or not message.is_topic_message:
+        return None
+    return message.message_thread_id
+
+
+async def bind_alerts_here(update: Update, services: Services) -> None:
+    """In a forum group, alerts go to the topic where the chat's subscriptions were last changed
+    (/subscribe, the topic buttons, /digest, /alert); the General topic, or no topic, is the chat itself."""
+    chat = update.effective_chat
+    if chat is None or not chat.is_forum:
+        return
+    thread = topic_of(update)
+    current = await off_loop(services.store.chat_settings, chat.id)
+    if current.thread_id != thread:
+        await off_loop(lambda: services.store.update_chat_settings(chat.id, thread_id=thread))
+
+
 async def may_change_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
     """Who may change what a chat receives: in a private chat its own user; in a group or channel its
     administrators. A button pressed by someone else (a forwarded message, a forged callback) changes nothing."""

@@ -24,7 +24,17 @@ from signals.metrics.breadth import UNIVERSE_LABELS
 from bot.charts import CHARTS
 from bot.custom_alerts import alert_command, alerts_command
 from bot.controls import digest_command, quiet_command, settings_command, timezone_command
-from bot.chat_io import ECHO_LIMIT, echo, may_change_chat, off_loop, remember_chat, reply, services_of, small_number
+from bot.chat_io import (
+    ECHO_LIMIT,
+    bind_alerts_here,
+    echo,
+    may_change_chat,
+    off_loop,
+    remember_chat,
+    reply,
+    services_of,
+    small_number,
+)
 from bot.messages import (
     history_message,
     picture_lines,
@@ -162,6 +172,7 @@ def subscription_command(subscribe: bool) -> Handler:
         chat_id = update.effective_chat.id
         store = services.store
         changed = await off_loop(store.subscribe if subscribe else store.unsubscribe, chat_id, topics)
+        await bind_alerts_here(update, services)
         now = await off_loop(store.subscriptions, chat_id)
         done = ", ".join(changed) if changed else "nothing changed"
         await reply(update, f"{'Subscribed' if subscribe else 'Unsubscribed'}: {done}.\n"
@@ -347,6 +358,7 @@ async def toggle_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     else:
         await off_loop(services.store.subscribe, chat_id, [topic])
         note = f"Subscribed to {topic}"
+    await bind_alerts_here(update, services)
     await query.answer(note)
     await query.edit_message_reply_markup(topics_keyboard(await off_loop(services.store.subscriptions, chat_id)))
 

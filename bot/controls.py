@@ -9,7 +9,7 @@ from __future__ import annotations
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import ContextTypes
 
-from bot.chat_io import echo, may_change_chat, off_loop, remember_chat, reply, services_of
+from bot.chat_io import bind_alerts_here, echo, may_change_chat, off_loop, remember_chat, reply, services_of
 from bot.preferences import ChatSettings, parse_quiet, valid_timezone
 
 DEFAULT_QUIET = ("22:00", "07:00")  # what the quiet-hours button turns on
@@ -69,6 +69,7 @@ async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     if what == "digest":
         settings = await off_loop(lambda: services.store.update_chat_settings(chat_id, digest=not current.digest))
         note = "Digest on" if settings.digest else "Digest off"
+        await bind_alerts_here(update, services)
     else:
         start, end = (None, None) if current.quiet_start else DEFAULT_QUIET
         settings = await off_loop(lambda: services.store.update_chat_settings(chat_id, quiet_start=start,
@@ -89,6 +90,7 @@ async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     if chat_id is None:
         return
     await off_loop(lambda: services.store.update_chat_settings(chat_id, digest=args == ["on"]))
+    await bind_alerts_here(update, services)
     if args == ["on"]:
         await reply(update, "Digest on: one message after each session's close with the day's picture and any "
                             "new signals of your topics, instead of one message per signal.")

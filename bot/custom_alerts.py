@@ -13,7 +13,16 @@ import difflib
 from telegram import Update
 from telegram.ext import ContextTypes
 
-from bot.chat_io import echo, may_change_chat, off_loop, remember_chat, reply, services_of, small_number
+from bot.chat_io import (
+    bind_alerts_here,
+    echo,
+    may_change_chat,
+    off_loop,
+    remember_chat,
+    reply,
+    services_of,
+    small_number,
+)
 from bot.custom_alert_rules import MAX_ALERTS, OPERATORS, holds, metric_paths, parse_number, shown
 
 
@@ -88,6 +97,7 @@ async def alert_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         await reply(update, f"This chat has {MAX_ALERTS} alerts, the most it can have. /alerts lists them; "
                             f"/alert delete &lt;id&gt; makes room.")
         return
+    await bind_alerts_here(update, services)
     value = paths[path]
     past = value is not None and holds(op, value, number)
     if past:  # already past the level: it fires at the next crossing, not at once

@@ -2,8 +2,9 @@
 
 The outbox stores what to say (a signal, a digest, a chat's own alert); this module decides how, at
 send time: a topic's alert is its chart as a photo with the text as caption (Telegram allows 1,024
-characters there; the rest follows as a reply), a digest is filtered to the chat's topics, and
-inside the chat's quiet hours every part goes out with `disable_notification`.
+characters there; the rest follows as a reply), a digest is filtered to the chat's topics, inside
+the chat's quiet hours every part goes out with `disable_notification`, and in a forum group every
+part goes to the topic the chat's subscriptions were made in.
 
 The split into parts depends only on the stored text, never on whether the chart could be drawn, so
 a delivery resumed after a crash skips exactly the parts Telegram already accepted.
@@ -33,6 +34,7 @@ class Part:
     text: str
     photo: bytes | None = None  # sent as a photo with `text` as its caption
     silent: bool = False  # disable_notification
+    thread_id: int | None = None  # message_thread_id: the forum topic the chat's alerts go to
 
 
 class Composer(Protocol):
@@ -82,7 +84,7 @@ class AlertComposer:
             parts = [Part(texts[0], await self._chart(chart_for(signal))), *(Part(t) for t in texts[1:])]
         else:
             parts = [Part(text) for text in split_message(signal_message(signal))]
-        return [replace(part, silent=silent) for part in parts]
+        return [replace(part, silent=silent, thread_id=settings.thread_id) for part in parts]
 
     async def _chart(self, name: str | None) -> bytes | None:
         """The topic's latest chart; None (the caption goes as text) if it cannot be drawn now."""

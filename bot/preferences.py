@@ -22,6 +22,7 @@ class ChatSettings:
     quiet_start: str | None = None  # "HH:MM", in `timezone`
     quiet_end: str | None = None
     timezone: str = DEFAULT_TIMEZONE
+    thread_id: int | None = None  # a forum group's topic its alerts go to; None: the chat (or its General topic)
 
     def quiet_at(self, moment: datetime) -> bool:
         """Whether `moment` (aware) falls in the quiet hours; a window may wrap midnight (22:00-07:00)."""

@@ -163,6 +163,10 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE runs ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]';
     """,
+    # 10: a forum group's alerts go to one of its topics (message_thread_id); NULL: the chat itself
+    """
+    ALTER TABLE chat_settings ADD COLUMN thread_id INTEGER;
+    """,
 )
 
 
@@ -466,11 +470,12 @@ class Store:
         if not rows:
             return ChatSettings()
         row = rows[0]
-        return ChatSettings(bool(row["digest"]), row["quiet_start"], row["quiet_end"], row["timezone"])
+        return ChatSettings(bool(row["digest"]), row["quiet_start"], row["quiet_end"], row["timezone"],
+                            row["thread_id"])
 
     def update_chat_settings(self, chat_id: int, **changes: Any) -> ChatSettings:
-        """Change some of a chat's controls (digest, quiet_start, quiet_end, timezone); returns them all."""
-        allowed = {"digest", "quiet_start", "quiet_end", "timezone"}
+        """Change some of a chat's controls (digest, quiet_start, quiet_end, timezone, thread_id); returns them all."""
+        allowed = {"digest", "quiet_start", "quiet_end", "timezone", "thread_id"}
         if not changes or not set(changes) <= allowed:
             raise ValueError(f"unknown chat settings: {sorted(set(changes) - allowed)}")
         columns = ", ".join(changes)

@@ -56,6 +56,7 @@ class FakeTelegram:
     delays: dict[str, float] = field(default_factory=dict)
     admins: dict[int, set[int]] = field(default_factory=dict)  # chat id -> admin user ids
     channels: dict[str, int] = field(default_factory=dict)  # public @name -> id of a channel the bot may post in
+    forums: dict[int, set[int]] = field(default_factory=dict)  # forum supergroup id -> its topics' thread ids
 
     def __post_init__(self) -> None:
         self._chaos: tuple[float, random.Random, tuple[str, ...]] | None = None
@@ -92,7 +93,9 @@ class FakeTelegram:
     # scripting ------------------------------------------------------------------------------
 
     def push_message(self, chat_id: int, text: str, user_id: int | None = None, chat_type: str = "private",
-                     title: str | None = None) -> None:
+                     title: str | None = None, thread_id: int | None = None) -> None:
+        """A user's message; in a forum group (`forums`), `thread_id` is the topic it was written in
+        (None: the General topic, whose messages carry no thread, as Telegram sends them)."""
         user_id = user_id if user_id is not None else chat_id
         chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
         if chat_type == "private":
@@ -103,18 +106,32 @@ class FakeTelegram:
             "message_id": next(self._message_ids), "date": int(time.time()), "chat": chat,
             "from": {"id": user_id, "is_bot": False, "first_name": f"user{user_id}"}, "text": text,
         }
+        self._in_forum(message, thread_id)
         if text.startswith("/"):
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
         self._push({"message": message})
 
-    def push_callback(self, chat_id: int, data: str, user_id: int | None = None, chat_type: str = "private") -> None:
+    def push_callback(self, chat_id: int, data: str, user_id: int | None = None, chat_type: str = "private",
+                      thread_id: int | None = None) -> None:
         user_id = user_id if user_id is not None else chat_id
+        message = {"message_id": next(self._message_ids), "date": int(time.time()),
+                   "chat": {"id": chat_id, "type": chat_type, "title": "g"}, "text": "buttons"}
+        self._in_forum(message, thread_id)
         self._push({"callback_query": {
             "id": str(next(self._message_ids)), "chat_instance": "ci",
             "from": {"id": user_id, "is_bot": False, "first_name": f"user{user_id}"}, "data": data,
-            "message": {"message_id": next(self._message_ids), "date": int(time.time()),
-                        "chat": {"id": chat_id, "type": chat_type, "title": "g"}, "text": "buttons"},
+            "message": message,
         }})
+
+    def _in_forum(self, message: dict[str, Any], thread_id: int | None) -> None:
+        """Mark a message of a forum group as Telegram does: the chat is_forum, a topic's messages carry
+        message_thread_id and is_topic_message."""
+        if message["chat"]["id"] not in self.forums:
+            return
+        message["chat"]["is_forum"] = True
+        if thread_id is not None:
+            message["message_thread_id"] = thread_id
+            message["is_topic_message"] = True
 
     def push_inline_callback(self, data: str, user_id: int) -> None:
         """A button on a message sent in inline mode: the callback has no message, hence no chat."""
@@ -295,16 +312,22 @@ class FakeTelegram:
             if fault.parameters:
                 payload["parameters"] = fault.parameters
             return fault.status, payload
+        if method in SENDS and params.get("message_thread_id") is not None:
+            chat_id, thread = int(params.get("chat_id") or 0), int(params["message_thread_id"])
+            if thread not in self.forums.get(chat_id, set()):
+                call.status = 400
+                return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message thread not found"}
         if method == "getUpdates":
             return 200, {"ok": True, "result": self._get_updates(params)}
         if method == "getChat":
             wanted = str(params.get("chat_id", ""))
-            ids = {str(i): i for i in self.channels.values()}
+            ids = {str(i): i for i in (*self.channels.values(), *self.forums)}
             chat_id = self.channels.get(wanted, ids.get(wanted))
             if chat_id is None:
                 call.status = 400
                 return 400, {"ok": False, "error_code": 400, "description": "Bad Request: chat not found"}
-            return 200, {"ok": True, "result": {"id": chat_id, "type": "channel", "title": f"channel {wanted}",
+            forum = {"type": "supergroup", "is_forum": True} if chat_id in self.forums else {"type": "channel"}
+            return 200, {"ok": True, "result": {"id": chat_id, "title": f"channel {wanted}", **forum,
                                                 "accent_color_id": 0, "max_reaction_count": 11}}
         return 200, {"ok": True, "result": self._result(method, params)}
 
