@@ -21,7 +21,8 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from signals.detectors import KEYS, active_signals
+from bot.outgoing import chart_for_key
+from signals.detectors import KEY_TOPICS, KEYS, active_signals
 from signals.metrics import Metrics
 from signals.metrics.breadth import UNIVERSE_LABELS
 from signals.settings import DetectorSettings
@@ -56,18 +57,55 @@ def _legend(axes: Axes, columns: int = 2) -> None:
 
 
 def _threshold(axes: Axes, level: float, label: str, color: str = ALERT, below: bool = False) -> None:
-    """A dashed threshold line with its value written at the right edge, just above (or below) it.
+    """A dashed threshold line with its value written beside it, where it covers no data if it can.
 
-    Call it after the data is drawn: the y range grows to keep the line and its label inside.
+    Call it after the data is drawn: the y range grows to keep the line and its label inside, and the
+    label goes to the first free spot of: the right end (below or above the line), then the left end.
+    A label at the left never covers the newest sessions, where a reader looks first.
     """
     low, high = axes.get_ylim()
     pad = 0.14 * (high - low)
     axes.set_ylim(min(low, level - pad), max(high, level + pad))
     axes.axhline(level, color=color, linestyle=(0, (3, 2)), linewidth=1.4, zorder=1)
-    axes.annotate(label.replace("-", "\u2212"), xy=(1.0, level), xycoords=("axes fraction", "data"),
-                  xytext=(-4, -3 if below else 3), textcoords="offset points", ha="right",
-                  va="top" if below else "bottom", fontsize=SMALL, color=color, zorder=5,
+    text = label.replace("-", "\u2212")
+    x, side, under = _label_spot(axes, level, text, below)
+    axes.annotate(text, xy=(x, level), xycoords=("axes fraction", "data"),
+                  xytext=(-4 if side == "right" else 4, -3 if under else 3), textcoords="offset points", ha=side,
+                  va="top" if under else "bottom", fontsize=SMALL, color=color, zorder=5,
                   bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
+
+
+def _label_spot(axes: Axes, level: float, text: str, below: bool) -> tuple[float, str, bool]:
+    """(x in axes fraction, "right"|"left", under the line?) of the first spot whose box covers no data point."""
+    from matplotlib.textpath import TextPath
+
+    figure_width, figure_height = axes.figure.get_size_inches() * 72
+    box = axes.get_position()
+    width = (TextPath((0, 0), text, size=SMALL).get_extents().width + 12) / (box.width * figure_width)
+    height = (SMALL * 1.45) / (box.height * figure_height)  # of the axes
+    points = [line.get_xydata() for line in axes.get_lines() if len(line.get_xdata()) > 2]  # data, not axhlines
+    if not points:
+        return 1.0, "right", below
+    xs = [p[:, 0] for p in points]
+    first, last = min(float(x.min()) for x in xs), max(float(x.max()) for x in xs)
+    span = (last - first) * 1.02 or 1.0  # render_chart's x margins of 1%
+    start = first - 0.01 * (last - first)
+    low, high = axes.get_ylim()
+    tall = height * (high - low)
+
+    def covered(x_from: float, x_to: float, under: bool) -> int:
+        y_from, y_to = (level - tall, level) if under else (level, level + tall)
+        x_low, x_high = start + x_from * span, start + x_to * span
+        return sum(int(((p[:, 0] >= x_low) & (p[:, 0] <= x_high) & (p[:, 1] >= y_from) & (p[:, 1] <= y_to)).sum())
+                   for p in points)
+
+    spots = [(1.0, "right", below), (1.0, "right", not below), (0.0, "left", below), (0.0, "left", not below)]
+    hits = [covered(1.0 - width, 1.0, under) if side == "right" else covered(0.0, width, under)
+            for _, side, under in spots]
+    for spot, hit in zip(spots, hits):
+        if hit == 0:
+            return spot
+    return min(spots[2:], key=lambda spot: hits[spots.index(spot)])  # the left end: the newest data stays clear
 
 
 def _last(series: pd.Series) -> float | None:
@@ -88,9 +126,10 @@ def _enough(*series: pd.Series) -> bool:
     return all(int(s.notna().sum()) >= MIN_SESSIONS for s in series)
 
 
-def _active(metrics: Metrics, settings: DetectorSettings, prefix: str) -> list[str]:
-    """The topic's signals active now, by their plain names."""
-    return [KEYS[key].name for key in active_signals(metrics, settings) if key.startswith(prefix)]
+def _active(metrics: Metrics, settings: DetectorSettings, chart: str) -> list[str]:
+    """The signals active now that this chart shows (`chart_for_key`), by their plain names."""
+    return [KEYS[key].name for key in active_signals(metrics, settings)
+            if chart_for_key(KEY_TOPICS[key], key) == chart]
 
 
 def _breadth_of(universe: str) -> Draw:
@@ -106,10 +145,15 @@ def _breadth_of(universe: str) -> Draw:
         median_alert = -(rules.median_below_high_pct if universe == "sp500" else rules.smallcap_median_below_high_pct)
         top, bottom = figure.subplots(2, 1, sharex=True)
         index_name = UNIVERSE_LABELS.get(universe, universe)
-        top.plot(frame.index, index_gap, color=MAIN, linewidth=2, label=f"{index_name} index")
+        near = -rules.index_within_pct_of_high
+        if universe == "sp500":
+            top.plot(frame.index, index_gap, color=MAIN, linewidth=2, label="S&P 500 index")
+        else:  # the small-cap key reads the S&P 500's distance from its high, so that is what its threshold is on
+            sp500 = _window(metrics.breadth)["index_pct_from_52w_high"]
+            top.plot(frame.index, sp500, color=MAIN, linewidth=2, label="S&P 500 index")
+            top.plot(frame.index, index_gap, color=NEUTRAL, linewidth=1.3, label=f"{index_name} index")
         top.plot(frame.index, median_gap, color=SECOND, linewidth=2, label="median member")
-        _threshold(top, -rules.index_within_pct_of_high, f"index near high: {_pct(-rules.index_within_pct_of_high, 0)}",
-                   NEUTRAL, below=True)
+        _threshold(top, near, f"S&P 500 near high: {_pct(near, 0)}", MAIN, below=True)
         _threshold(top, median_alert, f"alert: median {_pct(median_alert, 0)}", below=True)
         top.set_ylabel("% below 52-week high", fontsize=TEXT)
         _legend(top)
@@ -121,9 +165,7 @@ def _breadth_of(universe: str) -> Draw:
         _legend(bottom)
         headline = (f"Median member {_pct(_last(median_gap))} from its high (alert {_pct(median_alert, 0)}), "
                     f"{_pct(_last(frame['pct_above_200dma']), 0, signed=False)} above their 200-day")
-        other = [name for key, name in ((k, KEYS[k].name) for k in KEYS)
-                 if key.startswith(("breadth:washout:", "breadth:thrust:")) and not key.endswith(universe)]
-        return Reading(headline, [n for n in _active(metrics, settings, "breadth:") if n not in other])
+        return Reading(headline, _active(metrics, settings, "breadth" if universe == "sp500" else universe))
     return draw
 
 
@@ -147,7 +189,7 @@ def _breakout(figure: Figure, metrics: Metrics, settings: DetectorSettings) -> R
     _legend(bottom)
     headline = (f"IWM {_last(frame['iwm_close']):.2f}, {_pct(_last(frame['iwm_pct_vs_prior_252d_high']))} vs its "
                 f"prior 52-week high; IWM/SPY {_pct(_last(frame['iwm_spy_pct_vs_200d_avg']))} vs its 200-day")
-    return Reading(headline, _active(metrics, settings, "breakout:"))
+    return Reading(headline, _active(metrics, settings, "breakout"))
 
 
 def _rates(figure: Figure, metrics: Metrics, settings: DetectorSettings) -> Reading | None:
@@ -184,7 +226,7 @@ def _rates(figure: Figure, metrics: Metrics, settings: DetectorSettings) -> Read
         state = "inverted" if spread < rules.curve_inverted_below_bp else \
             "positive" if spread > rules.curve_positive_above_bp else "flat"
         parts.append(f"curve {spread:+.0f} bp ({state})".replace("-", "\u2212"))
-    return Reading(", ".join(parts), _active(metrics, settings, "rates:"))
+    return Reading(", ".join(parts), _active(metrics, settings, "rates"))
 
 
 def _panel_title(axes: Axes, text: str) -> None:
@@ -215,7 +257,7 @@ def _sectors(figure: Figure, metrics: Metrics, settings: DetectorSettings) -> Re
         _relative(bottom, frame, "kre_spy", "KRE / SPY")
     headline = (f"Cyclicals/XLK {_pct(_last(frame['cyclicals_xlk_pct_vs_prior_60d_high']))} vs its 60-day high, "
                 f"KRE/SPY {_pct(_last(frame['kre_spy_pct_vs_prior_60d_high']))}")
-    return Reading(headline, _active(metrics, settings, "sectors:"))
+    return Reading(headline, _active(metrics, settings, "sectors"))
 
 
 def _credit(figure: Figure, metrics: Metrics, settings: DetectorSettings) -> Reading | None:
@@ -238,7 +280,7 @@ def _credit(figure: Figure, metrics: Metrics, settings: DetectorSettings) -> Rea
     _legend(bottom, 1)
     headline = (f"HYG/IEF {_pct(_last(frame['hyg_ief_change_20d_pct']))} over 20 sessions "
                 f"(alert {_pct(-rules.hy_drop_pct, 0)})")
-    return Reading(headline, _active(metrics, settings, "credit:"))
+    return Reading(headline, _active(metrics, settings, "credit"))
 
 
 # One chart per topic (a test checks), plus the Russell 2000's breadth.
@@ -254,13 +296,23 @@ CHARTS: dict[str, tuple[str, Draw]] = {
 
 def render_chart(name: str, metrics: Metrics, settings: DetectorSettings) -> bytes:
     """PNG bytes of chart `name` (a key of CHARTS) over the last year of `metrics`."""
+    figure = draw_chart(name, metrics, settings)
+    if figure is None:
+        title = CHARTS[name][0]
+        as_of = metrics.sessions[-1].strftime("%Y-%m-%d") if len(metrics.sessions) else "no data"
+        return _not_enough(name, title, as_of, metrics)
+    return _png(figure)
+
+
+def draw_chart(name: str, metrics: Metrics, settings: DetectorSettings) -> Figure | None:
+    """The finished figure of chart `name`; None when the history is too short to draw it."""
     title, draw = CHARTS[name]
     figure = Figure(figsize=SIZE_INCHES, dpi=DPI)
     FigureCanvasAgg(figure)
     as_of = metrics.sessions[-1].strftime("%Y-%m-%d") if len(metrics.sessions) else "no data"
     reading = draw(figure, metrics, settings) if len(metrics.sessions) else None
     if reading is None:
-        return _not_enough(name, title, as_of, metrics)
+        return None
     for axes in figure.axes:
         axes.grid(alpha=0.3)
         axes.tick_params(labelsize=SMALL)
@@ -273,15 +325,24 @@ def render_chart(name: str, metrics: Metrics, settings: DetectorSettings) -> byt
     figure.text(0.02, 1 - 0.42 / height, _wrap(reading.headline, 56) + f"\nActive: {signals}", fontsize=SMALL,
                 va="top", ha="left", color="#333333")
     figure.subplots_adjust(left=0.15, right=0.97, top=1 - 1.75 / height, bottom=0.45 / height, hspace=0.5)
-    return _png(figure)
+    return figure
 
 
 def _date_axis(axes: Axes) -> None:
+    """Month ticks; the first tick and each January carry the year, so every year on the axis is named."""
     import matplotlib.dates as mdates
+    from matplotlib.ticker import Formatter
 
-    locator = mdates.AutoDateLocator(minticks=3, maxticks=5)
-    axes.xaxis.set_major_locator(locator)
-    axes.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    class MonthsWithYears(Formatter):
+        def format_ticks(self, values):  # noqa: ANN001, ANN202
+            dates = [mdates.num2date(value) for value in values]
+            return [f"{d:%b}\n{d:%Y}" if i == 0 or d.month == 1 else f"{d:%b}" for i, d in enumerate(dates)]
+
+        def __call__(self, x, pos=None):  # noqa: ANN001, ANN204
+            return f"{mdates.num2date(x):%b %Y}"
+
+    axes.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 4, 7, 10)))
+    axes.xaxis.set_major_formatter(MonthsWithYears())
 
 
 def _wrap(text: str, width: int) -> str:

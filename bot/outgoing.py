@@ -47,13 +47,18 @@ def caption_parts(text: str) -> list[str]:
     return [first, *split_message("\n".join(rest), MESSAGE_LIMIT)] if rest else [first]
 
 
-def chart_for(signal: Signal) -> str | None:
-    """The chart that shows a signal: its topic's, the Russell 2000's breadth for small-cap breadth."""
-    if signal.type not in TOPIC_NAMES:
+def chart_for_key(topic: str, key: str) -> str | None:
+    """The chart that shows a key: its topic's, the Russell 2000's breadth for small-cap breadth.
+    Alerts attach it, and each chart lists as active only the keys it shows."""
+    if topic not in TOPIC_NAMES:
         return None
-    if signal.type == "breadth" and (signal.key.endswith(":russell2000") or signal.key == "breadth:smallcap_narrow"):
+    if topic == "breadth" and (key.endswith(":russell2000") or key == "breadth:smallcap_narrow"):
         return "russell2000"
-    return signal.type
+    return topic
+
+
+def chart_for(signal: Signal) -> str | None:
+    return chart_for_key(signal.type, signal.key)
 
 
 class TextComposer:

@@ -90,3 +90,72 @@ def test_charts_never_touch_pyplot():
             "print('matplotlib.pyplot' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+RECENT_SESSIONS = 60
+
+
+def _drawn(name: str, metrics):
+    from bot.charts import draw_chart
+    from signals.settings import load_detector_settings
+
+    figure = draw_chart(name, metrics, load_detector_settings())
+    assert figure is not None
+    figure.canvas.draw()
+    return figure
+
+
+@pytest.mark.parametrize("name", sorted(CHARTS))
+def test_threshold_labels_cover_no_line_of_the_newest_sessions(name, real_market):
+    """On the real data's last year: no label sits over a point of the last 60 sessions of any line."""
+    import numpy as np
+
+    from signals.metrics import compute_metrics
+
+    figure = _drawn(name, compute_metrics(real_market))
+    renderer = figure.canvas.get_renderer()
+    for axes in figure.axes:
+        lines = [line for line in axes.get_lines() if len(line.get_xdata()) > 2]
+        for label in axes.texts:
+            box = label.get_window_extent(renderer)
+            for line in lines:
+                recent = axes.transData.transform(line.get_xydata()[-RECENT_SESSIONS:])
+                recent = recent[~np.isnan(recent).any(axis=1)]
+                inside = ((recent[:, 0] >= box.x0) & (recent[:, 0] <= box.x1) & (recent[:, 1] >= box.y0)
+                          & (recent[:, 1] <= box.y1))
+                assert not inside.any(), f"{name}: {label.get_text()!r} covers {line.get_label()!r}"
+
+
+@pytest.mark.parametrize("name", sorted(CHARTS))
+def test_every_year_on_the_time_axis_is_labelled(name, real_market):
+    from signals.metrics import compute_metrics
+
+    figure = _drawn(name, compute_metrics(real_market.as_of("2023-06-30")))
+    axes = figure.axes[-1]
+    labels = " ".join(tick.get_text() for tick in axes.get_xticklabels())
+    low, high = (int(axes.xaxis.convert_units(x)) for x in axes.get_xlim())
+    import matplotlib.dates as mdates
+
+    first, last = mdates.num2date(low), mdates.num2date(high)
+    assert "2022" in labels and "2023" in labels, labels
+    assert first.year == 2022 and last.year == 2023
+
+
+def test_each_chart_lists_only_the_signals_it_shows(real_market):
+    """Small caps left behind reads the Russell 2000: the S&P 500 chart must not list it as its own."""
+    from bot.charts import _active
+    from signals.metrics import compute_metrics
+    from signals.settings import load_detector_settings
+
+    metrics, settings = compute_metrics(real_market), load_detector_settings()
+    assert "small caps left behind" in _active(metrics, settings, "russell2000")
+    assert "small caps left behind" not in _active(metrics, settings, "breadth")
+
+
+def test_the_small_cap_chart_draws_the_index_threshold_on_the_sp500(real_market):
+    from signals.metrics import compute_metrics
+
+    figure = _drawn("russell2000", compute_metrics(real_market))
+    top = figure.axes[0]
+    assert [line.get_label() for line in top.get_lines() if len(line.get_xdata()) > 2][0] == "S&P 500 index"
+    assert any(text.get_text().startswith("S&P 500 near high") for text in top.texts)
