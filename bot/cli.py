@@ -210,7 +210,13 @@ def cmd_health(args: argparse.Namespace, config: AppConfig) -> int:
     def age(name: str) -> float | None:
         return (now - datetime.fromisoformat(beats[name])).total_seconds() if name in beats else None
 
-    loop, poll = age("loop"), age("poll")
+    loop, poll, started, ticked = age("loop"), age("poll"), age("started"), age("ticked")
+    # a fresh start is healthy while its first evaluation runs (a live first fetch takes minutes), up to a bound
+    starting = started is not None and started <= args.start_grace and (ticked is None or ticked > started)
+    if starting and (loop is None or (config.telegram_bot_token is not None and poll is None)):
+        print(f"starting: up {started:.0f} s, first evaluation not finished yet (healthy for up to "
+              f"{args.start_grace:g} s)")
+        return 0
     if loop is None:
         raise RotationError("no heartbeat yet: the bot has not started its loop")
     if loop > args.max_age:
@@ -354,6 +360,9 @@ def build_parser() -> argparse.ArgumentParser:
     health = commands.add_parser("health", parents=[common], help=COMMANDS["health"][1])
     health.add_argument("--max-age", type=float, default=120.0, metavar="SECONDS",
                         help="the oldest heartbeat or good poll that still counts (default 120)")
+    health.add_argument("--start-grace", type=float, default=600.0, metavar="SECONDS",
+                        help="how long a fresh start counts as healthy 'starting' until its first evaluation "
+                             "finishes (default 600)")
     return parser
 
 

@@ -50,7 +50,9 @@ def run_bot(config: AppConfig) -> int:
     """Long polling with the schedule; without a token, the same schedule printing to the console."""
     with InstanceLock(config.database_path):
         services = build_services(config)
-        services.store.forget_beat("poll")  # an earlier run's polls say nothing about this one
+        for name in ("loop", "poll", "ticked"):  # an earlier run's beats say nothing about this one
+            services.store.forget_beat(name)
+        services.store.beat("started")  # `health` says "starting" until the first evaluation, for a bounded time
         try:
             if config.telegram_bot_token is None:
                 print("No TELEGRAM_BOT_TOKEN set: running the schedule without Telegram; alerts are printed here.",

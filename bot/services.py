@@ -76,6 +76,7 @@ class Services:
                 raise
             finally:
                 self.ticked.set()  # whoever waits for a first picture gets an answer either way
+                await asyncio.to_thread(self.store.beat, "ticked")  # `health`: the start is over
             self.last_failure = None
         self.latest = result.metrics
         if self.deliverer is not None:

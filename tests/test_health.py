@@ -53,3 +53,30 @@ def test_sent_rows_past_the_retention_window_are_pruned(tmp_path):
     assert store.prune_sent(30) == 1
     assert store.stats()["deliveries"] == {"sent": 1}
     store.close()
+
+
+def test_a_fresh_start_is_starting_until_its_first_evaluation_then_the_usual_rules(tmp_path, capsys, monkeypatch):
+    """Waiting for Telegram or running a long first fetch is healthy 'starting', for a bounded time only."""
+    from datetime import datetime, timedelta, timezone
+
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "4242:fake-token-of-the-test-server")
+    database = tmp_path / "bot.sqlite"
+    store = Store(database)
+    now = datetime.now(timezone.utc)
+    store.beat("started", now - timedelta(seconds=200))
+    store.close()
+    assert main(["health", "--db", str(database)]) == 0  # no loop, no poll yet: starting
+    assert capsys.readouterr().out.startswith("starting: up 200 s")
+    assert main(["health", "--db", str(database), "--start-grace", "100"]) == 1  # past the bound
+    assert "no heartbeat yet" in capsys.readouterr().err
+    store = Store(database)
+    store.beat("loop")
+    store.beat("ticked")  # the first evaluation finished: polls must be answered now
+    store.close()
+    assert main(["health", "--db", str(database)]) == 1
+    assert "not listening" in capsys.readouterr().err
+    store = Store(database)
+    store.beat("poll")
+    store.close()
+    assert main(["health", "--db", str(database)]) == 0
+    assert capsys.readouterr().out.startswith("healthy")
