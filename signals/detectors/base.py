@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from signals.detectors.edges import Kind, condition
+from signals.metrics.rolling import shifted
 
 if TYPE_CHECKING:
     from signals.metrics import Metrics
@@ -85,12 +86,29 @@ def part(path: str, mask: Any, known: Any) -> Part:
     return Part(path, condition(mask, known))
 
 
-def daily_move(series: pd.Series, sessions: int) -> pd.Series:
+# Detectors compute on a metric frame's columns as plain arrays: a condition is a dozen operations on
+# a few thousand sessions, where pandas' per-operation overhead would cost more than the arithmetic.
+
+def column(frame: pd.DataFrame, name: str) -> np.ndarray:
+    return frame[name].to_numpy(dtype="float64")
+
+
+def known(*arrays: np.ndarray) -> np.ndarray:
+    """Sessions where every one of `arrays` has a value."""
+    have = np.ones(len(arrays[0]), dtype=bool)
+    for values in arrays:
+        have &= ~np.isnan(values)
+    return have
+
+
+def daily_move(series: np.ndarray, sessions: int) -> np.ndarray:
     """The series' average daily move: mean absolute daily % change over `sessions` (today's included)."""
-    return (series.pct_change(fill_method=None).abs() * 100.0).rolling(sessions, min_periods=sessions).mean()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        change = np.abs(series / shifted(series, 1) - 1.0) * 100.0
+    return pd.Series(change).rolling(sessions, min_periods=sessions).mean().to_numpy()
 
 
-def level_band(gap_pct: pd.Series, move: pd.Series, settings: "DetectorSettings") -> tuple[pd.Series, pd.Series]:
+def level_band(gap_pct: np.ndarray, move: np.ndarray, settings: "DetectorSettings") -> tuple[np.ndarray, np.ndarray]:
     """(clears, holds): the close `gap_pct` above its level by more than the start margin, and no
     further below it than the hold margin, both in average daily moves (defaults.toml [signals])."""
     rules = settings.signals

@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from signals.detectors.base import Condition, Detector, KeySpec, Part, at, part, plain, signed
+from signals.detectors.base import Condition, Detector, KeySpec, Part, at, column, known, part, plain, signed
 from signals.detectors.edges import condition
 from signals.metrics import Metrics
 from signals.metrics.breadth import UNIVERSE_INDEX, UNIVERSE_LABELS
-from signals.metrics.rolling import change_pct
+from signals.metrics.rolling import change_pct, rolling_low, shifted
 from signals.settings import DetectorSettings
 from signals.tickers import EQUAL_WEIGHT_ETF, SP500_ETF, SP500_INDEX
 
@@ -46,14 +46,14 @@ def breadth_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Con
 def _narrow(metrics: Metrics, settings: DetectorSettings) -> Condition:
     frame = metrics.breadth
     rules = settings.breadth
-    index_gap = frame["index_pct_from_52w_high"]
-    median_gap = frame["median_pct_from_52w_high"]
+    index_gap = column(frame, "index_pct_from_52w_high")
+    median_gap = column(frame, "median_pct_from_52w_high")
     index_near = index_gap >= -rules.index_within_pct_of_high
     members_behind = median_gap <= -rules.median_below_high_pct
-    known = index_gap.notna() & median_gap.notna()
-    narrow = condition(index_near & members_behind, known)
-    parts = (part("breadth.index_pct_from_52w_high", index_near, known),
-             part("breadth.median_pct_from_52w_high", members_behind, known))
+    have = known(index_gap, median_gap)
+    narrow = condition(index_near & members_behind, have)
+    parts = (part("breadth.index_pct_from_52w_high", index_near, have),
+             part("breadth.median_pct_from_52w_high", members_behind, have))
 
     def explain_end(because: tuple[str, ...], values: dict) -> str:
         return _narrow_end("End of \u2018narrow leadership\u2019", "the S&P 500", "the median S&P 500 member", because,
@@ -79,16 +79,18 @@ def _participation(metrics: Metrics, settings: DetectorSettings) -> Condition:
     frame = metrics.breadth
     rules = settings.breadth
     sessions = rules.participation_sessions
-    drop = frame["pct_above_200dma"] - frame["pct_above_200dma"].shift(sessions)
-    index_change = (frame["index_close"] / frame["index_close"].shift(sessions) - 1.0) * 100.0
+    share, index_close = column(frame, "pct_above_200dma"), column(frame, "index_close")
+    drop = share - shifted(share, sessions)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        index_change = (index_close / shifted(index_close, sessions) - 1.0) * 100.0
     band = rules.participation_index_band_pct
     dropping, index_rising = drop <= -rules.participation_drop_points, index_change > 0
     # the bands: ends on laxer levels (a fall under the end points, or the index down by the band)
     still_dropping, index_holding = drop <= -rules.participation_end_drop_points, index_change > -band
-    known = drop.notna() & index_change.notna()
-    falling = condition(dropping & index_rising, known)
-    parts = (part("breadth.pct_above_200dma_change_20d", still_dropping, known),
-             part("breadth.index_change_20d_pct", index_holding, known))
+    have = known(drop, index_change)
+    falling = condition(dropping & index_rising, have)
+    parts = (part("breadth.pct_above_200dma_change_20d", still_dropping, have),
+             part("breadth.index_change_20d_pct", index_holding, have))
 
     def explain_end(because: tuple[str, ...], values: dict) -> str:
         numbers = (f"members above their 200-day average {signed(values['pct_above_200dma_change'])} points in "
@@ -102,8 +104,8 @@ def _participation(metrics: Metrics, settings: DetectorSettings) -> Condition:
 
     def describe(direction: str, position: int) -> tuple[str, dict]:
         values = at(frame, position, "pct_above_200dma", "index_pct_from_52w_high", "members")
-        values["pct_above_200dma_change"] = _round(drop.iat[position])
-        values["index_change_pct"] = _round(index_change.iat[position])
+        values["pct_above_200dma_change"] = _round(drop[position])
+        values["index_change_pct"] = _round(index_change[position])
         values["sessions"] = sessions
         numbers = (f"members above their 200-day average {signed(values['pct_above_200dma_change'])} points "
                    f"in {sessions} sessions (now {plain(values['pct_above_200dma'])}%) while the S&P 500 "
@@ -113,21 +115,21 @@ def _participation(metrics: Metrics, settings: DetectorSettings) -> Condition:
         return f"Participation no longer falling: {numbers}", values
 
     return Condition("breadth", "breadth:participation_drop", "state", falling, describe, (SP500_INDEX,),
-                     hold=condition(still_dropping & index_holding, known), parts=parts, explain_end=explain_end)
+                     hold=condition(still_dropping & index_holding, have), parts=parts, explain_end=explain_end)
 
 
 def _smallcap_narrow(metrics: Metrics, settings: DetectorSettings) -> Condition:
     rules = settings.breadth
     sp500 = metrics.breadth
     small = _universe(metrics, "russell2000")
-    index_gap = sp500["index_pct_from_52w_high"]
-    median_gap = small["median_pct_from_52w_high"]
+    index_gap = column(sp500, "index_pct_from_52w_high")
+    median_gap = column(small, "median_pct_from_52w_high")
     index_near = index_gap >= -rules.index_within_pct_of_high
     members_behind = median_gap <= -rules.smallcap_median_below_high_pct
-    known = index_gap.notna() & median_gap.notna()
-    narrow = condition(index_near & members_behind, known)
-    parts = (part("breadth.index_pct_from_52w_high", index_near, known),
-             part("universes.russell2000.median_pct_from_52w_high", members_behind, known))
+    have = known(index_gap, median_gap)
+    narrow = condition(index_near & members_behind, have)
+    parts = (part("breadth.index_pct_from_52w_high", index_near, have),
+             part("universes.russell2000.median_pct_from_52w_high", members_behind, have))
 
     def explain_end(because: tuple[str, ...], values: dict) -> str:
         return _narrow_end("End of \u2018small caps left behind\u2019", "the S&P 500",
@@ -137,8 +139,8 @@ def _smallcap_narrow(metrics: Metrics, settings: DetectorSettings) -> Condition:
                            rules.smallcap_median_below_high_pct, "small caps catching up")
 
     def describe(direction: str, position: int) -> tuple[str, dict]:
-        values = {"russell2000_median_pct_from_52w_high": _round(median_gap.iat[position]),
-                  "sp500_index_pct_from_52w_high": _round(index_gap.iat[position]),
+        values = {"russell2000_median_pct_from_52w_high": _round(median_gap[position]),
+                  "sp500_index_pct_from_52w_high": _round(index_gap[position]),
                   "russell2000_pct_above_200dma": _round(small["pct_above_200dma"].iat[position])}
         numbers = (f"the median Russell 2000 member is {_below(values['russell2000_median_pct_from_52w_high'])} "
                    f"its 52-week high while the S&P 500 is {_below(values['sp500_index_pct_from_52w_high'])} its own")
@@ -155,13 +157,13 @@ def _equal_weight(metrics: Metrics, settings: DetectorSettings) -> Condition:
     rules = settings.breadth
     frame = metrics.breadth
     sessions = rules.equal_weight_sessions
-    change = change_pct(frame["rsp_spy_ratio"], sessions)
-    known = change.notna()
-    lagging = condition(change <= -rules.equal_weight_drop_pct, known)
-    still = condition(change <= -rules.equal_weight_end_drop_pct, known)
+    change = change_pct(column(frame, "rsp_spy_ratio"), sessions)
+    have = ~np.isnan(change)
+    lagging = condition(change <= -rules.equal_weight_drop_pct, have)
+    still = condition(change <= -rules.equal_weight_end_drop_pct, have)
 
     def describe(direction: str, position: int) -> tuple[str, dict]:
-        values = {"rsp_spy_change_pct": _round(change.iat[position]), "sessions": sessions,
+        values = {"rsp_spy_change_pct": _round(change[position]), "sessions": sessions,
                   "rsp_spy_ratio": _round(frame["rsp_spy_ratio"].iat[position], 6)}
         numbers = f"RSP/SPY {signed(values['rsp_spy_change_pct'])}% over {sessions} sessions"
         if direction == "start":
@@ -175,14 +177,14 @@ def _equal_weight(metrics: Metrics, settings: DetectorSettings) -> Condition:
 
 def _washout(metrics: Metrics, name: str, rules) -> Condition:
     frame = _universe(metrics, name)
-    share = frame["pct_above_200dma"]
+    share = column(frame, "pct_above_200dma")
     label = UNIVERSE_LABELS.get(name, name)
-    known = share.notna()
-    washed = condition(share < rules.washout_below_pct, known)
-    still = condition(share <= rules.washout_end_above_pct, known)
+    have = ~np.isnan(share)
+    washed = condition(share < rules.washout_below_pct, have)
+    still = condition(share <= rules.washout_end_above_pct, have)
 
     def describe(direction: str, position: int) -> tuple[str, dict]:
-        values = {"pct_above_200dma": _round(share.iat[position]),
+        values = {"pct_above_200dma": _round(share[position]),
                   "members_with_200dma": _round(frame["members_with_200dma"].iat[position]),
                   "median_pct_from_52w_high": _round(frame["median_pct_from_52w_high"].iat[position])}
         numbers = f"{plain(values['pct_above_200dma'])}% of {label} members above their 200-day average"
@@ -197,21 +199,20 @@ def _washout(metrics: Metrics, name: str, rules) -> Condition:
 
 def _thrust(metrics: Metrics, name: str, rules) -> Condition:
     frame = _universe(metrics, name)
-    average = frame["zweig_thrust_ema"]
+    average = column(frame, "zweig_thrust_ema")
     window = rules.thrust_sessions
-    recent_low = average.shift(1).rolling(window, min_periods=window).min()
+    recent_low = rolling_low(shifted(average, 1), window)
     label = UNIVERSE_LABELS.get(name, name)
-    thrust = condition((average > rules.thrust_high) & (recent_low < rules.thrust_low),
-                       average.notna() & recent_low.notna())
+    thrust = condition((average > rules.thrust_high) & (recent_low < rules.thrust_low), known(average, recent_low))
 
     def describe(direction: str, position: int) -> tuple[str, dict]:
         start = max(0, position - window)
-        lows = average.iloc[start:position].to_numpy()
+        lows = average[start:position]
         if len(lows) and not np.all(np.isnan(lows)):
             low_at = start + len(lows) - 1 - int(np.nanargmin(lows[::-1]))  # the latest session at the low
         else:
             low_at = position
-        values = {"zweig_thrust_ema": _round(average.iat[position], 4), "low": _round(average.iat[low_at], 4),
+        values = {"zweig_thrust_ema": _round(average[position], 4), "low": _round(average[low_at], 4),
                   "sessions_from_low": position - low_at, "thrust_low": rules.thrust_low,
                   "thrust_high": rules.thrust_high}
         title = (f"{label} breadth thrust: the 10-session average share of advancing members rose from "

@@ -5,10 +5,22 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from signals.detectors.base import Condition, Detector, KeySpec, at, daily_move, level_band, part, plain, signed
+from signals.detectors.base import (
+    Condition,
+    Detector,
+    KeySpec,
+    at,
+    column,
+    daily_move,
+    known,
+    level_band,
+    part,
+    plain,
+    signed,
+)
 from signals.detectors.edges import condition
 from signals.metrics import Metrics
-from signals.metrics.rolling import pct_from, prior_high
+from signals.metrics.rolling import pct_from, prior_high, rolling_sum, shifted
 from signals.settings import BreakoutSettings, DetectorSettings
 from signals.tickers import SMALL_CAP_ETF, SP500_ETF
 
@@ -19,21 +31,21 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
     confirmed, confirmation_known = _confirmation(frame, rules)
 
     moves = settings.signals.level_move_sessions
-    iwm = frame["iwm_close"]
+    iwm = column(frame, "iwm_close")
     iwm_level = prior_high(iwm, rules.iwm_high_sessions)
     iwm_move = daily_move(iwm, moves)
     iwm_clears, iwm_holds = level_band(pct_from(iwm, iwm_level), iwm_move, settings)
-    iwm_known = iwm.notna() & iwm_level.notna() & iwm_move.notna()
+    iwm_known = known(iwm, iwm_level, iwm_move)
     iwm_break = condition(iwm_clears & confirmed, iwm_known & confirmation_known)
     iwm_parts = (part("breakout.iwm_pct_vs_prior_252d_high", iwm_holds, iwm_known),)
 
     def describe_iwm(direction: str, position: int) -> tuple[str, dict]:
         values = at(frame, position, "iwm_close", "iwm_adx_14", "iwm_volume_ratio_50d")
-        level = float(iwm_level.iat[position])
+        level = float(iwm_level[position])
         values["prior_high"] = None if np.isnan(level) else round(level, 4)
         gap = (values["iwm_close"] or np.nan) / level * 100 - 100
         values["pct_vs_prior_high"] = None if np.isnan(gap) else round(gap, 4)
-        values["daily_move_pct"] = _round(iwm_move.iat[position])
+        values["daily_move_pct"] = _round(iwm_move[position])
         values.update(_confirmation_detail(frame, rules, position))
         sessions = rules.iwm_high_sessions
         if direction == "start":
@@ -49,13 +61,13 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
                      f"({plain(values['daily_move_pct'], 2)}% each) below it")
         return title, values
 
-    ratio = frame["iwm_spy_ratio"]
+    ratio = column(frame, "iwm_spy_ratio")
     ratio_level = prior_high(ratio, rules.ratio_high_sessions)
-    ratio_average = frame["iwm_spy_200d_avg"]
+    ratio_average = column(frame, "iwm_spy_200d_avg")
     ratio_move = daily_move(ratio, moves)
     high_clears, high_holds = level_band(pct_from(ratio, ratio_level), ratio_move, settings)
     average_clears, average_holds = level_band(pct_from(ratio, ratio_average), ratio_move, settings)
-    ratio_known = ratio.notna() & ratio_level.notna() & ratio_average.notna() & ratio_move.notna()
+    ratio_known = known(ratio, ratio_level, ratio_average, ratio_move)
     ratio_break = condition(high_clears & average_clears & confirmed, ratio_known & confirmation_known)
     ratio_parts = (part("breakout.iwm_spy_pct_vs_prior_60d_high", high_holds, ratio_known),
                    part("breakout.iwm_spy_pct_vs_200d_avg", average_holds, ratio_known))
@@ -63,7 +75,7 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
     def describe_ratio(direction: str, position: int) -> tuple[str, dict]:
         values = at(frame, position, "iwm_spy_ratio", "iwm_spy_200d_avg", "iwm_spy_pct_vs_200d_avg",
                     "iwm_adx_14", "iwm_volume_ratio_50d")
-        level = float(ratio_level.iat[position])
+        level = float(ratio_level[position])
         values["prior_high"] = None if np.isnan(level) else round(level, 6)
         values.update(_confirmation_detail(frame, rules, position))
         sessions = rules.ratio_high_sessions
@@ -87,14 +99,14 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
                 f"{rules.ratio_high_sessions}-session high but is still {vs_average}% vs its 200-day average: "
                 f"the trend stands, the breakout did not carry")
 
-    below = (ratio < ratio_average).astype("float64").where(ratio.notna() & ratio_average.notna())
+    below = np.where(known(ratio, ratio_average), (ratio < ratio_average).astype("float64"), np.nan)
     run = rules.leg_below_sessions
-    long_below = below.shift(1).rolling(run, min_periods=run).sum() == run
+    long_below = rolling_sum(shifted(below, 1), run) == run
     leg = condition(average_clears & long_below, ratio_known)
 
     def describe_leg(direction: str, position: int) -> tuple[str, dict]:
         values = at(frame, position, "iwm_spy_ratio", "iwm_spy_200d_avg", "iwm_spy_pct_vs_200d_avg")
-        before = below.iloc[:position].to_numpy()
+        before = below[:position]
         not_below = np.flatnonzero(before != 1.0)
         values["sessions_below"] = int(position - (not_below[-1] + 1 if len(not_below) else 0))
         title = (f"New small-cap leg: IWM/SPY crossed above its 200-day average "
@@ -121,19 +133,19 @@ def _round(value: float, digits: int = 4) -> float | None:
     return None if np.isnan(number) else round(number, digits)
 
 
-def _confirmation(frame: pd.DataFrame, rules: BreakoutSettings) -> tuple[pd.Series, pd.Series]:
+def _confirmation(frame: pd.DataFrame, rules: BreakoutSettings) -> tuple[np.ndarray, np.ndarray]:
     """The filters that settings make required: (passes, known). Unrequired filters always pass."""
-    passes = pd.Series(True, index=frame.index)
-    known = pd.Series(True, index=frame.index)
+    passes = np.ones(len(frame.index), dtype=bool)
+    have = np.ones(len(frame.index), dtype=bool)
     if rules.require_adx:
-        adx = frame["iwm_adx_14"]
+        adx = column(frame, "iwm_adx_14")
         passes &= adx >= rules.adx_min
-        known &= adx.notna()
+        have &= ~np.isnan(adx)
     if rules.require_volume:
-        volume = frame["iwm_volume_ratio_50d"]
+        volume = column(frame, "iwm_volume_ratio_50d")
         passes &= volume >= rules.volume_ratio_min
-        known &= volume.notna()
-    return passes, known
+        have &= ~np.isnan(volume)
+    return passes, have
 
 
 def _confirmation_detail(frame: pd.DataFrame, rules: BreakoutSettings, position: int) -> dict:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from signals.detectors.base import Part, Condition, Detector, KeySpec, at, plain, signed
+import numpy as np
+
+from signals.detectors.base import Condition, Detector, KeySpec, Part, at, column, plain, signed
 from signals.detectors.edges import condition
 from signals.metrics import Metrics
 from signals.metrics.rolling import change_pct
@@ -13,14 +15,14 @@ from signals.tickers import HIGH_YIELD, TREASURIES_7_10Y
 def credit_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condition]:
     frame = metrics.credit
     rules = settings.credit
-    change = change_pct(frame["hyg_ief_ratio"], rules.hy_sessions)
-    known = change.notna()
-    stress = condition(change <= -rules.hy_drop_pct, known)
-    still = condition(change <= -rules.hy_end_drop_pct, known)
+    change = change_pct(column(frame, "hyg_ief_ratio"), rules.hy_sessions)
+    have = ~np.isnan(change)
+    stress = condition(change <= -rules.hy_drop_pct, have)
+    still = condition(change <= -rules.hy_end_drop_pct, have)
 
     def describe(direction: str, position: int) -> tuple[str, dict]:
         values = at(frame, position, "hyg_ief_ratio", "hyg_ief_pct_vs_200d_avg")
-        values["hyg_ief_change_pct"] = None if change.isna().iat[position] else round(float(change.iat[position]), 4)
+        values["hyg_ief_change_pct"] = None if np.isnan(change[position]) else round(float(change[position]), 4)
         values["sessions"] = rules.hy_sessions
         numbers = f"HYG/IEF {signed(values['hyg_ief_change_pct'])}% over {rules.hy_sessions} sessions"
         if direction == "start":

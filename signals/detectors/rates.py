@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from signals.detectors.base import Part, part, Condition, Detector, KeySpec, at, plain, signed
+import numpy as np
+
+from signals.detectors.base import Condition, Detector, KeySpec, Part, at, column, part, plain, signed
 from signals.detectors.edges import condition
 from signals.metrics import Metrics
 from signals.settings import DetectorSettings
@@ -10,9 +12,9 @@ from signals.settings import DetectorSettings
 
 def rates_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condition]:
     frame = metrics.rates
-    move = frame["yield_2y_change_20d_bp"]
+    move = column(frame, "yield_2y_change_20d_bp")
     threshold = settings.rates.yield_2y_move_bp
-    known = move.notna()
+    move_known = ~np.isnan(move)
 
     def describe_move(label: str, why: str):
         def describe(direction: str, position: int) -> tuple[str, dict]:
@@ -24,7 +26,7 @@ def rates_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condi
             return f"Rates {label} over: {numbers}", values
         return describe
 
-    target_change = frame["fed_target_change_bp"]
+    target_change = column(frame, "fed_target_change_bp")
 
     def describe_fed(direction: str, position: int) -> tuple[str, dict]:
         values = at(frame, position, "fed_target_change_bp", "fed_target_lower", "fed_target_upper", "yield_2y")
@@ -36,10 +38,10 @@ def rates_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condi
                  f"{plain(values['fed_target_lower'], 2)}\u2013{plain(values['fed_target_upper'], 2)}%: {effect}")
         return title, values
 
-    spread = frame["spread_10y_3m_bp"]
+    spread = column(frame, "spread_10y_3m_bp")
     rules = settings.rates
-    inverted = condition(spread < rules.curve_inverted_below_bp, spread.notna())
-    not_positive = condition(spread <= rules.curve_positive_above_bp, spread.notna())
+    inverted = condition(spread < rules.curve_inverted_below_bp, ~np.isnan(spread))
+    not_positive = condition(spread <= rules.curve_positive_above_bp, ~np.isnan(spread))
 
     def describe_curve(direction: str, position: int) -> tuple[str, dict]:
         values = at(frame, position, "spread_10y_3m_bp", "yield_10y", "yield_3m")
@@ -52,15 +54,15 @@ def rates_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condi
                 f"{signed(rules.curve_positive_above_bp, 0)} bp)", values)
 
     return [
-        Condition("rates", "rates:2y_easing", "state", condition(move <= -threshold, known),
+        Condition("rates", "rates:2y_easing", "state", condition(move <= -threshold, move_known),
                   describe_move("easing", "Falling short rates ease the floating-rate debt small companies carry"),
-                  parts=(part("rates.yield_2y_change_20d_bp", move <= -threshold, known),)),
-        Condition("rates", "rates:2y_tightening", "state", condition(move >= threshold, known),
+                  parts=(part("rates.yield_2y_change_20d_bp", move <= -threshold, move_known),)),
+        Condition("rates", "rates:2y_tightening", "state", condition(move >= threshold, move_known),
                   describe_move("tightening", "Rising short rates weigh on small companies' floating-rate debt"),
-                  parts=(part("rates.yield_2y_change_20d_bp", move >= threshold, known),)),
-        Condition("rates", "rates:fed_cut", "event", condition(target_change < 0, target_change.notna()),
+                  parts=(part("rates.yield_2y_change_20d_bp", move >= threshold, move_known),)),
+        Condition("rates", "rates:fed_cut", "event", condition(target_change < 0, ~np.isnan(target_change)),
                   describe_fed, limited=False),
-        Condition("rates", "rates:fed_hike", "event", condition(target_change > 0, target_change.notna()),
+        Condition("rates", "rates:fed_hike", "event", condition(target_change > 0, ~np.isnan(target_change)),
                   describe_fed, limited=False),
         Condition("rates", "rates:curve_inverted", "state", inverted, describe_curve, hold=not_positive,
                   parts=(Part("rates.spread_10y_3m_bp", not_positive),)),

@@ -8,8 +8,20 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from signals.detectors.base import (Condition, Describe, Detector, KeySpec, Part, at, daily_move, level_band, part,
-                                    signed)
+from signals.detectors.base import (
+    Condition,
+    Describe,
+    Detector,
+    KeySpec,
+    Part,
+    at,
+    column,
+    daily_move,
+    known,
+    level_band,
+    part,
+    signed,
+)
 from signals.detectors.edges import condition
 from signals.metrics import Metrics
 from signals.metrics.rolling import pct_from, prior_high, sma
@@ -22,24 +34,24 @@ class _Breakout:
     start: np.ndarray
     hold: np.ndarray
     parts: tuple[Part, ...]
-    level: pd.Series
-    average: pd.Series
+    level: np.ndarray
+    average: np.ndarray
 
 
 def _relative_breakout(frame: pd.DataFrame, prefix: str, settings: DetectorSettings) -> _Breakout:
     """Ratio above its prior N-session high while above its M-session average, each cleared by the
     start margin and held within the hold margin (in the ratio's own average daily moves)."""
     rules = settings.sectors
-    ratio = frame[f"{prefix}_ratio"]
+    ratio = column(frame, f"{prefix}_ratio")
     level = prior_high(ratio, rules.ratio_high_sessions)
     average = sma(ratio, rules.average_sessions)
     move = daily_move(ratio, settings.signals.level_move_sessions)
-    known = ratio.notna() & level.notna() & average.notna() & move.notna()
+    have = known(ratio, level, average, move)
     high_clears, high_holds = level_band(pct_from(ratio, level), move, settings)
     average_clears, average_holds = level_band(pct_from(ratio, average), move, settings)
-    parts = (part(f"sectors.{prefix}_pct_vs_prior_60d_high", high_holds, known),
-             part(f"sectors.{prefix}_pct_vs_200d_avg", average_holds, known))
-    return _Breakout(condition(high_clears & average_clears, known), condition(high_holds & average_holds, known),
+    parts = (part(f"sectors.{prefix}_pct_vs_prior_60d_high", high_holds, have),
+             part(f"sectors.{prefix}_pct_vs_200d_avg", average_holds, have))
+    return _Breakout(condition(high_clears & average_clears, have), condition(high_holds & average_holds, have),
                      parts, level, average)
 
 
@@ -49,12 +61,12 @@ def sectors_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Con
     cyclicals = _relative_breakout(frame, "cyclicals_xlk", settings)
     banks = _relative_breakout(frame, "kre_spy", settings)
 
-    def numbers(prefix: str, level: pd.Series, average: pd.Series, position: int) -> dict:
+    def numbers(prefix: str, level: np.ndarray, average: np.ndarray, position: int) -> dict:
         values = at(frame, position, f"{prefix}_ratio", *(f"{t.lower()}_vs_spy_20d_pct" for t in
                                                           (*CYCLICAL_SECTORS, TECH_SECTOR, REGIONAL_BANKS)))
         ratio = values[f"{prefix}_ratio"]
-        values["pct_vs_prior_high"] = _gap(ratio, float(level.iat[position]))
-        values["pct_vs_average"] = _gap(ratio, float(average.iat[position]))
+        values["pct_vs_prior_high"] = _gap(ratio, float(level[position]))
+        values["pct_vs_average"] = _gap(ratio, float(average[position]))
         return values
 
     def describer(prefix: str, found: _Breakout, lead: str, over: str, why: str) -> Describe:

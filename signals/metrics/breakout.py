@@ -11,7 +11,7 @@ import pandas as pd
 
 from signals.market_data import MarketData
 from signals.metrics.adx import adx as wilder_adx
-from signals.metrics.rolling import pct_from, prior_high, sma
+from signals.metrics.rolling import pct_from, prior_high, shifted, sma
 from signals.tickers import RUSSELL_2000, SMALL_CAP_ETF, SP500_ETF
 
 ADX_WINDOW = 14
@@ -21,12 +21,14 @@ RATIO_AVERAGE = 200
 
 def compute_breakout(data: MarketData, notes: list[str]) -> pd.DataFrame:
     index = data.close.index
-    out: dict[str, pd.Series] = {}  # one frame built at the end: a column at a time costs 0.2 ms each
-    nothing = pd.Series(np.nan, index=index)
+    # columns as arrays, one frame built at the end: pandas' per-operation and per-column overhead is
+    # most of the cost of a few dozen operations on one series of a few thousand sessions
+    out: dict[str, np.ndarray] = {}
+    nothing = np.full(len(index), np.nan)
 
     for ticker, prefix in ((SMALL_CAP_ETF, "iwm"), (RUSSELL_2000, "rut")):
         if data.has(ticker):
-            close = data.close[ticker]
+            close = data.close[ticker].to_numpy(dtype="float64")
         else:
             notes.append(f"breakout: {ticker} has no data; its breakout metrics are unavailable")
             close = nothing
@@ -37,7 +39,7 @@ def compute_breakout(data: MarketData, notes: list[str]) -> pd.DataFrame:
             out[f"{prefix}_pct_vs_prior_{window}d_high"] = pct_from(close, level)
 
     if data.has(SMALL_CAP_ETF) and data.has(SP500_ETF):
-        ratio = data.close[SMALL_CAP_ETF] / data.close[SP500_ETF]
+        ratio = data.close[SMALL_CAP_ETF].to_numpy(dtype="float64") / data.close[SP500_ETF].to_numpy(dtype="float64")
     else:
         notes.append(f"breakout: {SMALL_CAP_ETF} or {SP500_ETF} has no data; IWM/SPY is unavailable")
         ratio = nothing
@@ -50,7 +52,7 @@ def compute_breakout(data: MarketData, notes: list[str]) -> pd.DataFrame:
     out["iwm_spy_200d_avg"] = average
     out["iwm_spy_pct_vs_200d_avg"] = pct_from(ratio, average)
 
-    out["iwm_adx_14"] = _adx(data, SMALL_CAP_ETF, notes)
+    out["iwm_adx_14"] = _adx(data, SMALL_CAP_ETF, notes).to_numpy()
     out["iwm_volume_ratio_50d"] = _volume_ratio(data, SMALL_CAP_ETF, notes)
     return pd.DataFrame(out, index=index)
 
@@ -77,12 +79,12 @@ def _adx(data: MarketData, ticker: str, notes: list[str]) -> pd.Series:
     return pd.Series(values, index=bars.index).reindex(index)
 
 
-def _volume_ratio(data: MarketData, ticker: str, notes: list[str]) -> pd.Series:
+def _volume_ratio(data: MarketData, ticker: str, notes: list[str]) -> np.ndarray:
     """Today's volume against the average of the 50 sessions before it."""
-    index = data.close.index
     if ticker not in data.volume.columns or data.volume[ticker].isna().all():
         notes.append(f"breakout: {ticker} has no Volume; volume confirmation is unavailable")
-        return pd.Series(np.nan, index=index)
-    volume = data.volume[ticker]
-    average = sma(volume, VOLUME_WINDOW).shift(1)
-    return volume / average.where(average > 0)
+        return np.full(len(data.close.index), np.nan)
+    volume = data.volume[ticker].to_numpy(dtype="float64")
+    average = shifted(sma(volume, VOLUME_WINDOW), 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return volume / np.where(average > 0, average, np.nan)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from signals.market_data import MarketData
+from signals.metrics.rolling import shifted
 from signals.tickers import YIELD_10Y, YIELD_3M
 
 CHANGE_SESSIONS = 20
@@ -24,33 +25,34 @@ YIELDS = {"DGS2": ("yield_2y", None), "DGS3MO": ("yield_3m", YIELD_3M), "DGS10":
 
 def compute_rates(data: MarketData, notes: list[str], publication_lag_sessions: int = 1) -> pd.DataFrame:
     sessions = data.close.index
-    out: dict[str, pd.Series] = {}
+    out: dict[str, np.ndarray] = {}  # arrays, one frame at the end (see metrics/breakout.py)
     for series, (name, fallback) in YIELDS.items():
         values = _fred_on_sessions(data, series, sessions, publication_lag_sessions)
         if values is None and fallback and data.has(fallback):
             notes.append(f"rates: FRED {series} not in the data; Yahoo {fallback} stands in")
-            values = data.close[fallback].ffill(limit=5)
+            values = data.close[fallback].ffill(limit=5).to_numpy(dtype="float64")
         if values is None:
             notes.append(f"rates: FRED {series} not in the data; {name} is unavailable")
-            values = pd.Series(np.nan, index=sessions)
+            values = np.full(len(sessions), np.nan)
         out[name] = values
-        out[f"{name}_change_20d_bp"] = (values - values.shift(CHANGE_SESSIONS)) * 100.0
+        out[f"{name}_change_20d_bp"] = (values - shifted(values, CHANGE_SESSIONS)) * 100.0
 
     for series, name in (("DFEDTARU", "fed_target_upper"), ("DFEDTARL", "fed_target_lower")):
         values = _fred_on_sessions(data, series, sessions, lag=0)  # announced before its effective date
         if values is None:
             notes.append(f"rates: FRED {series} not in the data; Fed target changes are unavailable")
-            values = pd.Series(np.nan, index=sessions)
+            values = np.full(len(sessions), np.nan)
         out[name] = values
-    out["fed_target_change_bp"] = (out["fed_target_upper"].diff() * 100.0).round(2)
-    out["spread_10y_3m_bp"] = (out["yield_10y"] - out["yield_3m"]) * 100.0
-    out["curve_inverted"] = (out["spread_10y_3m_bp"] < 0).astype("float64").where(out["spread_10y_3m_bp"].notna())
+    out["fed_target_change_bp"] = np.round((out["fed_target_upper"] - shifted(out["fed_target_upper"], 1)) * 100.0, 2)
+    spread = (out["yield_10y"] - out["yield_3m"]) * 100.0
+    out["spread_10y_3m_bp"] = spread
+    out["curve_inverted"] = np.where(np.isnan(spread), np.nan, (spread < 0).astype("float64"))
     return pd.DataFrame(out, index=sessions)
 
 
 def _fred_on_sessions(
     data: MarketData, series: str, sessions: pd.DatetimeIndex, lag: int
-) -> pd.Series | None:
+) -> np.ndarray | None:
     """A FRED series as known at each session's close: the latest value published by then.
 
     A value dated d becomes known at the `lag`-th session after d (0: at d's own close, or the
@@ -68,4 +70,4 @@ def _fred_on_sessions(
     known = known[~known.index.duplicated(keep="last")]
     on_sessions = np.full(len(sessions), np.nan)
     on_sessions[known.index.to_numpy()] = known.to_numpy()
-    return pd.Series(on_sessions, index=sessions).ffill(limit=5)
+    return pd.Series(on_sessions).ffill(limit=5).to_numpy()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-Frame = pd.DataFrame | pd.Series
+Frame = pd.DataFrame | pd.Series | np.ndarray  # arrays: a detector's 1-D columns
 
 
 def _rolling(values: Frame, window: int, how: str) -> Frame:
@@ -23,6 +23,8 @@ def _rolling(values: Frame, window: int, how: str) -> Frame:
     """
     if isinstance(values, pd.Series):
         return getattr(values.rolling(window, min_periods=window), how)()
+    if isinstance(values, np.ndarray):  # a detector's 1-D column: the same rolling, without an index
+        return getattr(pd.Series(values).rolling(window, min_periods=window), how)().to_numpy()
     sessions, columns = values.shape
     if sessions == 0 or columns == 0:
         return values.astype("float64")
@@ -44,6 +46,10 @@ def rolling_high(values: Frame, window: int) -> Frame:
 
 def rolling_low(values: Frame, window: int) -> Frame:
     return _rolling(values, window, "min")
+
+
+def rolling_sum(values: Frame, window: int) -> Frame:
+    return _rolling(values, window, "sum")
 
 
 _FEW_ROWS = 64  # up to this many wanted rows, reducing each window directly beats rolling the whole frame
@@ -72,6 +78,8 @@ def window_extremes(values: np.ndarray, window: int, first: int = 0) -> tuple[np
 
 def prior_high(values: Frame, window: int) -> Frame:
     """Highest value of the `window` sessions before today: a breakout compares today against this."""
+    if isinstance(values, np.ndarray):
+        return shifted(rolling_high(values, window), 1)
     return rolling_high(values, window).shift(1)
 
 
@@ -94,7 +102,8 @@ def pct_from(value: Frame, reference: Frame) -> Frame:
     if _aligned(value, reference):
         with np.errstate(divide="ignore", invalid="ignore"):
             return _series((value.to_numpy(dtype="float64") / reference.to_numpy(dtype="float64") - 1.0) * 100.0, value)
-    return (value / reference - 1.0) * 100.0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return (value / reference - 1.0) * 100.0
 
 
 def ema(values: Frame, span: int) -> Frame:
@@ -118,8 +127,9 @@ def shifted(values: np.ndarray, sessions: int) -> np.ndarray:
 
 
 def change_pct(values: Frame, sessions: int) -> Frame:
-    if isinstance(values, pd.Series):
-        array = values.to_numpy(dtype="float64")
+    if isinstance(values, (pd.Series, np.ndarray)):
+        array = values.to_numpy(dtype="float64") if isinstance(values, pd.Series) else values
         with np.errstate(divide="ignore", invalid="ignore"):
-            return _series((array / shifted(array, sessions) - 1.0) * 100.0, values)
+            change = (array / shifted(array, sessions) - 1.0) * 100.0
+        return _series(change, values) if isinstance(values, pd.Series) else change
     return (values / values.shift(sessions) - 1.0) * 100.0

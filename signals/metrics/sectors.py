@@ -20,7 +20,7 @@ CHANGE_SESSIONS = 20
 RELATIVE_TO_SPY = (*CYCLICAL_SECTORS, TECH_SECTOR, REGIONAL_BANKS)
 
 
-def cyclicals_basket(data: MarketData) -> pd.Series | None:
+def cyclicals_basket(data: MarketData) -> np.ndarray | None:
     """Equal weight of XLI, XLF, XLY as the geometric mean of their closes.
 
     Its ratio to XLK moves exactly as the equal-weighted log returns do, and no rescaling (or
@@ -30,11 +30,10 @@ def cyclicals_basket(data: MarketData) -> pd.Series | None:
         return None
     closes = data.close.loc[:, list(CYCLICAL_SECTORS)].to_numpy(dtype="float64")
     with np.errstate(invalid="ignore", divide="ignore"):
-        basket = np.exp(np.log(closes).mean(axis=1))
-    return pd.Series(basket, index=data.close.index)
+        return np.exp(np.log(closes).mean(axis=1))
 
 
-def _relative(out: dict[str, pd.Series], prefix: str, ratio: pd.Series) -> None:
+def _relative(out: dict[str, np.ndarray], prefix: str, ratio: np.ndarray) -> None:
     out[f"{prefix}_ratio"] = ratio
     level = prior_high(ratio, RANGE_SESSIONS)
     out[f"{prefix}_prior_60d_high"] = level
@@ -46,22 +45,23 @@ def _relative(out: dict[str, pd.Series], prefix: str, ratio: pd.Series) -> None:
 
 def compute_sectors(data: MarketData, notes: list[str]) -> pd.DataFrame:
     index = data.close.index
-    out: dict[str, pd.Series] = {}
-    nothing = pd.Series(np.nan, index=index)
+    out: dict[str, np.ndarray] = {}  # arrays, one frame at the end (see metrics/breakout.py)
+    nothing = np.full(len(index), np.nan)
+    close = {ticker: data.close[ticker].to_numpy(dtype="float64") for ticker in
+             (*RELATIVE_TO_SPY, SP500_ETF) if data.has(ticker)}
     basket = cyclicals_basket(data)
     if basket is None or not data.has(TECH_SECTOR):
         missing = [t for t in (*CYCLICAL_SECTORS, TECH_SECTOR) if not data.has(t)]
         notes.append(f"sectors: {', '.join(missing)} has no data; cyclicals/XLK is unavailable")
         _relative(out, "cyclicals_xlk", nothing)
     else:
-        _relative(out, "cyclicals_xlk", basket / data.close[TECH_SECTOR])
+        _relative(out, "cyclicals_xlk", basket / close[TECH_SECTOR])
     if data.has(REGIONAL_BANKS) and data.has(SP500_ETF):
-        _relative(out, "kre_spy", data.close[REGIONAL_BANKS] / data.close[SP500_ETF])
+        _relative(out, "kre_spy", close[REGIONAL_BANKS] / close[SP500_ETF])
     else:
         notes.append(f"sectors: {REGIONAL_BANKS} or {SP500_ETF} has no data; KRE/SPY is unavailable")
         _relative(out, "kre_spy", nothing)
-    spy_change = change_pct(data.close[SP500_ETF] if data.has(SP500_ETF) else nothing, CHANGE_SESSIONS)
+    spy_change = change_pct(close.get(SP500_ETF, nothing), CHANGE_SESSIONS)
     for ticker in RELATIVE_TO_SPY:
-        close = data.close[ticker] if data.has(ticker) else nothing
-        out[f"{ticker.lower()}_vs_spy_20d_pct"] = change_pct(close, CHANGE_SESSIONS) - spy_change
+        out[f"{ticker.lower()}_vs_spy_20d_pct"] = change_pct(close.get(ticker, nothing), CHANGE_SESSIONS) - spy_change
     return pd.DataFrame(out, index=index)
