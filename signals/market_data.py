@@ -60,10 +60,10 @@ class MarketData:
     # Identity of the loaded history: `as_of` slices keep it, so an engine that has seen a longer or
     # shorter slice of the same history knows the bars it already used are the same.
     origin: object = field(default_factory=object, compare=False, repr=False)
-    _has: dict[str, bool] = field(init=False, compare=False, repr=False)  # `has` answers, per slice
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_has", {})  # frozen, yet a slice (`replace`) starts its own answers
+    # Per ticker, the position of its first close in the loaded history (len(close) when none): the same
+    # for every `as_of` slice of that history, so `has` is a lookup, not a scan, on each tick's slice.
+    # Any other `replace` (appended sessions) starts without it: init=False fields are not copied.
+    first_close: dict[str, int] | None = field(default=None, init=False, compare=False, repr=False)
 
     def universe_members(self, name: str) -> tuple[str, ...]:
         """The members with data of a universe; `sp500` is the constituents file."""
@@ -92,11 +92,11 @@ class MarketData:
         return self.close.index[-1]
 
     def has(self, ticker: str) -> bool:
-        """Whether `ticker` has at least one close (asked many times a tick, so remembered)."""
-        known = self._has.get(ticker)
-        if known is None:
-            known = self._has[ticker] = ticker in self.close.columns and bool(self.close[ticker].notna().any())
-        return known
+        """Whether `ticker` has at least one close (asked two dozen times a tick)."""
+        if self.first_close is None:
+            object.__setattr__(self, "first_close", _first_closes(self.close))
+        position = self.first_close.get(ticker)  # type: ignore[union-attr]
+        return position is not None and position < len(self.close.index)
 
     def resolve_session(self, day: str | pd.Timestamp | None) -> pd.Timestamp:
         """The last session on or before `day` (a weekend or holiday maps to the session before it)."""
@@ -122,8 +122,10 @@ class MarketData:
         """
         session = self.resolve_session(day)
         end = self.sessions.searchsorted(session, side="right")
+        if self.first_close is None:
+            object.__setattr__(self, "first_close", _first_closes(self.close))
         rates_end = self.rates.index.searchsorted(session, side="right")
-        return replace(
+        sliced = replace(
             self,
             close=self.close.iloc[:end],
             high=self.high.iloc[:end],
@@ -133,3 +135,12 @@ class MarketData:
             carried=None if self.carried is None else self.carried.iloc[:end],
             suspect=None if self.suspect is None else self.suspect.iloc[:end],
         )
+        object.__setattr__(sliced, "first_close", self.first_close)  # the same positions hold for a slice
+        return sliced
+
+
+def _first_closes(close: pd.DataFrame) -> dict[str, int]:
+    """Each column's first row with a close (the frame's length for a column with none)."""
+    have = close.notna().to_numpy()
+    first = np.where(have.any(axis=0), have.argmax(axis=0), len(close.index))
+    return dict(zip(close.columns, first.tolist()))

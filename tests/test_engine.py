@@ -96,3 +96,20 @@ def test_a_ticks_record_is_the_replays_summary_of_the_same_span(real_market):
     since = str(visible.sessions[WARM_UP_SESSIONS].year)
     assert len(signals) > 100
     assert track_records(visible, analysis) == {key: record_line(by_key.get(key), since) for key in KEYS}
+
+
+def test_has_is_answered_for_each_slice_and_anew_for_appended_sessions():
+    """`has` looks up the first close of the loaded history: right for every `as_of` slice, and a
+    MarketData with appended sessions (a new close) works it out again."""
+    from dataclasses import replace
+
+    from signals.market_data import MarketData
+
+    sessions = pd.bdate_range("2024-01-01", periods=10)
+    close = pd.DataFrame({"A": np.arange(10.0) + 1, "B": [np.nan] * 6 + [5.0] * 4, "C": np.nan}, index=sessions)
+    empty = pd.DataFrame(index=sessions)
+    data = MarketData(close, empty, empty, empty, pd.DataFrame(), pd.DataFrame(), ())
+    assert not data.as_of(sessions[5]).has("B") and data.as_of(sessions[6]).has("B")
+    assert data.has("A") and not data.has("C") and not data.has("Z")
+    appended = replace(data, close=close.assign(C=[np.nan] * 9 + [3.0]))
+    assert appended.has("C")

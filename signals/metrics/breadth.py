@@ -16,7 +16,17 @@ import numpy as np
 import pandas as pd
 
 from signals.market_data import MarketData
-from signals.metrics.rolling import change_pct, ema, pct_from, rolling_high, share_pct, sma, window_extremes
+from signals.metrics.rolling import (
+    FEW_ROWS,
+    change_pct,
+    ema,
+    pct_from,
+    rolling_high,
+    share_pct,
+    shifted,
+    sma,
+    window_extremes,
+)
 from signals.tickers import EQUAL_WEIGHT_ETF, RUSSELL_2000, SMALL_CAP_ETF, SP500_ETF, SP500_INDEX
 
 YEAR = 252
@@ -29,17 +39,16 @@ TREND_SESSIONS = 20
 
 def compute_breadth(data: MarketData, notes: list[str], aggregates: pd.DataFrame | None = None) -> pd.DataFrame:
     """The S&P 500's breadth, one row per session; columns documented in README.md (percentages in percent)."""
-    out = universe_breadth(data, "sp500", notes, aggregates)
-    index = data.close.index
+    columns = _universe_columns(data, "sp500", notes, aggregates)
     if data.has(EQUAL_WEIGHT_ETF) and data.has(SP500_ETF):
-        ratio = data.close[EQUAL_WEIGHT_ETF] / data.close[SP500_ETF]
+        ratio = data.close[EQUAL_WEIGHT_ETF].to_numpy(dtype="float64") / data.close[SP500_ETF].to_numpy(dtype="float64")
     else:
         notes.append(f"breadth: {EQUAL_WEIGHT_ETF} or {SP500_ETF} has no data; RSP/SPY is unavailable")
-        ratio = pd.Series(np.nan, index=index)
-    out["rsp_spy_ratio"] = ratio
-    out["rsp_spy_vs_50dma_pct"] = pct_from(ratio, sma(ratio, FAST_AVERAGE))
-    out["rsp_spy_change_50d_pct"] = change_pct(ratio, FAST_AVERAGE)
-    return out
+        ratio = np.full(len(data.close.index), np.nan)
+    columns["rsp_spy_ratio"] = ratio
+    columns["rsp_spy_vs_50dma_pct"] = pct_from(ratio, sma(ratio, FAST_AVERAGE))
+    columns["rsp_spy_change_50d_pct"] = change_pct(ratio, FAST_AVERAGE)
+    return pd.DataFrame(columns, index=data.close.index)
 
 
 def universe_breadth(data: MarketData, universe: str, notes: list[str],
@@ -49,37 +58,48 @@ def universe_breadth(data: MarketData, universe: str, notes: list[str],
     The (session x member) work is `member_aggregates`; a live engine that already has it for the
     earlier sessions passes `aggregates` in, and only the cheap per-session series are built here.
     """
+    return pd.DataFrame(_universe_columns(data, universe, notes, aggregates), index=data.close.index)
+
+
+def _universe_columns(data: MarketData, universe: str, notes: list[str],
+                      aggregates: pd.DataFrame | None) -> dict[str, np.ndarray]:
+    """The columns of `universe_breadth`, as arrays (one frame is built from them; see metrics/breakout.py)."""
     members = data.universe_members(universe)
     if not members:
         notes.append(f"breadth: no {universe} members with prices; its breadth metrics are unavailable")
     if aggregates is None:
         aggregates = member_aggregates(data.close.loc[:, list(members)])
-    index = data.close.index
-    out: dict[str, pd.Series] = {}
-    out["members"] = aggregates["members"]
-    out["pct_above_50dma"] = share_pct(aggregates["above_50dma"], aggregates["with_50dma"])
-    out["pct_above_200dma"] = share_pct(aggregates["above_200dma"], aggregates["with_200dma"])
-    out["members_with_200dma"] = aggregates["with_200dma"]
-    out["median_pct_from_52w_high"] = aggregates["median_pct_from_52w_high"]
-    out["new_highs"] = aggregates["new_highs"]
-    out["new_lows"] = aggregates["new_lows"]
+    count = {name: aggregates[name].to_numpy() for name in aggregates.columns}
+    out: dict[str, np.ndarray] = {}
+    out["members"] = count["members"]
+    out["pct_above_50dma"] = share_pct(count["above_50dma"], count["with_50dma"])
+    out["pct_above_200dma"] = share_pct(count["above_200dma"], count["with_200dma"])
+    out["members_with_200dma"] = count["with_200dma"]
+    out["median_pct_from_52w_high"] = count["median_pct_from_52w_high"]
+    out["new_highs"] = count["new_highs"]
+    out["new_lows"] = count["new_lows"]
 
-    advances = aggregates["advances"].astype("float64")
-    declines = aggregates["declines"].astype("float64")
-    out["advances"] = aggregates["advances"]
-    out["declines"] = aggregates["declines"]
-    out["ad_line"] = (advances - declines).cumsum()
-    active = (advances + declines).where(advances + declines > 0)
+    advances = count["advances"].astype("float64")
+    declines = count["declines"].astype("float64")
+    out["advances"] = count["advances"]
+    out["declines"] = count["declines"]
+    out["ad_line"] = np.cumsum(advances - declines)
+    moving = advances + declines
+    active = np.where(moving > 0, moving, np.nan)
     ratio_adjusted = (advances - declines) / active * 1000.0
-    out["mcclellan_oscillator"] = ema(ratio_adjusted, MCCLELLAN_FAST) - ema(ratio_adjusted, MCCLELLAN_SLOW)
-    out["zweig_thrust_ema"] = ema(advances / active, ZWEIG_SPAN)
+    out["mcclellan_oscillator"] = _ema(ratio_adjusted, MCCLELLAN_FAST) - _ema(ratio_adjusted, MCCLELLAN_SLOW)
+    out["zweig_thrust_ema"] = _ema(advances / active, ZWEIG_SPAN)
 
-    index_close = _index_close(data, universe, notes)
+    index_close = _index_close(data, universe, notes).to_numpy(dtype="float64")
     out["index_close"] = index_close
     out["index_pct_from_52w_high"] = pct_from(index_close, rolling_high(index_close, YEAR))
     out["index_change_20d_pct"] = change_pct(index_close, TREND_SESSIONS)
-    out["pct_above_200dma_change_20d"] = out["pct_above_200dma"] - out["pct_above_200dma"].shift(TREND_SESSIONS)
-    return pd.DataFrame(out, index=index)
+    out["pct_above_200dma_change_20d"] = out["pct_above_200dma"] - shifted(out["pct_above_200dma"], TREND_SESSIONS)
+    return out
+
+
+def _ema(values: np.ndarray, span: int) -> np.ndarray:
+    return ema(pd.Series(values), span).to_numpy()
 
 
 AGGREGATE_LOOKBACK = YEAR  # rows before the first wanted one that `member_aggregates` needs
@@ -89,20 +109,28 @@ _BLOCK = 512  # members per block of integer window sums (5,000 x 25 years in bo
 def _count_above_averages(values: np.ndarray, have: np.ndarray, first: int, counts: dict[str, np.ndarray]) -> None:
     """Members above their 50/200-session average, and members that have one, in rows `first`.., added into `counts`.
 
-    Window sums are integer running sums (cumulative sums differenced); a tick that wants one row
-    reads only the window before it.
+    Window sums are exact integer sums: running sums differenced over a long span, each window
+    summed on its own for the few rows a tick wants (the same integers either way).
     """
     start = max(0, first - SLOW_AVERAGE)  # no window reaches further back
     units = np.rint(np.clip(np.where(have[start:], values[start:], 0.0), 0.0, 1e8) * 1e6).astype(np.int64)
-    sums = np.cumsum(units, axis=0)
-    gaps = np.cumsum(~have[start:], axis=0, dtype=np.int32)
+    gaps = ~have[start:]
     rows = np.arange(first, len(values))
+    few = len(rows) <= FEW_ROWS
+    if not few:
+        sums, gap_sums = np.cumsum(units, axis=0), np.cumsum(gaps, axis=0, dtype=np.int32)
     for window, name in ((FAST_AVERAGE, "50dma"), (SLOW_AVERAGE, "200dma")):
-        before = rows - window - start  # the running sums' row just before each window
-        earlier = before >= 0
-        window_sum, window_gaps = sums[first - start:].copy(), gaps[first - start:].copy()
-        window_sum[earlier] -= sums[before[earlier]]
-        window_gaps[earlier] -= gaps[before[earlier]]
+        if few:
+            window_sum = np.stack([units[max(0, r - start - window + 1):r - start + 1].sum(axis=0) for r in rows]) \
+                if len(rows) else np.zeros((0, values.shape[1]), dtype=np.int64)
+            window_gaps = np.stack([gaps[max(0, r - start - window + 1):r - start + 1].sum(axis=0) for r in rows]) \
+                if len(rows) else np.zeros((0, values.shape[1]), dtype=np.int64)
+        else:
+            before = rows - window - start  # the running sums' row just before each window
+            earlier = before >= 0
+            window_sum, window_gaps = sums[first - start:].copy(), gap_sums[first - start:].copy()
+            window_sum[earlier] -= sums[before[earlier]]
+            window_gaps[earlier] -= gap_sums[before[earlier]]
         defined = (window_gaps == 0) & have[first:]
         defined[rows < window - 1] = False
         counts[f"above_{name}"] += (defined & (units[first - start:] * window > window_sum)).sum(axis=1)

@@ -19,12 +19,12 @@ AVERAGE_SESSIONS = 200
 
 def compute_credit(data: MarketData, notes: list[str]) -> pd.DataFrame:
     index = data.close.index
-    out: dict[str, pd.Series] = {}
+    out: dict[str, np.ndarray] = {}  # arrays, one frame at the end (see metrics/breakout.py)
     if data.has(HIGH_YIELD) and data.has(TREASURIES_7_10Y):
-        ratio = data.close[HIGH_YIELD] / data.close[TREASURIES_7_10Y]
+        ratio = data.close[HIGH_YIELD].to_numpy(dtype="float64") / data.close[TREASURIES_7_10Y].to_numpy(dtype="float64")
     else:
         notes.append(f"credit: {HIGH_YIELD} or {TREASURIES_7_10Y} has no data; HYG/IEF is unavailable")
-        ratio = pd.Series(np.nan, index=index)
+        ratio = np.full(len(index), np.nan)
     out["hyg_ief_ratio"] = ratio
     out["hyg_ief_change_20d_pct"] = change_pct(ratio, CHANGE_SESSIONS)
     out["hyg_ief_200d_avg"] = sma(ratio, AVERAGE_SESSIONS)

@@ -52,7 +52,7 @@ def rolling_sum(values: Frame, window: int) -> Frame:
     return _rolling(values, window, "sum")
 
 
-_FEW_ROWS = 64  # up to this many wanted rows, reducing each window directly beats rolling the whole frame
+FEW_ROWS = 64  # up to this many wanted rows, reducing each window directly beats rolling the whole frame
 
 
 def window_extremes(values: np.ndarray, window: int, first: int = 0) -> tuple[np.ndarray, np.ndarray]:
@@ -63,7 +63,7 @@ def window_extremes(values: np.ndarray, window: int, first: int = 0) -> tuple[np
     max is exact; a window with a gap, or shorter than `window`, is NaN either way).
     """
     rows = len(values) - first
-    if rows > _FEW_ROWS:
+    if rows > FEW_ROWS:
         frame = pd.DataFrame(values)
         return (_rolling(frame, window, "max").to_numpy()[first:], _rolling(frame, window, "min").to_numpy()[first:])
     high = np.full((rows, values.shape[1]), np.nan)
@@ -111,11 +111,10 @@ def ema(values: Frame, span: int) -> Frame:
     return values.ewm(span=span, adjust=False).mean()
 
 
-def share_pct(hits: pd.Series, defined: pd.Series) -> pd.Series:
+def share_pct(hits: np.ndarray, defined: np.ndarray) -> np.ndarray:
     """hits/defined in percent, NaN where nothing is defined (a zero denominator is masked, never divided by)."""
-    denominator = defined.to_numpy(dtype="float64")
-    denominator = np.where(denominator > 0, denominator, np.nan)
-    return _series(hits.to_numpy(dtype="float64") / denominator * 100.0, hits)
+    denominator = np.asarray(defined, dtype="float64")
+    return np.asarray(hits, dtype="float64") / np.where(denominator > 0, denominator, np.nan) * 100.0
 
 
 def shifted(values: np.ndarray, sessions: int) -> np.ndarray:
