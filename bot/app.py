@@ -31,6 +31,7 @@ from telegram.ext import (
     CommandHandler,
     ContextTypes,
     Defaults,
+    InlineQueryHandler,
     MessageHandler,
     TypeHandler,
     filters,
@@ -52,6 +53,7 @@ from bot.commands import (
     toggle_button,
     unknown_command,
 )
+from bot.inline import inline_query
 from bot.delivery import (
     Ambiguous,
     ChatGone,
@@ -229,6 +231,7 @@ def register_handlers(application: Application) -> None:
     application.add_handler(CallbackQueryHandler(chart_button, pattern=r"^chart:"))
     application.add_handler(CallbackQueryHandler(history_button, pattern=r"^hist:"))
     application.add_handler(CallbackQueryHandler(stale_button))
+    application.add_handler(InlineQueryHandler(inline_query))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, plain_text))
     # commands posted in a channel are the channel's business, not requests to the bot
     application.add_handler(MessageHandler(filters.COMMAND & ~filters.UpdateType.CHANNEL_POSTS, unknown_command))

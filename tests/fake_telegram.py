@@ -139,6 +139,11 @@ class FakeTelegram:
             "id": str(next(self._message_ids)), "chat_instance": "ci", "inline_message_id": "AAA-inline",
             "from": {"id": user_id, "is_bot": False, "first_name": f"user{user_id}"}, "data": data}})
 
+    def push_inline_query(self, user_id: int, query: str) -> None:
+        """`@bot <query>` typed in any chat: an inline query, which has no chat."""
+        self._push({"inline_query": {"id": str(next(self._message_ids)), "query": query, "offset": "",
+                                     "from": {"id": user_id, "is_bot": False, "first_name": f"user{user_id}"}}})
+
     def push_channel_post(self, channel_id: int, text: str) -> None:
         post: dict[str, Any] = {"message_id": next(self._message_ids), "date": int(time.time()),
                                 "chat": {"id": channel_id, "type": "channel", "title": "a channel"},

@@ -1,0 +1,57 @@
+"""Inline mode: `@bot breadth` in any chat offers the current reading of a topic, ready to share.
+
+The cards are the answers of the topic commands (`bot.answers.ANSWERS`), read from the latest stored
+snapshot, so what a user shares is what `/breadth` says. Telegram shows them only once inline mode is
+switched on for the bot (@BotFather, /setinline); without a reading yet, a button opens the bot.
+"""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+from telegram import InlineQueryResultArticle, InlineQueryResultsButton, InputTextMessageContent, Update
+from telegram.constants import ParseMode
+from telegram.ext import ContextTypes
+
+from bot.answers import ANSWERS
+from bot.chat_io import clean, off_loop, services_of
+from signals.topics import TOPIC_BY_NAME
+
+CACHE_SECONDS = 300  # Telegram may show the same cards for this long: a reading changes once a session
+
+
+def topics_for(query: str) -> list[str]:
+    """The topics whose name starts with what was typed (all of them for nothing or no match)."""
+    typed = query.strip().lower().lstrip("/")
+    matching = [topic for topic in ANSWERS if typed and topic.startswith(typed)]
+    return matching or list(ANSWERS)
+
+
+async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    query = update.inline_query
+    if query is None:
+        return
+    snapshot = await off_loop(services_of(context).store.latest_snapshot)
+    if snapshot is None:
+        await query.answer([], cache_time=60, button=InlineQueryResultsButton(
+            "No reading yet: open the bot", start_parameter="inline"))
+        return
+    settings = services_of(context).settings
+    as_of = snapshot.get("as_of", "")
+    results = []
+    for topic in topics_for(clean(query.query)):
+        answer, _ = ANSWERS[topic]
+        text = answer(snapshot, settings)
+        label = TOPIC_BY_NAME[topic].label if topic in TOPIC_BY_NAME else topic
+        results.append(InlineQueryResultArticle(
+            id=f"{topic}:{as_of}", title=f"{label} \u00b7 {as_of} close", description=_first_reading(text),
+            input_message_content=InputTextMessageContent(text, parse_mode=ParseMode.HTML)))
+    await query.answer(results, cache_time=CACHE_SECONDS)
+
+
+
+def _first_reading(text: str) -> str:
+    """The answer's first line after its heading, as plain text: the card's one-line description."""
+    lines = [unescape(re.sub(r"<[^>]+>", "", line)).strip(" \u2022") for line in text.splitlines()[1:]]
+    return next((line for line in lines if any(ch.isdigit() for ch in line)), "")
