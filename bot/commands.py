@@ -129,7 +129,7 @@ def snapshot_command(topic: str) -> Handler:
             universe = args[0]
         snapshot = await services.snapshot()  # asked in the first seconds after a start: answered when ready
         if snapshot is None:
-            await reply(update, "No metrics yet: the first evaluation has not run. /status shows when it will.")
+            await reply(update, services.first_reading_note())
             return
         answer, charts = ANSWERS[topic]
         if universe is not None:
@@ -238,7 +238,7 @@ async def chart_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
 async def send_chart(update: Update, services: Services, name: str) -> None:
     stored = await services.chart(name)
     if stored is None:
-        await reply(update, "No chart yet: the first evaluation has not run. /status shows when it will.")
+        await reply(update, services.first_reading_note().replace("No reading yet", "No chart yet", 1))
         return
     as_of, png = stored
     if update.effective_message is not None:
@@ -367,7 +367,7 @@ async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     """Words in a private chat: a person expects an answer. A short hint and the current headline."""
     snapshot = await off_loop(services_of(context).store.latest_snapshot)
     if snapshot is None:
-        now = "The first reading is not in yet; /status says when it is due."
+        now = services_of(context).first_reading_note()
     else:
         now = f"Now ({escape(snapshot['as_of'])} close): {escape(picture_lines(snapshot)[0])}."
     await reply(update, f"I answer commands rather than messages: /breadth for the current picture, /help for "

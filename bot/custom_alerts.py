@@ -67,7 +67,7 @@ async def alert_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if len(args) == 1 and args[0].lower() == "paths":
         snapshot = await services.snapshot()
         if snapshot is None:
-            await reply(update, "No metrics yet: the first evaluation has not run. /status shows when it will.")
+            await reply(update, services.first_reading_note())
             return
         await reply(update, all_paths(sorted(metric_paths(snapshot))))
         return
@@ -77,7 +77,7 @@ async def alert_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     path, op, number = args[0], args[1].lower(), parse_number(args[2])
     snapshot = await services.snapshot()
     if snapshot is None:
-        await reply(update, "No metrics yet: the first evaluation has not run. /status shows when it will.")
+        await reply(update, services.first_reading_note())
         return
     paths = metric_paths(snapshot)
     if path not in paths:

@@ -6,13 +6,12 @@ import asyncio
 import logging
 import signal
 from datetime import datetime, timezone
-from zoneinfo import ZoneInfo
 
 from bot.config import AppConfig
 from bot.instance_lock import InstanceLock
 from bot.logs import redact
 from bot.messages import plural
-from bot.schedule import SessionCalendar
+from bot.schedule import SessionCalendar, human_time
 from bot.feeds import DataFeed, data_feed
 from bot.services import Services
 from bot.store import Store, damage_line
@@ -21,7 +20,6 @@ from signals.errors import Cancelled, RotationError
 from signals.settings import load_detector_settings
 
 log = logging.getLogger(__name__)
-NEW_YORK = ZoneInfo("America/New_York")
 
 
 def build_services(config: AppConfig, feed: DataFeed | None = None) -> Services:
@@ -211,11 +209,6 @@ async def _console_tick(services: Services) -> None:
         return
     if result is not None:
         print_tick(result)
-
-
-def human_time(moment: datetime) -> str:
-    """A time as the market's people read it: New York time, weekday first."""
-    return moment.astimezone(NEW_YORK).strftime("%a %Y-%m-%d %H:%M ET")
 
 
 def print_tick(result: TickResult) -> None:

@@ -10,8 +10,12 @@ import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
+from zoneinfo import ZoneInfo
+
 import exchange_calendars
 import pandas as pd
+
+NEW_YORK = ZoneInfo("America/New_York")
 
 
 @dataclass(frozen=True)
@@ -53,3 +57,8 @@ def _utc(moment: datetime) -> datetime:
     if moment.tzinfo is None:
         return moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc)
+
+
+def human_time(moment: datetime) -> str:
+    """A time as the market's people read it: New York time, weekday first."""
+    return moment.astimezone(NEW_YORK).strftime("%a %Y-%m-%d %H:%M ET")

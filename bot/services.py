@@ -10,7 +10,7 @@ from bot.config import AppConfig
 from bot.delivery import Deliverer
 from bot.feeds import DataFeed
 from bot.listening import ListeningWatch
-from bot.schedule import SessionCalendar
+from bot.schedule import SessionCalendar, human_time
 from bot.store import Store
 from bot.tick import TickResult, run_tick
 from signals.errors import Cancelled
@@ -82,6 +82,18 @@ class Services:
         if self.deliverer is not None:
             await self.deliverer.drain()
         return result
+
+    def first_reading_note(self, now: datetime | None = None) -> str:
+        """What a command asked before the first reading answers: when it is expected, in words."""
+        if self.tick_lock.locked():
+            return ("No reading yet: the first evaluation is running now (a first start downloads the history, "
+                    "which can take a few minutes). Ask again in a minute.")
+        if self.last_failure is not None:
+            return ("No reading yet: the first evaluation failed; it runs again at the next scheduled run. "
+                    "/status has the details.")
+        due = self.calendar.next_due(now or datetime.now(timezone.utc))
+        when = f"after the {due.session} close, about {human_time(due.at)}" if due else "at the next scheduled run"
+        return f"No reading yet: the first is due {when}. /status shows the bot's state."
 
     async def snapshot(self, wait_seconds: float = 120.0) -> dict | None:
         """The latest stored metrics; right after a start, waits for the first tick rather than say "none yet"."""

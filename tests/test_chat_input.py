@@ -178,3 +178,29 @@ def test_plain_words_in_a_private_chat_get_a_hint_with_the_headline(fake, tmp_pa
             assert replies(fake, GROUP) == []
 
     asyncio.run(scenario())
+
+
+def test_before_the_first_reading_a_command_says_when_it_is_expected(tmp_path):
+    """Running now, failed, or due after a named close: never a bare "no metrics yet"."""
+    from datetime import datetime, timezone
+
+    from bot.config import load_config
+    from bot.runner import build_services
+
+    services = build_services(load_config(rotation_data=make_folder(tmp_path / "data"),
+                                          database_path=tmp_path / "bot.sqlite"))
+
+    async def scenario():
+        saturday = datetime(2024, 3, 9, 15, 0, tzinfo=timezone.utc)
+        assert services.first_reading_note(saturday) == (
+            "No reading yet: the first is due after the 2024-03-11 close, about Mon 2024-03-11 16:20 ET. "
+            "/status shows the bot's state.")
+        async with services.tick_lock:
+            assert "the first evaluation is running now" in services.first_reading_note(saturday)
+        services.last_failure = ("2024-03-09T15:00:00+00:00", "DataError: no bars")
+        assert "the first evaluation failed" in services.first_reading_note(saturday)
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        services.close()
