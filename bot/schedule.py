@@ -6,14 +6,14 @@ Thanksgiving nor waits until 16:00 on the day after it.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 from zoneinfo import ZoneInfo
 
-import exchange_calendars
 import pandas as pd
+
+from signals.calendar import exchange_calendar
 
 NEW_YORK = ZoneInfo("America/New_York")
 
@@ -25,10 +25,8 @@ class Due:
 
 
 class SessionCalendar:
-    def __init__(self, delay_minutes: float = 20.0, calendar: str = "XNYS") -> None:
-        with warnings.catch_warnings():  # exchange_calendars 4.13 trips a pandas 3.1 deprecation inside
-            warnings.simplefilter("ignore", DeprecationWarning)
-            self._calendar = exchange_calendars.get_calendar(calendar)
+    def __init__(self, delay_minutes: float = 20.0) -> None:
+        self._calendar = exchange_calendar()  # the data layer's calendar: one calendar for sessions and schedule
         closes = self._calendar.schedule["close"]
         self._sessions = closes.index
         self._due = pd.DatetimeIndex(closes + pd.Timedelta(minutes=delay_minutes)).tz_convert("UTC")

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 CALENDAR = "XNYS"
-FIRST_YEAR = 1990  # the earliest history the engine is asked to read (the 25-year benchmark starts in 2000)
+FIRST_YEAR = 1985  # the earliest history the engine reads: index history from 1987 (^RUT starts 1987-09)
 
 
 @lru_cache(maxsize=2)
@@ -30,7 +30,7 @@ def exchange_calendar(name: str = CALENDAR):  # noqa: ANN201 - exchange_calendar
 def sessions_between(first: np.datetime64 | pd.Timestamp, last: np.datetime64 | pd.Timestamp) -> pd.DatetimeIndex:
     """NYSE sessions from `first` to `last`, both included, as a plain (tz-naive, unnamed-freq) index.
 
-    Dates outside the calendar's range (before 1990 or more than a year ahead) are not sessions
+    Dates outside the calendar's range (before 1985 or more than a year ahead) are not sessions
     the engine can vouch for; the range is clipped to what the calendar knows.
     """
     calendar = exchange_calendar()

@@ -27,7 +27,7 @@ from signals.sources.csv_prices import ParsedChunk
 
 log = logging.getLogger(__name__)
 
-VERSION = 3  # 2: the causal bad-print rule and the named price basis; 3: warnings worded to count right
+VERSION = 4  # 2: causal bad prints, the price basis; 3: warnings that count right; 4: sessions from 1985
 
 
 @dataclass(frozen=True)
