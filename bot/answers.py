@@ -69,11 +69,20 @@ def _universe_lines(name: str, values: dict[str, Any], settings: DetectorSetting
         f"{rules.thrust_high:g} in {rules.thrust_sessions} sessions)",
     ]
     if full:
-        lines += [f"\u2022 {_n(values.get('pct_above_50dma'), '{:.1f}%')} above their 50-day",
+        lines += [f"\u2022 {_n(values.get('pct_above_50dma'), '{:.1f}%')} above their 50-day, "
+                  f"{_n(values.get('pct_above_20dma'), '{:.1f}%')} above their 20-day",
                   f"\u2022 New 52-week highs / lows: {_n(values.get('new_highs'), '{}')} / "
-                  f"{_n(values.get('new_lows'), '{}')}",
-                  f"\u2022 McClellan oscillator {_n(values.get('mcclellan_oscillator'), '{:+.1f}')}",
+                  f"{_n(values.get('new_lows'), '{}')} (net {_n(values.get('net_new_highs'), '{:+d}')}); "
+                  f"High-Low Index {_n(values.get('high_low_index'), '{:.0f}')}",
+                  f"\u2022 McClellan oscillator {_n(values.get('mcclellan_oscillator'), '{:+.1f}')}, "
+                  f"summation {_n(values.get('mcclellan_summation'), '{:+,.0f}')}",
                   f"\u2022 Members with data: {_n(values.get('members'), '{}')}"]
+        sectors = [(key.removeprefix("sector_").removesuffix("_pct_above_50dma"), value)
+                   for key, value in values.items() if key.startswith("sector_") and key.endswith("_pct_above_50dma")]
+        if sectors:
+            lines.append("<i>Above their 50-day, by sector (small caps' heaviest first):</i>")
+            lines += [f"  {escape(sector.replace('_', ' ').title())} {_n(value, '{:.0f}%')}"
+                      for sector, value in sectors]
     return lines
 
 

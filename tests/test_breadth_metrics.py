@@ -156,3 +156,62 @@ def test_reproduces_the_data_readme_table(real_market, day, above200, median_gap
     assert snapshot["pct_above_200dma"] == pytest.approx(above200, abs=0.1)
     assert snapshot["median_pct_from_52w_high"] == pytest.approx(median_gap, abs=0.1)
     assert snapshot["index_pct_from_52w_high"] == pytest.approx(index_gap, abs=0.1)
+
+
+def _independent_toolkit(data, universe: str, day: str) -> dict:
+    """The toolkit's definitions in plain pandas, written apart from the engine (README, Metrics)."""
+    members = list(data.universe_members(universe))
+    close = data.as_of(day).close[members]
+    last = close.iloc[-1]
+    out = {}
+    for window in (20, 50):
+        average = close.rolling(window, min_periods=window).mean().iloc[-1]
+        defined = average.notna() & last.notna()
+        out[f"pct_above_{window}dma"] = float((last[defined] > average[defined]).mean() * 100)
+        out[f"_above_{window}"] = (last > average) & defined
+        out[f"_defined_{window}"] = defined
+    high = close.rolling(252, min_periods=252).max()
+    low = close.rolling(252, min_periods=252).min()
+    highs = (close >= high).sum(axis=1)
+    lows = (close <= low).sum(axis=1)
+    out["net_new_highs"] = int(highs.iat[-1] - lows.iat[-1])
+    total = highs + lows
+    record = (highs / total.where(total > 0) * 100).fillna(50.0).where(high.notna().any(axis=1))
+    out["high_low_index"] = float(record.iloc[-10:].mean())
+    change = close.diff()
+    advances, declines = (change > 0).sum(axis=1), (change < 0).sum(axis=1)
+    ratio = (advances - declines) / (advances + declines).where(advances + declines > 0) * 1000
+    oscillator = ratio.ewm(span=19, adjust=False).mean() - ratio.ewm(span=39, adjust=False).mean()
+    out["mcclellan_summation"] = float(oscillator.dropna().sum())
+    return out
+
+
+@pytest.mark.parametrize("day", ["2023-05-31", "2024-03-08"])
+@pytest.mark.parametrize("universe", ["sp500", "russell2000"])
+def test_the_toolkit_matches_its_definitions_on_the_development_set(real_market, universe, day):
+    from signals.metrics.breadth import sector_name, slug
+
+    ours = compute_metrics(real_market.as_of(day)).snapshot()["universes"][universe]
+    theirs = _independent_toolkit(real_market, universe, day)
+    assert ours["pct_above_20dma"] == pytest.approx(theirs["pct_above_20dma"], abs=0.15)
+    assert ours["net_new_highs"] == theirs["net_new_highs"]
+    assert ours["high_low_index"] == pytest.approx(theirs["high_low_index"], abs=1e-6)
+    assert ours["mcclellan_summation"] == pytest.approx(theirs["mcclellan_summation"], rel=1e-9)
+    listing = real_market.constituents if universe == "sp500" else real_market.universe_lists[universe]
+    sector_of = dict(zip(listing["ticker"], listing["sector"].map(sector_name)))
+    members = list(real_market.universe_members(universe))
+    for sector in {sector_of[m] for m in members if sector_of.get(m)}:
+        mine = [m for m in members if sector_of.get(m) == sector]
+        defined = theirs["_defined_50"][mine]
+        expected = float(theirs["_above_50"][mine][defined].mean() * 100)
+        assert ours[f"sector_{slug(sector)}_pct_above_50dma"] == pytest.approx(expected, abs=0.6), sector
+
+
+def test_sectors_small_caps_are_heavy_in_come_first(real_market):
+    from signals.metrics.breadth import universe_sectors
+
+    names, codes = universe_sectors(real_market, "russell2000")
+    assert names[:4] == ["Industrials", "Information Technology", "Financials", "Health Care"]  # by IWM weight
+    assert "Communication Services" in names and "Communication" not in names  # iShares' name, mapped to GICS
+    assert universe_sectors(real_market, "sp500")[0][:4] == names[:4]
+    assert (codes >= 0).all()

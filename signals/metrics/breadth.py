@@ -10,6 +10,7 @@ towards the survivors (strongly so for the Russell 2000, whose members list and 
 
 from __future__ import annotations
 
+import re
 import warnings
 
 import numpy as np
@@ -30,8 +31,11 @@ from signals.metrics.rolling import (
 from signals.tickers import EQUAL_WEIGHT_ETF, RUSSELL_2000, SMALL_CAP_ETF, SP500_ETF, SP500_INDEX
 
 YEAR = 252
+SHORT_AVERAGE = 20
 FAST_AVERAGE = 50
 SLOW_AVERAGE = 200
+AVERAGES = ((SHORT_AVERAGE, "20dma"), (FAST_AVERAGE, "50dma"), (SLOW_AVERAGE, "200dma"))
+HIGH_LOW_SESSIONS = 10  # StockCharts' High-Low Index: a 10-session average of the record high percent
 MCCLELLAN_FAST, MCCLELLAN_SLOW = 19, 39
 ZWEIG_SPAN = 10
 TREND_SESSIONS = 20
@@ -68,16 +72,20 @@ def _universe_columns(data: MarketData, universe: str, notes: list[str],
     if not members:
         notes.append(f"breadth: no {universe} members with prices; its breadth metrics are unavailable")
     if aggregates is None:
-        aggregates = member_aggregates(data.close.loc[:, list(members)])
+        aggregates = member_aggregates(data.close.loc[:, list(members)], sectors=universe_sectors(data, universe)[1])
     count = {name: aggregates[name].to_numpy() for name in aggregates.columns}
     out: dict[str, np.ndarray] = {}
     out["members"] = count["members"]
+    out["pct_above_20dma"] = share_pct(count["above_20dma"], count["with_20dma"])
     out["pct_above_50dma"] = share_pct(count["above_50dma"], count["with_50dma"])
     out["pct_above_200dma"] = share_pct(count["above_200dma"], count["with_200dma"])
     out["members_with_200dma"] = count["with_200dma"]
     out["median_pct_from_52w_high"] = count["median_pct_from_52w_high"]
     out["new_highs"] = count["new_highs"]
     out["new_lows"] = count["new_lows"]
+    out["net_new_highs"] = count["new_highs"] - count["new_lows"]
+    out["high_low_index"] = high_low_index(count["new_highs"], count["new_lows"],
+                                           ~np.isnan(count["median_pct_from_52w_high"]))
 
     advances = count["advances"].astype("float64")
     declines = count["declines"].astype("float64")
@@ -88,6 +96,7 @@ def _universe_columns(data: MarketData, universe: str, notes: list[str],
     active = np.where(moving > 0, moving, np.nan)
     ratio_adjusted = (advances - declines) / active * 1000.0
     out["mcclellan_oscillator"] = _ema(ratio_adjusted, MCCLELLAN_FAST) - _ema(ratio_adjusted, MCCLELLAN_SLOW)
+    out["mcclellan_summation"] = running_sum(out["mcclellan_oscillator"])
     out["zweig_thrust_ema"] = _ema(advances / active, ZWEIG_SPAN)
 
     index_close = _index_close(data, universe, notes).to_numpy(dtype="float64")
@@ -95,7 +104,78 @@ def _universe_columns(data: MarketData, universe: str, notes: list[str],
     out["index_pct_from_52w_high"] = pct_from(index_close, rolling_high(index_close, YEAR))
     out["index_change_20d_pct"] = change_pct(index_close, TREND_SESSIONS)
     out["pct_above_200dma_change_20d"] = out["pct_above_200dma"] - shifted(out["pct_above_200dma"], TREND_SESSIONS)
+    for number, sector in enumerate(universe_sectors(data, universe)[0]):
+        out[f"sector_{slug(sector)}_pct_above_50dma"] = share_pct(count.get(f"sector{number}_above_50dma", 0),
+                                                                   count.get(f"sector{number}_with_50dma", 0))
     return out
+
+
+def high_low_index(highs: np.ndarray, lows: np.ndarray, defined: np.ndarray) -> np.ndarray:
+    """StockCharts' High-Low Index: the 10-session simple average of the record high percent,
+    new highs / (new highs + new lows) x 100, a session with neither counting 50; NaN before any
+    member has a year of history (no 52-week high or low exists yet)."""
+    total = (highs + lows).astype("float64")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        record_high = np.where(total > 0, highs / total * 100.0, 50.0)
+    record_high = np.where(defined, record_high, np.nan)
+    return sma(record_high, HIGH_LOW_SESSIONS)
+
+
+def running_sum(values: np.ndarray) -> np.ndarray:
+    """The running sum from the first defined value on (a later gap adds nothing); NaN before it."""
+    out = np.cumsum(np.where(np.isnan(values), 0.0, values))
+    defined = ~np.isnan(values)
+    out[: int(defined.argmax()) if defined.any() else len(values)] = np.nan
+    return out
+
+
+# iShares names a few GICS sectors its own way; breadth by sector uses the GICS names.
+_SECTOR_NAMES = {"communication": "Communication Services", "telecommunication services": "Communication Services",
+                 "information technology": "Information Technology", "it": "Information Technology"}
+
+
+def sector_name(raw: object) -> str:
+    text = str(raw or "").strip()
+    return _SECTOR_NAMES.get(text.lower(), text)
+
+
+def slug(name: str) -> str:
+    """"Health Care" -> "health_care": a sector as a metric path's part."""
+    return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_")
+
+
+def sector_order(data: MarketData) -> list[str]:
+    """The GICS sectors, those small caps are heaviest in first (by the Russell 2000 list's weights, or
+    its member counts), then any the small-cap list lacks."""
+    weights: dict[str, float] = {}
+    small = data.universe_lists.get("russell2000")
+    if small is not None and len(small) and "sector" in small:
+        sectors = small["sector"].map(sector_name)
+        weight = pd.to_numeric(small["weight"], errors="coerce") if "weight" in small else None
+        if weight is not None and weight.notna().any():
+            weights = weight.groupby(sectors).sum().to_dict()
+        else:
+            weights = sectors.value_counts().astype(float).to_dict()
+    others: dict[str, int] = {}
+    for listing in data.universe_lists.values():
+        if "sector" in listing:
+            for name, number in listing["sector"].map(sector_name).value_counts().items():
+                others[name] = others.get(name, 0) + int(number)
+    ranked = sorted((name for name in weights if name), key=lambda name: -weights[name])
+    return ranked + sorted((name for name in others if name and name not in weights), key=lambda name: -others[name])
+
+
+def universe_sectors(data: MarketData, universe: str) -> tuple[list[str], np.ndarray]:
+    """(the sectors of the universe's members, in `sector_order`; each member's sector number, -1 if none)."""
+    listing = data.constituents if universe == "sp500" else data.universe_lists.get(universe)
+    members = data.universe_members(universe)
+    if listing is None or "sector" not in listing or not len(listing):
+        return [], np.full(len(members), -1)
+    of = dict(zip(listing["ticker"], listing["sector"].map(sector_name)))
+    present = {of.get(member, "") for member in members} - {""}
+    names = [name for name in sector_order(data) if name in present]
+    number = {name: position for position, name in enumerate(names)}
+    return names, np.array([number.get(of.get(member, ""), -1) for member in members], dtype=np.int64)
 
 
 def _ema(values: np.ndarray, span: int) -> np.ndarray:
@@ -106,8 +186,10 @@ AGGREGATE_LOOKBACK = YEAR  # rows before the first wanted one that `member_aggre
 _BLOCK = 512  # members per block of integer window sums (5,000 x 25 years in bounded memory)
 
 
-def _count_above_averages(values: np.ndarray, have: np.ndarray, first: int, counts: dict[str, np.ndarray]) -> None:
-    """Members above their 50/200-session average, and members that have one, in rows `first`.., added into `counts`.
+def _count_above_averages(values: np.ndarray, have: np.ndarray, first: int, counts: dict[str, np.ndarray],
+                           sectors: np.ndarray | None = None) -> None:
+    """Members above their 20/50/200-session average, and members that have one, in rows `first`.., added into
+    `counts`; with `sectors` (one-hot, members x sectors), also per sector for the 50-session average.
 
     Window sums are exact integer sums: running sums differenced over a long span, each window
     summed on its own for the few rows a tick wants (the same integers either way).
@@ -119,7 +201,7 @@ def _count_above_averages(values: np.ndarray, have: np.ndarray, first: int, coun
     few = len(rows) <= FEW_ROWS
     if not few:
         sums, gap_sums = np.cumsum(units, axis=0), np.cumsum(gaps, axis=0, dtype=np.int32)
-    for window, name in ((FAST_AVERAGE, "50dma"), (SLOW_AVERAGE, "200dma")):
+    for window, name in AVERAGES:
         if few:
             window_sum = np.stack([units[max(0, r - start - window + 1):r - start + 1].sum(axis=0) for r in rows]) \
                 if len(rows) else np.zeros((0, values.shape[1]), dtype=np.int64)
@@ -133,12 +215,19 @@ def _count_above_averages(values: np.ndarray, have: np.ndarray, first: int, coun
             window_gaps[earlier] -= gap_sums[before[earlier]]
         defined = (window_gaps == 0) & have[first:]
         defined[rows < window - 1] = False
-        counts[f"above_{name}"] += (defined & (units[first - start:] * window > window_sum)).sum(axis=1)
+        above = defined & (units[first - start:] * window > window_sum)
+        counts[f"above_{name}"] += above.sum(axis=1)
         counts[f"with_{name}"] += defined.sum(axis=1)
+        if sectors is not None and window == FAST_AVERAGE:
+            counts["sector_above_50dma"] += above.astype(np.int64) @ sectors
+            counts["sector_with_50dma"] += defined.astype(np.int64) @ sectors
 
 
-def member_aggregates(close: pd.DataFrame, first: int = 0) -> pd.DataFrame:
+def member_aggregates(close: pd.DataFrame, first: int = 0, sectors: np.ndarray | None = None) -> pd.DataFrame:
     """Per session from row `first` on, counts and the median over the members: the only (session x member) work.
+
+    `sectors` (one sector number per member, -1 for none) adds each sector's members above their
+    50-session average and members that have one: columns `sector<k>_above_50dma`, `sector<k>_with_50dma`.
 
     Each row depends on that row and the `AGGREGATE_LOOKBACK` rows before it, and on nothing
     else, bit for bit: the averages are exact integer window sums (prices in micro-units), not a
@@ -151,13 +240,26 @@ def member_aggregates(close: pd.DataFrame, first: int = 0) -> pd.DataFrame:
     have = ~np.isnan(values)
     out: dict[str, np.ndarray] = {}
     out["members"] = have[first:].sum(axis=1).astype("int64")
-    counts = {name: np.zeros(len(values) - first, dtype=np.int64)
-              for name in ("above_50dma", "with_50dma", "above_200dma", "with_200dma")}
+    counts = {f"{kind}_{name}": np.zeros(len(values) - first, dtype=np.int64)
+              for _, name in AVERAGES for kind in ("above", "with")}
+    one_hot = None
+    if sectors is not None:
+        groups = int(sectors.max()) + 1 if len(sectors) else 0
+        one_hot = np.zeros((len(sectors), groups), dtype=np.int64)
+        one_hot[np.flatnonzero(sectors >= 0), sectors[sectors >= 0]] = 1
+        counts["sector_above_50dma"] = np.zeros((len(values) - first, groups), dtype=np.int64)
+        counts["sector_with_50dma"] = np.zeros((len(values) - first, groups), dtype=np.int64)
     for column in range(0, values.shape[1], _BLOCK):  # blocks of members bound the integer temporaries
         block = slice(column, column + _BLOCK)
-        _count_above_averages(values[:, block], have[:, block], first, counts)
+        _count_above_averages(values[:, block], have[:, block], first, counts,
+                              None if one_hot is None else one_hot[block])
     for name, count in counts.items():
-        out[name] = count
+        if count.ndim == 1:
+            out[name] = count
+        else:  # per sector
+            kind = name.removeprefix("sector_")
+            for group in range(count.shape[1]):
+                out[f"sector{group}_{kind}"] = count[:, group]
 
     gap_from_high = np.empty((len(values) - first, values.shape[1]))
     highs = np.zeros(len(values) - first, dtype=np.int64)
