@@ -1,4 +1,4 @@
-"""The answers to /breadth, /breakout, /rates, /sectors, /credit: each number beside its trigger.
+"""The answers to /breadth, /breakout, /rates, /sectors, /credit, /cycle: each number beside its trigger.
 
 A subscriber asks "how close are we?", so every reading names the level its alert fires at, the
 topic's active signals are listed with the session each started, and a button brings the chart.
@@ -14,6 +14,7 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from signals.detectors import KEYS
+from signals.detectors.cycle import SEED_MONTHS, SESSIONS_PER_MONTH
 from signals.metrics.breadth import UNIVERSE_LABELS
 from signals.settings import DetectorSettings
 from signals.topics import TOPIC_BY_NAME
@@ -190,6 +191,34 @@ def credit_answer(snapshot: dict[str, Any], settings: DetectorSettings) -> str:
     return "\n".join(lines + active_lines(snapshot, "credit:"))
 
 
+def cycle_answer(snapshot: dict[str, Any], settings: DetectorSettings) -> str:
+    """The current phase, and the completed small-cap phases against the seed's 18-24 months."""
+    c = snapshot.get("cycle") or {}
+    band = settings.cycle.band_pct
+    lines = [_head("cycle", snapshot)]
+    pair = c.get("pair") or "IWM/SPY"
+    if c.get("leader") is None:
+        lines.append(f"\u2022 Leader not known yet: {escape(pair)} has not moved {band:g}% from a low or a high")
+    else:
+        who = "Small caps" if c["leader"] == "small" else "Large caps"
+        lines.append(f"\u2022 {who} lead since {escape(str(c.get('since')))} (confirmed {escape(str(c.get('confirmed')))}"
+                     f"): {_n(c.get('sessions'), '{}')} sessions, {escape(pair)} {_n(c.get('ratio_change_pct'), '{:+.1f}%')}")
+    small = [p for p in c.get("phases") or [] if p.get("leader") == "small" and p.get("ended")]
+    if small:
+        months = sorted(p["sessions"] / SESSIONS_PER_MONTH for p in small)
+        middle = months[len(months) // 2] if len(months) % 2 else (months[len(months) // 2 - 1]
+                                                                  + months[len(months) // 2]) / 2
+        lines.append(f"\u2022 Completed small-cap phases here: {len(small)}, median {middle:.1f} months "
+                     f"(shortest {months[0]:.1f}, longest {months[-1]:.1f}); the seed expects "
+                     f"{SEED_MONTHS[0]}-{SEED_MONTHS[1]} months")
+        lines += [f"  {escape(p['since'])}: {p['sessions'] / SESSIONS_PER_MONTH:.1f} months, "
+                  f"{escape(pair)} {_n(p['ratio_change_pct'], '{:+.1f}%')}" for p in small[-6:]]
+    else:
+        lines.append("\u2022 No completed small-cap phase in this history yet")
+    lines.append(f"<i>A phase turns when {escape(pair)} closes {band:g}% beyond its extreme since the last turn.</i>")
+    return "\n".join(lines + active_lines(snapshot, "cycle:"))
+
+
 Answer = Callable[[dict[str, Any], DetectorSettings], str]
 # One answer per topic (a test checks), and the chart(s) its button offers.
 ANSWERS: dict[str, tuple[Answer, tuple[str, ...]]] = {
@@ -198,4 +227,5 @@ ANSWERS: dict[str, tuple[Answer, tuple[str, ...]]] = {
     "rates": (rates_answer, ("rates",)),
     "sectors": (sectors_answer, ("sectors",)),
     "credit": (credit_answer, ("credit",)),
+    "cycle": (cycle_answer, ("cycle",)),
 }

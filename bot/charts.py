@@ -25,6 +25,7 @@ from bot.outgoing import chart_for_key
 from signals.detectors import KEY_TOPICS, KEYS, active_signals
 from signals.metrics import Metrics
 from signals.metrics.breadth import UNIVERSE_LABELS
+from signals.metrics.cycle import cycle_snapshot, phases
 from signals.settings import DetectorSettings
 
 LOOKBACK_SESSIONS = 252
@@ -283,6 +284,39 @@ def _credit(figure: Figure, metrics: Metrics, settings: DetectorSettings) -> Rea
     return Reading(headline, _active(metrics, settings, "credit"))
 
 
+def _cycle(figure: Figure, metrics: Metrics, settings: DetectorSettings) -> Reading | None:
+    """The whole history, not a year: a cycle's phases last months to years. Phases shaded by leader."""
+    frame = metrics.cycle
+    ratio = frame["ratio"]
+    if not _enough(ratio):
+        return None
+    axes = figure.subplots(1, 1)
+    base = ratio.dropna().iat[0]
+    pair = metrics.cycle_pair.name or "small / large"
+    axes.plot(frame.index, ratio / base * 100, color=MAIN, linewidth=1.6, label=pair)
+    sessions = frame.index
+    shaded: set[str] = set()
+    found = phases(frame)
+    for number, phase in enumerate(found):
+        start = pd.Timestamp(phase["since"])
+        end = pd.Timestamp(found[number + 1]["since"]) if number + 1 < len(found) else sessions[-1]
+        small = phase["leader"] == "small"
+        label = ("small caps lead" if small else "large caps lead")
+        axes.axvspan(start, end, color=THIRD if small else NEUTRAL, alpha=0.18 if small else 0.12, linewidth=0,
+                     label=None if label in shaded else label)
+        shaded.add(label)
+    axes.set_ylabel(f"{pair} (start = 100)", fontsize=TEXT)
+    _legend(axes, 2)
+    now = cycle_snapshot(frame, metrics.cycle_pair, len(frame) - 1)
+    if now["leader"] is None:
+        headline = f"Leader not known yet ({settings.cycle.band_pct:g}% band)"
+    else:
+        who = "Small caps" if now["leader"] == "small" else "Large caps"
+        headline = (f"{who} lead since {now['since']} ({now['sessions']} sessions, "
+                    f"{_pct(now['ratio_change_pct'])}); band {settings.cycle.band_pct:g}%")
+    return Reading(headline, _active(metrics, settings, "cycle"))
+
+
 # One chart per topic (a test checks), plus the Russell 2000's breadth.
 CHARTS: dict[str, tuple[str, Draw]] = {
     "breadth": ("S&P 500 breadth", _breadth_of("sp500")),
@@ -291,6 +325,7 @@ CHARTS: dict[str, tuple[str, Draw]] = {
     "rates": ("Rates and the curve", _rates),
     "sectors": ("Sector rotation", _sectors),
     "credit": ("Credit: high yield vs Treasuries", _credit),
+    "cycle": ("The small-cap cycle", _cycle),
 }
 
 
@@ -329,7 +364,8 @@ def draw_chart(name: str, metrics: Metrics, settings: DetectorSettings) -> Figur
 
 
 def _date_axis(axes: Axes) -> None:
-    """Month ticks; the first tick and each January carry the year, so every year on the axis is named."""
+    """Month ticks, the first tick and each January carrying the year, so every year on the axis is
+    named; over more than two years (the cycle's whole history), year ticks."""
     import matplotlib.dates as mdates
     from matplotlib.ticker import Formatter
 
@@ -341,6 +377,12 @@ def _date_axis(axes: Axes) -> None:
         def __call__(self, x, pos=None):  # noqa: ANN001, ANN204
             return f"{mdates.num2date(x):%b %Y}"
 
+    first, last = (mdates.num2date(x) for x in axes.get_xlim())
+    years = last.year - first.year
+    if years > 2:  # a long history (the cycle): one tick per year or few, each a year
+        axes.xaxis.set_major_locator(mdates.YearLocator(base=max(1, math.ceil(years / 8))))
+        axes.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+        return
     axes.xaxis.set_major_locator(mdates.MonthLocator(bymonth=(1, 4, 7, 10)))
     axes.xaxis.set_major_formatter(MonthsWithYears())
 

@@ -406,6 +406,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("rates", snapshot_command("rates"), "Treasury yields, the Fed's target, the curve"),
     Command("sectors", snapshot_command("sectors"), "cyclicals against tech, regional banks against the S&P 500"),
     Command("credit", snapshot_command("credit"), "high-yield bonds against Treasuries"),
+    Command("cycle", snapshot_command("cycle"), "the small-cap cycle: who leads, since when, past phases"),
     Command("signals", signals_command, "the signal topics and this chat's subscriptions"),
     Command("subscribe", subscription_command(True), "receive alerts of a topic", usage="<topic|all>"),
     Command("unsubscribe", subscription_command(False), "stop alerts of a topic", usage="<topic|all>"),

@@ -167,6 +167,13 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE chat_settings ADD COLUMN thread_id INTEGER;
     """,
+    # 11: the cycle topic arrives; as in 7, a chat that took every topic there was gets it too
+    """
+    INSERT OR IGNORE INTO subscriptions (chat_id, topic, created_at)
+        SELECT chat_id, 'cycle', strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now') FROM subscriptions
+        WHERE topic IN ('breadth', 'breakout', 'rates', 'sectors', 'credit')
+        GROUP BY chat_id HAVING COUNT(DISTINCT topic) = 5;
+    """,
 )
 
 

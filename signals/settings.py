@@ -99,6 +99,10 @@ def _band(key: str, ordered: bool) -> None:
         raise ValueError(f"{key} must lie beyond the level that starts the episode")
 
 
+class CycleSettings(_Section):
+    band_pct: float = Field(gt=0, lt=100)
+
+
 class DetectorSettings(_Section):
     signals: SignalSettings
     breadth: BreadthSettings
@@ -106,6 +110,7 @@ class DetectorSettings(_Section):
     sectors: SectorSettings
     credit: CreditSettings
     rates: RatesSettings
+    cycle: CycleSettings
 
 
 def default_settings_text() -> str:

@@ -23,6 +23,7 @@ TOPICS: tuple[Topic, ...] = (
     Topic("rates", "Rates", "the 2-year yield, the Fed's target, the yield curve"),
     Topic("sectors", "Sector rotation", "industrials, financials, discretionary and regional banks taking the lead"),
     Topic("credit", "Credit", "high-yield bonds against Treasuries: financing conditions for small companies"),
+    Topic("cycle", "Small-cap cycle", "which of small and large caps leads: phases of IWM/SPY by a swing rule"),
 )
 TOPIC_NAMES: tuple[str, ...] = tuple(topic.name for topic in TOPICS)
 TOPIC_BY_NAME: dict[str, Topic] = {topic.name: topic for topic in TOPICS}

@@ -24,6 +24,7 @@ def make_folder(root: Path) -> Path:
     """A small data folder whose last session is quiet: no signal fires until `announce_cut`."""
     tickers = ["M1", "M2", "M3", "^GSPC", "SPY", "RSP", "IWM"]
     close = random_walk(SESSIONS, tickers, seed=8)
+    close["IWM"] = close["SPY"] * 0.5  # small caps in step with the S&P 500: no phase of the small-cap cycle turns
     prices = {t: csv_text(close[[t]].rename(columns={t: "Close"})) for t in tickers}
     write_folder(root, prices, "ticker,name,sector\nM1,,\nM2,,\nM3,,\n", _rates(cut=False),
                  universes={"russell2000": "ticker,name,sector,weight\nM2,,,0.5\nM3,,,0.5\n"})

@@ -114,4 +114,5 @@ def blank_metrics(count: int) -> Metrics:
     metrics = compute_metrics(market(close, members=["A"]))
     nan = {name: metrics.group(name).astype("float64") * np.nan for name in GROUPS}
     universes = {"sp500": nan["breadth"], "russell2000": nan["breadth"].copy()}
-    return Metrics(nan["breadth"], nan["breakout"], nan["rates"], nan["sectors"], nan["credit"], universes=universes)
+    return Metrics(nan["breadth"], nan["breakout"], nan["rates"], nan["sectors"], nan["credit"], nan["cycle"],
+                   metrics.cycle_pair, universes=universes)

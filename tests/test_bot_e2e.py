@@ -214,7 +214,7 @@ def test_commands_answer_and_explain_bad_input(fake, folder, tmp_path):
             await until(lambda: len(fake.sent(USER)) >= 16)
             texts = replies(fake, USER)
             assert any("Unknown topic \u201c&lt;b&gt;gold&lt;/b&gt;\u201d" in t and
-                       "breadth, breakout, rates, sectors, credit or all"
+                       "breadth, breakout, rates, sectors, credit, cycle or all"
                        in t for t in texts)
             assert any("/history N with N from 1 to 50" in t for t in texts)
             assert any(t.startswith("<b>Sector rotation</b>") and "KRE over SPY" in t and "(alert: above both)" in t

@@ -58,7 +58,7 @@ def test_the_sample_is_the_development_sets_last_two_years(sample, real_market):
     ours, theirs = compute_metrics(sample).snapshot(), compute_metrics(real_market).snapshot()
     for universe in ("sp500", "russell2000"):
         for name, value in ours["universes"][universe].items():
-            if name in ("ad_line", "mcclellan_oscillator", "zweig_thrust_ema") or value is None:
+            if name in ("ad_line", "mcclellan_oscillator", "mcclellan_summation", "zweig_thrust_ema") or value is None:
                 continue  # running sums and averages start where the data starts
             assert value == pytest.approx(theirs["universes"][universe][name], abs=0.2), (universe, name)
 
@@ -78,8 +78,9 @@ def test_demo_prints_every_signal_a_subscriber_receives(quiet_environment, capsy
     assert "Breadth on 2024-03-08, as /breadth answers it:" in out
     assert "<b>" not in out and "&amp;" not in out  # Telegram's HTML, read as a terminal shows it
     pngs = sorted(path.name for path in charts.glob("*.png"))
-    assert pngs == sorted(["breadth.png", "russell2000.png", "breakout.png", "rates.png", "sectors.png",
-                           "credit.png"])
+    from bot.charts import CHARTS
+
+    assert pngs == sorted(f"{name}.png" for name in CHARTS)
     assert all((charts / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for name in pngs)
 
 

@@ -13,7 +13,7 @@ from tests.fake_telegram import FakeTelegram
 def test_what_was_typed_picks_the_topics():
     assert topics_for("bre") == ["breadth", "breakout"]
     assert topics_for("/rates ") == ["rates"]
-    assert topics_for("") == topics_for("gold") == ["breadth", "breakout", "rates", "sectors", "credit"]
+    assert topics_for("") == topics_for("gold") == ["breadth", "breakout", "rates", "sectors", "credit", "cycle"]
 
 
 def _results(call) -> list[dict]:

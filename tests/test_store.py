@@ -43,7 +43,7 @@ def test_chats_that_took_every_topic_get_the_new_ones(tmp_path):
     db.close()
     store = Store(path)
     try:
-        assert store.subscriptions(1) == {"breadth", "breakout", "rates", "sectors", "credit"}
+        assert store.subscriptions(1) == {"breadth", "breakout", "rates", "sectors", "credit", "cycle"}
         assert store.subscriptions(2) == {"rates"}
         assert store.subscriptions(3) == {"breadth", "rates"}
     finally:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from signals.detectors import breadth, breakout, credit, rates, sectors
+from signals.detectors import breadth, breakout, credit, cycle, rates, sectors
 from signals.detectors.base import Condition, Detector, KeySpec
 from signals.detectors.edges import StartLimit, find_edges
 from signals.metrics import Metrics
@@ -26,6 +26,7 @@ DETECTORS: tuple[Detector, ...] = (
     sectors.DETECTOR,
     credit.DETECTOR,
     rates.DETECTOR,
+    cycle.DETECTOR,
 )
 KEYS: dict[str, KeySpec] = {spec.key: spec for detector in DETECTORS for spec in detector.keys}
 KEY_TOPICS: dict[str, str] = {spec.key: detector.topic for detector in DETECTORS for spec in detector.keys}
@@ -50,7 +51,8 @@ def _edges(cond: Condition, unusable: np.ndarray, settings: DetectorSettings) ->
     limit = StartLimit(rules.max_starts, rules.starts_window_sessions)
     values = np.where(unusable, np.nan, cond.values)  # unknown: the state holds
     hold = None if cond.hold is None else np.where(unusable, np.nan, cond.hold)
-    return find_edges(values, cond.kind, limit if cond.limited else None, rules.end_after_sessions, hold)
+    end_after = cond.end_after if cond.end_after is not None else rules.end_after_sessions
+    return find_edges(values, cond.kind, limit if cond.limited else None, end_after, hold)
 
 
 @dataclass(frozen=True)

@@ -58,6 +58,7 @@ class Condition:
     limited: bool = True
     parts: tuple[Part, ...] = ()
     explain_end: ExplainEnd | None = None  # (ended paths, detail) -> the end's title, one per cause
+    end_after: int | None = None  # false sessions in a row that end it; None: [signals] end_after_sessions
 
     def ended_because(self, position: int) -> tuple[str, ...]:
         """The paths of the parts no longer true at `position` (an end session)."""

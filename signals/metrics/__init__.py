@@ -18,6 +18,7 @@ from signals.metrics.breakout import compute_breakout
 from signals.metrics.rates import compute_rates
 from signals.settings import DetectorSettings, load_detector_settings
 from signals.metrics.credit import compute_credit
+from signals.metrics.cycle import Pair, compute_cycle, cycle_snapshot
 from signals.metrics.sectors import compute_sectors
 from signals.tickers import DETECTOR_INPUTS, SP500_ETF, SP500_INDEX
 from signals.topics import TOPIC_NAMES
@@ -39,6 +40,8 @@ class Metrics:
     rates: pd.DataFrame
     sectors: pd.DataFrame
     credit: pd.DataFrame
+    cycle: pd.DataFrame
+    cycle_pair: Pair
     notes: tuple[str, ...] = ()
     universes: dict[str, pd.DataFrame] = field(default_factory=dict)
     carried_inputs: pd.DataFrame | None = None
@@ -61,7 +64,7 @@ class Metrics:
 
     def group(self, name: str) -> pd.DataFrame:
         return {"breadth": self.breadth, "breakout": self.breakout, "rates": self.rates,
-                "sectors": self.sectors, "credit": self.credit}[name]
+                "sectors": self.sectors, "credit": self.credit, "cycle": self.cycle}[name]
 
     def snapshot(self, session: pd.Timestamp | None = None) -> dict[str, Any]:
         """One session's metrics as plain JSON-ready values (NaN becomes None)."""
@@ -70,6 +73,9 @@ class Metrics:
         for name in GROUPS:
             frame = self.group(name)
             position = frame.index.get_loc(session)
+            if name == "cycle":  # a phase, not a row of numbers: leader, dates, its history
+                result[name] = cycle_snapshot(frame, self.cycle_pair, position)
+                continue
             result[name] = {column: _plain(frame[column].iat[position]) for column in frame.columns}
         result["universes"] = {}
         for name, frame in self.universes.items():
@@ -113,7 +119,8 @@ def compute_metrics(data: MarketData, settings: DetectorSettings | None = None,
     rates = compute_rates(data, notes, settings.rates.publication_lag_sessions)
     sectors = compute_sectors(data, notes)
     credit = compute_credit(data, notes)
-    return Metrics(breadth, breakout, rates, sectors, credit, tuple(notes), universes,
+    cycle, pair = compute_cycle(data, notes, settings.cycle.band_pct)
+    return Metrics(breadth, breakout, rates, sectors, credit, cycle, pair, tuple(notes), universes,
                    _carried_inputs(data), data.suspect)
 
 

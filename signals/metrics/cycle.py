@@ -1,0 +1,179 @@
+"""The small-cap cycle: which of small and large caps leads, by a causal swing rule on their ratio.
+
+The ratio is IWM/SPY (the closes the breadth is computed on), or ^RUT/^GSPC where the ETFs are
+absent; where both exist but the ETFs start later, the index ratio is chain-linked to the ETF ratio
+at the ETFs' first common session (percent moves, all the rule reads, are kept).
+
+The rule, with a band (default 8%): from the last turn, track the ratio's lowest and highest close.
+A close at least the band above the lowest close since the last turn means small caps lead since
+that low's session (the phase is *confirmed* on this session); a close at least the band below the
+highest close since the last turn means large caps lead since that high's session. Before the first
+turn both are tracked (a rise is checked first) and the leader is unknown. Each session's state uses
+only closes up to it: the phase start is dated back to the turn, but it is known only once confirmed.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from signals.market_data import MarketData
+from signals.tickers import RUSSELL_2000, SMALL_CAP_ETF, SP500_ETF, SP500_INDEX
+
+SMALL, LARGE = 1.0, -1.0  # the `leader` column; NaN: not known yet
+ETF_PAIR, INDEX_PAIR = f"{SMALL_CAP_ETF}/{SP500_ETF}", f"{RUSSELL_2000}/{SP500_INDEX}"
+
+
+@dataclass(frozen=True)
+class Pair:
+    """Which ratio the cycle reads, and where an index ratio was linked in front of the ETF ratio."""
+
+    name: str | None  # "IWM/SPY", "^RUT/^GSPC", or None when neither exists
+    inputs: tuple[str, ...]
+    linked_before: str | None = None  # the first session of the ETF ratio, when the index ratio precedes it
+
+
+def cycle_ratio(data: MarketData, notes: list[str]) -> tuple[np.ndarray, Pair]:
+    close = data.close
+    sessions = len(close.index)
+    etfs = data.has(SMALL_CAP_ETF) and data.has(SP500_ETF)
+    indices = data.has(RUSSELL_2000) and data.has(SP500_INDEX)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        etf = close[SMALL_CAP_ETF].to_numpy(dtype="float64") / close[SP500_ETF].to_numpy(dtype="float64") \
+            if etfs else np.full(sessions, np.nan)
+        index = close[RUSSELL_2000].to_numpy(dtype="float64") / close[SP500_INDEX].to_numpy(dtype="float64") \
+            if indices else np.full(sessions, np.nan)
+    if not etfs and not indices:
+        notes.append(f"cycle: neither {ETF_PAIR} nor {INDEX_PAIR} has data; the small-cap cycle is unavailable")
+        return np.full(sessions, np.nan), Pair(None, ())
+    if not etfs:
+        return index, Pair(INDEX_PAIR, (RUSSELL_2000, SP500_INDEX))
+    first = int(np.flatnonzero(~np.isnan(etf))[0])
+    if indices and first > 0 and not np.isnan(index[first]) and np.any(~np.isnan(index[:first])):
+        linked = etf.copy()
+        linked[:first] = index[:first] * (etf[first] / index[first])
+        day = close.index[first].strftime("%Y-%m-%d")
+        return linked, Pair(ETF_PAIR, (SMALL_CAP_ETF, SP500_ETF, RUSSELL_2000, SP500_INDEX), day)
+    return etf, Pair(ETF_PAIR, (SMALL_CAP_ETF, SP500_ETF))
+
+
+def swing_cycle(ratio: np.ndarray, band_pct: float) -> dict[str, np.ndarray]:
+    """Per session: `leader` (SMALL, LARGE, NaN), `since` and `confirmed` (positions, NaN before the
+    first turn), and for the current leader `completed` (its finished phases so far) and
+    `median_sessions` (their median length in sessions, a phase ending where the next begins)."""
+    band = band_pct / 100.0
+    values = ratio.tolist()
+    size = len(values)
+    leader_at, since_at, confirmed_at = (np.full(size, np.nan) for _ in range(3))
+    completed_at, median_at = np.full(size, np.nan), np.full(size, np.nan)
+    lengths: dict[float, list[int]] = {SMALL: [], LARGE: []}
+    leader = 0.0
+    since = confirmed = -1
+    low = high = None  # (close, position) since the last turn
+    for t, x in enumerate(values):
+        if x != x:  # no close: the state holds
+            pass
+        elif low is None or high is None:
+            low = high = (x, t)
+        elif leader != SMALL and x >= low[0] * (1.0 + band):  # a rise is checked first
+            if leader == LARGE:
+                lengths[LARGE].append(low[1] - since)
+            leader, since, confirmed = SMALL, low[1], t
+            segment = ratio[since:t + 1]
+            peak = since + int(np.nanargmax(segment))
+            high, low = (values[peak], peak), (values[since], since)
+        elif leader != LARGE and x <= high[0] * (1.0 - band):
+            if leader == SMALL:
+                lengths[SMALL].append(high[1] - since)
+            leader, since, confirmed = LARGE, high[1], t
+            segment = ratio[since:t + 1]
+            trough = since + int(np.nanargmin(segment))
+            low, high = (values[trough], trough), (values[since], since)
+        else:
+            if x < low[0]:
+                low = (x, t)
+            if x > high[0]:
+                high = (x, t)
+        if leader:
+            leader_at[t], since_at[t], confirmed_at[t] = leader, since, confirmed
+            finished = lengths[leader]
+            completed_at[t] = len(finished)
+            median_at[t] = statistics.median(finished) if finished else np.nan
+    return {"leader": leader_at, "since": since_at, "confirmed": confirmed_at, "completed": completed_at,
+            "median_sessions": median_at}
+
+
+def compute_cycle(data: MarketData, notes: list[str], band_pct: float) -> tuple[pd.DataFrame, Pair]:
+    """The cycle frame (one row per session) and the pair it reads."""
+    ratio, pair = cycle_ratio(data, notes)
+    state = swing_cycle(ratio, band_pct)
+    positions = np.arange(len(ratio))
+    since = state["since"]
+    start_ratio = np.full(len(ratio), np.nan)
+    known = ~np.isnan(since)
+    start_ratio[known] = ratio[since[known].astype(np.int64)]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        change = (ratio / start_ratio - 1.0) * 100.0
+    frame = pd.DataFrame({
+        "ratio": ratio,
+        "leader": state["leader"],
+        "since_position": since,
+        "confirmed_position": state["confirmed"],
+        "sessions": np.where(known, positions - since, np.nan),
+        "ratio_change_pct": change,
+        "completed": state["completed"],
+        "median_sessions": state["median_sessions"],
+    }, index=data.close.index)
+    return frame, pair
+
+
+def cycle_snapshot(frame: pd.DataFrame, pair: Pair, position: int) -> dict:
+    """One session's cycle as `metrics --json` shows it (DESIGN's contract), with the phases so far."""
+    row = frame.iloc[position]
+    sessions = frame.index
+    leader = row["leader"]
+
+    def day(value: float) -> str | None:
+        return None if np.isnan(value) else sessions[int(value)].strftime("%Y-%m-%d")
+
+    def number(value: float, digits: int = 4) -> float | int | None:
+        if np.isnan(value):
+            return None
+        return int(value) if float(value).is_integer() and digits == 0 else round(float(value), digits)
+
+    return {
+        "pair": pair.name,
+        "linked_before": pair.linked_before,
+        "leader": None if np.isnan(leader) else ("small" if leader == SMALL else "large"),
+        "since": day(row["since_position"]),
+        "confirmed": day(row["confirmed_position"]),
+        "sessions": number(row["sessions"], 0),
+        "ratio_change_pct": number(row["ratio_change_pct"]),
+        "completed": number(row["completed"], 0),
+        "median_sessions": number(row["median_sessions"], 1),
+        "phases": phases(frame.iloc[:position + 1]),
+    }
+
+
+def phases(frame: pd.DataFrame) -> list[dict]:
+    """Every phase up to the frame's last session: leader, since, confirmed, sessions (to the next
+    phase's start, or to now for the current one), the ratio's change over it, and whether it ended."""
+    since = frame["since_position"].to_numpy()
+    leader = frame["leader"].to_numpy()
+    ratio = frame["ratio"].to_numpy()
+    starts = [i for i in range(len(since)) if not np.isnan(since[i]) and (i == 0 or since[i] != since[i - 1])]
+    out = []
+    sessions = frame.index
+    for number, confirmed in enumerate(starts):
+        begin = int(since[confirmed])
+        end = int(since[starts[number + 1]]) if number + 1 < len(starts) else len(since) - 1
+        out.append({"leader": "small" if leader[confirmed] == SMALL else "large",
+                    "since": sessions[begin].strftime("%Y-%m-%d"),
+                    "confirmed": sessions[confirmed].strftime("%Y-%m-%d"),
+                    "sessions": end - begin,
+                    "ratio_change_pct": round(float((ratio[end] / ratio[begin] - 1.0) * 100.0), 2),
+                    "ended": number + 1 < len(starts)})
+    return out
