@@ -69,9 +69,14 @@ UNIVERSE_ROWS: tuple[tuple[str, str, str], ...] = (
     ("declines", "declines", "{:.0f}"),
     ("McClellan oscillator", "mcclellan_oscillator", "{:+.1f}"),
     ("Zweig thrust EMA", "zweig_thrust_ema", "{:.3f}"),
+    ("% above 20-day average", "pct_above_20dma", "{:.1f}%"),
+    ("net new highs", "net_new_highs", "{:+.0f}"),
+    ("High-Low Index", "high_low_index", "{:.1f}"),
+    ("McClellan summation", "mcclellan_summation", "{:+,.0f}"),
 )
 _SHARED = {"members", "pct_above_50dma", "pct_above_200dma", "median_pct_from_52w_high", "index_pct_from_52w_high",
            "new_highs", "new_lows", "advances", "mcclellan_oscillator", "zweig_thrust_ema"}
+_MEMBER_COUNTS = {"new_highs", "new_lows", "advances", "declines", "net_new_highs", "members"}
 
 
 def metrics_text(snapshot: dict[str, Any], constituents: int | None = None) -> str:
@@ -83,7 +88,8 @@ def metrics_text(snapshot: dict[str, Any], constituents: int | None = None) -> s
     width = max(len(label) for _, label, _, _ in METRIC_ROWS)
     lines += ["", f"{'Breadth':<{width + 2}}  " + "  ".join(f"{UNIVERSE_LABELS.get(u, u):>12}" for u in universes)]
     for label, key, template in UNIVERSE_ROWS:
-        cells = [_format(template, [values.get(key)]) for values in universes.values()]
+        cells = [_format(template, [None if key in _MEMBER_COUNTS and not values.get("members") else values.get(key)])
+                 for values in universes.values()]  # no members: their counts are unknown, not zero
         lines.append(f"  {label:<{width}}  " + "  ".join(f"{cell:>12}" for cell in cells))
     group = None
     for name, label, columns, template in METRIC_ROWS:
@@ -96,7 +102,18 @@ def metrics_text(snapshot: dict[str, Any], constituents: int | None = None) -> s
                 lines.append(name.capitalize())
         keys = columns if isinstance(columns, tuple) else (columns,)
         value = _format(template, [snapshot[name].get(key) for key in keys])
+        if name == "breakout":  # index-only history: the indices stand in for the ETFs
+            for etf, index in (snapshot.get("stand_ins") or {}).items():
+                label = label.replace(etf, index)
         lines.append(f"  {label:<{width}}  {value:>12}")
+    cycle = snapshot.get("cycle") or {}
+    if cycle:
+        lines += ["", "Cycle"]
+        leader = cycle.get("leader")
+        who = "not known yet" if leader is None else f"{leader} caps since {cycle.get('since')}"
+        lines.append(f"  {'leader (' + str(cycle.get('pair')) + ')':<{width}}  {who:>12}")
+        lines.append(f"  {'ratio since the turn':<{width}}  {_format('{:+.1f}%', [cycle.get('ratio_change_pct')]):>12}")
+        lines.append(f"  {'sessions since the turn':<{width}}  {_format('{:.0f}', [cycle.get('sessions')]):>12}")
     return "\n".join(lines)
 
 
@@ -126,7 +143,8 @@ def grade_table(stats: dict[str, Any]) -> list[str]:
     if not by_key:
         return []
     width = max(len(k) for k in by_key)
-    lines = ["After each start, IWM's return minus SPY's (points), against any session's (the base rate):",
+    small, _, large = (stats.get("pair") or "IWM/SPY").partition("/")
+    lines = [f"After each start, {small}'s return minus {large}'s (points), against any session's (the base rate):",
              f"{'key':<{width}}  {'starts':>6}  {'n20':>4}  {'mean20':>7}  {'excess':>7}  {'t':>5}  "
              f"{'n60':>4}  {'mean60':>7}  {'excess':>7}  {'t':>5}  {'hit60':>5}  verdict"]
     lines.append(f"{'base rate (every session)':<{width}}  {'':>6}  {base.get('n_20d', 0):>4}  "
@@ -181,7 +199,9 @@ def warning_lines(issues: Iterable[Any], keep: int = 3) -> list[str]:
         if len(members) <= keep or not all(getattr(m, "file", None) for m in members):
             lines += [str(m) for m in members]
             continue
-        files = [str(m.file).removeprefix("prices/").removesuffix(".csv") for m in members]
+        files = list(dict.fromkeys(str(m.file).removeprefix("prices/").removesuffix(".csv") for m in members))
         shown = ", ".join(files[:8]) + (f" and {len(files) - 8} more" if len(files) > 8 else "")
-        lines.append(f"{len(members)} files: {_counted(kind, members)} ({shown}; --json lists each)")
+        many = f"{len(members)} files" if len(files) == len(members) else \
+            f"{len(members)} times in {len(files)} file{'' if len(files) == 1 else 's'}"
+        lines.append(f"{many}: {_counted(kind, members)} ({shown}; --json lists each)")
     return lines

@@ -38,7 +38,7 @@ from signals.signal_value import (
     record_line,
     significant,
 )
-from signals.tickers import SMALL_CAP_ETF, SP500_ETF
+from signals.metrics.breakout import small_cap_series
 
 
 @dataclass(frozen=True)
@@ -111,11 +111,14 @@ def _result(visible: MarketData, first: int, signals: list[Signal]) -> ReplayRes
 
 
 def _relative_forward(data: MarketData) -> dict[int, np.ndarray] | None:
-    if not (data.has(SMALL_CAP_ETF) and data.has(SP500_ETF)):
+    """IWM's forward return minus SPY's per horizon; ^RUT's minus ^GSPC's in index-only history (the
+    same pair the breakout keys read: `small_cap_series`)."""
+    _, pair = small_cap_series(data)
+    if pair is None:
         return None
-    iwm = data.close[SMALL_CAP_ETF].to_numpy(dtype="float64")
-    spy = data.close[SP500_ETF].to_numpy(dtype="float64")
-    return {horizon: forward_relative(iwm, spy, horizon) for horizon in HORIZONS}
+    small = data.close[pair[0]].to_numpy(dtype="float64")
+    large = data.close[pair[1]].to_numpy(dtype="float64")
+    return {horizon: forward_relative(small, large, horizon) for horizon in HORIZONS}
 
 
 def forward_returns(data: MarketData, signals: list[Signal]) -> dict[tuple[str, str, str], dict[str, float | None]]:
@@ -174,7 +177,9 @@ def summarize_tallies(data: MarketData, first: int, tallies: dict[str, Tally]) -
         entry["significant"] = significant(entry)
         by_key[key] = entry
     total = sum(len(tally.starts) + tally.ends for tally in tallies.values())
-    return {"signals": total, "base": base, "by_key": dict(sorted(by_key.items())),
+    _, pair = small_cap_series(data)
+    return {"signals": total, "pair": "/".join(pair) if pair else None, "base": base,
+            "by_key": dict(sorted(by_key.items())),
             "confidence": ("t: the excess over its standard error, which counts the overlap of forward "
                            "windows (Newey-West weights on autocovariances from every session); "
                            f"|t| >= {SIGNIFICANT_T:g} is significant")}

@@ -29,6 +29,8 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
     frame = metrics.breakout
     rules = settings.breakout
     confirmed, confirmation_known = _confirmation(frame, rules)
+    small, large = (metrics.stand_ins.get(t, t) for t in (SMALL_CAP_ETF, SP500_ETF))  # ^RUT, ^GSPC before the ETFs
+    pair = f"{small}/{large}"
 
     moves = settings.signals.level_move_sessions
     iwm = column(frame, "iwm_close")
@@ -49,13 +51,13 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
         values.update(_confirmation_detail(frame, rules, position))
         sessions = rules.iwm_high_sessions
         if direction == "start":
-            title = (f"IWM breakout: closed at {plain(values['iwm_close'], 2)}, above its prior {sessions}-session "
+            title = (f"{small} breakout: closed at {plain(values['iwm_close'], 2)}, above its prior {sessions}-session "
                      f"closing high of {plain(level, 2)} ({signed(values['pct_vs_prior_high'])}%, more than "
                      f"{settings.signals.level_start_margin_moves:g} of its average daily move of "
                      f"{plain(values['daily_move_pct'], 2)}%){_confirmation_text(values)}. Small caps at a new "
                      f"high: the rotation in price")
         else:
-            title = (f"IWM breakout faded: {plain(values['iwm_close'], 2)} is "
+            title = (f"{small} breakout faded: {plain(values['iwm_close'], 2)} is "
                      f"{signed(values['pct_vs_prior_high'])}% from its prior {sessions}-session high, more than "
                      f"{settings.signals.level_hold_margin_moves:g} average daily moves "
                      f"({plain(values['daily_move_pct'], 2)}% each) below it")
@@ -80,12 +82,12 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
         values.update(_confirmation_detail(frame, rules, position))
         sessions = rules.ratio_high_sessions
         if direction == "start":
-            title = (f"Small caps leading: IWM/SPY at {plain(values['iwm_spy_ratio'], 4)}, above its prior "
+            title = (f"Small caps leading: {pair} at {plain(values['iwm_spy_ratio'], 4)}, above its prior "
                      f"{sessions}-session high ({plain(level, 4)}) and "
                      f"{signed(values['iwm_spy_pct_vs_200d_avg'])}% vs its 200-day average"
                      f"{_confirmation_text(values)}. Small caps beating the S&P 500, not just rising with it")
         else:
-            title = (f"Small-cap lead faded: IWM/SPY at {plain(values['iwm_spy_ratio'], 4)}, "
+            title = (f"Small-cap lead faded: {pair} at {plain(values['iwm_spy_ratio'], 4)}, "
                      f"{signed(values['iwm_spy_pct_vs_200d_avg'])}% vs its 200-day average")
         return title, values
 
@@ -93,9 +95,9 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
         ratio_now = plain(values["iwm_spy_ratio"], 4)
         vs_average = signed(values["iwm_spy_pct_vs_200d_avg"])
         if "breakout.iwm_spy_pct_vs_200d_avg" in because:
-            return (f"Small-cap lead over: IWM/SPY ({ratio_now}) fell back under its 200-day average "
+            return (f"Small-cap lead over: {pair} ({ratio_now}) fell back under its 200-day average "
                     f"({vs_average}%): small caps are trailing the S&P 500 again")
-        return (f"Small-cap lead paused: IWM/SPY ({ratio_now}) slipped back from its prior "
+        return (f"Small-cap lead paused: {pair} ({ratio_now}) slipped back from its prior "
                 f"{rules.ratio_high_sessions}-session high but is still {vs_average}% vs its 200-day average: "
                 f"the trend stands, the breakout did not carry")
 
@@ -109,7 +111,7 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
         before = below[:position]
         not_below = np.flatnonzero(before != 1.0)
         values["sessions_below"] = int(position - (not_below[-1] + 1 if len(not_below) else 0))
-        title = (f"New small-cap leg: IWM/SPY crossed above its 200-day average "
+        title = (f"New small-cap leg: {pair} crossed above its 200-day average "
                  f"({signed(values['iwm_spy_pct_vs_200d_avg'], 2)}%, clearing it by more than "
                  f"{settings.signals.level_start_margin_moves:g} of its average daily move) "
                  f"after {values['sessions_below']} sessions below it. The end of a long underperformance "

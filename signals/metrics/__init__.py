@@ -20,7 +20,7 @@ from signals.settings import DetectorSettings, load_detector_settings
 from signals.metrics.credit import compute_credit
 from signals.metrics.cycle import Pair, compute_cycle, cycle_snapshot
 from signals.metrics.sectors import compute_sectors
-from signals.tickers import DETECTOR_INPUTS, SP500_ETF, SP500_INDEX
+from signals.tickers import DETECTOR_INPUTS, RUSSELL_2000, SMALL_CAP_ETF, SP500_ETF, SP500_INDEX
 from signals.topics import TOPIC_NAMES
 
 GROUPS = TOPIC_NAMES  # one metric group per topic
@@ -46,6 +46,7 @@ class Metrics:
     universes: dict[str, pd.DataFrame] = field(default_factory=dict)
     carried_inputs: pd.DataFrame | None = None
     suspect: pd.Series | None = None
+    stand_ins: dict[str, str] = field(default_factory=dict)  # ETF -> the index read in its place (index-only history)
 
     def unusable(self, inputs: tuple[str, ...]) -> np.ndarray:
         """Sessions on which a detector reading `inputs` must not decide: suspect, or an input carried."""
@@ -77,6 +78,8 @@ class Metrics:
                 result[name] = cycle_snapshot(frame, self.cycle_pair, position)
                 continue
             result[name] = {column: _plain(frame[column].iat[position]) for column in frame.columns}
+        if self.stand_ins:
+            result["stand_ins"] = dict(self.stand_ins)
         result["universes"] = {}
         for name, frame in self.universes.items():
             position = frame.index.get_loc(session)
@@ -120,8 +123,11 @@ def compute_metrics(data: MarketData, settings: DetectorSettings | None = None,
     sectors = compute_sectors(data, notes)
     credit = compute_credit(data, notes)
     cycle, pair = compute_cycle(data, notes, settings.cycle.band_pct)
+    notes = _index_only(data, notes)
+    stand_ins = {SMALL_CAP_ETF: RUSSELL_2000, SP500_ETF: SP500_INDEX} \
+        if not data.has(SMALL_CAP_ETF) and data.has(RUSSELL_2000) else {}
     return Metrics(breadth, breakout, rates, sectors, credit, cycle, pair, tuple(notes), universes,
-                   _carried_inputs(data), data.suspect)
+                   _carried_inputs(data), data.suspect, stand_ins)
 
 
 def _carried_inputs(data: MarketData) -> pd.DataFrame | None:
@@ -131,4 +137,18 @@ def _carried_inputs(data: MarketData) -> pd.DataFrame | None:
     flags = {ticker: data.was_carried(ticker) for ticker in DETECTOR_INPUTS if ticker in data.close.columns}
     if not data.has(SP500_INDEX) and data.has(SP500_ETF):
         flags[SP500_INDEX] = data.was_carried(SP500_ETF)
+    if not data.has(SMALL_CAP_ETF) and data.has(RUSSELL_2000):  # the indices stand in for the ETFs
+        flags[SMALL_CAP_ETF] = data.was_carried(RUSSELL_2000)
+        flags[SP500_ETF] = data.was_carried(SP500_INDEX)
     return pd.DataFrame(flags, index=data.close.index)
+
+
+def _index_only(data: MarketData, notes: list[str]) -> list[str]:
+    """History with indices only (no members, no ETFs: decades before the ETFs existed): one line says
+    what that leaves out, instead of a note per missing ETF and metric."""
+    if data.members or any(data.universes.values()) or data.has(SMALL_CAP_ETF) or data.has(SP500_ETF):
+        return notes
+    prefixes = ("breadth:", "sectors:", "credit:", "breakout: IWM", "breakout: SPY")
+    kept = [note for note in notes if not note.startswith(prefixes)]
+    return [f"index-only history: no members and no ETFs, so breadth, sector and credit metrics are unavailable; "
+            f"{RUSSELL_2000} and {SP500_INDEX} stand in for IWM and SPY", *kept]

@@ -12,7 +12,7 @@ import pandas as pd
 from signals.market_data import MarketData
 from signals.metrics.adx import adx as wilder_adx
 from signals.metrics.rolling import pct_from, prior_high, shifted, sma
-from signals.tickers import RUSSELL_2000, SMALL_CAP_ETF, SP500_ETF
+from signals.tickers import RUSSELL_2000, SMALL_CAP_ETF, SP500_ETF, SP500_INDEX
 
 ADX_WINDOW = 14
 VOLUME_WINDOW = 50
@@ -26,11 +26,15 @@ def compute_breakout(data: MarketData, notes: list[str]) -> pd.DataFrame:
     out: dict[str, np.ndarray] = {}
     nothing = np.full(len(index), np.nan)
 
-    for ticker, prefix in ((SMALL_CAP_ETF, "iwm"), (RUSSELL_2000, "rut")):
-        if data.has(ticker):
+    small_cap, ratio_pair = small_cap_series(data)  # IWM and IWM/SPY, or the indices standing in for them
+    if small_cap != SMALL_CAP_ETF and small_cap is not None:
+        notes.append(f"breakout: {SMALL_CAP_ETF} and {SP500_ETF} have no data; {RUSSELL_2000} and "
+                     f"{RUSSELL_2000}/{SP500_INDEX} stand in for IWM and IWM/SPY (the iwm_* columns)")
+    for ticker, prefix in ((small_cap, "iwm"), (RUSSELL_2000, "rut")):
+        if ticker is not None and data.has(ticker):
             close = data.close[ticker].to_numpy(dtype="float64")
         else:
-            notes.append(f"breakout: {ticker} has no data; its breakout metrics are unavailable")
+            notes.append(f"breakout: {ticker or SMALL_CAP_ETF} has no data; its breakout metrics are unavailable")
             close = nothing
         out[f"{prefix}_close"] = close
         for window in (20, 252):
@@ -38,8 +42,9 @@ def compute_breakout(data: MarketData, notes: list[str]) -> pd.DataFrame:
             out[f"{prefix}_prior_{window}d_high"] = level
             out[f"{prefix}_pct_vs_prior_{window}d_high"] = pct_from(close, level)
 
-    if data.has(SMALL_CAP_ETF) and data.has(SP500_ETF):
-        ratio = data.close[SMALL_CAP_ETF].to_numpy(dtype="float64") / data.close[SP500_ETF].to_numpy(dtype="float64")
+    if ratio_pair is not None:
+        small, large = ratio_pair
+        ratio = data.close[small].to_numpy(dtype="float64") / data.close[large].to_numpy(dtype="float64")
     else:
         notes.append(f"breakout: {SMALL_CAP_ETF} or {SP500_ETF} has no data; IWM/SPY is unavailable")
         ratio = nothing
@@ -52,9 +57,19 @@ def compute_breakout(data: MarketData, notes: list[str]) -> pd.DataFrame:
     out["iwm_spy_200d_avg"] = average
     out["iwm_spy_pct_vs_200d_avg"] = pct_from(ratio, average)
 
-    out["iwm_adx_14"] = _adx(data, SMALL_CAP_ETF, notes).to_numpy()
-    out["iwm_volume_ratio_50d"] = _volume_ratio(data, SMALL_CAP_ETF, notes)
+    out["iwm_adx_14"] = _adx(data, small_cap or SMALL_CAP_ETF, notes).to_numpy()
+    out["iwm_volume_ratio_50d"] = _volume_ratio(data, small_cap or SMALL_CAP_ETF, notes)
     return pd.DataFrame(out, index=index)
+
+
+def small_cap_series(data: MarketData) -> tuple[str | None, tuple[str, str] | None]:
+    """(the small-cap close the breakout keys read, the small/large pair of their ratio): IWM and
+    IWM/SPY; in index-only history (before 2000 there was no IWM), ^RUT and ^RUT/^GSPC."""
+    if data.has(SMALL_CAP_ETF):
+        return SMALL_CAP_ETF, (SMALL_CAP_ETF, SP500_ETF) if data.has(SP500_ETF) else None
+    if data.has(RUSSELL_2000):
+        return RUSSELL_2000, (RUSSELL_2000, SP500_INDEX) if data.has(SP500_INDEX) else None
+    return None, None
 
 
 def _adx(data: MarketData, ticker: str, notes: list[str]) -> pd.Series:

@@ -45,6 +45,13 @@ def compute_rates(data: MarketData, notes: list[str], publication_lag_sessions: 
         out[name] = values
     out["fed_target_change_bp"] = np.round((out["fed_target_upper"] - shifted(out["fed_target_upper"], 1)) * 100.0, 2)
     spread = (out["yield_10y"] - out["yield_3m"]) * 100.0
+    direct = _fred_on_sessions(data, "T10Y3M", sessions, publication_lag_sessions)  # FRED's own 10y - 3m
+    if direct is not None and np.isnan(spread).any():
+        gaps = np.isnan(spread) & ~np.isnan(direct)
+        if gaps.any():
+            notes.append(f"rates: FRED T10Y3M gives the curve on {int(gaps.sum())} sessions without both DGS10 and "
+                         f"DGS3MO")
+            spread = np.where(gaps, direct * 100.0, spread)
     out["spread_10y_3m_bp"] = spread
     out["curve_inverted"] = np.where(np.isnan(spread), np.nan, (spread < 0).astype("float64"))
     return pd.DataFrame(out, index=sessions)
