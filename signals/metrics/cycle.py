@@ -24,6 +24,7 @@ from signals.market_data import MarketData
 from signals.tickers import RUSSELL_2000, SMALL_CAP_ETF, SP500_ETF, SP500_INDEX
 
 SMALL, LARGE = 1.0, -1.0  # the `leader` column; NaN: not known yet
+GAP_SESSIONS = 21  # more sessions than this without a close (a gap in the history): the cycle starts over
 ETF_PAIR, INDEX_PAIR = f"{SMALL_CAP_ETF}/{SP500_ETF}", f"{RUSSELL_2000}/{SP500_INDEX}"
 
 
@@ -73,8 +74,12 @@ def swing_cycle(ratio: np.ndarray, band_pct: float) -> dict[str, np.ndarray]:
     leader = 0.0
     since = confirmed = -1
     low = high = None  # (close, position) since the last turn
+    missing = 0
     for t, x in enumerate(values):
-        if x != x:  # no close: the state holds
+        missing = missing + 1 if x != x else 0
+        if missing > GAP_SESSIONS:  # a gap in the data: the phase is cut, unfinished, and the rule starts over
+            leader, since, confirmed, low, high = 0.0, -1, -1, None, None
+        elif x != x:  # no close: the state holds
             pass
         elif low is None or high is None:
             low = high = (x, t)
@@ -169,11 +174,19 @@ def phases(frame: pd.DataFrame) -> list[dict]:
     sessions = frame.index
     for number, confirmed in enumerate(starts):
         begin = int(since[confirmed])
-        end = int(since[starts[number + 1]]) if number + 1 < len(starts) else len(since) - 1
+        following = starts[number + 1] if number + 1 < len(starts) else len(since)
+        cut = np.isnan(since[confirmed:following])  # a gap in the data ended the phase unfinished
+        if cut.any():
+            last = confirmed + int(np.flatnonzero(cut)[0]) - 1
+            end = max(begin, last - int(np.isnan(ratio[begin:last + 1][::-1]).argmin()))  # its last close
+            ended = False
+        else:
+            end = int(since[following]) if following < len(since) else len(since) - 1
+            ended = following < len(since)
         out.append({"leader": "small" if leader[confirmed] == SMALL else "large",
                     "since": sessions[begin].strftime("%Y-%m-%d"),
                     "confirmed": sessions[confirmed].strftime("%Y-%m-%d"),
                     "sessions": end - begin,
                     "ratio_change_pct": round(float((ratio[end] / ratio[begin] - 1.0) * 100.0), 2),
-                    "ended": number + 1 < len(starts)})
+                    "ended": bool(ended), "cut_by_gap": bool(cut.any())})
     return out
