@@ -12,7 +12,6 @@ It trusts stored rows only for the same loaded history (`MarketData.origin`): da
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 
 from signals.market_data import MarketData
@@ -26,12 +25,11 @@ class MetricsEngine:
         self.settings = settings or load_detector_settings()
         self._origin: object | None = None
         self._aggregates: dict[str, pd.DataFrame] = {}
-        self._sector_codes: dict[str, np.ndarray] = {}
 
     def compute(self, data: MarketData) -> Metrics:
         """The metrics of `data` (any `as_of` slice), reusing what is known of its history."""
         if data.origin is not self._origin:
-            self._origin, self._aggregates, self._sector_codes = data.origin, {}, {}
+            self._origin, self._aggregates = data.origin, {}
         sessions = len(data.sessions)
         wanted = {}
         for universe in data.universe_names:
@@ -45,16 +43,10 @@ class MetricsEngine:
             start = max(0, have - AGGREGATE_LOOKBACK)
             members = list(data.universe_members(universe))
             fresh = member_aggregates(data.close.iloc[start:sessions].loc[:, members], first=have - start,
-                                      sectors=self._sectors(data, universe))
+                                      sectors=universe_sectors(data, universe)[1])
             known = fresh if known is None else pd.concat([known, fresh])
             self._aggregates[universe] = known
         return known.iloc[:sessions]  # type: ignore[union-attr]
-
-    def _sectors(self, data: MarketData, universe: str) -> np.ndarray:
-        """Each member's sector number: the same for every slice of one history, so worked out once."""
-        if universe not in self._sector_codes:
-            self._sector_codes[universe] = universe_sectors(data, universe)[1]
-        return self._sector_codes[universe]
 
     def state(self) -> dict[str, pd.DataFrame]:
         """What the engine knows, to be saved beside the data it was computed from."""
@@ -62,4 +54,4 @@ class MetricsEngine:
 
     def restore(self, data: MarketData, state: dict[str, pd.DataFrame]) -> None:
         """Take up a saved state for `data` (the caller vouches it was computed from the same bars)."""
-        self._origin, self._aggregates, self._sector_codes = data.origin, dict(state), {}
+        self._origin, self._aggregates = data.origin, dict(state)

@@ -64,6 +64,8 @@ class MarketData:
     # for every `as_of` slice of that history, so `has` is a lookup, not a scan, on each tick's slice.
     # Any other `replace` (appended sessions) starts without it: init=False fields are not copied.
     first_close: dict[str, int] | None = field(default=None, init=False, compare=False, repr=False)
+    # What is worked out once per loaded history and holds for every slice (each universe's sectors).
+    _shared: dict[object, object] | None = field(default=None, init=False, compare=False, repr=False)
 
     def universe_members(self, name: str) -> tuple[str, ...]:
         """The members with data of a universe; `sp500` is the constituents file."""
@@ -136,7 +138,15 @@ class MarketData:
             suspect=None if self.suspect is None else self.suspect.iloc[:end],
         )
         object.__setattr__(sliced, "first_close", self.first_close)  # the same positions hold for a slice
+        object.__setattr__(sliced, "_shared", self.shared)
         return sliced
+
+    @property
+    def shared(self) -> dict[object, object]:
+        """A cache for what depends on the loaded history's lists, not on its bars (shared by `as_of` slices)."""
+        if self._shared is None:
+            object.__setattr__(self, "_shared", {})
+        return self._shared  # type: ignore[return-value]
 
 
 def _first_closes(close: pd.DataFrame) -> dict[str, int]:

@@ -166,7 +166,16 @@ def sector_order(data: MarketData) -> list[str]:
 
 
 def universe_sectors(data: MarketData, universe: str) -> tuple[list[str], np.ndarray]:
-    """(the sectors of the universe's members, in `sector_order`; each member's sector number, -1 if none)."""
+    """(the sectors of the universe's members, in `sector_order`; each member's sector number, -1 if none).
+
+    Worked out once per loaded history: the lists do not change between a tick's slices."""
+    key = ("sectors", universe)
+    if key not in data.shared:
+        data.shared[key] = _universe_sectors(data, universe)
+    return data.shared[key]  # type: ignore[return-value]
+
+
+def _universe_sectors(data: MarketData, universe: str) -> tuple[list[str], np.ndarray]:
     listing = data.constituents if universe == "sp500" else data.universe_lists.get(universe)
     members = data.universe_members(universe)
     if listing is None or "sector" not in listing or not len(listing):
