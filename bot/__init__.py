@@ -1,1 +1,2 @@
-"""rotation-bot's product layer: configuration, command line (and, later, storage, scheduling, Telegram)."""
+"""rotation-bot's product around the analysis: configuration, the store, the schedule and tick, Telegram
+(handlers, answers, charts, delivery through the outbox), the demo and the command line."""

@@ -2,8 +2,8 @@
 
 Knows nothing of Telegram, subscriptions or scheduling; usable from a notebook::
 
-    from signals import load_folder, compute_metrics, evaluate, replay
-    data = load_folder("../shared/data/market")
+    from signals import load_folder, load_sample, compute_metrics, evaluate, replay
+    data = load_folder("../shared/data/market")  # or load_sample(): two years packaged with the code
     metrics = compute_metrics(data)
     result = replay(data, start="2023-01-01")
 """
@@ -29,6 +29,7 @@ _EXPORTS = {
     "evaluate": "signals.evaluate",
     "load_detector_settings": "signals.settings",
     "load_folder": "signals.sources.folder",
+    "load_sample": "signals.sources.sample",
     "replay": "signals.replay",
     "replay_day_by_day": "signals.replay",
 }
@@ -54,6 +55,7 @@ __all__ = [
     "evaluate",
     "load_detector_settings",
     "load_folder",
+    "load_sample",
     "replay",
     "replay_day_by_day",
 ]
