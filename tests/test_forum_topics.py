@@ -33,6 +33,12 @@ def replies(fake: FakeTelegram, containing: str) -> list[dict]:
     return [m for m in fake.sent(FORUM) if containing in m["text"]]
 
 
+async def subscribe_in_the_alerts_topic(fake: FakeTelegram, services) -> None:  # noqa: ANN001
+    """An admin sends /subscribe rates inside the forum's alerts topic; the binding is stored."""
+    fake.push_message(FORUM, "/subscribe rates", user_id=ADMIN, chat_type="supergroup", thread_id=ALERTS_TOPIC)
+    await until(lambda: services.store.chat_settings(FORUM).thread_id == ALERTS_TOPIC)
+
+
 def test_alerts_go_to_the_topic_of_the_subscription_and_replies_stay_where_asked(fake, tmp_path):
     folder = make_folder(tmp_path / "data")
 
@@ -60,9 +66,7 @@ def test_general_topic_and_buttons_move_the_alerts(fake, tmp_path):
 
     async def scenario():
         async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
-            fake.push_message(FORUM, "/subscribe rates", user_id=ADMIN, chat_type="supergroup",
-                              thread_id=ALERTS_TOPIC)
-            await until(lambda: services.store.chat_settings(FORUM).thread_id == ALERTS_TOPIC)
+            await subscribe_in_the_alerts_topic(fake, services)
             fake.push_callback(FORUM, "toggle:breakout", user_id=ADMIN, chat_type="supergroup",
                                thread_id=BUTTONS_TOPIC)
             await until(lambda: services.store.chat_settings(FORUM).thread_id == BUTTONS_TOPIC)
@@ -86,9 +90,7 @@ def test_a_deleted_topic_still_gets_the_alert_to_the_chat(fake, tmp_path, caplog
 
     async def scenario():
         async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
-            fake.push_message(FORUM, "/subscribe rates", user_id=ADMIN, chat_type="supergroup",
-                              thread_id=ALERTS_TOPIC)
-            await until(lambda: services.store.chat_settings(FORUM).thread_id == ALERTS_TOPIC)
+            await subscribe_in_the_alerts_topic(fake, services)
             fake.forums[FORUM].discard(ALERTS_TOPIC)  # an admin deleted the topic
             announce_cut(folder)
             await services.tick("test")
