@@ -34,7 +34,8 @@ def joined_folder(long: Path, market: Path, out: Path) -> Path:
                  if (folder / "prices" / f"{ticker}.csv").is_file()]
         frame = pd.concat([part.reindex(columns=["Date", *COLUMNS]) for part in parts])
         frame.to_csv(out / "prices" / f"{ticker}.csv", index=False)
-    rates = [pd.read_csv(folder / "rates.csv", dtype=str) for folder in (long, market) if (folder / "rates.csv").is_file()]
+    rates = [pd.read_csv(folder / "rates.csv", dtype=str) for folder in (long, market)
+             if (folder / "rates.csv").is_file()]
     merged = pd.concat(rates).drop_duplicates("date", keep="last").sort_values("date")
     merged.to_csv(out / "rates.csv", index=False)
     return out

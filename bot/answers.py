@@ -201,8 +201,9 @@ def cycle_answer(snapshot: dict[str, Any], settings: DetectorSettings) -> str:
         lines.append(f"\u2022 Leader not known yet: {escape(pair)} has not moved {band:g}% from a low or a high")
     else:
         who = "Small caps" if c["leader"] == "small" else "Large caps"
-        lines.append(f"\u2022 {who} lead since {escape(str(c.get('since')))} (confirmed {escape(str(c.get('confirmed')))}"
-                     f"): {_n(c.get('sessions'), '{}')} sessions, {escape(pair)} {_n(c.get('ratio_change_pct'), '{:+.1f}%')}")
+        since, confirmed = escape(str(c.get("since"))), escape(str(c.get("confirmed")))
+        lines.append(f"\u2022 {who} lead since {since} (confirmed {confirmed}): {_n(c.get('sessions'), '{}')} "
+                     f"sessions, {escape(pair)} {_n(c.get('ratio_change_pct'), '{:+.1f}%')}")
     small = [p for p in c.get("phases") or [] if p.get("leader") == "small" and p.get("ended")]
     if small:
         months = sorted(p["sessions"] / SESSIONS_PER_MONTH for p in small)

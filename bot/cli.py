@@ -257,7 +257,8 @@ def cmd_db(args: argparse.Namespace, config: AppConfig) -> int:
 def cmd_demo(args: argparse.Namespace, config: AppConfig) -> int:
     """The bot at work on the packaged sample (or `--data`), with nothing set up: see bot/demo.py."""
     began = time.perf_counter()
-    where = f"the data folder {args.data}" if args.data else "the packaged sample (real S&P 500 and Russell 2000 history)"
+    where = (f"the data folder {args.data}" if args.data
+             else "the packaged sample (real S&P 500 and Russell 2000 history)")
     print(f"rotation-bot demo: the bot's own loop over {where}, one session at a time; no network"
           f"{', no token' if not args.telegram else ''}.", flush=True)
     setup_logging("WARNING", config.telegram_bot_token.get_secret_value() if config.telegram_bot_token else None)

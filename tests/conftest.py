@@ -53,3 +53,12 @@ def market_path() -> Path:
 @pytest.fixture(scope="session")
 def real_market(market_path: Path) -> MarketData:
     return load_folder(market_path)
+
+
+@pytest.fixture
+def fake():
+    """The fake Bot API server the real python-telegram-bot client talks to (tests/fake_telegram.py)."""
+    from tests.fake_telegram import FakeTelegram
+
+    with FakeTelegram() as server:
+        yield server

@@ -25,12 +25,6 @@ def folder(tmp_path):
     return make_folder(tmp_path / "data")
 
 
-@pytest.fixture
-def fake():
-    with FakeTelegram() as server:
-        yield server
-
-
 def replies(fake: FakeTelegram, chat_id: int) -> list[str]:
     return [m["text"] for m in fake.sent(chat_id)]
 

@@ -5,20 +5,13 @@ from __future__ import annotations
 import asyncio
 import time
 
-import pytest
 
 from bot.throttle import ChatThrottle
 from signals.signal import Signal
 from tests.bot_harness import ADMIN_CHAT, make_folder, running_bot, until
-from tests.fake_telegram import BOT_USERNAME, FakeTelegram
+from tests.fake_telegram import BOT_USERNAME
 
 USER, GROUP = 301, -3001
-
-
-@pytest.fixture
-def fake():
-    with FakeTelegram() as server:
-        yield server
 
 
 def replies(fake, chat_id):

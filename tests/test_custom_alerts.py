@@ -12,7 +12,6 @@ from bot.custom_alert_rules import evaluate_custom_alerts, metric_paths, parse_n
 from bot.store import Store
 from signals.settings import load_detector_settings
 from tests.bot_harness import announce_cut, make_folder, running_bot, until
-from tests.fake_telegram import FakeTelegram
 
 SETTINGS = load_detector_settings()
 DAYS = [d.strftime("%Y-%m-%d") for d in pd.bdate_range("2024-01-02", periods=200)]
@@ -87,12 +86,6 @@ def test_state_survives_a_restart_and_a_rerun_of_the_same_session(tmp_path):
 def test_at_most_20_per_chat(store):
     ids = [store.add_custom_alert(USER, "rates.yield_2y", "above", float(i), 20) for i in range(21)]
     assert None not in ids[:20] and ids[20] is None
-
-
-@pytest.fixture
-def fake():
-    with FakeTelegram() as server:
-        yield server
 
 
 def test_the_commands_end_to_end(fake, tmp_path):

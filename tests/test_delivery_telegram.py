@@ -4,18 +4,10 @@ from __future__ import annotations
 
 import asyncio
 
-import pytest
 
 from tests.bot_harness import announce_cut, make_folder, running_bot, until
-from tests.fake_telegram import FakeTelegram
 
 USER = 501
-
-
-@pytest.fixture
-def fake():
-    with FakeTelegram() as server:
-        yield server
 
 
 def alerts(fake):

@@ -30,7 +30,8 @@ def test_each_new_session_costs_one_row_and_equals_all_history(monkeypatch):
     rows: list[int] = []
     original = breadth_module.member_aggregates
     monkeypatch.setattr("signals.engine.member_aggregates",
-                        lambda close, first=0, sectors=None: rows.append((len(close), first)) or original(close, first, sectors))
+                        lambda close, first=0, sectors=None:
+                        rows.append((len(close), first)) or original(close, first, sectors))
     for session in SYNTHETIC.sessions[301:306]:
         visible = SYNTHETIC.as_of(session)
         assert_identical(engine.compute(visible), compute_metrics(visible))

@@ -139,8 +139,8 @@ def test_zero_volume_on_a_moving_day_is_missing_not_zero(tmp_path):
     bars["SPY"].loc[DAYS[11], "Volume"] = 0  # no trade, no move: a real zero
     data = load_folder(write(tmp_path, bars))
     assert np.isnan(data.volume.loc[DAYS[10], "IWM"]) and data.volume.loc[DAYS[11], "SPY"] == 0
-    assert "prices/IWM.csv: sessions with zero Volume while the price moved: 1 (2020-01-16); Volume treated as missing" \
-        in messages(data)
+    assert ("prices/IWM.csv: sessions with zero Volume while the price moved: 1 (2020-01-16); "
+            "Volume treated as missing") in messages(data)
 
 
 def test_non_positive_and_infinite_closes_are_missing_bars(tmp_path):

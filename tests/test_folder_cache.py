@@ -94,7 +94,8 @@ def test_a_second_command_reuses_the_first_ones_metrics_work(tmp_path, monkeypat
     first = capsys.readouterr().out
     computed: list[int] = []
     original = engine_module.member_aggregates
-    monkeypatch.setattr(engine_module, "member_aggregates", lambda close, first=0, sectors=None: computed.append(1) or original(close, first, sectors))
+    monkeypatch.setattr(engine_module, "member_aggregates",
+                        lambda close, first=0, sectors=None: computed.append(1) or original(close, first, sectors))
     read = counting_reads(monkeypatch)
     assert main(["metrics", "--json", "--data", str(folder)]) == 0
     assert capsys.readouterr().out == first

@@ -149,7 +149,8 @@ def test_real_development_set(real_market):
     assert "constituents.csv" in {i.file for i in real_market.issues}
     assert any(m.startswith("prices/ELVN.csv: no bar for 1 session (2023-02-24)") for m in messages)
     assert any(m.startswith("prices/TLSI.csv: no bar for 1 session (2023-08-11)") for m in messages)
-    assert any(m.startswith("prices/^VIX.csv: sessions with zero Volume while the price moved: 1798 ") for m in messages)
+    assert any(m.startswith("prices/^VIX.csv: sessions with zero Volume while the price moved: 1798 ")
+               for m in messages)
     assert any(m.startswith("prices/KGEI.csv: bad print removed: the close of 2022-05-19") for m in messages)
     assert not any("NYSE sessions" in m or "held back" in m for m in messages)
     assert real_market.suspect.eq("").all()

@@ -21,7 +21,8 @@ def compute_credit(data: MarketData, notes: list[str]) -> pd.DataFrame:
     index = data.close.index
     out: dict[str, np.ndarray] = {}  # arrays, one frame at the end (see metrics/breakout.py)
     if data.has(HIGH_YIELD) and data.has(TREASURIES_7_10Y):
-        ratio = data.close[HIGH_YIELD].to_numpy(dtype="float64") / data.close[TREASURIES_7_10Y].to_numpy(dtype="float64")
+        ratio = (data.close[HIGH_YIELD].to_numpy(dtype="float64")
+                 / data.close[TREASURIES_7_10Y].to_numpy(dtype="float64"))
     else:
         notes.append(f"credit: {HIGH_YIELD} or {TREASURIES_7_10Y} has no data; HYG/IEF is unavailable")
         ratio = np.full(len(index), np.nan)
