@@ -68,7 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         source = LiveSource(cache, yahoo=YahooClient(download=yahoo.download), fred=FredClient(fred_from(folder.rates)),
                             universe_fetchers={"sp500": lambda: members.assign(sub_industry=""),
                                                "russell2000": lambda: small.assign(sub_industry="")},
-                            settings=LiveSettings(history_start="2017-01-01"), sleep=lambda s: None)
+                            settings=LiveSettings(history_start="2017-01-01", index_history_start="2017-01-01"),
+                            sleep=lambda s: None)
         source.tickers = lambda: list(histories)  # exactly the tickers of the data set
         began = time.perf_counter()
         source.refresh()

@@ -42,6 +42,10 @@ class DataFeed(Protocol):
 
     def status_lines(self, detail: bool = False) -> list[str]: ...
 
+    def record_history(self) -> MarketData | None:
+        """Index history longer than `load`'s, for the index-level keys' records; None: `load`'s is the longest."""
+        ...
+
     def cancel(self) -> None: ...
 
     def close(self) -> None: ...
@@ -87,6 +91,9 @@ class FolderFeed:
         where = f" {self.folder}" if detail else ""  # a server path is for the administrators
         return [f"Source: offline folder{where} (its last session is 'now')"]
 
+    def record_history(self) -> MarketData | None:
+        return None  # the folder is the history: its records are the longest there are
+
     def cancel(self) -> None:
         """Nothing to stop: a folder is read in one go."""
 
@@ -117,6 +124,9 @@ class ReplayFeed:
         return [f"Source: {self.data.source or 'history in memory'}, replayed session by session "
                 f"(now: {self.now:%Y-%m-%d})"]
 
+    def record_history(self) -> MarketData | None:
+        return None
+
     def cancel(self) -> None:
         """Nothing to stop: the data is in memory."""
 
@@ -131,6 +141,8 @@ class LiveFeed:
         self.source = source
         self._loaded: MarketData | None = None
         self._new_bars = False
+        self._history: MarketData | None = None
+        self._history_stale = True
 
     @classmethod
     def at(cls, database: Path) -> LiveFeed:
@@ -138,6 +150,8 @@ class LiveFeed:
 
     def update(self, expected_session: str | None, progress: Progress | None = None) -> FeedUpdate:
         report = self.source.refresh(expected_session=expected_session, progress=progress)
+        if report.rows or report.refetched:
+            self._history_stale = True
         if report.refetched or report.lists_changed:
             self._loaded = None  # history revised or membership changed: the next load reads the cache again
         elif report.rows:
@@ -158,6 +172,12 @@ class LiveFeed:
             self._loaded = self.source.load()
         self._new_bars = False
         return self._loaded
+
+    def record_history(self) -> MarketData | None:
+        """The cache's index history from 1987 (`LiveSource.index_history`), read again after a refresh wrote bars."""
+        if self._history_stale:
+            self._history, self._history_stale = self.source.index_history(), False
+        return self._history
 
     def cancel(self) -> None:
         """A refresh in progress stops at its next batch (Ctrl-C, SIGTERM)."""

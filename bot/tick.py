@@ -19,6 +19,8 @@ from bot.render import warning_lines
 from bot.store import Store
 from signals.engine import MetricsEngine
 from signals.evaluate import Evaluation, evaluate
+from signals.detectors import KEY_TOPICS, Analysis
+from signals.metrics import compute_metrics
 from signals.replay import track_records
 from signals.market_data import MarketData
 from signals.metrics import Metrics
@@ -83,6 +85,7 @@ def run_tick(
                             "missing": list(data.missing_members), "refresh": update.outcome}
         analysis = evaluation.analysis
         records = track_records(data.as_of(evaluation.as_of), analysis) if analysis is not None else {}
+        records.update(decades_records(feed, evaluation.as_of, settings))
         snapshot["records"] = records  # each key's record in one line: /history and the alerts show it
         snapshot["active"] = analysis.active if analysis is not None else {}
         store.save_snapshot(evaluation.as_of, snapshot)
@@ -110,6 +113,20 @@ def run_tick(
         except Exception as also:  # a full disk fails the record too: the caller still learns of the failure
             log.error("tick %s failed (%s) and could not be recorded: %s", run_id, exc, also)
         raise
+
+
+INDEX_LEVEL_TOPICS = ("breakout", "rates", "cycle")  # what index history alone can grade (no members, no ETFs)
+
+
+def decades_records(feed: DataFeed, as_of: str, settings: DetectorSettings) -> dict[str, str]:
+    """The index-level keys' records over the longest history the feed has (live: the cache's index
+    history from 1987), in place of the shorter grid's; nothing when the grid's is the longest."""
+    history = feed.record_history()
+    if history is None or not len(history.sessions) or history.sessions[0] > pd.Timestamp(as_of):
+        return {}
+    visible = history.as_of(as_of)
+    lines = track_records(visible, Analysis(compute_metrics(visible, settings), settings))
+    return {key: line for key, line in lines.items() if KEY_TOPICS.get(key) in INDEX_LEVEL_TOPICS}
 
 
 def _history_at_first_start(store: Store, evaluation: Evaluation) -> int:

@@ -103,6 +103,9 @@ class StaticFeed:
     def status_lines(self, detail: bool = False) -> list[str]:
         return ["Source: test data"]
 
+    def record_history(self) -> MarketData | None:
+        return None
+
     def close(self) -> None:
         pass
 

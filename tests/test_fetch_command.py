@@ -28,7 +28,8 @@ def fake_world(monkeypatch, tmp_path):
         source = LiveSource(PriceCache(database), yahoo=YahooClient(download=yahoo.download),
                             fred=FredClient(httpx.Client(transport=fred_transport({}))),
                             universe_fetchers=UNIVERSE_FETCHERS,
-                            settings=LiveSettings(history_start="2024-01-01", batch_size=10, max_retries=1),
+                            settings=LiveSettings(history_start="2024-01-01", index_history_start="2024-01-01",
+                                                  batch_size=10, max_retries=1),
                             sleep=lambda s: None)
         return LiveFeed(source)
 

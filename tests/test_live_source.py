@@ -66,7 +66,8 @@ def world(tmp_path):
         yahoo=YahooClient(download=yahoo.download),
         fred=FredClient(httpx.Client(transport=fred_transport(fred_calls))),
         universe_fetchers=UNIVERSE_FETCHERS,
-        settings=LiveSettings(history_start="2024-01-01", batch_size=10, backoff_seconds=1, max_retries=3),
+        settings=LiveSettings(history_start="2024-01-01", index_history_start="2024-01-01", batch_size=10,
+                              backoff_seconds=1, max_retries=3),
         sleep=waits.append,
     )
     yield source, yahoo, fred_calls, waits
@@ -211,7 +212,8 @@ def test_fred_errors_make_the_refresh_partial(tmp_path):
     yahoo = FakeYahoo({t: history_frame(close[t]) for t in close})
     source = LiveSource(cache, yahoo=YahooClient(download=yahoo.download),
                         fred=FredClient(httpx.Client(transport=fred_transport({}, fail={"DGS2"}))),
-                        universe_fetchers=UNIVERSE_FETCHERS, settings=LiveSettings(history_start="2024-01-01"),
+                        universe_fetchers=UNIVERSE_FETCHERS,
+                        settings=LiveSettings(history_start="2024-01-01", index_history_start="2024-01-01"),
                         sleep=lambda s: None)
     report = source.refresh()
     assert report.partial and "HTTP 500" in report.failed["DGS2"]
@@ -250,7 +252,8 @@ def test_universe_parsing_and_cached_list_on_failure(world):
         raise UniverseError("S&P 500 list: HTTP 503")
 
     source.universe_fetchers = {**UNIVERSE_FETCHERS, "sp500": broken}
-    source.settings = LiveSettings(history_start="2024-01-01", universe_max_age_days=0)
+    source.settings = LiveSettings(history_start="2024-01-01", index_history_start="2024-01-01",
+                                   universe_max_age_days=0)
     report = source.refresh()
     assert any("HTTP 503; using the cached S&P 500 list from" in note for note in report.notes)
     assert source.load().members == tuple(MEMBERS)
@@ -261,3 +264,40 @@ def test_yahoo_logger_listener_is_removed(world):
     yahoo.unknown.add("AAA")
     source.yahoo.fetch(["AAA"], "2024-01-01")
     assert not [h for h in logging.getLogger("yfinance").handlers if type(h).__name__ == "_FailureListener"]
+
+
+def test_the_index_history_comes_from_1987_once_and_stays_out_of_the_grid(tmp_path):
+    """fetch asks the indices from 1987 (Yahoo has ^RUT from 1987-09), once; the (session x member) grid
+    still starts at the live history's start, and the index-level records read the decades."""
+    from bot.feeds import LiveFeed
+    from bot.tick import decades_records
+    from signals.settings import load_detector_settings
+
+    long_days = nyse_sessions(9200, start="1987-09-10")
+    indices = random_walk(long_days, ["^GSPC", "^RUT", "^IRX", "^TNX", "^VIX"], seed=9)
+    recent = random_walk(DAYS, EVERY, seed=5)
+    histories = {t: history_frame(recent[t]) for t in recent.columns}
+    histories.update({t: history_frame(indices[t]) for t in indices.columns})
+    yahoo = FakeYahoo(histories)
+    cache = PriceCache(tmp_path / "cache.sqlite")
+    source = LiveSource(cache, yahoo=YahooClient(download=yahoo.download),
+                        fred=FredClient(httpx.Client(transport=fred_transport({}))),
+                        universe_fetchers=UNIVERSE_FETCHERS,
+                        settings=LiveSettings(history_start="2024-01-01", batch_size=50), sleep=lambda s: None)
+    try:
+        assert source.refresh().outcome == "complete"
+        asked = {ticker: start for tickers, start in yahoo.calls for ticker in tickers}
+        assert asked["^RUT"] == asked["^GSPC"] == "1987-09-01" and asked["AAA"] == "2024-01-01"
+        data = source.load()
+        assert data.sessions[0] == DAYS[0] and data.close.shape == (60, len(EVERY))  # the grid: 2024 only
+        history = source.index_history()
+        assert history is not None and history.sessions[0] == long_days[0] and not history.members
+        yahoo.calls.clear()
+        source.refresh()
+        assert all(start > "2024-01-01" for _, start in yahoo.calls)  # incremental after: no second decade fetch
+        records = decades_records(LiveFeed(source), data.last_session.strftime("%Y-%m-%d"),
+                                  load_detector_settings())
+        assert records and all(line.startswith(("Since 1988", "No start since 1988")) for line in records.values())
+        assert "cycle:small_caps_lead" in records and not any(key.startswith("breadth:") for key in records)
+    finally:
+        cache.close()

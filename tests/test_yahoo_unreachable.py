@@ -31,7 +31,8 @@ def source_over(tmp_path, yahoo: FakeYahoo, **settings) -> LiveSource:
     return LiveSource(PriceCache(tmp_path / "cache.sqlite"), yahoo=YahooClient(download=yahoo.download),
                       fred=FredClient(httpx.Client(transport=fred_transport({}))),
                       universe_fetchers=UNIVERSE_FETCHERS,
-                      settings=LiveSettings(history_start="2024-01-01", batch_size=10, **settings),
+                      settings=LiveSettings(history_start="2024-01-01", index_history_start="2024-01-01",
+                                            batch_size=10, **settings),
                       sleep=lambda seconds: None)
 
 

@@ -29,7 +29,8 @@ from signals.sources.price_cache import PriceCache, to_block
 from signals.sources.folder import members_with_data
 from signals.sources.universe import UNIVERSES, UniverseError, snapshot
 from signals.sources.yahoo import YahooClient, YahooRateLimited, YahooUnreachable
-from signals.tickers import WATCHED, YIELD_TICKERS
+from signals.sources.csv_prices import ParsedChunk, ParsedPrices
+from signals.tickers import INDEX_HISTORY, WATCHED, YIELD_TICKERS
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ REFERENCE_TICKER = "SPY"  # its last bar says how far the data reaches
 @dataclass(frozen=True)
 class LiveSettings:
     history_start: str = "2017-01-01"
+    index_history_start: str = "1987-09-01"  # INDEX_HISTORY and FRED's series: the decades records read them
     overlap_days: int = 7  # calendar days re-read before the last cached bar
     batch_size: int = 50
     max_retries: int = 4
@@ -168,10 +170,19 @@ class LiveSource:
         states = self.cache.states()
         first_day = start or self.settings.history_start
         plans: dict[str, list[str]] = {}
+        backfill = []  # index history cached from the later start only: fetched once from the early one
+        fresh_history = []  # index history asked from the early start now: nothing earlier to backfill later
         for ticker in tickers:
             state = states.get(ticker)
+            early = ticker in INDEX_HISTORY and start is None
             if state is None or state.last is None:
-                begin = first_day
+                begin = self.settings.index_history_start if early else first_day
+                if early:
+                    fresh_history.append(ticker)
+            elif (early and state.first is not None and state.first > _later(self.settings.index_history_start)
+                  and self.cache.meta(f"backfilled:{ticker}") != self.settings.index_history_start):
+                backfill.append(ticker)  # once: Yahoo may simply have nothing earlier
+                continue
             else:
                 begin = (pd.Timestamp(state.last) - timedelta(days=self.settings.overlap_days)).strftime("%Y-%m-%d")
             plans.setdefault(begin, []).append(ticker)
@@ -213,7 +224,13 @@ class LiveSource:
             if progress:
                 progress(done, len(tickers), f"{begin}..")
         if refetch and not report.partial:
-            self._refetch_whole(refetch, report, first_day)
+            self._refetch_whole([t for t in refetch if t not in INDEX_HISTORY], report, first_day)
+            self._refetch_whole([t for t in refetch if t in INDEX_HISTORY], report, self.settings.index_history_start)
+        if backfill and not report.partial:
+            self._refetch_whole(backfill, report, self.settings.index_history_start)
+        if not report.partial:
+            for ticker in (*backfill, *(t for t in fresh_history if t in report.updated)):
+                self.cache.set_meta(f"backfilled:{ticker}", self.settings.index_history_start)
 
     def _fetch_with_backoff(self, tickers: list[str], begin: str,
                             report: RefreshReport) -> dict[str, pd.DataFrame] | None:
@@ -279,7 +296,7 @@ class LiveSource:
         for series in FRED_SERIES:
             self._check_cancelled()
             last = self.cache.last_rate_date(series)
-            begin = self.settings.history_start
+            begin = self.settings.index_history_start  # FRED's few series are cheap: the decades records read them
             if last:
                 begin = (pd.Timestamp(last) - timedelta(days=10)).strftime("%Y-%m-%d")
             report.requests += 1
@@ -307,7 +324,7 @@ class LiveSource:
     def load(self) -> MarketData:
         """The cache as the engine's MarketData, the same model the offline folder gives."""
         universe = self.cache.universe("sp500")
-        parsed = self.cache.read_long()
+        parsed = _since(self.cache.read_long(), self.settings.history_start)  # the index decades stay out of the grid
         if not parsed.tickers:
             last = self.cache.last_refresh()
             why = f" (the last refresh: {last['error']})" if last and last.get("error") else ""
@@ -336,7 +353,39 @@ class LiveSource:
                           universe_lists=lists, price_basis=aligned.price_basis)
 
 
+    def index_history(self) -> MarketData | None:
+        """The cached index history (INDEX_HISTORY, from 1987) with FRED's rates, index-only: the
+        longest record the bot has for its index-level keys. None when the cache holds no earlier
+        history than the grid's."""
+        parsed = self.cache.read_long(INDEX_HISTORY)
+        span = parsed.date_range()
+        if span is None or span[0] >= np.datetime64(self.settings.history_start):
+            return None
+        aligned = align(parsed, [f"{ticker} (cache)" for ticker in parsed.tickers], signed=YIELD_TICKERS,
+                        watched=WATCHED)
+        empty = pd.DataFrame({"ticker": pd.Series([], dtype=str), "name": pd.Series([], dtype=str),
+                              "sector": pd.Series([], dtype=str)})
+        return MarketData(close=aligned.close, high=aligned.high, low=aligned.low, volume=aligned.volume,
+                          rates=self.cache.rates(), constituents=empty, members=(), issues=tuple(aligned.issues),
+                          source=f"index history in the cache ({self.cache.path})", carried=aligned.carried,
+                          suspect=aligned.suspect, price_basis=aligned.price_basis)
+
+
 __all__ = ["LiveSettings", "LiveSource", "MARKET_TICKERS", "RefreshReport"]
+
+
+def _since(parsed: ParsedPrices, start: str) -> ParsedPrices:
+    """The parsed rows on or after `start`."""
+    cut = np.datetime64(start, "ns")
+    chunks = [ParsedChunk(chunk.codes[keep], chunk.dates[keep], {k: v[keep] for k, v in chunk.values.items()},
+                          None if chunk.lines is None else chunk.lines[keep])
+              for chunk in parsed.chunks for keep in [chunk.dates >= cut]]
+    return ParsedPrices(parsed.tickers, chunks, parsed.issues)
+
+
+def _later(day: str, days: int = 120) -> str:
+    """A few months after `day`: a cache that starts later than this was filled from the later start."""
+    return (pd.Timestamp(day) + timedelta(days=days)).strftime("%Y-%m-%d")
 
 
 def _aware(moment: datetime) -> datetime:

@@ -233,6 +233,12 @@ class PriceCache:
             fetched = self.meta("universe_fetched_at")
         return {"fetched_at": fetched, "source": self.meta(f"universe:{name}:source") or ("live" if fetched else None)}
 
+    def set_meta(self, key: str, value: str) -> None:
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            self.conn.execute("INSERT OR REPLACE INTO cache_meta (key, value) VALUES (?, ?)", [key, value])
+            self.conn.execute("COMMIT")
+
     def meta(self, key: str) -> str | None:
         with self._lock:
             row = self.conn.execute("SELECT value FROM cache_meta WHERE key = ?", [key]).fetchone()
