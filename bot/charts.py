@@ -144,7 +144,8 @@ def _breadth_of(universe: str) -> Draw:
             return None
         rules = settings.breadth
         median_alert = -(rules.median_below_high_pct if universe == "sp500" else rules.smallcap_median_below_high_pct)
-        top, bottom = figure.subplots(2, 1, sharex=True)
+        figure.set_size_inches(SIZE_INCHES[0], SIZE_INCHES[1] * 1.3)
+        top, bottom, toolkit = figure.subplots(3, 1, sharex=True, height_ratios=[1.2, 1, 1])
         index_name = UNIVERSE_LABELS.get(universe, universe)
         near = -rules.index_within_pct_of_high
         if universe == "sp500":
@@ -164,6 +165,15 @@ def _breadth_of(universe: str) -> Draw:
         bottom.set_ylim(0, 100)
         bottom.set_ylabel("% of members", fontsize=TEXT)
         _legend(bottom)
+        # the analyst's toolkit: the High-Low Index (new highs' share, 10-session average) and the short-term
+        # share above the 20-day, both 0-100 with 50 as the line between more highs and more lows
+        if "high_low_index" in frame:
+            toolkit.plot(frame.index, frame["high_low_index"], color=MAIN, linewidth=2, label="High-Low Index")
+            toolkit.plot(frame.index, frame["pct_above_20dma"], color=NEUTRAL, linewidth=1.2, label="above 20-day")
+            toolkit.axhline(50, color=NEUTRAL, linewidth=0.8)
+        toolkit.set_ylim(0, 100)
+        toolkit.set_ylabel("0-100", fontsize=TEXT)
+        _legend(toolkit)
         headline = (f"Median member {_pct(_last(median_gap))} from its high (alert {_pct(median_alert, 0)}), "
                     f"{_pct(_last(frame['pct_above_200dma']), 0, signed=False)} above their 200-day")
         return Reading(headline, _active(metrics, settings, "breadth" if universe == "sp500" else universe))
