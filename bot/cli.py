@@ -200,7 +200,7 @@ def cmd_health(args: argparse.Namespace, config: AppConfig) -> int:
         raise RotationError(f"no database at {config.database_path}: the bot has not started")
     store = Store(config.database_path)
     try:
-        if store.db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
+        if store.integrity():
             raise RotationError(f"the database {config.database_path} fails its integrity check")
         beats = store.heartbeats()
     finally:
@@ -235,16 +235,12 @@ def cmd_health(args: argparse.Namespace, config: AppConfig) -> int:
 
 def cmd_db(args: argparse.Namespace, config: AppConfig) -> int:
     """`db check`: SQLite's full integrity check of the bot's database, every problem on its own line."""
-    import sqlite3
+    from bot.store import full_check
 
     path = config.database_path
     if not path.exists():
         raise RotationError(f"no database at {path}")
-    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        found = [row[0] for row in connection.execute("PRAGMA integrity_check").fetchall()]
-    finally:
-        connection.close()
+    found = full_check(path)
     if found == ["ok"]:
         print(f"ok: {path} passes SQLite's integrity check")
         return 0

@@ -11,6 +11,7 @@ method is a short statement or transaction, so contention is negligible.
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
@@ -180,6 +181,16 @@ MIGRATIONS: tuple[str, ...] = (
 # who gets a digest: active chats that asked for digests and follow at least one topic
 _DIGEST_AUDIENCE = ("SELECT DISTINCT chats.id FROM chats JOIN chat_settings ON chat_settings.chat_id = chats.id "
                     "JOIN subscriptions ON subscriptions.chat_id = chats.id WHERE chats.active = 1 AND digest = 1")
+
+
+def full_check(path: Path) -> list[str]:
+    """SQLite's full integrity check, read-only (the file is never written, so a damaged one stays as it
+    was for recovery): ["ok"], or every problem it found."""
+    connection = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        return [row[0] for row in connection.execute("PRAGMA integrity_check").fetchall()]
+    finally:
+        connection.close()
 
 
 def damage_line(path: Path, damage: list[str]) -> str:
