@@ -60,11 +60,9 @@ class MarketData:
     # Identity of the loaded history: `as_of` slices keep it, so an engine that has seen a longer or
     # shorter slice of the same history knows the bars it already used are the same.
     origin: object = field(default_factory=object, compare=False, repr=False)
-    # Per ticker, the position of its first close in the loaded history (len(close) when none): the same
-    # for every `as_of` slice of that history, so `has` is a lookup, not a scan, on each tick's slice.
-    # Any other `replace` (appended sessions) starts without it: init=False fields are not copied.
-    first_close: dict[str, int] | None = field(default=None, init=False, compare=False, repr=False)
-    # What is worked out once per loaded history and holds for every slice (each universe's sectors).
+    # What is worked out once per loaded history and holds for every `as_of` slice of it (each ticker's
+    # first close, so `has` is a lookup; each universe's sectors). Any other `replace` (appended
+    # sessions) starts without it: init=False fields are not copied.
     _shared: dict[object, object] | None = field(default=None, init=False, compare=False, repr=False)
 
     def universe_members(self, name: str) -> tuple[str, ...]:
@@ -95,9 +93,7 @@ class MarketData:
 
     def has(self, ticker: str) -> bool:
         """Whether `ticker` has at least one close (asked two dozen times a tick)."""
-        if self.first_close is None:
-            object.__setattr__(self, "first_close", _first_closes(self.close))
-        position = self.first_close.get(ticker)  # type: ignore[union-attr]
+        position = self._first_closes().get(ticker)
         return position is not None and position < len(self.close.index)
 
     def resolve_session(self, day: str | pd.Timestamp | None) -> pd.Timestamp:
@@ -124,8 +120,7 @@ class MarketData:
         """
         session = self.resolve_session(day)
         end = self.sessions.searchsorted(session, side="right")
-        if self.first_close is None:
-            object.__setattr__(self, "first_close", _first_closes(self.close))
+        self._first_closes()  # of this whole history, before the slice shares it
         rates_end = self.rates.index.searchsorted(session, side="right")
         sliced = replace(
             self,
@@ -137,9 +132,15 @@ class MarketData:
             carried=None if self.carried is None else self.carried.iloc[:end],
             suspect=None if self.suspect is None else self.suspect.iloc[:end],
         )
-        object.__setattr__(sliced, "first_close", self.first_close)  # the same positions hold for a slice
         object.__setattr__(sliced, "_shared", self.shared)
         return sliced
+
+    def _first_closes(self) -> dict[str, int]:
+        """Each ticker's first close (its position): the same for every slice, so `as_of` computes it on the
+        whole history and its slices share it."""
+        if "first_close" not in self.shared:
+            self.shared["first_close"] = _first_closes(self.close)
+        return self.shared["first_close"]  # type: ignore[return-value]
 
     @property
     def shared(self) -> dict[object, object]:

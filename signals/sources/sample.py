@@ -121,20 +121,19 @@ def write_sample(folder: Path, start: str, out: Path = SAMPLE_DIR) -> int:
                                 np.where(volume <= 0, _ZERO_VOLUME, np.rint(np.log(np.maximum(volume, 1.0)) * _VOLUME)))
         high = np.where(np.isnan(joined["High"]), _NO_RANGE, np.rint((joined["High"] / close - 1.0) * _RANGE))
         low = np.where(np.isnan(joined["Low"]), _NO_RANGE, np.rint((joined["Low"] / close - 1.0) * _RANGE))
-    columns = {
-        "codes": np.diff(codes, prepend=0).astype(np.int8),
-        "days": _delta(days, first).astype(np.int16),
-        "close": _delta(price, first).astype(np.int32),
-        "factor": _delta(factor, first).astype(np.int32),
-        "high": high.astype(np.int32),
-        "low": low.astype(np.int32),
-        "volume": volume_units.astype(np.int16),
+    exact = {  # each column as integers, then narrowed to the smallest type that holds it exactly
+        "codes": (np.diff(codes, prepend=0), np.int8),
+        "days": (_delta(days, first), np.int16),
+        "close": (_delta(price, first), np.int32),
+        "factor": (_delta(factor, first), np.int32),
+        "high": (high, np.int32),
+        "low": (low, np.int32),
+        "volume": (volume_units, np.int16),
     }
-    for name, values in columns.items():
-        if name in ("close", "factor", "volume"):
-            source = {"close": _delta(price, first), "factor": _delta(factor, first), "volume": volume_units}[name]
-            if not np.array_equal(values, source):
-                raise ValueError(f"{name} does not fit {values.dtype}: widen its column")
+    columns = {name: values.astype(kind) for name, (values, kind) in exact.items()}
+    for name, (values, _) in exact.items():
+        if not np.array_equal(columns[name], values):
+            raise ValueError(f"{name} does not fit {columns[name].dtype}: widen its column")
     out.mkdir(parents=True, exist_ok=True)
     stored: dict[str, np.ndarray] = {"tickers": np.array(parsed.tickers), "start": np.array(start)}
     for name, values in columns.items():
