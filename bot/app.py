@@ -73,7 +73,7 @@ from bot.pacing import PacedRequest
 from bot.listening import ListeningWatch
 from bot.telegram_request import NotTelegramAnswer, TelegramRequest
 from bot.services import Services
-from bot.store import damage_line
+from bot.storage import damage_line
 from bot.throttle import ChatThrottle, throttle_handler
 
 log = logging.getLogger(__name__)
@@ -82,6 +82,7 @@ EVALUATE_JOB = "evaluate"
 DELIVER_JOB = "deliver"
 WATCH_JOB = "watch"
 DELIVER_EVERY_SECONDS = 10.0
+HELP_EVERY_SECONDS = 1.0  # a replica helping with a paid broadcast: one indexed query a second when idle
 WATCH_EVERY_SECONDS = 5.0
 INTEGRITY_JOB = "integrity"
 INTEGRITY_EVERY_SECONDS = 24 * 3600.0
@@ -280,14 +281,47 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 
 async def _post_init(application: Application) -> None:
+    """One bot on a file: it leads from the start (run_polling polls)."""
     services: Services = application.bot_data["services"]
+    schedule_shared_jobs(application, services)
+    await take_the_lead(application, services, poll=False)
+
+
+def schedule_shared_jobs(application: Application, services: Services) -> None:
+    """What every replica does: drain the outbox, beat, check the database."""
+    queue = application.job_queue
+    for name in (DELIVER_JOB, WATCH_JOB):
+        for job in queue.get_jobs_by_name(name):
+            job.schedule_removal()
+    # replicas sharing a paid broadcast look often: a leader's tick queues thousands at once
+    helping = services.config.replicated and services.config.telegram_paid_broadcast
+    queue.run_repeating(deliver_job, interval=HELP_EVERY_SECONDS if helping else DELIVER_EVERY_SECONDS, first=0.1,
+                        name=DELIVER_JOB)
+    queue.run_repeating(watch_job, interval=WATCH_EVERY_SECONDS, first=0.1, name=WATCH_JOB)
+    if not queue.get_jobs_by_name(INTEGRITY_JOB):  # the start checked already (bot/runner.py)
+        queue.run_repeating(integrity_job, interval=INTEGRITY_EVERY_SECONDS, first=INTEGRITY_EVERY_SECONDS,
+                            name=INTEGRITY_JOB)
+
+
+async def take_the_lead(application: Application, services: Services, poll: bool) -> None:
+    """What only the leader does: commands and channels set up, the schedule, and (`poll`) polling.
+
+    A leader that takes over from a dead one first gives back the claims nobody alive holds and
+    marks the runs it left unfinished, whose session it then evaluates again (idempotently).
+    """
+    services.leading = True
+    released = await asyncio.to_thread(services.store.release_orphaned_leases, at_start=False)
+    if released:
+        log.warning("%d deliveries were claimed by a replica that stopped; they go out again now", released)
     await register_commands(application, services)
     if services.config.telegram_channels:
         await attach_channels(application.bot, services.store, services.config.telegram_channels)
-    interrupted = services.store.abandon_unfinished_runs()
+    interrupted = await asyncio.to_thread(services.store.abandon_unfinished_runs)
     if interrupted:
         log.warning("%d run(s) were interrupted by the last stop; evaluating again", interrupted)
-    schedule_jobs(application, services, catch_up=True)
+    if poll and application.updater is not None:
+        await application.updater.start_polling(timeout=10, bootstrap_retries=-1, allowed_updates=Update.ALL_TYPES)
+    schedule_evaluation(application, services, catch_up=True)
 
 
 async def register_commands(application: Application, services: Services) -> None:
@@ -301,17 +335,11 @@ async def register_commands(application: Application, services: Services) -> Non
             log.warning("could not register admin commands for chat %s: %s", chat_id, exc)
 
 
-def schedule_jobs(application: Application, services: Services, catch_up: bool) -> None:
-    """At most one job of each name: the next evaluation, and the repeating outbox drain."""
+def schedule_evaluation(application: Application, services: Services, catch_up: bool) -> None:
+    """At most one evaluation job: now, when a closed session is unevaluated (`catch_up`), else the next."""
     queue = application.job_queue
-    for name in (EVALUATE_JOB, DELIVER_JOB, WATCH_JOB):
-        for job in queue.get_jobs_by_name(name):
-            job.schedule_removal()
-    queue.run_repeating(deliver_job, interval=DELIVER_EVERY_SECONDS, first=0.1, name=DELIVER_JOB)
-    queue.run_repeating(watch_job, interval=WATCH_EVERY_SECONDS, first=0.1, name=WATCH_JOB)
-    if not queue.get_jobs_by_name(INTEGRITY_JOB):  # the start checked already (bot/runner.py)
-        queue.run_repeating(integrity_job, interval=INTEGRITY_EVERY_SECONDS, first=INTEGRITY_EVERY_SECONDS,
-                            name=INTEGRITY_JOB)
+    for job in queue.get_jobs_by_name(EVALUATE_JOB):
+        job.schedule_removal()
     now = datetime.now(timezone.utc)
     if catch_up and needs_catch_up(services, now):
         queue.run_once(evaluate_job, when=0.5, name=EVALUATE_JOB)
@@ -343,6 +371,8 @@ async def evaluate_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     """The scheduled tick. Stale or partial live data is retried every few minutes for a while;
     then the session is left stale (no detector fired), /status says so, and admins are told once."""
     services = services_of(context)
+    if not services.leading:  # only the leader evaluates: a session is never evaluated twice at once
+        return
     config = services.config
     now = datetime.now(timezone.utc)
     due = services.calendar.last_due(now)
@@ -386,10 +416,17 @@ async def watch_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     await asyncio.to_thread(services.store.beat, "loop")
     if polled is not None:
         await asyncio.to_thread(services.store.beat, "poll", datetime.fromtimestamp(polled, timezone.utc))
+    if services.leading and services.config.replicated:  # a standby that died holds claims nobody sends
+        released = await asyncio.to_thread(services.store.release_orphaned_leases, at_start=False)
+        if released:
+            log.warning("%d deliveries were claimed by a replica that stopped; they go out again now", released)
     reason = watch.give_up_reason() if watch is not None else None
     if reason and services.exit_reason is None:
         services.exit_reason = f"{reason}; exiting so that the supervisor starts the bot again"
-        context.application.stop_running()
+        if services.stop is not None:
+            services.stop.set()
+        else:
+            context.application.stop_running()
 
 
 async def integrity_job(context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -400,7 +437,7 @@ async def integrity_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     except Exception as exc:  # sqlite3.DatabaseError: the file cannot even be checked
         damage = [f"{type(exc).__name__}: {exc}"]
     if damage and damage != services.damage:
-        line = damage_line(services.config.database_path, damage)
+        line = damage_line(services.config.database_name, damage)
         log.error(line)
         await notify_admins(context, f"\u26a0\ufe0f {line}")
     services.damage = damage
@@ -417,6 +454,8 @@ async def deliver_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     deliverer = services.deliverer
     if deliverer is None or deliverer.busy:
         return  # a drain in progress will pick up whatever is due
+    if not services.leading and not services.config.telegram_paid_broadcast:
+        return  # Telegram's free limit (~30 a second) is one bot's: one pacer, the leader's, keeps under it
     report = await deliverer.drain()
     if report.sent or report.failed or report.expired or report.deactivated_chats:
         log.info("delivered %d (%d unconfirmed), retrying %d, failed %d, expired %d, chats deactivated %d",

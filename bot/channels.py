@@ -23,7 +23,7 @@ from signals.topics import TOPIC_NAMES
 if TYPE_CHECKING:  # the configuration parses TELEGRAM_CHANNELS without loading Telegram's library
     from telegram import Bot
 
-    from bot.store import Store
+    from bot.storage import Store
 
 log = logging.getLogger(__name__)
 

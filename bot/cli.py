@@ -23,6 +23,7 @@ from signals.errors import RotationError
 from signals.topics import TOPIC_NAMES
 
 if TYPE_CHECKING:
+    from bot.storage import Store
     from signals.engine import MetricsEngine
     from signals.market_data import MarketData
     from signals.settings import DetectorSettings
@@ -151,7 +152,7 @@ def cmd_fetch(args: argparse.Namespace, config: AppConfig) -> int:
     from bot.progress import ProgressLine
 
     setup_logging("WARNING", None)
-    feed = LiveFeed.at(config.database_path)
+    feed = LiveFeed.at(config.database)
     progress = ProgressLine(sys.stderr)
     restore = _cancel_on_signals(feed.cancel)
     try:
@@ -194,15 +195,12 @@ def cmd_health(args: argparse.Namespace, config: AppConfig) -> int:
     """
     from datetime import datetime, timezone
 
-    from bot.store import Store
-
-    if not config.database_path.exists():
-        raise RotationError(f"no database at {config.database_path}: the bot has not started")
-    store = Store(config.database_path)
+    store = _open_existing_store(config)
     try:
         if store.integrity():
-            raise RotationError(f"the database {config.database_path} fails its integrity check")
+            raise RotationError(f"the database {config.database_name} fails its integrity check")
         beats = store.heartbeats()
+        me = next((r for r in store.replicas() if r.name == store.replica), None) if config.replicated else None
     finally:
         store.close()
     now = datetime.now(timezone.utc)
@@ -213,6 +211,9 @@ def cmd_health(args: argparse.Namespace, config: AppConfig) -> int:
     loop, poll, started, ticked = age("loop"), age("poll"), age("started"), age("ticked")
     # a fresh start is healthy while its first evaluation runs (a live first fetch takes minutes), up to a bound
     starting = started is not None and started <= args.start_grace and (ticked is None or ticked > started)
+    if me is not None and me.role == "standby" and loop is not None and loop <= args.max_age:
+        print(f"healthy standby: last heartbeat {loop:.0f} s ago (replica {me.name}; another replica leads)")
+        return 0  # ready to lead; the leader polls and evaluates
     if starting and (loop is None or (config.telegram_bot_token is not None and poll is None)):
         print(f"starting: up {started:.0f} s, first evaluation not finished yet (healthy for up to "
               f"{args.start_grace:g} s)")
@@ -221,7 +222,7 @@ def cmd_health(args: argparse.Namespace, config: AppConfig) -> int:
         raise RotationError("no heartbeat yet: the bot has not started its loop")
     if loop > args.max_age:
         raise RotationError(f"last heartbeat {loop:.0f} s ago (bound {args.max_age:g} s): the bot is stuck or stopped")
-    if config.telegram_bot_token is not None:
+    if config.telegram_bot_token is not None and not config.telegram_webhook_url:
         if poll is None:
             raise RotationError("not listening: Telegram has not answered a poll since the bot started")
         if poll > args.max_age:
@@ -234,8 +235,20 @@ def cmd_health(args: argparse.Namespace, config: AppConfig) -> int:
 
 
 def cmd_db(args: argparse.Namespace, config: AppConfig) -> int:
-    """`db check`: SQLite's full integrity check of the bot's database, every problem on its own line."""
-    from bot.store import full_check
+    """`db check`: the database's full check, every problem on its own line."""
+    if config.replicated:
+        store = _open_existing_store(config)
+        try:
+            found = store.integrity()
+            version = store.schema_version
+        finally:
+            store.close()
+        if found:
+            raise RotationError(f"{config.database_name}: {found[0]}")
+        print(f"ok: {config.database_name} answers, schema version {version} (the server checks its own files: "
+              f"pg_amcheck)")
+        return 0
+    from bot.storage.sqlite import full_check
 
     path = config.database_path
     if not path.exists():
@@ -248,6 +261,15 @@ def cmd_db(args: argparse.Namespace, config: AppConfig) -> int:
         print(line)
     raise RotationError(f"{path} is damaged ({len(found)} problems above): stop the bot and restore it from a "
                         f"backup, or recover it as README's 'A damaged database' says")
+
+
+def _open_existing_store(config: AppConfig) -> Store:
+    """The running bot's store, never a new one: a check must not create the file it checks."""
+    from bot.storage import open_store
+
+    if not config.replicated and not config.database_path.exists():
+        raise RotationError(f"no database at {config.database_path}: the bot has not started")
+    return open_store(config.database, replica=config.replica)
 
 
 def cmd_demo(args: argparse.Namespace, config: AppConfig) -> int:
@@ -383,6 +405,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"rotation-bot: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_ERROR
     except Exception as exc:
+        if type(exc).__module__.startswith("psycopg"):  # the server is down, refuses us, or has no such database
+            print(f"rotation-bot: error: the database {config.database_name if config else ''} cannot be used: "
+                  f"{type(exc).__name__}: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
+            return EXIT_ERROR
         if not type(exc).__module__.startswith("telegram"):
             raise
         # python-telegram-bot's errors (InvalidToken's message holds the token): one redacted line

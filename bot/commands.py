@@ -42,6 +42,7 @@ from bot.messages import (
     signal_message,
 )
 from bot.services import Services
+from bot.storage import Replica
 from signals.topics import TOPIC_BY_NAME, TOPIC_NAMES, TOPICS
 
 Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
@@ -290,6 +291,8 @@ def status_text(services: Services, context: ContextTypes.DEFAULT_TYPE, admin: b
         lines.append("\u26a0\ufe0f The database fails its integrity check"
                      + (f": {escape(services.damage[0][:200])}" if admin else "; the administrators know."))
     lines.append(f"Data as of: {escape(last_ok['data_as_of']) if last_ok else 'none yet'}")
+    if services.config.replicated:
+        lines.append(replicas_line(store.replicas(), store.replica))
     if services.tick_lock.locked():
         lines.append("A tick is running now.")
     jobs = context.job_queue.get_jobs_by_name("evaluate") if context.job_queue else ()
@@ -310,6 +313,22 @@ def status_text(services: Services, context: ContextTypes.DEFAULT_TYPE, admin: b
     lines.append(f"Deliveries pending: {counts.get('pending', 0)}, failed: {counts.get('failed', 0)}, "
                  f"expired: {counts.get('expired', 0)}")
     return "\n".join(lines)
+
+
+def replicas_line(replicas: list[Replica], me: str, now: datetime | None = None) -> str:
+    """Which replica leads and which stand by, as each last said (this one marked); silent ones are left out."""
+    now = now or datetime.now(timezone.utc)
+    alive = [r for r in replicas if (now - datetime.fromisoformat(r.beat_at)).total_seconds() < 30]
+    leaders = [r for r in alive if r.role == "leader"]
+    standbys = [r for r in alive if r.role != "leader"]
+
+    def name(replica: Replica) -> str:
+        return escape(replica.name) + (" (this one)" if replica.name == me else "")
+
+    lead = (f"{name(leaders[0])} leads since {_local(leaders[0].leader_since or leaders[0].beat_at)}"
+            if leaders else "none leads right now (a standby takes over within seconds)")
+    waiting = f"; standing by: {', '.join(name(r) for r in standbys)}" if standbys else ""
+    return f"Replicas: {lead}{waiting}"
 
 
 async def run_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:

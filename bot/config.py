@@ -7,6 +7,7 @@ malformed `ADMIN_CHAT_IDS` is a clear error at start rather than a surprise at t
 from __future__ import annotations
 
 import os
+import socket
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,6 +15,7 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.channels import ChannelTarget, parse_channels
+from signals.database import is_postgres_url, redact_url
 from signals.errors import ConfigError
 
 
@@ -27,6 +29,12 @@ class AppConfig(BaseSettings):
     telegram_api_url: str | None = None
     admin_chat_ids: Annotated[tuple[int, ...], NoDecode] = ()
     database_path: Path = Field(default=Path("data/rotation-bot.sqlite"))
+    database_url: SecretStr | None = None  # postgresql://...: the state on a server that replicas share
+    replica_name: str | None = Field(default=None, min_length=1, max_length=100)  # default: see `replica`
+    telegram_webhook_url: str | None = None  # https://...: Telegram posts updates here instead of being polled
+    telegram_webhook_listen: str = "0.0.0.0"
+    telegram_webhook_port: int = Field(default=8443, gt=0, lt=65536)
+    telegram_webhook_secret: SecretStr | None = None  # Telegram sends it back in a header: other posts are refused
     rotation_data: Path | None = None
     rotation_config: Path | None = None
     log_level: str = "INFO"
@@ -47,6 +55,43 @@ class AppConfig(BaseSettings):
         if isinstance(value, str) and not value.strip():
             return cls.model_fields[info.field_name].get_default(call_default_factory=True)
         return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not is_postgres_url(value.get_secret_value()):
+            raise ValueError("DATABASE_URL must be a postgresql:// URL (leave it empty for SQLite at DATABASE_PATH)")
+        return value
+
+    @field_validator("telegram_webhook_url")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith(("https://", "http://")):
+            raise ValueError(f"TELEGRAM_WEBHOOK_URL must be the https:// address Telegram posts to, got {value!r}")
+        return value
+
+    @property
+    def database(self) -> str | Path:
+        """Where the state is: the server's URL when DATABASE_URL is set, else the SQLite file."""
+        return self.database_url.get_secret_value() if self.database_url is not None else self.database_path
+
+    @property
+    def database_name(self) -> str:
+        """The database for messages and logs: the file, or the server's address without a password."""
+        return redact_url(self.database_url.get_secret_value()) if self.database_url else str(self.database_path)
+
+    @property
+    def replica(self) -> str:
+        """This process's name among replicas: REPLICA_NAME, else the host's name on a server (a container's
+        is its own), else "main" (a file has one bot)."""
+        if self.replica_name:
+            return self.replica_name
+        return socket.gethostname() if self.replicated else "main"
+
+    @property
+    def replicated(self) -> bool:
+        """Several `run` may share the state: one leads, the others stand by."""
+        return self.database_url is not None
 
     @property
     def cache_dir(self) -> Path:

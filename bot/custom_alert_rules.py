@@ -14,7 +14,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from bot.store import Store
+from bot.storage import Store
 from signals.settings import DetectorSettings
 from signals.signal import Signal
 

@@ -24,7 +24,7 @@ from typing import Callable, Protocol
 from zoneinfo import ZoneInfo
 
 from bot.outgoing import Composer, Part, TextComposer
-from bot.store import Delivery, Store
+from bot.storage import Delivery, Store
 
 log = logging.getLogger(__name__)
 NEW_YORK = ZoneInfo("America/New_York")

@@ -145,7 +145,7 @@ class LiveFeed:
         self._history_stale = True
 
     @classmethod
-    def at(cls, database: Path) -> LiveFeed:
+    def at(cls, database: str | Path) -> LiveFeed:
         return cls(LiveSource(PriceCache(database)))
 
     def update(self, expected_session: str | None, progress: Progress | None = None) -> FeedUpdate:
@@ -219,4 +219,4 @@ def data_feed(config: AppConfig) -> DataFeed:
     """The offline folder when ROTATION_DATA is set, else Yahoo + FRED behind the cache in the database."""
     if config.rotation_data is not None:
         return FolderFeed(config.rotation_data, config.cache_dir)
-    return LiveFeed.at(config.database_path)
+    return LiveFeed.at(config.database)

@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from typing import Protocol
 
 from bot.messages import CAPTION_LIMIT, MESSAGE_LIMIT, digest_message, signal_message, split_message
-from bot.store import Delivery, Store
+from bot.storage import Delivery, Store
 from signals.signal import Signal
 from signals.topics import TOPIC_NAMES
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from contextlib import nullcontext
 from datetime import datetime, timezone
 
 from bot.config import AppConfig
@@ -14,7 +15,7 @@ from bot.messages import plural
 from bot.schedule import SessionCalendar, human_time
 from bot.feeds import DataFeed, data_feed
 from bot.services import Services
-from bot.store import Store, damage_line
+from bot.storage import damage_line, open_store
 from bot.tick import TickResult
 from signals.errors import Cancelled, RotationError
 from signals.settings import load_detector_settings
@@ -25,13 +26,13 @@ log = logging.getLogger(__name__)
 def build_services(config: AppConfig, feed: DataFeed | None = None) -> Services:
     """What a run needs, on the configured data feed (or `feed`: the demo's replay of the sample)."""
     settings = load_detector_settings(config.rotation_config)
-    store = Store(config.database_path)
+    store = open_store(config.database, replica=config.replica)
     damage = store.integrity()
     if damage:  # never run on a damaged store: alerts could be lost or sent twice without anyone knowing
         store.close()
-        raise RotationError(damage_line(config.database_path, damage))
-    # callers hold the instance lock: rows a killed process had claimed are ours to send again
-    released = store.release_leases()
+        raise RotationError(damage_line(config.database_name, damage))
+    # rows a killed process (this replica's last life, or a replica that died) had claimed go out again
+    released = store.release_orphaned_leases()
     if released:
         log.warning("%d deliveries were in flight when the last run stopped; they go out again now", released)
     return Services(
@@ -45,7 +46,18 @@ def build_services(config: AppConfig, feed: DataFeed | None = None) -> Services:
 
 
 def run_bot(config: AppConfig) -> int:
-    """Long polling with the schedule; without a token, the same schedule printing to the console."""
+    """Long polling (or a webhook) with the schedule; without a token, the same schedule printing to the
+    console. On DATABASE_URL, one replica among several (bot/replica.py)."""
+    if config.replicated:
+        from bot.replica import run_replica
+
+        services = build_services(config)
+        try:
+            services.store.forget_beat("ticked")  # an earlier life's beats say nothing about this one
+            services.store.beat("started")
+            return run_replica(services)
+        finally:
+            services.close()
     with InstanceLock(config.database_path):
         services = build_services(config)
         for name in ("loop", "poll", "ticked"):  # an earlier run's beats say nothing about this one
@@ -67,12 +79,27 @@ def run_bot(config: AppConfig) -> int:
             # SIGINT/SIGTERM: the deliverer stops starting sends first, so the stop does not wait for
             # a drain of thousands of messages (what is left goes out at the next start).
             application.post_init = _with_stop_signals(application.post_init, services)
-            application.run_polling(stop_signals=None, close_loop=True, bootstrap_retries=-1)
+            if config.telegram_webhook_url:
+                application.run_webhook(stop_signals=None, close_loop=True, bootstrap_retries=-1,
+                                        **webhook_arguments(config))
+            else:
+                application.run_polling(stop_signals=None, close_loop=True, bootstrap_retries=-1)
             if services.exit_reason:
                 raise RotationError(services.exit_reason)
             return 0
         finally:
             services.close()
+
+
+def webhook_arguments(config: AppConfig) -> dict:
+    """Where PTB's webhook server listens and what it tells Telegram (TELEGRAM_WEBHOOK_*)."""
+    from urllib.parse import urlsplit
+
+    url = config.telegram_webhook_url
+    assert url is not None
+    secret = config.telegram_webhook_secret.get_secret_value() if config.telegram_webhook_secret else None
+    return {"listen": config.telegram_webhook_listen, "port": config.telegram_webhook_port,
+            "url_path": urlsplit(url).path.lstrip("/"), "webhook_url": url, "secret_token": secret}
 
 
 STARTUP_BACKOFF_CAP_SECONDS = 60.0
@@ -221,7 +248,8 @@ def print_tick(result: TickResult) -> None:
 
 def evaluate_once(config: AppConfig, as_of: str | None) -> TickResult:
     """One tick by hand: evaluate, store, deliver (to Telegram when a token is set), exit."""
-    with InstanceLock(config.database_path):
+    # on a server, signals are stored once whoever evaluates: a tick by hand beside running replicas is safe
+    with nullcontext() if config.replicated else InstanceLock(config.database_path):
         services = build_services(config)
         try:
             return asyncio.run(_evaluate_and_deliver(services, as_of))

@@ -11,7 +11,7 @@ from bot.delivery import Deliverer
 from bot.feeds import DataFeed
 from bot.listening import ListeningWatch
 from bot.schedule import SessionCalendar, human_time
-from bot.store import Store
+from bot.storage import Store
 from bot.tick import TickResult, run_tick
 from signals.errors import Cancelled
 from signals.engine import MetricsEngine
@@ -36,6 +36,8 @@ class Services:
     last_failure: tuple[str, str] | None = None  # (when, why) of the last tick that failed, even unrecorded
     damage: list[str] = field(default_factory=list)  # what the last integrity check of the database found
     exit_reason: str | None = None  # set when the bot stops itself (Telegram refused polling for minutes)
+    leading: bool = False  # this process polls and runs the schedule (always, on a file; one replica on a server)
+    stop: asyncio.Event | None = None  # a replica's stop (bot/replica.py); None: PTB's run_polling owns the loop
 
     def __post_init__(self) -> None:
         if self.engine is None:

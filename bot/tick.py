@@ -16,7 +16,7 @@ from bot.custom_alert_rules import evaluate_custom_alerts
 from bot.feeds import DataFeed, FeedUpdate
 from bot.messages import picture_lines, plural
 from bot.render import warning_lines
-from bot.store import Store
+from bot.storage import Store
 from signals.engine import MetricsEngine
 from signals.evaluate import Evaluation, evaluate
 from signals.detectors import KEY_TOPICS, Analysis

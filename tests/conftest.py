@@ -62,3 +62,45 @@ def fake():
 
     with FakeTelegram() as server:
         yield server
+
+
+# PostgreSQL: the machine's server (TEST_DATABASE_URL overrides); each test gets a database of its
+# own, created and dropped here, so tests never see each other's rows.
+TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> str:
+    try:
+        import psycopg
+
+        psycopg.connect(TEST_DATABASE_URL, connect_timeout=3).close()
+    except Exception as exc:  # ImportError, OperationalError: no server answers here
+        pytest.skip(f"no PostgreSQL server at {TEST_DATABASE_URL} ({type(exc).__name__}); set TEST_DATABASE_URL")
+    return TEST_DATABASE_URL
+
+
+@pytest.fixture
+def postgres_url(postgres_server: str):
+    """The URL of a fresh, empty database on the test server; dropped after the test."""
+    from tests.pg import scratch_database
+
+    with scratch_database(postgres_server) as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_target(request, tmp_path: Path):
+    """Where a store lives, once per engine: the contract suite runs on both."""
+    if request.param == "sqlite":
+        return tmp_path / "state" / "bot.sqlite"
+    return request.getfixturevalue("postgres_url")
+
+
+@pytest.fixture
+def store(store_target):
+    from bot.storage import open_store
+
+    opened = open_store(store_target)
+    yield opened
+    opened.close()

@@ -34,6 +34,7 @@ class Call:
     params: dict[str, Any]
     at: float
     status: int = 200
+    client: str | None = None  # who called, where several bots share the server (`base_url_for`)
 
 
 @dataclass
@@ -69,6 +70,8 @@ class FakeTelegram:
         self._faults: list[Fault] = []
         self._recent_sends: deque[float] = deque()
         self.rate_limited = 0
+        self._poll_generation = 0  # bumped by every getUpdates: an older one still waiting is ended
+        self.conflicts = 0  # getUpdates ended by a newer one (Telegram answers the older 409 Conflict)
         self._server = _QuietServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -89,6 +92,11 @@ class FakeTelegram:
     def base_url(self) -> str:
         host, port = self._server.server_address[:2]
         return f"http://{host}:{port}/bot"
+
+    def base_url_for(self, client: str) -> str:
+        """The same server under a name: calls through it are recorded with `client` (several bots, one token)."""
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}/{client}/bot"
 
     # scripting ------------------------------------------------------------------------------
 
@@ -259,12 +267,11 @@ class FakeTelegram:
             def do_POST(self) -> None:  # noqa: N802 - http.server's naming
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                prefix = f"/bot{fake.token}/"
-                if not self.path.startswith(prefix):
+                client, found, method = self.path.rpartition(f"/bot{fake.token}/")
+                if not found:
                     return self._answer(404, {"ok": False, "error_code": 404, "description": "Not Found"})
-                method = self.path[len(prefix):]
                 params = _parse(body, self.headers.get("Content-Type", ""))
-                status, payload = fake._dispatch(method, params)
+                status, payload = fake._dispatch(method, params, client.strip("/") or None)
                 if status == 0:  # a dropped connection: no answer at all
                     self.close_connection = True
                     self.request.shutdown(socket.SHUT_RDWR)
@@ -292,11 +299,12 @@ class FakeTelegram:
 
         return Handler
 
-    def _dispatch(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    def _dispatch(self, method: str, params: dict[str, Any], client: str | None = None
+                  ) -> tuple[int, dict[str, Any]]:
         delay = self.delays.get(method)
         if delay:
             time.sleep(delay)
-        call = Call(method, params, time.monotonic())
+        call = Call(method, params, time.monotonic(), client=client)
         with self._lock:
             self.calls.append(call)
             chaotic = self._chaos_fault(call, params)
@@ -323,7 +331,12 @@ class FakeTelegram:
                 call.status = 400
                 return 400, {"ok": False, "error_code": 400, "description": "Bad Request: message thread not found"}
         if method == "getUpdates":
-            return 200, {"ok": True, "result": self._get_updates(params)}
+            updates = self._get_updates(params)
+            if updates is None:  # a newer getUpdates came: Telegram ends this one
+                call.status = 409
+                return 409, {"ok": False, "error_code": 409, "description": "Conflict: terminated by other "
+                             "getUpdates request; make sure that only one bot instance is running"}
+            return 200, {"ok": True, "result": updates}
         if method == "getChat":
             wanted = str(params.get("chat_id", ""))
             ids = {str(i): i for i in (*self.channels.values(), *self.forums)}
@@ -369,15 +382,31 @@ class FakeTelegram:
         window.append(now)
         return None
 
-    def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+    def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]] | None:
+        """The updates from `offset` (a long poll of at most a second); None when a newer poll ended this one."""
         offset = int(params.get("offset") or 0)
         timeout = min(float(params.get("timeout") or 0), 1.0)
         deadline = time.monotonic() + timeout
         with self._lock:
+            self._poll_generation += 1
+            mine = self._poll_generation
+            self._lock.notify_all()
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
-            while not self._updates and time.monotonic() < deadline:
+            while not self._updates and time.monotonic() < deadline and self._poll_generation == mine:
                 self._lock.wait(deadline - time.monotonic())
+            if self._poll_generation != mine:
+                self.conflicts += 1
+                return None
             return list(self._updates)
+
+    def pollers(self) -> list[str]:
+        """The clients that polled, in the order their polling began and ended: a client appearing twice
+        with another between means two polled at once."""
+        order: list[str] = []
+        for call in self.calls_of("getUpdates"):
+            if call.client is not None and (not order or order[-1] != call.client):
+                order.append(call.client)
+        return order
 
     def _result(self, method: str, params: dict[str, Any]) -> Any:
         now = int(time.time())

@@ -10,7 +10,7 @@ import pytest
 
 from bot.messages import CAPTION_LIMIT, MESSAGE_LIMIT, signal_message
 from bot.outgoing import AlertComposer, chart_for
-from bot.store import Delivery, Store
+from bot.storage import Delivery, open_store
 from signals.signal import Signal
 from tests.bot_harness import make_folder, running_bot, until
 from tests.fake_telegram import FakeTelegram
@@ -21,7 +21,7 @@ CHAT = 601
 
 @pytest.fixture
 def store(tmp_path):
-    s = Store(tmp_path / "bot.sqlite")
+    s = open_store(tmp_path / "bot.sqlite")
     s.upsert_chat(CHAT)
     yield s
     s.close()

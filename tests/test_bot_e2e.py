@@ -11,7 +11,7 @@ import pytest
 
 from bot.feeds import FolderFeed
 from bot.logs import setup_logging
-from bot.store import Store
+from bot.storage import open_store
 from bot.tick import run_tick
 from signals.settings import load_detector_settings
 from tests.bot_harness import ADMIN_CHAT, announce_cut, make_folder, running_bot, until
@@ -85,7 +85,7 @@ def test_restart_keeps_subscriptions_and_sends_pending_deliveries(fake, folder, 
     asyncio.run(first_life())
     # while the bot is down, a tick stores the signal and its delivery (as after a crash mid-drain)
     announce_cut(folder)
-    store = Store(database)
+    store = open_store(database)
     run_tick(store, FolderFeed(folder), load_detector_settings(), trigger="offline")
     store.close()
 

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from bot.custom_alert_rules import evaluate_custom_alerts, metric_paths, parse_number
-from bot.store import Store
+from bot.storage import Store, open_store
 from signals.settings import load_detector_settings
 from tests.bot_harness import announce_cut, make_folder, running_bot, until
 
@@ -34,7 +34,7 @@ def run(store: Store, values: list[float | None], start: int = 0) -> list[str]:
 
 @pytest.fixture
 def store(tmp_path):
-    s = Store(tmp_path / "bot.sqlite")
+    s = open_store(tmp_path / "bot.sqlite")
     s.upsert_chat(USER)
     yield s
     s.close()
@@ -58,7 +58,7 @@ def test_fires_once_when_crossed_and_rearms_after_three_sessions_back(store):
     store.add_custom_alert(USER, "rates.yield_2y", "above", 4.5, 20)
     fired = run(store, [4.4, 4.6, 4.7, 4.4, 4.6, 4.4, 4.4, 4.4, 4.8])
     assert fired == [DAYS[1], DAYS[8]]  # 4.4 once or twice in between does not re-arm; three sessions do
-    rows = store.db.execute("SELECT key, date FROM signals WHERE type = 'custom'").fetchall()
+    rows = [(row["key"], row["date"]) for row in store.outbox_rows(USER)]
     assert rows == [("custom:1", DAYS[1]), ("custom:1", DAYS[8])]
 
 
@@ -71,13 +71,13 @@ def test_at_most_twice_in_any_60_sessions(store):
 
 def test_state_survives_a_restart_and_a_rerun_of_the_same_session(tmp_path):
     path = tmp_path / "bot.sqlite"
-    first = Store(path)
+    first = open_store(path)
     first.upsert_chat(USER)
     first.add_custom_alert(USER, "rates.yield_2y", "above", 4.5, 20)
     assert run(first, [4.6]) == [DAYS[0]]
     assert run(first, [4.6]) == []  # the same session again
     first.close()
-    again = Store(path)
+    again = open_store(path)
     assert run(again, [4.7, 4.8], start=1) == []  # still past the level: no new alert after the restart
     assert run(again, [None, 4.4, 4.4, 4.4, 4.9], start=3) == [DAYS[7]]  # unknown holds; then re-armed
     again.close()

@@ -9,7 +9,7 @@ import sqlite3
 import pytest
 
 from bot.cli import main
-from bot.store import Store
+from bot.storage import open_store
 from tests.bot_harness import ADMIN_CHAT, make_folder, running_bot, until
 from tests.fake_telegram import FakeTelegram
 
@@ -68,7 +68,7 @@ def test_a_tick_that_failed_is_said_even_when_the_disk_could_not_record_it(tmp_p
 
 def damaged_database(path) -> None:
     """A real bot database with random bytes written over pages past the first (the header survives)."""
-    store = Store(path)
+    store = open_store(path)
     for chat in range(1, 3001):
         store.upsert_chat(chat, title=f"chat number {chat}")
         store.subscribe(chat, ["rates", "breadth"])
@@ -99,7 +99,7 @@ def test_a_damaged_database_is_refused_at_start_with_one_line_and_db_check_lists
 
 def test_db_check_passes_a_sound_database(tmp_path, capsys):
     database = tmp_path / "bot.sqlite"
-    Store(database).close()
+    open_store(database).close()
     assert main(["db", "check", "--db", str(database)]) == 0
     assert capsys.readouterr().out.startswith("ok: ")
 

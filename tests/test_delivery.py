@@ -9,7 +9,7 @@ import pytest
 
 from bot.delivery import ChatGone, ChatMoved, Deliverer, RateLimited, Transient
 from bot.outgoing import Part
-from bot.store import Store
+from bot.storage import open_store
 from signals.signal import Signal
 
 
@@ -32,7 +32,7 @@ def make_signal(date: str, title: str = "Fed cut its target by 25 bp") -> Signal
 @pytest.fixture
 def setup(tmp_path, clock):
     """Three chats on `rates`; the deliverer reads the test's clock (queued rows are due at once)."""
-    store = Store(tmp_path / "bot.sqlite")
+    store = open_store(tmp_path / "bot.sqlite")
     for chat in (1, 2, 3):
         store.upsert_chat(chat)
         store.subscribe(chat, ["rates"])
@@ -78,16 +78,16 @@ def test_transient_errors_are_retried_while_the_alert_is_news_then_expire(setup,
     waits = []
     for _ in range(80):  # 80 answers of 502 over 80 minutes: none gives up
         drain(deliverer)
-        row = store.db.execute("SELECT status, next_attempt_at FROM outbox WHERE chat_id = 2").fetchone()
-        assert row[0] == "pending"
-        waits.append((datetime.fromisoformat(row[1]) - clock.now).total_seconds())
+        (row,) = store.outbox_rows(2)
+        assert row["status"] == "pending"
+        waits.append((datetime.fromisoformat(row["next_attempt_at"]) - clock.now).total_seconds())
         clock.advance(60)
     assert max(waits) <= 60.0 and waits[:3] == [2.0, 4.0, 8.0]  # capped backoff
     clock.advance(30 * 3600)  # past the close of the alert's session + 24 hours
     report = drain(deliverer)
     assert report.expired == 1 and report.failed == 0
-    row = store.db.execute("SELECT status, last_error FROM outbox WHERE chat_id = 2").fetchone()
-    assert row == ("expired", "expired: Bad Gateway")
+    (row,) = store.outbox_rows(2)
+    assert (row["status"], row["last_error"]) == ("expired", "expired: Bad Gateway")
     assert store.stats()["deliveries"] == {"sent": 2, "expired": 1}
 
 

@@ -10,6 +10,12 @@ from tests.bot_harness import announce_cut, make_folder, running_bot, until
 USER = 501
 
 
+def outbox_row(store, *columns: str) -> tuple:
+    """The one outbox row these tests queue, as the columns asked for."""
+    (row,) = store.outbox_rows()
+    return tuple(row[column] for column in columns)
+
+
 def alerts(fake):
     return [m["text"] for m in fake.sent(USER) if "Fed cut" in m["text"]]
 
@@ -29,12 +35,12 @@ def test_a_proxy_page_answering_200_is_retried_and_never_recorded_as_sent(fake, 
             fake.garble("sendMessage", chat_id=USER, times=3)  # a portal answers 200 with its own page
             announce_cut(folder)
             await services.tick("test")
-            row = services.store.db.execute("SELECT status, last_error FROM outbox").fetchone()
+            row = outbox_row(services.store, "status", "last_error")
             assert row[0] == "pending" and "not Telegram's" in row[1]
             for _ in range(6):
                 await asyncio.sleep(0.3)
                 await services.deliverer.drain()
-            row = services.store.db.execute("SELECT status, attempts FROM outbox").fetchone()
+            row = outbox_row(services.store, "status", "attempts")
             assert row == ("sent", 4)
             assert len(alerts(fake)) == 1  # delivered once the portal let it through
 
@@ -50,7 +56,7 @@ def test_a_bad_request_fails_at_once_and_the_chat_keeps_receiving(fake, tmp_path
             fake.fail("sendMessage", 400, "Bad Request: can't parse entities: unsupported start tag", chat_id=USER)
             announce_cut(folder)
             await services.tick("test")
-            row = services.store.db.execute("SELECT status, attempts, last_error FROM outbox").fetchone()
+            row = outbox_row(services.store, "status", "attempts", "last_error")
             assert row[0] == "failed" and row[1] == 1 and "parse entities" in row[2]
             fake.push_message(USER, "/status")
             await until(lambda: any("Status" in m["text"] for m in fake.sent(USER)))
@@ -72,7 +78,7 @@ def test_telegram_unreachable_uses_up_no_attempts(fake, tmp_path):
             for _ in range(6):
                 await asyncio.sleep(0.15)
                 await services.deliverer.drain()
-            row = services.store.db.execute("SELECT status, attempts, last_error FROM outbox").fetchone()
+            row = outbox_row(services.store, "status", "attempts", "last_error")
             assert row[0] == "pending" and row[1] == 0 and row[2].startswith("unreachable")
             services.deliverer.sender._bot._base_url = real_url  # Telegram is back
             await asyncio.sleep(0.15)

@@ -43,6 +43,23 @@ def test_compose_names_only_files_that_exist():
         assert (ROOT / copied).exists(), copied
 
 
+def test_the_postgres_profile_runs_two_replicas_on_one_database():
+    compose = yaml.safe_load(COMPOSE.read_text())
+    services = compose["services"]
+    replicas = [name for name, service in services.items() if "DATABASE_URL" in service.get("environment", {})]
+    assert len(replicas) == 2
+    urls = {services[name]["environment"]["DATABASE_URL"] for name in replicas}
+    assert len(urls) == 1 and next(iter(urls)).startswith("postgresql://") and "@postgres:5432/" in next(iter(urls))
+    assert len({services[name]["hostname"] for name in replicas}) == 2  # each its own REPLICA_NAME
+    for name in [*replicas, "postgres"]:
+        assert services[name]["profiles"] == ["postgres"]
+    for name in replicas:
+        assert services[name]["depends_on"]["postgres"]["condition"] == "service_healthy"
+        assert services[name]["healthcheck"]["test"][:3] == ["CMD", "rotation-bot", "health"]
+        assert services[name]["restart"] == "unless-stopped"  # a leader that lost its lock exits and comes back
+    assert "profiles" not in services["rotation-bot"]  # the default stays one bot on SQLite
+
+
 def _dockerfile_steps() -> tuple[dict[str, str], list[str], list[str]]:
     """ENV values, RUN pip commands and ENTRYPOINT of the Dockerfile, as the image runs them."""
     text = DOCKERFILE.read_text().replace("\\\n", " ")

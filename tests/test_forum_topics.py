@@ -8,7 +8,8 @@ import sqlite3
 import pytest
 
 from bot.channels import ChannelTarget, parse_channels
-from bot.store import MIGRATIONS, Store
+from bot.storage import open_store
+from bot.storage.migrations import STORE_MIGRATIONS as MIGRATIONS
 from tests.bot_harness import announce_cut, make_folder, running_bot, until
 from tests.fake_telegram import FakeTelegram
 
@@ -129,14 +130,14 @@ def test_a_configured_forum_topic_receives_its_posts(fake, tmp_path):
 def test_existing_chats_keep_their_settings_through_the_migration(tmp_path):
     path = tmp_path / "bot.sqlite"
     db = sqlite3.connect(path)
-    for number, script in enumerate(MIGRATIONS[:9], start=1):  # a database of the version before topics
-        db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+    for number, step in enumerate(MIGRATIONS[:9], start=1):  # a database of the version before topics
+        db.executescript(f"BEGIN; {step.sqlite}; PRAGMA user_version = {number}; COMMIT;")
     db.execute("INSERT INTO chats (id, created_at, updated_at) VALUES (?, 'x', 'x')", [FORUM])
     db.execute("INSERT INTO chat_settings (chat_id, digest, quiet_start, quiet_end, updated_at) "
                "VALUES (?, 1, '22:00', '07:00', 'x')", [FORUM])
     db.commit()
     db.close()
-    store = Store(path)
+    store = open_store(path)
     try:
         settings = store.chat_settings(FORUM)
         assert settings.digest and settings.quiet_start == "22:00" and settings.thread_id is None

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta, timezone
 
 from bot.cli import main
-from bot.store import Store
+from bot.storage import open_store
 from tests.bot_harness import make_folder, running_bot, until
 from tests.fake_telegram import FakeTelegram
 
@@ -24,8 +25,8 @@ def test_health_follows_the_running_bots_heartbeat(tmp_path, capsys):
     assert main(["health", "--db", str(database)]) == 0
     assert "healthy" in capsys.readouterr().out
 
-    store = Store(database)
-    store.db.execute("UPDATE heartbeats SET at = '2020-01-01T00:00:00+00:00'")
+    store = open_store(database)
+    store.beat("loop", datetime(2020, 1, 1, tzinfo=timezone.utc))  # the bot stopped long ago
     store.close()
     assert main(["health", "--db", str(database), "--max-age", "120"]) == 1
     assert "the bot is stuck or stopped" in capsys.readouterr().err
@@ -41,7 +42,7 @@ def test_health_refuses_a_damaged_database(tmp_path, capsys):
 def test_sent_rows_past_the_retention_window_are_pruned(tmp_path):
     from signals.signal import Signal
 
-    store = Store(tmp_path / "bot.sqlite")
+    store = open_store(tmp_path / "bot.sqlite")
     store.upsert_chat(1)
     store.subscribe(1, ["rates"])
     store.record_signals([Signal("rates", "rates:fed_cut", "2024-01-05", "start", "t", {}),
@@ -49,10 +50,29 @@ def test_sent_rows_past_the_retention_window_are_pruned(tmp_path):
     first, second = store.due_deliveries()
     store.mark_sent(first.id)
     store.mark_sent(second.id)
-    store.db.execute("UPDATE outbox SET sent_at = '2020-01-01T00:00:00+00:00' WHERE id = ?", [first.id])
-    assert store.prune_sent(30) == 1
-    assert store.stats()["deliveries"] == {"sent": 1}
+    assert store.prune_sent(30, now=datetime.now(timezone.utc) + timedelta(days=31)) == 2
+    assert store.stats()["deliveries"] == {}
     store.close()
+
+
+def test_health_of_a_standby_replica_needs_only_its_loop(postgres_url, capsys, monkeypatch):
+    """A standby does not poll (the leader does): a fresh heartbeat makes it healthy; a stale one does not."""
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "4242:fake-token-of-the-test-server")
+    monkeypatch.setenv("DATABASE_URL", postgres_url)
+    monkeypatch.setenv("REPLICA_NAME", "b")
+    store = open_store(postgres_url, replica="b")
+    store.announce_replica("standby", "host-b", 42)
+    store.beat("started")
+    store.beat("loop")
+    store.close()
+    assert main(["health"]) == 0
+    assert capsys.readouterr().out.startswith("healthy standby")
+    store = open_store(postgres_url, replica="b")
+    store.beat("started", datetime(2020, 1, 1, tzinfo=timezone.utc))
+    store.beat("loop", datetime(2020, 1, 1, tzinfo=timezone.utc))
+    store.close()
+    assert main(["health"]) == 1
+    assert "stuck or stopped" in capsys.readouterr().err
 
 
 def test_a_fresh_start_is_starting_until_its_first_evaluation_then_the_usual_rules(tmp_path, capsys, monkeypatch):
@@ -61,7 +81,7 @@ def test_a_fresh_start_is_starting_until_its_first_evaluation_then_the_usual_rul
 
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "4242:fake-token-of-the-test-server")
     database = tmp_path / "bot.sqlite"
-    store = Store(database)
+    store = open_store(database)
     now = datetime.now(timezone.utc)
     store.beat("started", now - timedelta(seconds=200))
     store.close()
@@ -69,13 +89,13 @@ def test_a_fresh_start_is_starting_until_its_first_evaluation_then_the_usual_rul
     assert capsys.readouterr().out.startswith("starting: up 200 s")
     assert main(["health", "--db", str(database), "--start-grace", "100"]) == 1  # past the bound
     assert "no heartbeat yet" in capsys.readouterr().err
-    store = Store(database)
+    store = open_store(database)
     store.beat("loop")
     store.beat("ticked")  # the first evaluation finished: polls must be answered now
     store.close()
     assert main(["health", "--db", str(database)]) == 1
     assert "not listening" in capsys.readouterr().err
-    store = Store(database)
+    store = open_store(database)
     store.beat("poll")
     store.close()
     assert main(["health", "--db", str(database)]) == 0

@@ -12,7 +12,7 @@ from collections import Counter
 
 import pytest
 
-from bot.store import Store
+from bot.storage import open_store
 from tests.bot_harness import announce_cut, make_folder
 from tests.fake_telegram import FakeTelegram
 from tests.test_run_command import cli, wait_for
@@ -23,7 +23,7 @@ IN_FLIGHT = 16  # the deliverer's concurrency: at most this many sends are unrec
 
 def subscribed_database(path, chats: int, topics=("rates",)):
     """A bot database where chats 1..N are subscribed, as a real deployment's would be."""
-    store = Store(path)
+    store = open_store(path)
     for chat in range(1, chats + 1):
         store.upsert_chat(chat)
         store.subscribe(chat, list(topics))
@@ -176,7 +176,7 @@ def test_two_minutes_without_telegram_keep_the_schedule_and_lose_nothing(tmp_pat
                     counts = services.store.stats()["deliveries"]
                     assert counts.get("failed", 0) == 0 and counts.get("pending", 0) == 50
                     assert services.application.job_queue.get_jobs_by_name(EVALUATE_JOB)
-                attempts = services.store.db.execute("SELECT MAX(attempts) FROM outbox").fetchone()[0]
+                attempts = max(row["attempts"] for row in services.store.outbox_rows())
                 assert attempts == 0  # waiting for Telegram used up nothing
                 bot._base_url = real_url
                 await until(lambda: services.store.stats()["deliveries"].get("sent", 0) == 50, timeout=120)
@@ -193,7 +193,7 @@ def test_sigkill_mid_tick_then_restart_alerts_once(market_path, tmp_path):
     import time
 
     database = tmp_path / "bot.sqlite"
-    store = Store(database)
+    store = open_store(database)
     store.upsert_chat(77)
     store.subscribe(77, ["breadth", "breakout", "rates"])
     # the bot last evaluated 2024-02-26: this start catches up the 2-year tightening of 02-28 and its end

@@ -93,10 +93,10 @@ def test_one_instance_per_database_and_sigterm_with_telegram(folder, tmp_path):
 
 
 def test_evaluate_with_a_token_delivers_to_subscribers(folder, tmp_path):
-    from bot.store import Store
+    from bot.storage import open_store
 
     database = tmp_path / "bot.sqlite"
-    store = Store(database)
+    store = open_store(database)
     store.upsert_chat(77)
     store.subscribe(77, ["rates"])
     store.close()

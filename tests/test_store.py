@@ -1,14 +1,21 @@
-"""The SQLite store: schema and migrations, file mode, idempotent signals, outbox, chat lifecycle."""
+"""The store's contract, on both engines (the `store` fixture runs each test on SQLite and on PostgreSQL):
+schema and migrations from every past version, idempotent signals, the outbox, chat lifecycle.
+Tests of what only one engine has (a file's mode, the server's concurrent claims) say so."""
 
 from __future__ import annotations
 
 import sqlite3
 import stat
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
 from bot.instance_lock import AlreadyRunning, InstanceLock
-from bot.store import MIGRATIONS, Store
+from bot.storage import open_store
+from bot.storage.migrations import STORE_MIGRATIONS as MIGRATIONS
+from signals.database import open_database
 from signals.signal import Signal
 
 
@@ -16,32 +23,58 @@ def signal(key="rates:fed_cut", date="2024-01-05", direction="start", type_="rat
     return Signal(type_, key, date, direction, f"title {key} {date}", {"x": 1.5})
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = Store(tmp_path / "state" / "bot.sqlite")
-    yield s
-    s.close()
-
-
-def test_schema_is_versioned_private_and_in_wal_mode(store):
+def test_a_new_store_is_at_the_last_version_and_a_sqlite_file_is_private_and_in_wal_mode(store):
     assert store.schema_version == len(MIGRATIONS)
-    assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
-    assert store.db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    assert {"chats", "subscriptions", "signals", "outbox", "snapshots", "runs"} <= set(store.db.table_names())
+    if store.dialect == "sqlite":
+        assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
+        assert store.db.tuples("PRAGMA journal_mode") == [("wal",)]
 
 
-def test_chats_that_took_every_topic_get_the_new_ones(tmp_path):
-    path = tmp_path / "bot.sqlite"
-    db = sqlite3.connect(path)
-    for number, script in enumerate(MIGRATIONS[:6], start=1):  # a database of the version before
-        db.executescript(f"BEGIN; {script}; PRAGMA user_version = {number}; COMMIT;")
+@pytest.mark.parametrize("version", range(len(MIGRATIONS)))
+def test_a_database_of_every_past_version_opens_to_the_last_keeping_its_rows(store_target, version):
+    """Files before migrations were recorded kept SQLite's user_version; both are old versions here."""
+    at_version(store_target, version)
+    if version:
+        db = open_database(store_target)
+        db.execute("INSERT INTO chats (id, created_at, updated_at) VALUES (-1001234567890, 'x', 'x')")
+        db.execute("INSERT INTO subscriptions (chat_id, topic, created_at) VALUES (-1001234567890, 'rates', 'x')")
+        db.close()
+    store = open_store(store_target)
+    try:
+        assert store.schema_version == len(MIGRATIONS)
+        if version:
+            assert store.subscriptions(-1001234567890) == {"rates"}  # an id past 32 bits, as supergroups have
+        store.upsert_chat(7)
+        store.subscribe(7, ["rates"])
+        assert store.record_signals([signal()]) == [signal()]
+        assert [d.chat_id for d in store.due_deliveries()] == ([-1001234567890, 7] if version else [7])
+    finally:
+        store.close()
+
+
+def at_version(target, version: int) -> None:
+    """A database as an earlier release left it at `version`."""
+    if isinstance(target, Path):  # as files were: migrations by user_version, no schema_migrations table
+        target.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(target)
+        for number, step in enumerate(MIGRATIONS[:version], start=1):
+            db.executescript(f"BEGIN; {step.sqlite}; PRAGMA user_version = {number}; COMMIT;")
+        db.close()
+    else:
+        db = open_database(target)
+        db.migrate("store", MIGRATIONS[:version])
+        db.close()
+
+
+def test_chats_that_took_every_topic_get_the_new_ones(store_target):
+    at_version(store_target, 6)
+    db = open_database(store_target)
     for chat, topics in ((1, ("breadth", "breakout", "rates")), (2, ("rates",)), (3, ("breadth", "rates"))):
         db.execute("INSERT INTO chats (id, created_at, updated_at) VALUES (?, 'x', 'x')", [chat])
         db.executemany("INSERT INTO subscriptions (chat_id, topic, created_at) VALUES (?, ?, 'x')",
                        [(chat, topic) for topic in topics])
-    db.commit()
     db.close()
-    store = Store(path)
+    store = open_store(store_target)
     try:
         assert store.subscriptions(1) == {"breadth", "breakout", "rates", "sectors", "credit", "cycle"}
         assert store.subscriptions(2) == {"rates"}
@@ -50,11 +83,11 @@ def test_chats_that_took_every_topic_get_the_new_ones(tmp_path):
         store.close()
 
 
-def test_reopening_does_not_migrate_again(tmp_path):
-    path = tmp_path / "bot.sqlite"
-    Store(path).close()
-    again = Store(path)
+def test_reopening_does_not_migrate_again(store_target):
+    open_store(store_target).close()
+    again = open_store(store_target)
     assert again.schema_version == len(MIGRATIONS)
+    assert again.db.tuples("SELECT COUNT(*) FROM schema_migrations WHERE component = 'store'") == [(len(MIGRATIONS),)]
     again.close()
 
 
@@ -159,7 +192,7 @@ def test_record_is_one_transaction(store, monkeypatch):
     assert store.stats()["signals"] == 0 and store.due_deliveries() == []
 
 
-def test_second_instance_on_the_same_database_refuses(tmp_path):
+def test_second_instance_on_the_same_sqlite_file_refuses(tmp_path):
     database = tmp_path / "bot.sqlite"
     with InstanceLock(database):
         with pytest.raises(AlreadyRunning, match="already running"):
@@ -168,14 +201,16 @@ def test_second_instance_on_the_same_database_refuses(tmp_path):
         pass
 
 
-def test_database_is_plain_sqlite(store):
+def test_the_file_is_plain_sqlite(tmp_path):
+    store = open_store(tmp_path / "bot.sqlite")
     store.upsert_chat(1)
     other = sqlite3.connect(store.path)
     assert other.execute("SELECT id FROM chats").fetchall() == [(1,)]
     other.close()
+    store.close()
 
 
-def test_delivery_counts_are_kept_by_triggers_and_match_a_scan(store):
+def test_delivery_counts_match_the_outbox(store):
     for chat in (1, 2, 3):
         store.upsert_chat(chat)
         store.subscribe(chat, ["rates"])
@@ -184,12 +219,12 @@ def test_delivery_counts_are_kept_by_triggers_and_match_a_scan(store):
     store.mark_sent(first.id)
     store.mark_failed(second.id, "gave up")
     store.deactivate_chat(3, "blocked")
-    store.db.execute("UPDATE outbox SET sent_at = '2000-01-01' WHERE id = ?", [first.id])
-    store.prune_sent(30)
-    scanned = {r["status"]: r["n"] for r in store._query("SELECT status, COUNT(*) AS n FROM outbox GROUP BY status")}
-    assert store.stats()["deliveries"] == scanned
-    plan = " ".join(str(r) for r in store.db.execute("EXPLAIN QUERY PLAN SELECT status, n FROM outbox_counts"))
-    assert "outbox_counts" in plan and "outbox " not in plan
+    assert store.prune_sent(30, now=datetime.now(timezone.utc) + timedelta(days=31)) == 1
+    scanned = Counter(row["status"] for row in store.outbox_rows())
+    assert store.stats()["deliveries"] == dict(scanned) == {"failed": 1, "cancelled": 2, "pending": 2}
+    if store.dialect == "sqlite":  # kept by triggers: /status reads six rows, not the outbox
+        plan = " ".join(str(r) for r in store.db.tuples("EXPLAIN QUERY PLAN SELECT status, n FROM outbox_counts"))
+        assert "outbox_counts" in plan and "outbox " not in plan
 
 
 def test_one_digest_per_session_and_a_follow_up_when_a_rerun_finds_more(store):
@@ -205,6 +240,94 @@ def test_one_digest_per_session_and_a_follow_up_when_a_rerun_finds_more(store):
     store.record_signals([signal()], digest=digest)
     store.record_signals([signal()], digest=digest)  # the same run again: nothing new, no second digest
     store.record_signals([signal("rates:fed_hike")], digest=digest)  # revised data: one more signal
-    rows = store.db.execute("SELECT signals.key, outbox.chat_id FROM outbox JOIN signals ON signals.id = signal_id "
-                            "ORDER BY outbox.id").fetchall()
+    rows = [(row["key"], row["chat_id"]) for row in store.outbox_rows()]
     assert rows == [("rates:fed_cut", 2), ("digest", 1), ("rates:fed_hike", 2), ("digest:2", 1)]
+
+
+def test_claims_of_a_dead_replica_come_back_and_a_living_ones_stay(store_target):
+    """A replica killed mid-drain leaves claimed rows: they are given back once its beat is stale."""
+    a, b = open_store(store_target, replica="a"), open_store(store_target, replica="b")
+    try:
+        for chat in (1, 2):
+            a.upsert_chat(chat)
+            a.subscribe(chat, ["rates"])
+        a.record_signals([signal()])
+        a.announce_replica("leader", "host-a", 1)
+        b.announce_replica("standby", "host-b", 2)
+        assert len(b.due_deliveries()) == 2  # b claims both
+        assert a.release_orphaned_leases() == 0  # b is alive: its claims are its own
+        assert b.release_orphaned_leases(at_start=False) == 0  # nor does b give up its own claims in flight
+        assert a.due_deliveries() == []
+        b.announce_replica("standby", "host-b", 2, at=datetime.now(timezone.utc) - timedelta(minutes=5))
+        assert a.release_orphaned_leases(alive_within_seconds=20) == 2  # b went silent: it died
+        assert sorted(d.chat_id for d in a.due_deliveries()) == [1, 2]
+        assert {row["leased_by"] for row in a.outbox_rows()} == {"a"}
+    finally:
+        a.close()
+        b.close()
+
+
+def test_replicas_say_who_leads_and_since_when(store_target):
+    a, b = open_store(store_target, replica="a"), open_store(store_target, replica="b")
+    try:
+        a.announce_replica("standby", "host-a", 1)
+        b.announce_replica("leader", "host-b", 2)
+        first = b.replicas()[0]
+        assert (first.name, first.role) == ("b", "leader") and first.leader_since is not None
+        b.announce_replica("leader", "host-b", 2)  # still leading: the same since
+        assert b.replicas()[0].leader_since == first.leader_since
+        b.announce_replica("standby", "host-b", 2)
+        a.announce_replica("leader", "host-a", 1)
+        assert [(r.name, r.role) for r in a.replicas()] == [("a", "leader"), ("b", "standby")]
+        a.retire_replica()
+        assert [r.name for r in b.replicas()] == ["b"]
+    finally:
+        a.close()
+        b.close()
+
+
+def test_beats_belong_to_their_replica(store_target):
+    a, b = open_store(store_target, replica="a"), open_store(store_target, replica="b")
+    try:
+        a.beat("loop")
+        assert "loop" in a.heartbeats() and b.heartbeats() == {}
+    finally:
+        a.close()
+        b.close()
+
+
+def test_concurrent_drains_on_the_server_claim_each_row_once_and_keep_each_chats_order(postgres_url):
+    """Four replicas claim at once, over and over: no row twice, and a chat's next message is never
+    handed out while its earlier one is claimed elsewhere."""
+    import threading
+
+    stores = [open_store(postgres_url, replica=f"r{i}") for i in range(4)]
+    try:
+        for chat in range(1, 41):
+            stores[0].upsert_chat(chat)
+            stores[0].subscribe(chat, ["rates"])
+        stores[0].record_signals([signal(date=f"2024-01-{day:02d}") for day in range(2, 7)])  # 5 per chat
+        claimed: list[tuple[str, int, int, str]] = []
+        lock = threading.Lock()
+
+        def drain(store) -> None:
+            for _ in range(30):
+                for delivery in store.due_deliveries(limit=7):
+                    with lock:
+                        claimed.append((store.replica, delivery.id, delivery.chat_id, delivery.signal.date))
+                    store.mark_sent(delivery.id)
+
+        threads = [threading.Thread(target=drain, args=(s,)) for s in stores]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        ids = [row[1] for row in claimed]
+        assert len(ids) == len(set(ids)) == 200
+        assert len({row[0] for row in claimed}) >= 2  # the work was shared
+        for chat in range(1, 41):
+            assert [row[3] for row in claimed if row[2] == chat] == [f"2024-01-{day:02d}" for day in range(2, 7)]
+        assert stores[0].stats()["deliveries"] == {"sent": 200}
+    finally:
+        for store in stores:
+            store.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.store import Store
+from bot.storage import open_store
 from bot.tick import run_tick
 from signals.errors import DataError
 from signals.replay import replay
@@ -17,7 +17,7 @@ SETTINGS = load_detector_settings()
 
 @pytest.fixture
 def store(tmp_path):
-    s = Store(tmp_path / "bot.sqlite")
+    s = open_store(tmp_path / "bot.sqlite")
     yield s
     s.close()
 
@@ -102,7 +102,7 @@ def test_a_fresh_bot_knows_its_history_and_sends_none_of_it(market_path, tmp_pat
     from bot.messages import history_message
     from signals.settings import load_detector_settings
 
-    store = Store(tmp_path / "bot.sqlite")
+    store = open_store(tmp_path / "bot.sqlite")
     store.upsert_chat(5)
     store.subscribe(5, ["rates", "breadth"])
     result = run_tick(store, FolderFeed(market_path, tmp_path / "cache"), load_detector_settings())

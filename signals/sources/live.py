@@ -348,7 +348,7 @@ class LiveSource:
         members = universes["sp500"]
         return MarketData(close=close, high=aligned.high, low=aligned.low, volume=aligned.volume,
                           rates=self.cache.rates(), constituents=universe, members=members, missing_members=missing,
-                          issues=tuple(issues), source=f"Yahoo Finance + FRED cache ({self.cache.path})",
+                          issues=tuple(issues), source=f"Yahoo Finance + FRED cache ({self.cache.db.description})",
                           carried=aligned.carried, suspect=aligned.suspect, universes=universes,
                           universe_lists=lists, price_basis=aligned.price_basis)
 
@@ -367,7 +367,7 @@ class LiveSource:
                               "sector": pd.Series([], dtype=str)})
         return MarketData(close=aligned.close, high=aligned.high, low=aligned.low, volume=aligned.volume,
                           rates=self.cache.rates(), constituents=empty, members=(), issues=tuple(aligned.issues),
-                          source=f"index history in the cache ({self.cache.path})", carried=aligned.carried,
+                          source=f"index history in the cache ({self.cache.db.description})", carried=aligned.carried,
                           suspect=aligned.suspect, price_basis=aligned.price_basis)
 
 

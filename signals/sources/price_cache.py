@@ -1,6 +1,9 @@
-"""The local SQLite cache of the live sources: bars keyed by (ticker, date), FRED rates, the universe.
+"""The cache of the live sources: bars keyed by (ticker, date), FRED rates, the universe lists.
 
-`cache_bars` is the record, one row per (ticker, date). Reading 900,000 rows back through sqlite3
+It lives in the bot's database (the file, or the server replicas share, so a replica that takes
+the lead starts with the history the last leader fetched).
+
+`cache_bars` is the record, one row per (ticker, date). Reading 900,000 rows back row by row
 costs seconds, so every write also refreshes `cache_packed`: one blob per ticker (its rows as a
 float64 array), from which the engine's wide frames are built in a few hundred milliseconds.
 Both are written in the same transaction, so they never disagree.
@@ -9,7 +12,6 @@ Both are written in the same transaction, so they never disagree.
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -19,10 +21,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from signals.database import Database, Migration, open_database
 from signals.sources.csv_prices import PRICE_COLUMNS, ParsedChunk, ParsedPrices
-from signals.sqlite_file import connect_private
 
-SCHEMA = """
+# 1: the schema as files had it before migrations were recorded (IF NOT EXISTS: such a file takes it as is)
+CACHE_MIGRATIONS = (Migration("""
 CREATE TABLE IF NOT EXISTS cache_bars (
     ticker TEXT NOT NULL, date TEXT NOT NULL,
     open REAL, high REAL, low REAL, close REAL, adj_close REAL, volume REAL,
@@ -52,7 +55,7 @@ CREATE TABLE IF NOT EXISTS cache_refreshes (
     outcome TEXT NOT NULL DEFAULT 'running', expected_session TEXT, last_session TEXT,
     requests INTEGER NOT NULL DEFAULT 0, rows INTEGER NOT NULL DEFAULT 0, failed TEXT, error TEXT
 );
-"""
+"""),)
 _FIELDS = ("open", "high", "low", "close", "adj_close", "volume")
 _EPOCH = np.datetime64("1970-01-01", "D")
 
@@ -69,20 +72,19 @@ class TickerState:
 
 
 class PriceCache:
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path).expanduser()
-        self._lock = threading.RLock()
-        self.conn = connect_private(self.path)
-        self.conn.executescript(SCHEMA)
+    def __init__(self, target: str | Path | Database) -> None:
+        self.db = target if isinstance(target, Database) else open_database(
+            target if isinstance(target, str) and "://" in target else Path(target).expanduser(),
+            application_name="rotation-bot cache")
+        self.db.migrate("cache", CACHE_MIGRATIONS)
 
     def close(self) -> None:
-        self.conn.close()
+        self.db.close()
 
     # bars --------------------------------------------------------------------------------------
 
     def states(self) -> dict[str, TickerState]:
-        with self._lock:
-            rows = self.conn.execute("SELECT ticker, rows, first, last FROM cache_packed").fetchall()
+        rows = self.db.tuples("SELECT ticker, rows, first, last FROM cache_packed")
         return {ticker: TickerState(count, first, last) for ticker, count, first, last in rows}
 
     def bars(self, ticker: str, since: str | None = None) -> pd.DataFrame:
@@ -94,9 +96,8 @@ class PriceCache:
 
     def packed(self, ticker: str) -> np.ndarray:
         """One ticker's bars as an (n, 7) array: day number since 1970, then the six fields."""
-        with self._lock:
-            row = self.conn.execute("SELECT data FROM cache_packed WHERE ticker = ?", [ticker]).fetchone()
-        return np.frombuffer(row[0] if row else b"", dtype="float64").reshape(-1, 7)
+        rows = self.db.tuples("SELECT data FROM cache_packed WHERE ticker = ?", [ticker])
+        return _unpack(rows[0][0] if rows else b"")
 
     def write_bars(self, updates: dict[str, pd.DataFrame], replace: Iterable[str] = ()) -> int:
         """Upsert each ticker's bars (a full replacement for tickers in `replace`); one transaction.
@@ -106,40 +107,35 @@ class PriceCache:
         """
         replace = set(replace)
         written = 0
-        with self._lock:
-            self.conn.execute("BEGIN IMMEDIATE")
-            try:
-                for ticker, bars in updates.items():
-                    if ticker in replace:
-                        self.conn.execute("DELETE FROM cache_bars WHERE ticker = ?", [ticker])
-                    fresh = to_block(bars)
-                    dates = np.datetime_as_string(_EPOCH + fresh[:, 0].astype("int64"), unit="D").tolist()
-                    # SQLite stores a NaN bound as REAL as NULL: missing stays missing
-                    rows = list(zip([ticker] * len(dates), dates, *fresh[:, 1:].T.tolist()))
-                    self.conn.executemany(
-                        "INSERT OR REPLACE INTO cache_bars (ticker, date, open, high, low, close, adj_close, volume) "
-                        "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-                    written += len(rows)
-                    row = None if ticker in replace else self.conn.execute(
-                        "SELECT data FROM cache_packed WHERE ticker = ?", [ticker]).fetchone()
-                    old = np.frombuffer(row[0] if row else b"", dtype="float64").reshape(-1, 7)
-                    merged = merge_blocks(old, fresh)
-                    first, last = (_day(merged[0, 0]), _day(merged[-1, 0])) if len(merged) else (None, None)
-                    self.conn.execute(
-                        "INSERT OR REPLACE INTO cache_packed (ticker, rows, first, last, data) VALUES (?, ?, ?, ?, ?)",
-                        [ticker, len(merged), first, last, merged.tobytes()])
-                self.conn.execute("COMMIT")
-            except BaseException:
-                self.conn.execute("ROLLBACK")
-                raise
+        with self.db.transaction() as db:
+            for ticker, bars in updates.items():
+                if ticker in replace:
+                    db.execute("DELETE FROM cache_bars WHERE ticker = ?", [ticker])
+                fresh = to_block(bars)
+                dates = np.datetime_as_string(_EPOCH + fresh[:, 0].astype("int64"), unit="D").tolist()
+                # a missing field stays missing: SQLite stores a NaN as NULL, the server as NaN; both read as NaN
+                rows = list(zip([ticker] * len(dates), dates, *fresh[:, 1:].T.tolist()))
+                db.executemany(
+                    "INSERT INTO cache_bars (ticker, date, open, high, low, close, adj_close, volume) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (ticker, date) DO UPDATE SET open = excluded.open, "
+                    "high = excluded.high, low = excluded.low, close = excluded.close, "
+                    "adj_close = excluded.adj_close, volume = excluded.volume", rows)
+                written += len(rows)
+                old = _unpack(b"") if ticker in replace else self.packed(ticker)
+                merged = merge_blocks(old, fresh)
+                first, last = (_day(merged[0, 0]), _day(merged[-1, 0])) if len(merged) else (None, None)
+                db.execute(
+                    "INSERT INTO cache_packed (ticker, rows, first, last, data) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT (ticker) DO UPDATE SET rows = excluded.rows, first = excluded.first, "
+                    "last = excluded.last, data = excluded.data",
+                    [ticker, len(merged), first, last, merged.tobytes()])
         return written
 
     def read_since(self, after: str) -> ParsedPrices:
         """The bars dated after `after` (an index on date serves it): what a tick appends."""
-        with self._lock:
-            rows = self.conn.execute(
-                "SELECT ticker, date, open, high, low, close, adj_close, volume FROM cache_bars WHERE date > ? "
-                "ORDER BY ticker, date", [after]).fetchall()
+        rows = self.db.tuples(
+            "SELECT ticker, date, open, high, low, close, adj_close, volume FROM cache_bars WHERE date > ? "
+            "ORDER BY ticker, date", [after])
         if not rows:
             return ParsedPrices([], [], [])
         frame = pd.DataFrame(rows, columns=["ticker", "date", *_FIELDS])
@@ -151,15 +147,14 @@ class PriceCache:
 
     def read_long(self, tickers: Iterable[str] | None = None) -> ParsedPrices:
         """Every cached bar as the long columns the wide-frame builder takes (from the packed copy)."""
-        with self._lock:
-            rows = self.conn.execute("SELECT ticker, data FROM cache_packed ORDER BY ticker").fetchall()
+        rows = self.db.tuples("SELECT ticker, data FROM cache_packed ORDER BY ticker")
         wanted = set(tickers) if tickers is not None else None
         names, arrays = [], []
         for ticker, blob in rows:
             if wanted is not None and ticker not in wanted:
                 continue
             names.append(ticker)
-            arrays.append(np.frombuffer(blob, dtype="float64").reshape(-1, 7))
+            arrays.append(_unpack(blob))
         if not arrays:
             return ParsedPrices(names, [], [])
         counts = [len(a) for a in arrays]
@@ -172,20 +167,17 @@ class PriceCache:
     # rates, universe, status -------------------------------------------------------------------
 
     def last_rate_date(self, series: str) -> str | None:
-        with self._lock:
-            return self.conn.execute("SELECT MAX(date) FROM cache_rates WHERE series = ?", [series]).fetchone()[0]
+        return self.db.tuples("SELECT MAX(date) FROM cache_rates WHERE series = ?", [series])[0][0]
 
     def write_rates(self, series: str, observed: pd.Series) -> int:
         rows = [(series, day.strftime("%Y-%m-%d"), float(value)) for day, value in observed.items()]
-        with self._lock:
-            self.conn.execute("BEGIN IMMEDIATE")
-            self.conn.executemany("INSERT OR REPLACE INTO cache_rates (series, date, value) VALUES (?, ?, ?)", rows)
-            self.conn.execute("COMMIT")
+        with self.db.transaction() as db:
+            db.executemany("INSERT INTO cache_rates (series, date, value) VALUES (?, ?, ?) "
+                           "ON CONFLICT (series, date) DO UPDATE SET value = excluded.value", rows)
         return len(rows)
 
     def rates(self) -> pd.DataFrame:
-        with self._lock:
-            rows = self.conn.execute("SELECT series, date, value FROM cache_rates").fetchall()
+        rows = self.db.tuples("SELECT series, date, value FROM cache_rates")
         if not rows:
             return pd.DataFrame(index=pd.DatetimeIndex([], name="date"))
         long = pd.DataFrame(rows, columns=["series", "date", "value"])
@@ -196,13 +188,12 @@ class PriceCache:
 
     def universe(self, name: str = "sp500") -> pd.DataFrame:
         """A cached universe list in its source's order (empty when never cached)."""
-        with self._lock:
-            rows = self.conn.execute(
-                "SELECT ticker, name, sector, sub_industry, weight FROM cache_universes WHERE universe = ? "
-                "ORDER BY position", [name]).fetchall()
-            if not rows and name == "sp500":  # a cache written before universes were named
-                rows = [(*row, None) for row in self.conn.execute(
-                    "SELECT ticker, name, sector, sub_industry FROM cache_universe ORDER BY rowid").fetchall()]
+        rows = self.db.tuples(
+            "SELECT ticker, name, sector, sub_industry, weight FROM cache_universes WHERE universe = ? "
+            "ORDER BY position", [name])
+        if not rows and name == "sp500" and self.db.dialect == "sqlite":  # a file written before lists were named
+            rows = [(*row, None) for row in self.db.tuples(
+                "SELECT ticker, name, sector, sub_industry FROM cache_universe ORDER BY rowid")]
         return pd.DataFrame(rows, columns=["ticker", "name", "sector", "sub_industry", "weight"])
 
     def write_universe(self, members: pd.DataFrame, name: str = "sp500", source: str = "live",
@@ -216,15 +207,12 @@ class PriceCache:
                  None if pd.isna(r.weight) or r.weight == "" else float(r.weight))
                 for position, r in enumerate(frame[["ticker", "name", "sector", "sub_industry", "weight"]]
                                              .itertuples(index=False))]
-        with self._lock:
-            self.conn.execute("BEGIN IMMEDIATE")
-            self.conn.execute("DELETE FROM cache_universes WHERE universe = ?", [name])
-            self.conn.executemany("INSERT OR REPLACE INTO cache_universes (universe, position, ticker, name, sector, "
-                                  "sub_industry, weight) VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-            self.conn.executemany("INSERT OR REPLACE INTO cache_meta (key, value) VALUES (?, ?)",
-                                  [(f"universe:{name}:fetched_at", fetched_at or utc_now()),
-                                   (f"universe:{name}:source", source)])
-            self.conn.execute("COMMIT")
+        with self.db.transaction() as db:
+            db.execute("DELETE FROM cache_universes WHERE universe = ?", [name])
+            db.executemany("INSERT INTO cache_universes (universe, position, ticker, name, sector, sub_industry, "
+                           "weight) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING", rows)
+            self._set_meta(db, [(f"universe:{name}:fetched_at", fetched_at or utc_now()),
+                                (f"universe:{name}:source", source)])
 
     def universe_info(self, name: str) -> dict[str, str | None]:
         """When a universe's list was fetched and from where ("live", or the snapshot's description)."""
@@ -234,58 +222,55 @@ class PriceCache:
         return {"fetched_at": fetched, "source": self.meta(f"universe:{name}:source") or ("live" if fetched else None)}
 
     def set_meta(self, key: str, value: str) -> None:
-        with self._lock:
-            self.conn.execute("BEGIN IMMEDIATE")
-            self.conn.execute("INSERT OR REPLACE INTO cache_meta (key, value) VALUES (?, ?)", [key, value])
-            self.conn.execute("COMMIT")
+        with self.db.transaction() as db:
+            self._set_meta(db, [(key, value)])
+
+    @staticmethod
+    def _set_meta(db: Database, pairs: list[tuple[str, str]]) -> None:
+        db.executemany("INSERT INTO cache_meta (key, value) VALUES (?, ?) "
+                       "ON CONFLICT (key) DO UPDATE SET value = excluded.value", pairs)
 
     def meta(self, key: str) -> str | None:
-        with self._lock:
-            row = self.conn.execute("SELECT value FROM cache_meta WHERE key = ?", [key]).fetchone()
-        return row[0] if row else None
+        rows = self.db.tuples("SELECT value FROM cache_meta WHERE key = ?", [key])
+        return rows[0][0] if rows else None
 
     def record_attempts(self, succeeded: Iterable[str], failed: dict[str, str]) -> None:
         now = utc_now()
-        with self._lock:
-            self.conn.execute("BEGIN IMMEDIATE")
-            self.conn.executemany(
+        with self.db.transaction() as db:
+            db.executemany(
                 "INSERT INTO cache_ticker_status (ticker, last_attempt, last_success, consecutive_failures) "
                 "VALUES (?, ?, ?, 0) ON CONFLICT(ticker) DO UPDATE SET last_attempt = excluded.last_attempt, "
                 "last_success = excluded.last_success, consecutive_failures = 0, last_error = NULL",
                 [(t, now, now) for t in succeeded])
-            self.conn.executemany(
+            db.executemany(
                 "INSERT INTO cache_ticker_status (ticker, last_attempt, consecutive_failures, last_error) "
                 "VALUES (?, ?, 1, ?) ON CONFLICT(ticker) DO UPDATE SET last_attempt = excluded.last_attempt, "
-                "consecutive_failures = consecutive_failures + 1, last_error = excluded.last_error",
+                "consecutive_failures = cache_ticker_status.consecutive_failures + 1, "
+                "last_error = excluded.last_error",
                 [(t, now, reason) for t, reason in failed.items()])
-            self.conn.execute("COMMIT")
 
     def failing_tickers(self) -> dict[str, str]:
-        with self._lock:
-            rows = self.conn.execute("SELECT ticker, last_error FROM cache_ticker_status "
-                                     "WHERE consecutive_failures > 0 ORDER BY ticker").fetchall()
-        return dict(rows)
+        return dict(self.db.tuples("SELECT ticker, last_error FROM cache_ticker_status "
+                                   "WHERE consecutive_failures > 0 ORDER BY ticker"))
 
     def start_refresh(self, expected_session: str | None) -> int:
-        with self._lock:
-            return int(self.conn.execute("INSERT INTO cache_refreshes (started_at, expected_session) VALUES (?, ?)",
-                                         [utc_now(), expected_session]).lastrowid)
+        row = self.db.execute("INSERT INTO cache_refreshes (started_at, expected_session) VALUES (?, ?) "
+                              "RETURNING id", [utc_now(), expected_session]).first()
+        return int(row["id"])
 
     def finish_refresh(self, refresh_id: int, outcome: str, last_session: str | None, requests: int, rows: int,
                        failed: dict[str, str], error: str | None) -> None:
-        with self._lock:
-            self.conn.execute(
-                "UPDATE cache_refreshes SET finished_at = ?, outcome = ?, last_session = ?, requests = ?, rows = ?, "
-                "failed = ?, error = ? WHERE id = ?",
-                [utc_now(), outcome, last_session, requests, rows, json.dumps(failed), error, refresh_id])
+        self.db.execute(
+            "UPDATE cache_refreshes SET finished_at = ?, outcome = ?, last_session = ?, requests = ?, rows = ?, "
+            "failed = ?, error = ? WHERE id = ?",
+            [utc_now(), outcome, last_session, requests, rows, json.dumps(failed), error, refresh_id])
 
     def last_refresh(self) -> dict[str, Any] | None:
-        with self._lock:
-            cursor = self.conn.execute("SELECT * FROM cache_refreshes ORDER BY id DESC LIMIT 1")
-            row = cursor.fetchone()
-            names = [d[0] for d in cursor.description]
-        return dict(zip(names, row)) if row else None
+        return self.db.execute("SELECT * FROM cache_refreshes ORDER BY id DESC LIMIT 1").first()
 
+
+def _unpack(blob: bytes) -> np.ndarray:
+    return np.frombuffer(bytes(blob), dtype="float64").reshape(-1, 7)
 
 
 def to_block(bars: pd.DataFrame) -> np.ndarray:

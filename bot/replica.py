@@ -1,0 +1,119 @@
+"""`rotation-bot run` on a shared PostgreSQL database: one replica among any number.
+
+Every replica drains the outbox (claims are row-locked, bot/storage/postgres.py), so a paid
+broadcast's fan-out grows with them, and answers the updates that reach it (all of them in webhook
+mode; none while polling, which only the leader does). Exactly one leads (bot/leadership.py): it
+polls Telegram and runs the schedule. When it dies, a standby takes the lock within
+LEADERSHIP_POLL_SECONDS of the server letting go, gives back the dead leader's claims and catches up
+on the session it may have left unevaluated (signals are stored once whoever evaluates). A leader
+that loses its lock stops at once and exits, so two replicas never poll nor evaluate at once; the
+supervisor starts it again as a standby.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+from datetime import datetime, timedelta, timezone
+
+from bot.config import AppConfig
+from bot.leadership import LEADERSHIP_POLL_SECONDS, AdvisoryLock, Leadership
+from bot.services import Services
+from signals.errors import RotationError
+
+log = logging.getLogger(__name__)
+
+ALIVE_WITHIN_SECONDS = 20.0  # a replica silent this long is taken for dead: its claims go out again
+
+
+def run_replica(services: Services) -> int:
+    """One replica until SIGINT/SIGTERM (0), or until it must stop (RotationError, for the supervisor)."""
+    config = services.config
+    if config.telegram_bot_token is None:
+        raise RotationError("replicas on DATABASE_URL need TELEGRAM_BOT_TOKEN (the console schedule runs on a "
+                            "SQLite file: unset DATABASE_URL)")
+    assert config.database_url is not None
+    _refuse_a_namesake(services)
+    lock = AdvisoryLock(config.database_url.get_secret_value(), config.replica)
+    try:
+        asyncio.run(_serve(services, lock))
+    finally:
+        lock.release()
+        services.store.retire_replica()
+    if services.exit_reason:
+        raise RotationError(services.exit_reason)
+    return 0
+
+
+def _refuse_a_namesake(services: Services) -> None:
+    """Two live replicas under one name would take each other's claims for a dead one's."""
+    now = datetime.now(timezone.utc)
+    for replica in services.store.replicas():
+        alive = now - datetime.fromisoformat(replica.beat_at) < timedelta(seconds=ALIVE_WITHIN_SECONDS)
+        if replica.name == services.store.replica and alive:
+            raise RotationError(f"a replica named {replica.name!r} is running (pid {replica.pid} on {replica.host}); "
+                                f"give each replica its own REPLICA_NAME")
+
+
+async def _serve(services: Services, lock: Leadership) -> None:
+    from bot.app import build_application, schedule_shared_jobs, take_the_lead
+
+    config = services.config
+    stop = asyncio.Event()
+    services.stop = stop
+    loop = asyncio.get_running_loop()
+
+    def stopping() -> None:
+        log.info("stopping: finishing the sends in flight")
+        services.feed.cancel()
+        if services.deliverer is not None:
+            services.deliverer.stop()
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping)
+    application = build_application(services)
+    host, pid = socket.gethostname(), os.getpid()
+    role = "standby"
+    await asyncio.to_thread(services.store.announce_replica, role, host, pid)
+    async with application:
+        await application.start()
+        if config.telegram_webhook_url:
+            await _start_webhook(application, config)
+        schedule_shared_jobs(application, services)
+        log.info("replica %s started as a standby", config.replica)
+        try:
+            while not stop.is_set():
+                if role == "standby" and await asyncio.to_thread(lock.try_lead):
+                    role = "leader"
+                    await asyncio.to_thread(services.store.announce_replica, role, host, pid)
+                    log.info("replica %s leads: it polls Telegram and runs the schedule", config.replica)
+                    await take_the_lead(application, services, poll=not config.telegram_webhook_url)
+                elif role == "leader" and not await asyncio.to_thread(lock.still_leading):
+                    services.exit_reason = ("lost the lead (the database connection that held it is gone); exiting "
+                                            "so that the supervisor starts this replica again as a standby")
+                    break
+                await asyncio.to_thread(services.store.announce_replica, role, host, pid)
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=LEADERSHIP_POLL_SECONDS)
+                except TimeoutError:
+                    pass
+        finally:
+            services.feed.cancel()
+            updater = application.updater
+            if updater is not None and updater.running:
+                await updater.stop()
+            if application.running:
+                await application.stop()
+
+
+async def _start_webhook(application, config: AppConfig) -> None:  # noqa: ANN001
+    """Telegram posts updates to TELEGRAM_WEBHOOK_URL; each replica listens behind it (a load balancer's)."""
+    from bot.runner import webhook_arguments
+
+    assert application.updater is not None
+    await application.updater.start_webhook(bootstrap_retries=-1, **webhook_arguments(config))
+    log.info("taking updates by webhook on %s:%d", config.telegram_webhook_listen, config.telegram_webhook_port)
