@@ -29,7 +29,6 @@ from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
     CommandHandler,
-    ContextTypes,
     Defaults,
     InlineQueryHandler,
     MessageHandler,
@@ -38,6 +37,7 @@ from telegram.ext import (
 )
 
 from bot.channels import attach_channels
+from bot.chat_io import CONTEXT_TYPES, BotContext
 from signals.errors import Cancelled
 from bot.config import AppConfig
 from bot.controls import settings_button
@@ -48,7 +48,6 @@ from bot.commands import (
     history_button,
     plain_text,
     reply,
-    services_of,
     stale_button,
     toggle_button,
     unknown_command,
@@ -193,6 +192,7 @@ def build_application(services: Services) -> Application:
                                      group_max_rate=GROUP_MESSAGES_PER_MINUTE, group_time_period=60,
                                      max_retries=3))
         .post_init(_post_init)
+        .context_types(CONTEXT_TYPES)
         .concurrent_updates(True)
         .request(PacedRequest(rate, connection_pool_size=CONNECTIONS))
         .get_updates_request(polling)
@@ -201,7 +201,7 @@ def build_application(services: Services) -> Application:
     if urls:
         builder = builder.base_url(urls["base_url"]).base_file_url(urls["base_file_url"])
     application = builder.build()
-    application.bot_data["services"] = services
+    application.bot_data.services = services
     services.listening = ListeningWatch(polling, give_up_seconds=config.polling_give_up_seconds)
     composer = AlertComposer(services.store, services.chart)
     sender = TelegramSender(application, paid_broadcast=config.telegram_paid_broadcast)
@@ -222,7 +222,7 @@ def bot_urls(config: AppConfig) -> dict[str, str]:
 
 def register_handlers(application: Application) -> None:
     throttle = ChatThrottle()
-    application.bot_data["throttle"] = throttle
+    application.bot_data.throttle = throttle
     application.add_handler(TypeHandler(Update, _callback_without_chat), group=-2)
     application.add_handler(TypeHandler(Update, throttle_handler(throttle)), group=-1)
     for command in COMMANDS:
@@ -239,7 +239,7 @@ def register_handlers(application: Application) -> None:
     application.add_error_handler(on_error)
 
 
-async def _callback_without_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def _callback_without_chat(update: Update, context: BotContext) -> None:
     """A button on an inline message (shared into another chat) comes without a chat: nothing here can
     act for it, so it is answered (a button never spins) and goes no further."""
     query = update.callback_query
@@ -253,9 +253,9 @@ def _guarded(command: Command):
     if not command.admin_only:
         return command.handler
 
-    async def guarded(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def guarded(update: Update, context: BotContext) -> None:
         chat = update.effective_chat
-        if not services_of(context).is_admin(chat.id if chat else None):
+        if not context.services.is_admin(chat.id if chat else None):
             await reply(update, "This command is for the bot's administrators.")
             return
         await command.handler(update, context)
@@ -263,7 +263,7 @@ def _guarded(command: Command):
     return guarded
 
 
-async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def on_error(update: object, context: BotContext) -> None:
     """The one handler for what nobody expected: log it whole, tell the user briefly.
 
     Polling errors arrive here too, without an update (run_polling routes them here): PTB retries
@@ -282,7 +282,7 @@ async def on_error(update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
 
 async def _post_init(application: Application) -> None:
     """One bot on a file: it leads from the start (run_polling polls)."""
-    services: Services = application.bot_data["services"]
+    services = application.bot_data.services
     schedule_shared_jobs(application, services)
     await take_the_lead(application, services, poll=False)
 
@@ -367,10 +367,10 @@ def schedule_next_evaluation(application: Application, services: Services) -> No
     log.info("next evaluation after the %s close, at %s", due.session, due.at.astimezone(NEW_YORK))
 
 
-async def evaluate_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def evaluate_job(context: BotContext) -> None:
     """The scheduled tick. Stale or partial live data is retried every few minutes for a while;
     then the session is left stale (no detector fired), /status says so, and admins are told once."""
-    services = services_of(context)
+    services = context.services
     if not services.leading:  # only the leader evaluates: a session is never evaluated twice at once
         return
     config = services.config
@@ -407,10 +407,10 @@ async def evaluate_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     schedule_next_evaluation(context.application, services)
 
 
-async def watch_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def watch_job(context: BotContext) -> None:
     """The scheduler's turn and the last good poll, for `rotation-bot health`; and the stop with one line
     when polling has been refused or dead too long (bot/listening.py)."""
-    services = services_of(context)
+    services = context.services
     watch = services.listening
     polled = watch.request.last_ok_wall if watch is not None else None
     await asyncio.to_thread(services.store.beat, "loop")
@@ -429,9 +429,9 @@ async def watch_job(context: ContextTypes.DEFAULT_TYPE) -> None:
             context.application.stop_running()
 
 
-async def integrity_job(context: ContextTypes.DEFAULT_TYPE) -> None:
+async def integrity_job(context: BotContext) -> None:
     """Once a day, PRAGMA quick_check: damage found while running is said, not lived with in silence."""
-    services = services_of(context)
+    services = context.services
     try:
         damage = await asyncio.to_thread(services.store.integrity)
     except Exception as exc:  # sqlite3.DatabaseError: the file cannot even be checked
@@ -446,9 +446,9 @@ async def integrity_job(context: ContextTypes.DEFAULT_TYPE) -> None:
 BACKLOG_NOTICE_MINUTES = 30  # alerts waiting longer than this: the administrators are told (once)
 
 
-async def deliver_job(context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = services_of(context)
-    throttle = context.application.bot_data.get("throttle")
+async def deliver_job(context: BotContext) -> None:
+    services = context.services
+    throttle = context.bot_data.throttle
     if throttle is not None:
         throttle.forget_idle()
     deliverer = services.deliverer
@@ -465,7 +465,7 @@ async def deliver_job(context: ContextTypes.DEFAULT_TYPE) -> None:
     await _tell_admins_of_a_backlog(context, services)
 
 
-async def _tell_admins_of_expired(context: ContextTypes.DEFAULT_TYPE, services: Services,
+async def _tell_admins_of_expired(context: BotContext, services: Services,
                                   report: DrainReport) -> None:
     """Alerts that stopped being news before Telegram took them: admins hear of it once per session."""
     for session in sorted(report.expired_sessions):
@@ -476,7 +476,7 @@ async def _tell_admins_of_expired(context: ContextTypes.DEFAULT_TYPE, services: 
                                          f"hours of the close ({expired} expired in all, see /stats).")
 
 
-async def _tell_admins_of_a_backlog(context: ContextTypes.DEFAULT_TYPE, services: Services) -> None:
+async def _tell_admins_of_a_backlog(context: BotContext, services: Services) -> None:
     """Alerts that wait (Telegram unreachable, rate limits) are kept, not dropped: admins hear of it once."""
     oldest = await asyncio.to_thread(services.store.oldest_waiting)
     if oldest is None:
@@ -491,8 +491,8 @@ async def _tell_admins_of_a_backlog(context: ContextTypes.DEFAULT_TYPE, services
                                      f"as soon as Telegram accepts them.")
 
 
-async def notify_admins(context: ContextTypes.DEFAULT_TYPE, text: str) -> None:
-    for chat_id in services_of(context).config.admin_chat_ids:
+async def notify_admins(context: BotContext, text: str) -> None:
+    for chat_id in context.services.config.admin_chat_ids:
         try:
             await context.bot.send_message(chat_id, escape(text))
         except TelegramError:

@@ -8,22 +8,44 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable
 from html import escape
-from typing import Any, TypeVar
+from typing import TypeVar
+
+from dataclasses import dataclass
 
 from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.ext import ContextTypes
+from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 from bot.messages import split_message
 from bot.services import Services
+from bot.throttle import ChatThrottle
 
 T = TypeVar("T")
 
 
-def services_of(context: ContextTypes.DEFAULT_TYPE) -> Services:
-    return context.application.bot_data["services"]
+@dataclass
+class BotData:
+    """What the application holds for every handler and job: typed, never looked up by a string."""
+
+    services: Services | None = None
+    throttle: ChatThrottle | None = None
+
+
+class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):
+    """The context every handler and job receives (PTB's contexttypesbot example)."""
+
+    def __init__(self, application: Application, chat_id: int | None = None, user_id: int | None = None) -> None:
+        super().__init__(application=application, chat_id=chat_id, user_id=user_id)
+
+    @property
+    def services(self) -> Services:
+        services = self.bot_data.services
+        assert services is not None, "build_application sets the services before any update"
+        return services
+
+
+CONTEXT_TYPES = ContextTypes(context=BotContext, bot_data=BotData)
 
 
 ECHO_LIMIT = 64  # characters of a user's own words quoted back
@@ -63,16 +85,10 @@ def small_number(word: str, low: int, high: int) -> int | None:
     return value if low <= value <= high else None
 
 
-async def off_loop(function: Callable[..., T], *args: Any) -> T:
-    """SQLite work runs in a worker thread: a handler never waits on the event loop behind a write
-    (a tick's or the price cache's) holding the database."""
-    return await asyncio.to_thread(function, *args)
-
-
 async def remember_chat(update: Update, services: Services) -> None:
     chat = update.effective_chat
     if chat is not None:
-        await off_loop(services.store.upsert_chat, chat.id, chat.type, chat.title or chat.full_name or "")
+        await asyncio.to_thread(services.store.upsert_chat, chat.id, chat.type, chat.title or chat.full_name or "")
 
 
 
@@ -91,12 +107,12 @@ async def bind_alerts_here(update: Update, services: Services) -> None:
     if chat is None or not chat.is_forum:
         return
     thread = topic_of(update)
-    current = await off_loop(services.store.chat_settings, chat.id)
+    current = await asyncio.to_thread(services.store.chat_settings, chat.id)
     if current.thread_id != thread:
-        await off_loop(lambda: services.store.update_chat_settings(chat.id, thread_id=thread))
+        await asyncio.to_thread(lambda: services.store.update_chat_settings(chat.id, thread_id=thread))
 
 
-async def may_change_chat(update: Update, context: ContextTypes.DEFAULT_TYPE) -> bool:
+async def may_change_chat(update: Update, context: BotContext) -> bool:
     """Who may change what a chat receives: in a private chat its own user; in a group or channel its
     administrators. A button pressed by someone else (a forwarded message, a forged callback) changes nothing."""
     chat, user = update.effective_chat, update.effective_user

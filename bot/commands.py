@@ -7,6 +7,8 @@ unexpected goes to the one error handler in `bot.app`.
 
 from __future__ import annotations
 
+import asyncio
+
 import json
 
 from collections.abc import Awaitable, Callable
@@ -17,7 +19,6 @@ from html import escape
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import ContextTypes
 
 from bot.answers import ANSWERS, breadth_answer, chart_keyboard
 from signals.metrics.breadth import UNIVERSE_LABELS
@@ -29,10 +30,8 @@ from bot.chat_io import (
     bind_alerts_here,
     echo,
     may_change_chat,
-    off_loop,
     remember_chat,
     reply,
-    services_of,
     small_number,
 )
 from bot.messages import (
@@ -44,8 +43,9 @@ from bot.messages import (
 from bot.services import Services
 from bot.storage import Replica
 from signals.topics import TOPIC_BY_NAME, TOPIC_NAMES, TOPICS
+from bot.chat_io import BotContext
 
-Handler = Callable[[Update, ContextTypes.DEFAULT_TYPE], Awaitable[None]]
+Handler = Callable[[Update, BotContext], Awaitable[None]]
 T = TypeVar("T")
 NEW_YORK = ZoneInfo("America/New_York")
 HISTORY_DEFAULT, HISTORY_MAX = 10, 50
@@ -86,10 +86,10 @@ def valid_topics_text() -> str:
 # handlers -------------------------------------------------------------------------------------
 
 
-async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = services_of(context)
+async def start(update: Update, context: BotContext) -> None:
+    services = context.services
     await remember_chat(update, services)
-    subscribed = await off_loop(services.store.subscriptions, update.effective_chat.id)
+    subscribed = await asyncio.to_thread(services.store.subscriptions, update.effective_chat.id)
     await reply(
         update,
         "<b>rotation-bot</b> watches the US market for a rotation out of a few mega-caps into the broad "
@@ -100,8 +100,8 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     )
 
 
-async def help_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = services_of(context)
+async def help_command(update: Update, context: BotContext) -> None:
+    services = context.services
     admin = services.is_admin(update.effective_chat.id if update.effective_chat else None)
     await reply(update, help_text(admin))
 
@@ -117,8 +117,8 @@ def help_text(admin: bool) -> str:
 
 
 def snapshot_command(topic: str) -> Handler:
-    async def show(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        services = services_of(context)
+    async def show(update: Update, context: BotContext) -> None:
+        services = context.services
         await remember_chat(update, services)
         args = [a.lower() for a in (context.args or [])]
         universe = None
@@ -144,10 +144,10 @@ def snapshot_command(topic: str) -> Handler:
     return show
 
 
-async def signals_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = services_of(context)
+async def signals_command(update: Update, context: BotContext) -> None:
+    services = context.services
     await remember_chat(update, services)
-    subscribed = await off_loop(services.store.subscriptions, update.effective_chat.id)
+    subscribed = await asyncio.to_thread(services.store.subscriptions, update.effective_chat.id)
     lines = ["<b>Signals</b> (tap to toggle)"]
     for topic in TOPIC_NAMES:
         state = "subscribed" if topic in subscribed else "off"
@@ -158,8 +158,8 @@ async def signals_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
 def subscription_command(subscribe: bool) -> Handler:
     verb = "subscribe" if subscribe else "unsubscribe"
 
-    async def change(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        services = services_of(context)
+    async def change(update: Update, context: BotContext) -> None:
+        services = context.services
         await remember_chat(update, services)
         topics = parse_topics(context.args or [])
         if topics is None:
@@ -172,9 +172,9 @@ def subscription_command(subscribe: bool) -> Handler:
             return
         chat_id = update.effective_chat.id
         store = services.store
-        changed = await off_loop(store.subscribe if subscribe else store.unsubscribe, chat_id, topics)
+        changed = await asyncio.to_thread(store.subscribe if subscribe else store.unsubscribe, chat_id, topics)
         await bind_alerts_here(update, services)
-        now = await off_loop(store.subscriptions, chat_id)
+        now = await asyncio.to_thread(store.subscriptions, chat_id)
         done = ", ".join(changed) if changed else "nothing changed"
         await reply(update, f"{'Subscribed' if subscribe else 'Unsubscribed'}: {done}.\n"
                             f"This chat now receives: {', '.join(t for t in TOPIC_NAMES if t in now) or 'nothing'}.")
@@ -183,8 +183,8 @@ def subscription_command(subscribe: bool) -> Handler:
     return change
 
 
-async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = services_of(context)
+async def history(update: Update, context: BotContext) -> None:
+    services = context.services
     args = context.args or []
     count = HISTORY_DEFAULT
     if args:
@@ -193,7 +193,7 @@ async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
             await reply(update, f"Use /history or /history N with N from 1 to {HISTORY_MAX} (got {echo(args)}).")
             return
         count = number
-    signals = await off_loop(services.store.recent_signals, count)
+    signals = await asyncio.to_thread(services.store.recent_signals, count)
     if not signals:
         await reply(update, "No signals yet.")
         return
@@ -203,7 +203,7 @@ async def history(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                                         (snapshot or {}).get("active") or {}), reply_markup=detail)
 
 
-async def history_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def history_button(update: Update, context: BotContext) -> None:
     """The button under /history: the same signals as their full alerts."""
     query = update.callback_query
     count = small_number((query.data or "").removeprefix("hist:"), 1, HISTORY_MAX)
@@ -211,12 +211,12 @@ async def history_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await query.answer("That button is out of date; send /history for a fresh one.")
         return
     await query.answer()
-    signals = await off_loop(services_of(context).store.recent_signals, count)
+    signals = await asyncio.to_thread(context.services.store.recent_signals, count)
     await reply(update, "\n\n".join(signal_message(s) for s in signals) or "No signals yet.")
 
 
-async def chart(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = services_of(context)
+async def chart(update: Update, context: BotContext) -> None:
+    services = context.services
     args = context.args or []
     name = args[0].lower() if args else "breadth"
     if len(args) > 1 or name not in CHARTS:
@@ -225,7 +225,7 @@ async def chart(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await send_chart(update, services, name)
 
 
-async def chart_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def chart_button(update: Update, context: BotContext) -> None:
     """The chart button under a topic's answer."""
     query = update.callback_query
     name = (query.data or "").removeprefix("chart:")
@@ -233,7 +233,7 @@ async def chart_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> No
         await query.answer("That button is out of date; send /chart for a fresh one.")
         return
     await query.answer()
-    await send_chart(update, services_of(context), name)
+    await send_chart(update, context.services, name)
 
 
 async def send_chart(update: Update, services: Services, name: str) -> None:
@@ -246,13 +246,13 @@ async def send_chart(update: Update, services: Services, name: str) -> None:
         await update.effective_message.reply_photo(png, caption=f"{escape(CHARTS[name][0])} \u00b7 {as_of} close")
 
 
-async def status(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = services_of(context)
+async def status(update: Update, context: BotContext) -> None:
+    services = context.services
     admin = services.is_admin(update.effective_chat.id if update.effective_chat else None)
-    await reply(update, await off_loop(status_text, services, context, admin))
+    await reply(update, await asyncio.to_thread(status_text, services, context, admin))
 
 
-def status_text(services: Services, context: ContextTypes.DEFAULT_TYPE, admin: bool = False) -> str:
+def status_text(services: Services, context: BotContext, admin: bool = False) -> str:
     """What everyone may see; error texts, file paths and failing tickers only in admin chats."""
     store = services.store
     lines = ["<b>Status</b>"]
@@ -331,8 +331,8 @@ def replicas_line(replicas: list[Replica], me: str, now: datetime | None = None)
     return f"Replicas: {lead}{waiting}"
 
 
-async def run_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = services_of(context)
+async def run_now(update: Update, context: BotContext) -> None:
+    services = context.services
     if services.tick_lock.locked():
         await reply(update, "A tick is already running; /status shows it.")
         return
@@ -345,8 +345,8 @@ async def run_now(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await reply(update, f"Tick done: data as of {escape(result.as_of)}, {counted}.")
 
 
-async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    numbers = await off_loop(services_of(context).store.stats)
+async def stats(update: Update, context: BotContext) -> None:
+    numbers = await asyncio.to_thread(context.services.store.stats)
     topics = ", ".join(f"{t} {numbers['subscriptions'].get(t, 0)}" for t in TOPIC_NAMES)
     deliveries = ", ".join(f"{k} {v}" for k, v in sorted(numbers["deliveries"].items())) or "none"
     channels = [f"\u2022 {escape(row['title'] or str(row['id']))}: sent {row['sent'] or 0}, pending "
@@ -358,10 +358,10 @@ async def stats(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
                         f"Channels: {len(channels) or 'none'}" + "".join(f"\n{line}" for line in channels))
 
 
-async def toggle_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def toggle_button(update: Update, context: BotContext) -> None:
     """The inline buttons of /start and /signals: flip one topic and redraw the buttons."""
     query = update.callback_query
-    services = services_of(context)
+    services = context.services
     topic = (query.data or "").removeprefix("toggle:")
     if topic not in TOPIC_NAMES:
         await query.answer("That button is out of date; send /signals for a fresh one.")
@@ -371,29 +371,30 @@ async def toggle_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     await remember_chat(update, services)
     chat_id = update.effective_chat.id
-    if topic in await off_loop(services.store.subscriptions, chat_id):
-        await off_loop(services.store.unsubscribe, chat_id, [topic])
+    if topic in await asyncio.to_thread(services.store.subscriptions, chat_id):
+        await asyncio.to_thread(services.store.unsubscribe, chat_id, [topic])
         note = f"Unsubscribed from {topic}"
     else:
-        await off_loop(services.store.subscribe, chat_id, [topic])
+        await asyncio.to_thread(services.store.subscribe, chat_id, [topic])
         note = f"Subscribed to {topic}"
     await bind_alerts_here(update, services)
     await query.answer(note)
-    await query.edit_message_reply_markup(topics_keyboard(await off_loop(services.store.subscriptions, chat_id)))
+    await query.edit_message_reply_markup(topics_keyboard(await asyncio.to_thread(services.store.subscriptions,
+                                                                                  chat_id)))
 
 
-async def plain_text(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def plain_text(update: Update, context: BotContext) -> None:
     """Words in a private chat: a person expects an answer. A short hint and the current headline."""
-    snapshot = await off_loop(services_of(context).store.latest_snapshot)
+    snapshot = await asyncio.to_thread(context.services.store.latest_snapshot)
     if snapshot is None:
-        now = services_of(context).first_reading_note()
+        now = context.services.first_reading_note()
     else:
         now = f"Now ({escape(snapshot['as_of'])} close): {escape(picture_lines(snapshot)[0])}."
     await reply(update, f"I answer commands rather than messages: /breadth for the current picture, /help for "
                         f"the rest.\n{now}")
 
 
-async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def unknown_command(update: Update, context: BotContext) -> None:
     """A command nobody handles: explained, unless it was meant for another bot in the group."""
     text = (update.effective_message.text or "") if update.effective_message else ""
     word = text.split()[0] if text.split() else ""
@@ -403,7 +404,7 @@ async def unknown_command(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
     await reply(update, f"Unknown command {escape(word[:ECHO_LIMIT])}. /help lists what I understand.")
 
 
-async def stale_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def stale_button(update: Update, context: BotContext) -> None:
     """Any other button press is answered too, or the user's spinner never stops."""
     if update.callback_query is not None:
         await update.callback_query.answer("That button is out of date; send /signals for a fresh one.")

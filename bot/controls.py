@@ -6,10 +6,11 @@ group's administrators change them, as with subscriptions.
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.ext import ContextTypes
+import asyncio
 
-from bot.chat_io import bind_alerts_here, echo, may_change_chat, off_loop, remember_chat, reply, services_of
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+
+from bot.chat_io import BotContext, bind_alerts_here, echo, may_change_chat, remember_chat, reply
 from bot.preferences import ChatSettings, parse_quiet, valid_timezone
 
 DEFAULT_QUIET = ("22:00", "07:00")  # what the quiet-hours button turns on
@@ -34,28 +35,28 @@ def settings_keyboard(settings: ChatSettings) -> InlineKeyboardMarkup:
                                  [InlineKeyboardButton(quiet, callback_data="set:quiet")]])
 
 
-async def _chat_to_change(update: Update, context: ContextTypes.DEFAULT_TYPE) -> int | None:
+async def _chat_to_change(update: Update, context: BotContext) -> int | None:
     """The chat a control changes; None (and a refusal sent) for a group member who is not an admin."""
     if not await may_change_chat(update, context):
         await reply(update, GROUP_ONLY)
         return None
-    await remember_chat(update, services_of(context))
+    await remember_chat(update, context.services)
     return update.effective_chat.id
 
 
-async def settings_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = services_of(context)
+async def settings_command(update: Update, context: BotContext) -> None:
+    services = context.services
     await remember_chat(update, services)
     chat_id = update.effective_chat.id
-    settings = await off_loop(services.store.chat_settings, chat_id)
-    topics = await off_loop(services.store.subscriptions, chat_id)
+    settings = await asyncio.to_thread(services.store.chat_settings, chat_id)
+    topics = await asyncio.to_thread(services.store.subscriptions, chat_id)
     await reply(update, settings_text(settings, topics), reply_markup=settings_keyboard(settings))
 
 
-async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def settings_button(update: Update, context: BotContext) -> None:
     """The buttons of /settings: flip digest or quiet hours, redraw the message."""
     query = update.callback_query
-    services = services_of(context)
+    services = context.services
     what = (query.data or "").removeprefix("set:")
     if what not in ("digest", "quiet"):
         await query.answer("That button is out of date; send /settings for a fresh one.")
@@ -65,23 +66,24 @@ async def settings_button(update: Update, context: ContextTypes.DEFAULT_TYPE) ->
         return
     await remember_chat(update, services)
     chat_id = update.effective_chat.id
-    current = await off_loop(services.store.chat_settings, chat_id)
+    current = await asyncio.to_thread(services.store.chat_settings, chat_id)
     if what == "digest":
-        settings = await off_loop(lambda: services.store.update_chat_settings(chat_id, digest=not current.digest))
+        settings = await asyncio.to_thread(lambda: services.store.update_chat_settings(chat_id,
+                                           digest=not current.digest))
         note = "Digest on" if settings.digest else "Digest off"
         await bind_alerts_here(update, services)
     else:
         start, end = (None, None) if current.quiet_start else DEFAULT_QUIET
-        settings = await off_loop(lambda: services.store.update_chat_settings(chat_id, quiet_start=start,
+        settings = await asyncio.to_thread(lambda: services.store.update_chat_settings(chat_id, quiet_start=start,
                                                                               quiet_end=end))
         note = "Quiet hours off" if start is None else f"Quiet {start}\u2013{end} ({settings.timezone})"
     await query.answer(note)
-    topics = await off_loop(services.store.subscriptions, chat_id)
+    topics = await asyncio.to_thread(services.store.subscriptions, chat_id)
     await query.edit_message_text(settings_text(settings, topics), reply_markup=settings_keyboard(settings))
 
 
-async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = services_of(context)
+async def digest_command(update: Update, context: BotContext) -> None:
+    services = context.services
     args = [a.lower() for a in (context.args or [])]
     if args not in (["on"], ["off"]):
         await reply(update, f"Use /digest on or /digest off (got {echo(context.args or [])}).")
@@ -89,7 +91,7 @@ async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
     chat_id = await _chat_to_change(update, context)
     if chat_id is None:
         return
-    await off_loop(lambda: services.store.update_chat_settings(chat_id, digest=args == ["on"]))
+    await asyncio.to_thread(lambda: services.store.update_chat_settings(chat_id, digest=args == ["on"]))
     await bind_alerts_here(update, services)
     if args == ["on"]:
         await reply(update, "Digest on: one message after each session's close with the day's picture and any "
@@ -98,8 +100,8 @@ async def digest_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> 
         await reply(update, "Digest off: each signal arrives as it happens.")
 
 
-async def quiet_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = services_of(context)
+async def quiet_command(update: Update, context: BotContext) -> None:
+    services = context.services
     text = " ".join(context.args or []).strip()
     window = None if text.lower() == "off" else parse_quiet(text)
     if text.lower() != "off" and window is None:
@@ -110,7 +112,7 @@ async def quiet_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     if chat_id is None:
         return
     start, end = window if window else (None, None)
-    settings = await off_loop(lambda: services.store.update_chat_settings(chat_id, quiet_start=start,
+    settings = await asyncio.to_thread(lambda: services.store.update_chat_settings(chat_id, quiet_start=start,
                                                                           quiet_end=end))
     if window is None:
         await reply(update, "Quiet hours off: alerts notify as they arrive.")
@@ -119,8 +121,8 @@ async def quiet_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
                             f"silently. /timezone changes the zone.")
 
 
-async def timezone_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = services_of(context)
+async def timezone_command(update: Update, context: BotContext) -> None:
+    services = context.services
     args = context.args or []
     name = valid_timezone(args[0]) if len(args) == 1 else None
     if name is None:
@@ -130,6 +132,6 @@ async def timezone_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -
     chat_id = await _chat_to_change(update, context)
     if chat_id is None:
         return
-    settings = await off_loop(lambda: services.store.update_chat_settings(chat_id, timezone=name))
+    settings = await asyncio.to_thread(lambda: services.store.update_chat_settings(chat_id, timezone=name))
     quiet = f" Quiet hours: {settings.describe_quiet()}." if settings.quiet_start else ""
     await reply(update, f"Time zone: {name}.{quiet}")

@@ -8,19 +8,19 @@ data work; state is in SQLite, so they survive restarts. At most 20 per chat.
 
 from __future__ import annotations
 
+import asyncio
+
 import difflib
 
 from telegram import Update
-from telegram.ext import ContextTypes
 
 from bot.chat_io import (
+    BotContext,
     bind_alerts_here,
     echo,
     may_change_chat,
-    off_loop,
     remember_chat,
     reply,
-    services_of,
     small_number,
 )
 from bot.custom_alert_rules import MAX_ALERTS, OPERATORS, holds, metric_paths, parse_number, shown
@@ -58,8 +58,8 @@ def usage() -> str:
             "/alerts lists yours; /alert delete &lt;id&gt; removes one; /alert paths lists every path.")
 
 
-async def alert_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = services_of(context)
+async def alert_command(update: Update, context: BotContext) -> None:
+    services = context.services
     args = context.args or []
     if len(args) == 2 and args[0].lower() == "delete":
         await _delete(update, context, args[1])
@@ -92,7 +92,7 @@ async def alert_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
         return
     await remember_chat(update, services)
     chat_id = update.effective_chat.id
-    alert_id = await off_loop(services.store.add_custom_alert, chat_id, path, op, number, MAX_ALERTS)
+    alert_id = await asyncio.to_thread(services.store.add_custom_alert, chat_id, path, op, number, MAX_ALERTS)
     if alert_id is None:
         await reply(update, f"This chat has {MAX_ALERTS} alerts, the most it can have. /alerts lists them; "
                             f"/alert delete &lt;id&gt; makes room.")
@@ -101,15 +101,16 @@ async def alert_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> N
     value = paths[path]
     past = value is not None and holds(op, value, number)
     if past:  # already past the level: it fires at the next crossing, not at once
-        await off_loop(services.store.save_custom_alert_state, alert_id, True, 0, [], snapshot.get("as_of", ""))
+        await asyncio.to_thread(services.store.save_custom_alert_state,
+                                alert_id, True, 0, [], snapshot.get("as_of", ""))
     now = shown(value)
     note = (f" It is already {op} {number:g} now ({now}): it fires the next time it crosses." if past
             else f" Now {now}; it fires once when it crosses, after a session's close.")
     await reply(update, f"Alert #{alert_id}: <code>{path}</code> {op} {number:g}.{note}")
 
 
-async def _delete(update: Update, context: ContextTypes.DEFAULT_TYPE, word: str) -> None:
-    services = services_of(context)
+async def _delete(update: Update, context: BotContext, word: str) -> None:
+    services = context.services
     alert_id = small_number(word, 1, 10**9)
     if alert_id is None:
         await reply(update, f"Use /alert delete &lt;id&gt; with an id from /alerts (got {echo(word)}).")
@@ -117,14 +118,14 @@ async def _delete(update: Update, context: ContextTypes.DEFAULT_TYPE, word: str)
     if not await may_change_chat(update, context):
         await reply(update, "Only this group's administrators can change its alerts.")
         return
-    deleted = await off_loop(services.store.delete_custom_alert, update.effective_chat.id, alert_id)
+    deleted = await asyncio.to_thread(services.store.delete_custom_alert, update.effective_chat.id, alert_id)
     await reply(update, f"Alert #{alert_id} deleted." if deleted else f"This chat has no alert #{alert_id}. /alerts "
                                                                         f"lists its alerts.")
 
 
-async def alerts_command(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-    services = services_of(context)
-    alerts = await off_loop(services.store.custom_alerts, update.effective_chat.id)
+async def alerts_command(update: Update, context: BotContext) -> None:
+    services = context.services
+    alerts = await asyncio.to_thread(services.store.custom_alerts, update.effective_chat.id)
     if not alerts:
         await reply(update, f"No alerts of your own yet. {usage()}")
         return

@@ -7,15 +7,16 @@ switched on for the bot (@BotFather, /setinline); without a reading yet, a butto
 
 from __future__ import annotations
 
+import asyncio
+
 import re
 from html import unescape
 
 from telegram import InlineQueryResultArticle, InlineQueryResultsButton, InputTextMessageContent, Update
 from telegram.constants import ParseMode
-from telegram.ext import ContextTypes
 
 from bot.answers import ANSWERS
-from bot.chat_io import clean, off_loop, services_of
+from bot.chat_io import BotContext, clean
 from signals.topics import TOPIC_BY_NAME
 
 CACHE_SECONDS = 300  # Telegram may show the same cards for this long: a reading changes once a session
@@ -28,16 +29,16 @@ def topics_for(query: str) -> list[str]:
     return matching or list(ANSWERS)
 
 
-async def inline_query(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+async def inline_query(update: Update, context: BotContext) -> None:
     query = update.inline_query
     if query is None:
         return
-    snapshot = await off_loop(services_of(context).store.latest_snapshot)
+    snapshot = await asyncio.to_thread(context.services.store.latest_snapshot)
     if snapshot is None:
         await query.answer([], cache_time=60, button=InlineQueryResultsButton(
             "No reading yet: open the bot", start_parameter="inline"))
         return
-    settings = services_of(context).settings
+    settings = context.services.settings
     as_of = snapshot.get("as_of", "")
     results = []
     for topic in topics_for(clean(query.query)):

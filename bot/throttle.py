@@ -8,6 +8,8 @@ runs, with one polite notice per window, so no chat can occupy the bot.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import time
 from collections import deque
 from collections.abc import Callable
@@ -15,7 +17,10 @@ from dataclasses import dataclass, field
 
 from telegram import Update
 from telegram.constants import ChatType
-from telegram.ext import ApplicationHandlerStop, ContextTypes
+from telegram.ext import ApplicationHandlerStop
+
+if TYPE_CHECKING:
+    from bot.chat_io import BotContext
 
 
 @dataclass
@@ -59,7 +64,7 @@ class ChatThrottle:
 def throttle_handler(throttle: ChatThrottle):  # noqa: ANN201 - a PTB callback
     """A TypeHandler callback for the group before all others: over-budget updates stop there."""
 
-    async def check(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+    async def check(update: Update, context: BotContext) -> None:
         chat = update.effective_chat
         message = update.effective_message
         is_command = bool(message and message.text and message.text.startswith("/"))

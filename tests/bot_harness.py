@@ -55,6 +55,22 @@ async def until(condition: Callable[[], Any], timeout: float = 15.0, every: floa
     raise AssertionError(f"condition not met within {timeout} s")
 
 
+async def settled(fake, services: Services, timeout: float = 15.0) -> None:
+    """Everything asked of the bot so far is done: every update fetched and handled, no tick running,
+    nothing waiting in the outbox. A check that something did *not* happen is made after this, never
+    after a fixed sleep (which a slow bot passes by being slow)."""
+    application = services.application  # type: ignore[attr-defined]
+
+    def idle() -> bool:
+        return (fake.received_all() and application.update_queue.empty()
+                and application.update_processor.current_concurrent_updates == 0
+                and not services.tick_lock.locked() and not (services.deliverer and services.deliverer.busy)
+                and services.store.stats()["deliveries"].get("pending", 0) == 0)
+
+    await until(idle, timeout=timeout)
+    await until(idle, timeout=timeout)  # twice: a handler that had just been dequeued has started by now
+
+
 def _startup_tick_done(services: Services) -> bool:
     """The catch-up tick that start-up schedules has run and let go of the tick lock."""
     last = services.store.last_run()

@@ -70,6 +70,8 @@ class FakeTelegram:
         self._faults: list[Fault] = []
         self._recent_sends: deque[float] = deque()
         self.rate_limited = 0
+        self._last_pushed = 0  # the last update id pushed
+        self._confirmed = 0  # the highest offset a getUpdates asked for: updates below it were received
         self._poll_generation = 0  # bumped by every getUpdates: an older one still waiting is ended
         self.conflicts = 0  # getUpdates ended by a newer one (Telegram answers the older 409 Conflict)
         self._server = _QuietServer(("127.0.0.1", 0), self._handler_class())
@@ -104,6 +106,20 @@ class FakeTelegram:
                      title: str | None = None, thread_id: int | None = None) -> None:
         """A user's message; in a forum group (`forums`), `thread_id` is the topic it was written in
         (None: the General topic, whose messages carry no thread, as Telegram sends them)."""
+        self._push(self._message_update(chat_id, text, user_id, chat_type, title, thread_id))
+
+    def post_message(self, url: str, chat_id: int, text: str, secret: str | None = None) -> int:
+        """A user's message as Telegram delivers it in webhook mode: POSTed to `url` (with the secret header
+        Telegram sends back when setWebhook gave one); returns the HTTP status the bot answered."""
+        import httpx
+
+        update = self._message_update(chat_id, text)
+        update["update_id"] = next(self._update_ids)
+        headers = {"X-Telegram-Bot-Api-Secret-Token": secret} if secret else {}
+        return httpx.post(url, json=update, headers=headers, timeout=10).status_code
+
+    def _message_update(self, chat_id: int, text: str, user_id: int | None = None, chat_type: str = "private",
+                        title: str | None = None, thread_id: int | None = None) -> dict[str, Any]:
         user_id = user_id if user_id is not None else chat_id
         chat: dict[str, Any] = {"id": chat_id, "type": chat_type}
         if chat_type == "private":
@@ -117,7 +133,7 @@ class FakeTelegram:
         self._in_forum(message, thread_id)
         if text.startswith("/"):
             message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
-        self._push({"message": message})
+        return {"message": message}
 
     def push_callback(self, chat_id: int, data: str, user_id: int | None = None, chat_type: str = "private",
                       thread_id: int | None = None) -> None:
@@ -244,9 +260,14 @@ class FakeTelegram:
 
     # serving --------------------------------------------------------------------------------
 
+    def received_all(self) -> bool:
+        """Every update pushed so far was fetched, and confirmed by a later getUpdates' offset."""
+        with self._lock:
+            return self._last_pushed == 0 or self._confirmed > self._last_pushed
+
     def _push(self, update: dict[str, Any]) -> None:
         with self._lock:
-            update["update_id"] = next(self._update_ids)
+            update["update_id"] = self._last_pushed = next(self._update_ids)
             self._updates.append(update)
             self._lock.notify_all()
 
@@ -388,6 +409,7 @@ class FakeTelegram:
         timeout = min(float(params.get("timeout") or 0), 1.0)
         deadline = time.monotonic() + timeout
         with self._lock:
+            self._confirmed = max(self._confirmed, offset)
             self._poll_generation += 1
             mine = self._poll_generation
             self._lock.notify_all()

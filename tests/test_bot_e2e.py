@@ -14,7 +14,7 @@ from bot.logs import setup_logging
 from bot.storage import open_store
 from bot.tick import run_tick
 from signals.settings import load_detector_settings
-from tests.bot_harness import ADMIN_CHAT, announce_cut, make_folder, running_bot, until
+from tests.bot_harness import ADMIN_CHAT, announce_cut, make_folder, running_bot, until, settled
 from tests.fake_telegram import FakeTelegram
 
 USER = 101
@@ -42,7 +42,7 @@ def test_subscribe_tick_alert_arrives(fake, folder, tmp_path):
             assert "<b>Rates</b>" in alerts[0] and "2024-02-28 close" in alerts[0]
             assert "\U0001F4CA No start since" in alerts[0]  # the key's record, in one line
             await services.tick("test again")  # the same session again: no second alert
-            await asyncio.sleep(0.3)
+            await settled(fake, services)
             assert len([t for t in replies(fake, USER) if "Fed cut" in t]) == 1
             fake.push_message(USER, "/history")
             history = await until(lambda: [t for t in replies(fake, USER) if t.startswith("<b>Last 2 signals</b>")])
@@ -67,7 +67,7 @@ def test_unsubscribed_chat_gets_nothing(fake, folder, tmp_path):
             await until(lambda: any("Unsubscribed: rates" in t for t in replies(fake, USER)))
             announce_cut(folder)
             await services.tick("test")
-            await asyncio.sleep(0.3)
+            await settled(fake, services)
             assert not any("Fed cut" in t for t in replies(fake, USER))
             assert services.store.stats()["signals"] == 2  # the Fed cut, and the inversion found in the history
 
@@ -93,7 +93,7 @@ def test_restart_keeps_subscriptions_and_sends_pending_deliveries(fake, folder, 
         async with running_bot(fake, folder, database) as services:
             assert services.store.subscriptions(USER) == {"rates"}
             await until(lambda: any("Fed cut" in t for t in replies(fake, USER)))
-            await asyncio.sleep(0.3)
+            await settled(fake, services)
             assert len([t for t in replies(fake, USER) if "Fed cut" in t]) == 1
 
     asyncio.run(second_life())

@@ -10,7 +10,7 @@ from bot.channels import ChannelTarget, parse_channels
 from bot.config import load_config
 from signals.errors import ConfigError
 from signals.topics import TOPIC_NAMES
-from tests.bot_harness import ADMIN_CHAT, announce_cut, make_folder, running_bot, until
+from tests.bot_harness import ADMIN_CHAT, announce_cut, make_folder, running_bot, until, settled
 from tests.fake_telegram import FakeTelegram
 
 RATES_CHANNEL, BREAKOUT_CHANNEL, USER, GROUP = -1001000000001, -1001000000002, 501, -5001
@@ -54,7 +54,7 @@ def test_each_new_signal_is_posted_once_to_its_topics_channels(fake, tmp_path):
             await services.tick("test")
             await services.tick("test again")
             posts = await until(lambda: fake.sent(RATES_CHANNEL))
-            await asyncio.sleep(0.3)
+            await settled(fake, services)
             assert len(fake.sent(RATES_CHANNEL)) == 1 and "Fed cut" in posts[0]["text"]  # once, as a photo caption
             assert fake.sent(BREAKOUT_CHANNEL) == []
             fake.push_message(ADMIN_CHAT, "/stats")

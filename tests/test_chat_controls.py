@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from bot.preferences import ChatSettings, parse_quiet, valid_timezone
-from tests.bot_harness import announce_cut, make_folder, running_bot, until
+from tests.bot_harness import announce_cut, make_folder, running_bot, until, settled
 from tests.fake_telegram import FakeTelegram
 
 USER, OTHER, GROUP, MEMBER = 301, 302, -3001, 303
@@ -81,7 +81,7 @@ def test_a_digest_chat_gets_one_message_per_session_and_no_stream(fake, folder, 
             assert "Fed cut" in stream[0].params["caption"]  # the other chat's alert: a chart with its caption
             assert not [t for t in texts(fake, OTHER) if "Daily digest" in t]
             await services.tick("the same session again")
-            await asyncio.sleep(0.3)
+            await settled(fake, services)
             assert len([t for t in texts(fake, USER) if "Daily digest" in t]) == 1
 
     asyncio.run(scenario())

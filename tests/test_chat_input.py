@@ -8,7 +8,7 @@ import time
 
 from bot.throttle import ChatThrottle
 from signals.signal import Signal
-from tests.bot_harness import ADMIN_CHAT, make_folder, running_bot, until
+from tests.bot_harness import ADMIN_CHAT, make_folder, running_bot, until, settled
 from tests.fake_telegram import BOT_USERNAME
 
 USER, GROUP = 301, -3001
@@ -22,7 +22,7 @@ def test_other_bots_commands_stale_buttons_and_odd_arguments(fake, tmp_path):
     folder = make_folder(tmp_path / "data")
 
     async def scenario():
-        async with running_bot(fake, folder, tmp_path / "bot.sqlite"):
+        async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
             for text in ("/breadth@some_other_bot", "/frobnicate@some_other_bot"):
                 fake.push_message(GROUP, text, user_id=7, chat_type="group")
             fake.push_message(GROUP, f"/frobnicate@{BOT_USERNAME}", user_id=7, chat_type="group")
@@ -33,7 +33,7 @@ def test_other_bots_commands_stale_buttons_and_odd_arguments(fake, tmp_path):
                 fake.push_message(USER, text)
             await until(lambda: len(replies(fake, USER)) >= 6 and len(replies(fake, GROUP)) >= 2)
             await until(lambda: fake.calls_of("answerCallbackQuery"))
-            await asyncio.sleep(0.5)
+            await settled(fake, services)
             group = replies(fake, GROUP)
             assert len(group) == 2  # the two meant for us; none for /breadth@some_other_bot
             assert any("Unknown command /frobnicate@" in t for t in group)
@@ -57,7 +57,7 @@ def test_a_long_history_is_sent_in_parts_within_the_limit(fake, tmp_path):
                                                   "y" * 300, {}) for i in range(50)])
             fake.push_message(USER, "/history 50")
             await until(lambda: len(replies(fake, USER)) >= 2)
-            await asyncio.sleep(0.3)
+            await settled(fake, services)
             texts = replies(fake, USER)
             assert len(texts) >= 4 and all(len(t) <= 4096 for t in texts)
 
@@ -68,7 +68,7 @@ def test_a_flooding_group_is_told_once_and_others_are_served(fake, tmp_path):
     folder = make_folder(tmp_path / "data")
 
     async def scenario():
-        async with running_bot(fake, folder, tmp_path / "bot.sqlite"):
+        async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
             for _ in range(60):
                 fake.push_message(GROUP, "/rates", user_id=7, chat_type="group")
             await until(lambda: len(replies(fake, GROUP)) >= 5)
@@ -76,7 +76,7 @@ def test_a_flooding_group_is_told_once_and_others_are_served(fake, tmp_path):
             fake.push_message(USER, "/help")
             await until(lambda: replies(fake, USER))
             assert time.monotonic() - began < 5.0  # not stuck behind the group's queue
-            await asyncio.sleep(1.0)
+            await settled(fake, services)
             group = replies(fake, GROUP)
             assert sum("Slow down" in t for t in group) == 1
             assert len(group) <= 10 + 1
@@ -121,7 +121,8 @@ def test_a_command_before_the_first_evaluation_is_answered_when_it_completes(tmp
 
     async def scenario():
         waiting = asyncio.create_task(services.snapshot())
-        await asyncio.sleep(0.2)
+        for _ in range(20):  # the waiter has run as far as it can without a tick
+            await asyncio.sleep(0)
         assert not waiting.done()  # no "No metrics yet" while the first tick is coming
         await services.tick("startup")
         snapshot = await asyncio.wait_for(waiting, 10)
@@ -148,7 +149,7 @@ def test_callbacks_without_a_chat_or_from_a_stranger_and_lone_surrogates(fake, t
             fake.push_channel_post(-100777, "/breadth")
             await until(lambda: len(fake.calls_of("answerCallbackQuery")) >= 2
                         and len(fake.sent(USER)) >= 7, timeout=30)
-            await asyncio.sleep(0.5)
+            await settled(fake, services)
             assert services.store.subscriptions(USER) == {"rates"}  # neither press changed anything
 
     with caplog.at_level("ERROR"):
@@ -162,12 +163,12 @@ def test_plain_words_in_a_private_chat_get_a_hint_with_the_headline(fake, tmp_pa
     folder = make_folder(tmp_path / "data")
 
     async def scenario():
-        async with running_bot(fake, folder, tmp_path / "bot.sqlite"):
+        async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
             fake.push_message(USER, "hello bot")
             fake.push_message(GROUP, "hello everyone", user_id=7, chat_type="group")  # people talking: not to us
             hint = await until(lambda: [t for t in replies(fake, USER) if "I answer commands" in t])
             assert "/breadth" in hint[0] and "Now (2024-02-28 close): S&amp;P 500" in hint[0]
-            await asyncio.sleep(0.5)
+            await settled(fake, services)
             assert replies(fake, GROUP) == []
 
     asyncio.run(scenario())

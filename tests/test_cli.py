@@ -132,3 +132,11 @@ def test_help_answers_without_loading_pandas():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "usage: rotation-bot" in result.stdout
     assert result.stdout.strip().endswith("pandas not loaded")
+
+
+def test_an_unreachable_database_server_is_one_line_without_its_password(capsys, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://bot:hunter2@127.0.0.1:1/rotation")
+    assert main(["health"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("rotation-bot: error: the database postgresql://bot@127.0.0.1:1/rotation cannot be used")
+    assert len(err.strip().splitlines()) == 1 and "hunter2" not in err

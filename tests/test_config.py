@@ -68,6 +68,24 @@ def test_the_env_example_as_copied_means_every_default(tmp_path):
     assert config.database_path == defaults["database_path"].default
     assert str(config.database_path) == "data/rotation-bot.sqlite"
     assert config.rotation_data is None and config.rotation_config is None and config.telegram_bot_token is None
+    assert config.database_url is None and not config.replicated and config.replica == "main"
+    assert config.telegram_webhook_url is None and config.telegram_webhook_port == 8443
+
+
+def test_database_url_selects_the_server_and_never_shows_its_password(monkeypatch):
+    import socket
+
+    monkeypatch.setenv("DATABASE_URL", "postgresql://bot:hunter2@db.example:5432/rotation")
+    config = load_config()
+    assert config.replicated and config.database == "postgresql://bot:hunter2@db.example:5432/rotation"
+    assert config.database_name == "postgresql://bot@db.example:5432/rotation"
+    assert "hunter2" not in repr(config)
+    assert config.replica == socket.gethostname()  # a container's own name, unless REPLICA_NAME says
+    monkeypatch.setenv("REPLICA_NAME", "east-1")
+    assert load_config().replica == "east-1"
+    monkeypatch.setenv("DATABASE_URL", "mysql://bot@db/rotation")
+    with pytest.raises(ConfigError, match="DATABASE_URL must be a postgresql:// URL"):
+        load_config()
 
 
 def test_the_parsed_folder_copy_goes_to_the_user_cache_by_default(monkeypatch, tmp_path):

@@ -11,7 +11,7 @@ import pytest
 from bot.custom_alert_rules import evaluate_custom_alerts, metric_paths, parse_number
 from bot.storage import Store, open_store
 from signals.settings import load_detector_settings
-from tests.bot_harness import announce_cut, make_folder, running_bot, until
+from tests.bot_harness import announce_cut, make_folder, running_bot, until, settled
 
 SETTINGS = load_detector_settings()
 DAYS = [d.strftime("%Y-%m-%d") for d in pd.bdate_range("2024-01-02", periods=200)]
@@ -120,7 +120,7 @@ def test_the_commands_end_to_end(fake, tmp_path):
             fired = await until(lambda: [t for t in texts() if "Your alert #1: rates.fed_target_upper is 5.25" in t])
             assert "<b>Your alert</b>" in fired[0]
             await services.tick("again")
-            await asyncio.sleep(0.3)
+            await settled(fake, services)
             assert len([t for t in texts() if "Your alert #1:" in t]) == 1  # once
             fake.push_message(USER, "/alert delete 1")
             await until(lambda: any("Alert #1 deleted." in t for t in texts()))

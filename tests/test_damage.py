@@ -113,10 +113,13 @@ def test_damage_found_while_running_tells_admins_and_status(tmp_path):
             async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
                 services.store.integrity = lambda: ["*** in database main ***", "Page 7: btreeInitPage() returns 11"]
 
-                class Context:
-                    bot = services.application.bot
-                    application = services.application
-                    bot_data = services.application.bot_data
+                running = services
+
+                class Context:  # what a job's context offers integrity_job
+                    bot = running.application.bot
+                    application = running.application
+                    bot_data = running.application.bot_data
+                    services = running
 
                 await integrity_job(Context())
                 fake.push_message(ADMIN_CHAT, "/status")

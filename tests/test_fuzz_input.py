@@ -67,7 +67,7 @@ class BotInThread:
         self.stop = asyncio.Event()
         async with running_bot(self.fake, self.folder, self.database) as services:
             self.application = services.application
-            throttle = self.application.bot_data["throttle"]
+            throttle = self.application.bot_data.throttle
             throttle.per_minute_private = throttle.per_minute_group = 10**9  # fuzzing is not flooding
             self.ready.set()
             await self.stop.wait()

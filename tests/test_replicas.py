@@ -130,3 +130,87 @@ def _replicas(url: str):
         return store.replicas()
     finally:
         store.close()
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def webhook_env(port: int) -> dict[str, str]:
+    return {"TELEGRAM_WEBHOOK_URL": f"http://127.0.0.1:{port}/telegram", "TELEGRAM_WEBHOOK_LISTEN": "127.0.0.1",
+            "TELEGRAM_WEBHOOK_PORT": str(port), "TELEGRAM_WEBHOOK_SECRET": "s3cret-of-the-test"}
+
+
+def answered(fake, chat: int) -> bool:
+    return any("/help" in m["text"] or "subscribe" in m["text"].lower() for m in fake.sent(chat))
+
+
+@pytest.mark.slow
+def test_webhook_mode_takes_updates_without_polling(tmp_path):
+    """One bot on a file: setWebhook at start, updates posted to it answered, a post without the secret refused."""
+    folder = make_folder(tmp_path / "data")
+    port = free_port()
+    with FakeTelegram() as fake:
+        env = {"TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_URL": fake.base_url, **webhook_env(port)}
+        process = cli("run", "--data", str(folder), "--db", str(tmp_path / "bot.sqlite"), env=env, cwd=tmp_path)
+        try:
+            wait_for(lambda: bool(fake.calls_of("setWebhook")) or process.poll() is not None, timeout=60)
+            assert process.poll() is None, process.stderr.read()
+            (hook,) = fake.calls_of("setWebhook")
+            assert hook.params["url"] == f"http://127.0.0.1:{port}/telegram"
+            assert hook.params["secret_token"] == "s3cret-of-the-test"
+            url = f"http://127.0.0.1:{port}/telegram"
+            wait_for(lambda: _posts(fake, url, 9, None) == 403, timeout=30)  # refused: no secret
+            assert _posts(fake, url, 9, "s3cret-of-the-test") == 200
+            wait_for(lambda: answered(fake, 9), timeout=30)
+            assert not fake.calls_of("getUpdates")
+            process.send_signal(signal.SIGTERM)
+            _, err = process.communicate(timeout=30)
+            assert process.returncode == 0, err
+        finally:
+            process.kill()
+
+
+@pytest.mark.slow
+def test_every_replica_takes_webhook_updates_and_one_leads(postgres_url, tmp_path):
+    folder = make_folder(tmp_path / "data")
+    ports = {"a": free_port(), "b": free_port()}
+    with FakeTelegram() as fake:
+        processes = {}
+        try:
+            processes["a"] = start_replica("a", folder, postgres_url, fake, tmp_path, **webhook_env(ports["a"]))
+            wait_for(lambda: leader(postgres_url) == "a" or processes["a"].poll() is not None, timeout=60)
+            processes["b"] = start_replica("b", folder, postgres_url, fake, tmp_path, **webhook_env(ports["b"]))
+            wait_for(lambda: len([r for r in _replicas(postgres_url) if r.role == "standby"]) == 1, timeout=60)
+            for chat, name in ((11, "a"), (12, "b")):  # a load balancer sends each update to one replica
+                url = f"http://127.0.0.1:{ports[name]}/telegram"
+                wait_for(lambda u=url, c=chat: _posts(fake, u, c, "s3cret-of-the-test") == 200, timeout=30)
+            wait_for(lambda: answered(fake, 11) and answered(fake, 12), timeout=30)
+            assert not fake.calls_of("getUpdates")  # nobody polls in webhook mode
+            assert leader(postgres_url) == "a"
+            assert _posts(fake, f"http://127.0.0.1:{ports['b']}/telegram", 12, "s3cret-of-the-test", "/status") == 200
+            wait_for(lambda: any("Replicas:" in m["text"] for m in fake.sent(12)), timeout=30)
+            (status,) = [m["text"] for m in fake.sent(12) if "Replicas:" in m["text"]]
+            line = next(line for line in status.splitlines() if line.startswith("Replicas:"))
+            assert line.startswith("Replicas: a leads since ") and line.endswith("standing by: b (this one)")
+        finally:
+            for process in processes.values():
+                process.send_signal(signal.SIGTERM)
+            for process in processes.values():
+                try:
+                    process.communicate(timeout=30)
+                finally:
+                    process.kill()
+
+
+def _posts(fake, url: str, chat: int, secret: str | None, text: str = "/help") -> int:
+    import httpx
+
+    try:
+        return fake.post_message(url, chat, text, secret)
+    except httpx.TransportError:  # not listening yet
+        return 0
