@@ -21,7 +21,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from bot.app import MESSAGES_PER_SECOND
+from bot.telegram.application import MESSAGES_PER_SECOND
 from tests.bot_harness import announce_cut, make_folder, running_bot, until
 from tests.fake_telegram import FakeTelegram
 

@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (args.long / "prices").is_dir() or not (args.market / "prices").is_dir():
         print(f"needs {args.long} and {args.market}", file=sys.stderr)
         return 1
-    from bot.render import grade_table
+    from bot.presentation.render import grade_table
     from signals.metrics import compute_metrics
     from signals.replay import replay
     from signals.signal_value import verdict

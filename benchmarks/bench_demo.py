@@ -24,7 +24,7 @@ def demo_run(charts: Path) -> tuple[float, float, str]:
     """(seconds to the first line, seconds to the end, the last line) of one demo process."""
     command = shutil.which("rotation-bot") or sys.executable
     argv = [command, "demo", "--charts", str(charts)] if command != sys.executable else \
-        [sys.executable, "-m", "bot.cli", "demo", "--charts", str(charts)]
+        [sys.executable, "-m", "bot.runtime.cli", "demo", "--charts", str(charts)]
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ROTATION_DATA"))}
     began = time.perf_counter()
     process = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,

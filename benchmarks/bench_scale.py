@@ -54,7 +54,7 @@ def wall(command: list[str], env: dict) -> float:
 
 
 def cli_figures(data: Path, repeat: int) -> dict:
-    cli = [sys.executable, "-m", "bot.cli"]
+    cli = [sys.executable, "-m", "bot.runtime.cli"]
     firsts, seconds = [], []
     for _ in range(repeat):
         with tempfile.TemporaryDirectory() as cache:

@@ -273,7 +273,7 @@ def _connect_private(path: Path) -> sqlite3.Connection:
 
 
 # A lost server must be noticed in seconds, not at the kernel's two-hour keepalive default: the
-# leader's lock lives on its connection (bot/leadership.py), and a standby waits on that.
+# leader's lock lives on its connection (bot/runtime/leadership.py), and a standby waits on that.
 KEEPALIVE = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3,
              "tcp_user_timeout": 10_000, "connect_timeout": 10}
 MIGRATION_LOCK = 0x726F7461  # "rota": the advisory lock migrations of one database take in turn

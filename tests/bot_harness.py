@@ -9,10 +9,10 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from bot.app import _post_init, build_application
-from bot.config import load_config
-from bot.runner import build_services
-from bot.services import Services
+from bot.telegram.application import _post_init, build_application
+from bot.runtime.config import load_config
+from bot.runtime.runner import build_services
+from bot.runtime.services import Services
 from tests.builders import csv_text, nyse_sessions, random_walk, write_folder
 from tests.fake_telegram import FakeTelegram
 

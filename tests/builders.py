@@ -93,7 +93,7 @@ class StaticFeed:
         self.notes = notes
 
     def update(self, expected_session, progress=None):
-        from bot.feeds import FeedUpdate
+        from bot.runtime.feeds import FeedUpdate
 
         return FeedUpdate(self.outcome, self.notes)
 

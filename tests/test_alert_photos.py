@@ -8,8 +8,9 @@ from datetime import datetime, timezone
 
 import pytest
 
-from bot.messages import CAPTION_LIMIT, MESSAGE_LIMIT, signal_message
-from bot.outgoing import AlertComposer, chart_for
+from bot.presentation.messages import CAPTION_LIMIT, MESSAGE_LIMIT, signal_message
+from bot.delivery.outgoing import AlertComposer
+from bot.presentation.chart_keys import chart_for
 from bot.storage import Delivery, open_store
 from signals.signal import Signal
 from tests.bot_harness import make_folder, running_bot, until

@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from bot.feeds import FolderFeed
-from bot.logs import setup_logging
+from bot.runtime.feeds import FolderFeed
+from bot.runtime.logs import setup_logging
 from bot.storage import open_store
-from bot.tick import run_tick
+from bot.runtime.tick import run_tick
 from signals.settings import load_detector_settings
 from tests.bot_harness import ADMIN_CHAT, announce_cut, make_folder, running_bot, until, settled
 from tests.fake_telegram import FakeTelegram

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from bot.channels import ChannelTarget, parse_channels
-from bot.config import load_config
+from bot.delivery.channels import ChannelTarget, parse_channels
+from bot.runtime.config import load_config
 from signals.errors import ConfigError
 from signals.topics import TOPIC_NAMES
 from tests.bot_harness import ADMIN_CHAT, announce_cut, make_folder, running_bot, until, settled

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.charts import CHARTS
-from bot.cli import CHART_NAMES, main
+from bot.presentation.charts import CHARTS
+from bot.runtime.cli import CHART_NAMES, main
 from tests.test_cli import folder  # noqa: F401 - the shared data folder fixture
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -47,7 +47,7 @@ def test_every_chart_is_phone_shaped_with_labelled_thresholds_and_legends_outsid
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    from bot.charts import render_chart
+    from bot.presentation.charts import render_chart
     from signals.settings import load_detector_settings
 
     settings = load_detector_settings()
@@ -70,7 +70,7 @@ def test_every_chart_is_phone_shaped_with_labelled_thresholds_and_legends_outsid
 
 
 def test_too_little_history_is_a_card_not_an_empty_frame():
-    from bot.charts import render_chart
+    from bot.presentation.charts import render_chart
     from signals.metrics import compute_metrics
     from signals.settings import load_detector_settings
     from tests.test_no_lookahead import SYNTHETIC
@@ -84,7 +84,8 @@ def test_charts_never_touch_pyplot():
     import subprocess
     import sys
 
-    code = ("import sys; from bot.charts import render_chart; from signals.metrics import compute_metrics; "
+    code = ("import sys; from bot.presentation.charts import render_chart; "
+            "from signals.metrics import compute_metrics; "
             "from tests.test_no_lookahead import SYNTHETIC; from signals.settings import load_detector_settings; "
             "render_chart('rates', compute_metrics(SYNTHETIC), load_detector_settings()); "
             "print('matplotlib.pyplot' in sys.modules)")
@@ -96,7 +97,7 @@ RECENT_SESSIONS = 60
 
 
 def _drawn(name: str, metrics):
-    from bot.charts import draw_chart
+    from bot.presentation.charts import draw_chart
     from signals.settings import load_detector_settings
 
     figure = draw_chart(name, metrics, load_detector_settings())
@@ -143,7 +144,7 @@ def test_every_year_on_the_time_axis_is_labelled(name, real_market):
 
 def test_each_chart_lists_only_the_signals_it_shows(real_market):
     """Small caps left behind reads the Russell 2000: the S&P 500 chart must not list it as its own."""
-    from bot.charts import _active
+    from bot.presentation.charts import _active
     from signals.metrics import compute_metrics
     from signals.settings import load_detector_settings
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bot.preferences import ChatSettings, parse_quiet, valid_timezone
+from bot.storage.preferences import ChatSettings, parse_quiet, valid_timezone
 from tests.bot_harness import announce_cut, make_folder, running_bot, until, settled
 from tests.fake_telegram import FakeTelegram
 

@@ -6,7 +6,7 @@ import asyncio
 import time
 
 
-from bot.throttle import ChatThrottle
+from bot.telegram.throttle import ChatThrottle
 from signals.signal import Signal
 from tests.bot_harness import ADMIN_CHAT, make_folder, running_bot, until, settled
 from tests.fake_telegram import BOT_USERNAME
@@ -113,8 +113,8 @@ def test_the_throttle_budget_and_one_notice_per_window():
 
 
 def test_a_command_before_the_first_evaluation_is_answered_when_it_completes(tmp_path):
-    from bot.runner import build_services
-    from bot.config import load_config
+    from bot.runtime.runner import build_services
+    from bot.runtime.config import load_config
 
     folder = make_folder(tmp_path / "data")
     services = build_services(load_config(rotation_data=folder, database_path=tmp_path / "bot.sqlite"))
@@ -178,8 +178,8 @@ def test_before_the_first_reading_a_command_says_when_it_is_expected(tmp_path):
     """Running now, failed, or due after a named close: never a bare "no metrics yet"."""
     from datetime import datetime, timezone
 
-    from bot.config import load_config
-    from bot.runner import build_services
+    from bot.runtime.config import load_config
+    from bot.runtime.runner import build_services
 
     services = build_services(load_config(rotation_data=make_folder(tmp_path / "data"),
                                           database_path=tmp_path / "bot.sqlite"))

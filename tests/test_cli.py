@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from bot.cli import main
+from bot.runtime.cli import main
 from tests.builders import csv_text, random_walk, sessions, write_folder
 
 
@@ -127,7 +127,7 @@ def test_help_answers_without_loading_pandas():
     import subprocess
     import sys
 
-    code = ("import sys\nfrom bot.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+    code = ("import sys\nfrom bot.runtime.cli import main\ntry:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
             "print('pandas loaded' if 'pandas' in sys.modules else 'pandas not loaded')")
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "usage: rotation-bot" in result.stdout

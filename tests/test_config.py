@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from bot.config import load_config
+from bot.runtime.config import load_config
 from signals.errors import ConfigError
 
 

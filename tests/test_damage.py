@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 
-from bot.cli import main
+from bot.runtime.cli import main
 from bot.storage import open_store
 from tests.bot_harness import ADMIN_CHAT, make_folder, running_bot, until
 from tests.fake_telegram import FakeTelegram
@@ -29,7 +29,7 @@ def test_files_damaged_while_running_are_logged_and_named_to_admins(tmp_path, ca
                 text = (folder / "prices" / "M2.csv").read_text()
                 (folder / "prices" / "M2.csv").write_text(text[: len(text) // 2] + "\n2024-02-0x,garbage,,\n")
                 (folder / "prices" / "M3.csv").write_bytes(bytes(random.Random(4).randrange(256) for _ in range(900)))
-                with caplog.at_level("WARNING", logger="bot.tick"):
+                with caplog.at_level("WARNING", logger="bot.runtime.tick"):
                     await services.tick("test")
                 fake.push_message(ADMIN_CHAT, "/status")
                 fake.push_message(USER, "/status")
@@ -105,7 +105,7 @@ def test_db_check_passes_a_sound_database(tmp_path, capsys):
 
 
 def test_damage_found_while_running_tells_admins_and_status(tmp_path):
-    from bot.app import integrity_job
+    from bot.telegram.application import integrity_job
 
     folder = make_folder(tmp_path / "data")
     with FakeTelegram() as fake:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 
-from bot.delivery import Ambiguous, Permanent, Transient, Unreachable
+from bot.delivery.drain import Ambiguous, Permanent, Transient, Unreachable
 from tests.test_delivery import drain, make_signal, setup  # noqa: F401 (a fixture)
 
 
@@ -81,7 +81,7 @@ def test_lost_answers_are_counted_per_part(setup, clock):  # noqa: F811
 
 
 def test_a_proxy_page_is_not_a_delivery(setup, clock):  # noqa: F811
-    from bot.delivery import NotTelegram
+    from bot.delivery.drain import NotTelegram
 
     store, sender, deliverer = setup
     deliverer.backoff_seconds = 60.0
@@ -105,7 +105,7 @@ def test_an_alert_past_its_window_is_expired_without_a_try(setup, clock):  # noq
 
 
 def test_a_catch_up_queued_late_has_its_own_window(setup, clock):  # noqa: F811
-    from bot.delivery import worth_until
+    from bot.delivery.drain import worth_until
 
     store, _, deliverer = setup
     store.record_signals([make_signal("2024-01-05")])  # an old session, queued now
@@ -161,7 +161,7 @@ def test_an_error_the_sender_does_not_know_never_aborts_a_drain(setup):  # noqa:
 
 def test_two_drains_at_once_send_each_row_once(setup):  # noqa: F811
     store, sender, deliverer = setup
-    from bot.delivery import Deliverer
+    from bot.delivery.drain import Deliverer
 
     other = Deliverer(store, sender, backoff_seconds=0.0)
     store.record_signals([make_signal("2024-01-05"), make_signal("2024-01-08")])

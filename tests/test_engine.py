@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bot.feeds import FolderFeed
+from bot.runtime.feeds import FolderFeed
 from signals.engine import MetricsEngine
 from signals.evaluate import evaluate
 from signals.metrics import GROUPS, compute_metrics

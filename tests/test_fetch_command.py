@@ -7,9 +7,9 @@ import io
 import httpx
 import pytest
 
-from bot.cli import main
-from bot.feeds import LiveFeed
-from bot.progress import ProgressLine
+from bot.runtime.cli import main
+from bot.runtime.feeds import LiveFeed
+from bot.runtime.progress import ProgressLine
 from signals.sources.fred import FredClient
 from signals.sources.live import LiveSettings, LiveSource
 from signals.sources.price_cache import PriceCache

@@ -85,7 +85,7 @@ def test_touching_a_file_without_changing_it_reparses_just_that_file(tmp_path, m
 
 def test_a_second_command_reuses_the_first_ones_metrics_work(tmp_path, monkeypatch, capsys):
     """`metrics` twice on an unchanged folder: the second computes no (session x member) aggregates."""
-    from bot.cli import main
+    from bot.runtime.cli import main
     from signals import engine as engine_module
 
     folder = write(tmp_path / "data", frames())

@@ -7,7 +7,7 @@ import sqlite3
 
 import pytest
 
-from bot.channels import ChannelTarget, parse_channels
+from bot.delivery.channels import ChannelTarget, parse_channels
 from bot.storage import open_store
 from bot.storage.migrations import STORE_MIGRATIONS as MIGRATIONS
 from tests.bot_harness import announce_cut, make_folder, running_bot, until

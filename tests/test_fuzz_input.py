@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from telegram import Update
 
-from bot.commands import COMMANDS
+from bot.telegram.commands import COMMANDS
 from tests.bot_harness import make_folder, running_bot
 from tests.fake_telegram import BOT_USERNAME, FakeTelegram
 

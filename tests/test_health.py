@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta, timezone
 
-from bot.cli import main
+from bot.runtime.cli import main
 from bot.storage import open_store
 from tests.bot_harness import make_folder, running_bot, until
 from tests.fake_telegram import FakeTelegram

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 
-from bot.inline import topics_for
+from bot.telegram.inline import topics_for
 from tests.bot_harness import make_folder, running_bot, until
 from tests.fake_telegram import FakeTelegram
 

@@ -11,9 +11,9 @@ import time
 
 import pytest
 
-from bot.cli import main
-from bot.listening import ListeningWatch
-from bot.telegram_request import TelegramRequest
+from bot.runtime.cli import main
+from bot.telegram.listening import ListeningWatch
+from bot.delivery.request import TelegramRequest
 from tests.bot_harness import make_folder
 from tests.fake_telegram import FakeTelegram
 from tests.test_run_command import cli, wait_for

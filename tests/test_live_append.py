@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from bot.feeds import LiveFeed
+from bot.runtime.feeds import LiveFeed
 from tests.test_live_source import world  # noqa: F401 (a fixture)
 
 

@@ -269,8 +269,8 @@ def test_yahoo_logger_listener_is_removed(world):
 def test_the_index_history_comes_from_1987_once_and_stays_out_of_the_grid(tmp_path):
     """fetch asks the indices from 1987 (Yahoo has ^RUT from 1987-09), once; the (session x member) grid
     still starts at the live history's start, and the index-level records read the decades."""
-    from bot.feeds import LiveFeed
-    from bot.tick import decades_records
+    from bot.runtime.feeds import LiveFeed
+    from bot.runtime.tick import decades_records
     from signals.settings import load_detector_settings
 
     long_days = nyse_sessions(9200, start="1987-09-10")

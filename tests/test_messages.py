@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.answers import breadth_answer, rates_answer
-from bot.messages import signal_message, split_message
+from bot.presentation.answers import breadth_answer, rates_answer
+from bot.presentation.messages import signal_message, split_message
 from signals.settings import load_detector_settings
 from signals.signal import Signal
 
@@ -36,7 +36,7 @@ def test_metric_pictures_show_missing_values_as_na():
 
 
 def test_history_is_one_line_per_signal_with_its_state():
-    from bot.messages import history_message
+    from bot.presentation.messages import history_message
 
     signals = [Signal("breadth", "breadth:smallcap_narrow", "2024-01-02", "start",
                       "Small caps left behind: the median Russell 2000 member is 15.0% below. Thousands", {}),
@@ -52,7 +52,7 @@ def test_history_is_one_line_per_signal_with_its_state():
 
 
 def test_a_signed_reading_that_rounds_to_zero_has_no_sign():
-    from bot.messages import _number
+    from bot.presentation.messages import _number
     from signals.detectors.base import signed
 
     assert signed(-0.04) == "0.0" and signed(0.04) == "0.0" and signed(-0.06) == "\u22120.1"

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from bot.cli import main
+from bot.runtime.cli import main
 from signals.detectors import detect
 from signals.evaluate import evaluate
 from signals.metrics import compute_metrics

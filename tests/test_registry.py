@@ -11,10 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.charts import CHARTS
-from bot.commands import COMMANDS, help_text
-from bot.answers import ANSWERS
-from bot.messages import signal_message
+from bot.presentation.charts import CHARTS
+from bot.telegram.commands import COMMANDS, help_text
+from bot.presentation.answers import ANSWERS
+from bot.presentation.messages import signal_message
 from signals.detectors import DETECTORS, KEY_TOPICS, KEYS, all_conditions, key_rule
 from signals.metrics import GROUPS
 from signals.settings import default_settings_text, load_detector_settings

@@ -18,8 +18,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.app import _tell_admins_of_expired
-from bot.delivery import DrainReport
+from bot.telegram.application import _tell_admins_of_expired
+from bot.delivery.drain import DrainReport
 from signals.signal import Signal
 
 from tests.bot_harness import announce_cut, make_folder, running_bot, until

@@ -21,7 +21,7 @@ ROOT = Path(__file__).resolve().parent.parent
 def cli(*args: str, env: dict[str, str] | None = None, **kwargs) -> subprocess.Popen:
     environment = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ROTATION_", "ADMIN_"))}
     environment.update(env or {})
-    return subprocess.Popen([sys.executable, "-m", "bot.cli", *args], cwd=kwargs.pop("cwd"), env=environment,
+    return subprocess.Popen([sys.executable, "-m", "bot.runtime.cli", *args], cwd=kwargs.pop("cwd"), env=environment,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
 
 

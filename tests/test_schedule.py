@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from bot.schedule import SessionCalendar
+from bot.runtime.schedule import SessionCalendar
 
 CALENDAR = SessionCalendar(delay_minutes=20)
 

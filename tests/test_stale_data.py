@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta, timezone
 
-from bot.app import EVALUATE_JOB, NEW_YORK
-from bot.schedule import Due
+from bot.telegram.application import EVALUATE_JOB, NEW_YORK
+from bot.runtime.schedule import Due
 from signals.sources.folder import load_folder
 from tests.bot_harness import ADMIN_CHAT, announce_cut, make_folder, running_bot, until
 from tests.builders import StaticFeed
@@ -76,7 +76,7 @@ def test_yahoo_unreachable_is_one_line_with_the_next_try_in_new_york_time(tmp_pa
     feed = LiveStaticFeed(load_folder(folder), "partial", (
         "Yahoo Finance unreachable (could not resolve query2.finance.yahoo.com); stopped asking after 2 tries, "
         "no ticker is marked failed",))
-    with FakeTelegram() as fake, caplog.at_level("INFO", logger="bot.app"):
+    with FakeTelegram() as fake, caplog.at_level("INFO", logger="bot.telegram.application"):
         async def scenario():
             async with running_bot(fake, folder, tmp_path / "bot.sqlite",
                                    {"stale_retry_minutes": 15, "stale_give_up_minutes": 180},

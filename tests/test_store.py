@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.instance_lock import AlreadyRunning, InstanceLock
+from bot.runtime.instance_lock import AlreadyRunning, InstanceLock
 from bot.storage import open_store
 from bot.storage.migrations import STORE_MIGRATIONS as MIGRATIONS
 from signals.database import open_database

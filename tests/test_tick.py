@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.storage import open_store
-from bot.tick import run_tick
+from bot.runtime.tick import run_tick
 from signals.errors import DataError
 from signals.replay import replay
 from signals.settings import load_detector_settings
@@ -98,8 +98,8 @@ def test_a_session_the_loader_held_back_is_stale_for_the_tick_too(store, tmp_pat
 def test_a_fresh_bot_knows_its_history_and_sends_none_of_it(market_path, tmp_path):
     """Started on the development folder, the first tick records what the history implies (the curve
     inverted since 2022-10-28), marked as found at start, with no delivery for any of it."""
-    from bot.feeds import FolderFeed
-    from bot.messages import history_message
+    from bot.runtime.feeds import FolderFeed
+    from bot.presentation.messages import history_message
     from signals.settings import load_detector_settings
 
     store = open_store(tmp_path / "bot.sqlite")

@@ -8,7 +8,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from bot.feeds import LiveFeed
+from bot.runtime.feeds import LiveFeed
 from signals.sources.universe import (
     UniverseError,
     fetch_russell2000,

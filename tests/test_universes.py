@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from bot.cli import main
+from bot.runtime.cli import main
 from signals.metrics import compute_metrics
 from tests.builders import csv_text, nyse_sessions, random_walk, write_folder
 from tests.test_breadth_metrics import naive_breadth

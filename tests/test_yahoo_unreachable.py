@@ -111,7 +111,7 @@ days = nyse_sessions(30, start="2024-01-02")
 close = random_walk(days, ["SPY"], seed=1)
 slow = FakeYahoo({"SPY": history_frame(close["SPY"])}, delay=1.0)
 yfinance.download = slow.download
-from bot.cli import main
+from bot.runtime.cli import main
 print("fetching", flush=True)
 sys.exit(main(["fetch", "--db", sys.argv[1]]))
 """

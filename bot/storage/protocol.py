@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
-from bot.preferences import ChatSettings
+from bot.storage.preferences import ChatSettings
 from signals.signal import Signal
 
 

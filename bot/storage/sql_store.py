@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from bot.preferences import ChatSettings
+from bot.storage.preferences import ChatSettings
 from bot.storage.migrations import STORE_MIGRATIONS
 from bot.storage.protocol import Delivery, Replica
 from signals.database import Database

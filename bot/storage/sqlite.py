@@ -1,6 +1,6 @@
 """The embedded engine: all state in one private SQLite file, the default.
 
-One process uses the file at a time (bot/instance_lock.py), so a claim needs no row locks: the
+One process uses the file at a time (bot/runtime/instance_lock.py), so a claim needs no row locks: the
 write transaction (BEGIN IMMEDIATE) already excludes every other writer. The partial index on
 pending rows is named, because SQLite's planner would otherwise sort every due row.
 """

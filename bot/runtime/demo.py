@@ -22,14 +22,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from bot.config import AppConfig
-from bot.delivery import Deliverer, Sender
-from bot.feeds import ReplayFeed
-from bot.messages import plural
-from bot.outgoing import AlertComposer, Part
-from bot.render import warning_lines
-from bot.runner import build_services
-from bot.services import Services
+from bot.runtime.config import AppConfig
+from bot.delivery.drain import Deliverer, Sender
+from bot.runtime.feeds import ReplayFeed
+from bot.presentation.messages import plural
+from bot.delivery.outgoing import AlertComposer, Part
+from bot.presentation.render import warning_lines
+from bot.runtime.runner import build_services
+from bot.runtime.services import Services
 from signals.errors import RotationError
 from signals.market_data import MarketData
 from signals.topics import TOPIC_NAMES
@@ -107,7 +107,7 @@ async def run_demo(config: AppConfig, data: MarketData, out: Print, charts_dir: 
         services.store.subscribe(chat, TOPIC_NAMES)
         telegram = None
         if telegram_chat is not None:
-            from bot.app import build_application
+            from bot.telegram.application import build_application
 
             application = build_application(services)  # its deliverer: TelegramSender, charts on alerts
             await application.initialize()
@@ -118,7 +118,7 @@ async def run_demo(config: AppConfig, data: MarketData, out: Print, charts_dir: 
                                        worth_sending=timedelta(hours=config.delivery_window_hours))
         for line in warning_lines(data.issues):
             out(f"warning: {line}")
-        tick_log = logging.getLogger("bot.tick")
+        tick_log = logging.getLogger("bot.runtime.tick")
         tick_log.setLevel(logging.ERROR)  # the data warnings above, once, not once per session
         found = 0
         out(f"Ticking {sessions[first]:%Y-%m-%d} .. {sessions[last]:%Y-%m-%d} ({plural(last - first + 1, 'session')}) "
@@ -141,7 +141,7 @@ async def run_demo(config: AppConfig, data: MarketData, out: Print, charts_dir: 
         drawn = await _charts(services, charts_dir)
         snapshot = services.store.latest_snapshot()
         if snapshot is not None:
-            from bot.answers import breadth_answer
+            from bot.presentation.answers import breadth_answer
 
             out("")
             out(f"Breadth on {snapshot['as_of']}, as /breadth answers it:")
@@ -157,7 +157,7 @@ async def run_demo(config: AppConfig, data: MarketData, out: Print, charts_dir: 
 
 async def _charts(services: Services, folder: Path) -> list[Path]:
     """Every chart of the last session, as the bot sends them, written to `folder`."""
-    from bot.charts import CHARTS
+    from bot.presentation.charts import CHARTS
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []

@@ -17,9 +17,9 @@ from telegram import Update
 from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
-from bot.messages import split_message
-from bot.services import Services
-from bot.throttle import ChatThrottle
+from bot.presentation.messages import split_message
+from bot.runtime.services import Services
+from bot.telegram.throttle import ChatThrottle
 
 T = TypeVar("T")
 

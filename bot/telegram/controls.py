@@ -10,8 +10,8 @@ import asyncio
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.chat_io import BotContext, bind_alerts_here, echo, may_change_chat, remember_chat, reply
-from bot.preferences import ChatSettings, parse_quiet, valid_timezone
+from bot.telegram.chat_io import BotContext, bind_alerts_here, echo, may_change_chat, remember_chat, reply
+from bot.storage.preferences import ChatSettings, parse_quiet, valid_timezone
 
 DEFAULT_QUIET = ("22:00", "07:00")  # what the quiet-hours button turns on
 GROUP_ONLY = "Only this group's administrators can change its settings."

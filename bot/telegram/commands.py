@@ -1,8 +1,8 @@
 """The Telegram commands: one table from which handlers, `set_my_commands` and /help are generated.
 
 Each handler is thin: parse the arguments, call one store or service function, reply with a message
-from `bot.messages`. Bad input is answered where it happens, listing what is valid; anything
-unexpected goes to the one error handler in `bot.app`.
+from `bot.presentation.messages`. Bad input is answered where it happens, listing what is valid; anything
+unexpected goes to the one error handler in `bot.telegram.application`.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.answers import ANSWERS, breadth_answer, chart_keyboard
+from bot.presentation.answers import ANSWERS, breadth_answer, chart_keyboard
 from signals.metrics.breadth import UNIVERSE_LABELS
-from bot.charts import CHARTS
-from bot.custom_alerts import alert_command, alerts_command
-from bot.controls import digest_command, quiet_command, settings_command, timezone_command
-from bot.chat_io import (
+from bot.presentation.charts import CHARTS
+from bot.telegram.custom_alerts import alert_command, alerts_command
+from bot.telegram.controls import digest_command, quiet_command, settings_command, timezone_command
+from bot.telegram.chat_io import (
     ECHO_LIMIT,
     bind_alerts_here,
     echo,
@@ -34,16 +34,16 @@ from bot.chat_io import (
     reply,
     small_number,
 )
-from bot.messages import (
+from bot.presentation.messages import (
     history_message,
     picture_lines,
     plural,
     signal_message,
 )
-from bot.services import Services
+from bot.runtime.services import Services
 from bot.storage import Replica
 from signals.topics import TOPIC_BY_NAME, TOPIC_NAMES, TOPICS
-from bot.chat_io import BotContext
+from bot.telegram.chat_io import BotContext
 
 Handler = Callable[[Update, BotContext], Awaitable[None]]
 T = TypeVar("T")

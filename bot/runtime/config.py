@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from bot.channels import ChannelTarget, parse_channels
+from bot.delivery.channels import ChannelTarget, parse_channels
 from signals.database import is_postgres_url, redact_url
 from signals.errors import ConfigError
 

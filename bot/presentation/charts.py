@@ -21,7 +21,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from bot.outgoing import chart_for_key
+from bot.presentation.chart_keys import chart_for_key
 from signals.detectors import KEY_TOPICS, KEYS, active_signals
 from signals.metrics import Metrics
 from signals.metrics.breadth import UNIVERSE_LABELS

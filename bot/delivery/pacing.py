@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from bot.telegram_request import TelegramRequest
+from bot.delivery.request import TelegramRequest
 
 
 class PacedRequest(TelegramRequest):

@@ -2,7 +2,7 @@
 
 PTB's Updater ends its polling loop for good when getUpdates answers 401 (`InvalidToken`) while
 the Application keeps running: the process is alive and deaf. The getUpdates request
-(bot/telegram_request.py) turns a 401 into an error PTB's loop retries with its own backoff (1 s
+(bot/delivery/request.py) turns a 401 into an error PTB's loop retries with its own backoff (1 s
 growing to 30 s), as it already does for a 409 `Conflict`, so a token rejected for a moment heals
 by itself. This watch decides, every few seconds, whether to give up:
 - Telegram has refused polling (401/404/409) for `give_up_seconds` without one good answer in
@@ -19,7 +19,7 @@ import time
 from dataclasses import dataclass
 from typing import Callable
 
-from bot.telegram_request import TelegramRequest
+from bot.delivery.request import TelegramRequest
 
 REFUSALS = {401: "401 Unauthorized: the token was rejected", 404: "404 Not Found: the token was rejected",
             409: "409 Conflict: another process polls with this token"}

@@ -17,8 +17,8 @@ from typing import Any
 
 from typing import TYPE_CHECKING
 
-from bot.config import AppConfig, load_config
-from bot.logs import setup_logging
+from bot.runtime.config import AppConfig, load_config
+from bot.runtime.logs import setup_logging
 from signals.errors import RotationError
 from signals.topics import TOPIC_NAMES
 
@@ -31,15 +31,15 @@ if TYPE_CHECKING:
 # Commands import what they use when they run: `rotation-bot --help` must not wait for pandas.
 
 EXIT_ERROR = 1
-# bot.charts.CHARTS (one per topic, and the Russell 2000's breadth), without importing matplotlib up front
+# bot.presentation.charts.CHARTS (one per topic, and the Russell 2000's breadth), without importing matplotlib up front
 CHART_NAMES = ("breadth", "russell2000", *(name for name in TOPIC_NAMES if name != "breadth"))
 
 
 def _load_inputs(config: AppConfig) -> tuple[MarketData, DetectorSettings, MetricsEngine]:
     """The data (offline folder, or what the live cache holds: no download, `fetch` and ticks do that),
     the settings, and an engine that reuses what an earlier command on the same folder computed."""
-    from bot.feeds import FolderFeed, data_feed
-    from bot.render import warning_lines
+    from bot.runtime.feeds import FolderFeed, data_feed
+    from bot.presentation.render import warning_lines
     from signals.engine import MetricsEngine
     from signals.settings import load_detector_settings
 
@@ -57,7 +57,7 @@ def _load_inputs(config: AppConfig) -> tuple[MarketData, DetectorSettings, Metri
 
 def _remember(config: AppConfig, engine: MetricsEngine) -> None:
     """Keep the engine's work for the next command on the same folder."""
-    from bot.feeds import FolderFeed, data_feed
+    from bot.runtime.feeds import FolderFeed, data_feed
 
     feed = data_feed(config)
     if isinstance(feed, FolderFeed):
@@ -67,7 +67,7 @@ def _remember(config: AppConfig, engine: MetricsEngine) -> None:
 
 
 def cmd_metrics(args: argparse.Namespace, config: AppConfig) -> int:
-    from bot.render import metrics_text
+    from bot.presentation.render import metrics_text
     from signals.evaluate import evaluate
 
     data, settings, engine = _load_inputs(config)
@@ -88,7 +88,7 @@ def cmd_metrics(args: argparse.Namespace, config: AppConfig) -> int:
 
 
 def cmd_replay(args: argparse.Namespace, config: AppConfig) -> int:
-    from bot.render import replay_text
+    from bot.presentation.render import replay_text
     from signals.replay import replay
 
     data, settings, engine = _load_inputs(config)
@@ -122,7 +122,7 @@ def _cancel_on_signals(cancel: Callable[[], None]) -> Callable[[], None]:
 
 
 def cmd_run(args: argparse.Namespace, config: AppConfig) -> int:
-    from bot.runner import run_bot
+    from bot.runtime.runner import run_bot
 
     setup_logging(config.log_level, config.telegram_bot_token.get_secret_value()
                   if config.telegram_bot_token else None)
@@ -130,7 +130,7 @@ def cmd_run(args: argparse.Namespace, config: AppConfig) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace, config: AppConfig) -> int:
-    from bot.runner import evaluate_once, print_tick
+    from bot.runtime.runner import evaluate_once, print_tick
 
     setup_logging("WARNING" if args.json else config.log_level,
                   config.telegram_bot_token.get_secret_value() if config.telegram_bot_token else None)
@@ -148,8 +148,8 @@ def cmd_evaluate(args: argparse.Namespace, config: AppConfig) -> int:
 def cmd_fetch(args: argparse.Namespace, config: AppConfig) -> int:
     if config.rotation_data is not None:
         raise RotationError("fetch fills the live cache; unset ROTATION_DATA / drop --data to use it")
-    from bot.feeds import LiveFeed
-    from bot.progress import ProgressLine
+    from bot.runtime.feeds import LiveFeed
+    from bot.runtime.progress import ProgressLine
 
     setup_logging("WARNING", None)
     feed = LiveFeed.at(config.database)
@@ -175,7 +175,7 @@ def cmd_fetch(args: argparse.Namespace, config: AppConfig) -> int:
 
 
 def cmd_chart(args: argparse.Namespace, config: AppConfig) -> int:
-    from bot.charts import render_chart
+    from bot.presentation.charts import render_chart
 
     data, settings, engine = _load_inputs(config)
     metrics = engine.compute(data.as_of(args.as_of))
@@ -273,7 +273,7 @@ def _open_existing_store(config: AppConfig) -> Store:
 
 
 def cmd_demo(args: argparse.Namespace, config: AppConfig) -> int:
-    """The bot at work on the packaged sample (or `--data`), with nothing set up: see bot/demo.py."""
+    """The bot at work on the packaged sample (or `--data`), with nothing set up: see bot/runtime/demo.py."""
     began = time.perf_counter()
     where = (f"the data folder {args.data}" if args.data
              else "the packaged sample (real S&P 500 and Russell 2000 history)")
@@ -283,7 +283,7 @@ def cmd_demo(args: argparse.Namespace, config: AppConfig) -> int:
     import asyncio
     import tempfile
 
-    from bot.demo import default_charts_dir, demo_config, run_demo
+    from bot.runtime.demo import default_charts_dir, demo_config, run_demo
 
     chat = None
     if args.telegram:
@@ -412,7 +412,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not type(exc).__module__.startswith("telegram"):
             raise
         # python-telegram-bot's errors (InvalidToken's message holds the token): one redacted line
-        from bot.logs import redact
+        from bot.runtime.logs import redact
 
         secret = config.telegram_bot_token.get_secret_value() if config and config.telegram_bot_token else None
         print(f"rotation-bot: error: Telegram: {type(exc).__name__}: {redact(str(exc), secret)}", file=sys.stderr)

@@ -6,7 +6,7 @@ nothing was delivered; PTB would raise its base `TelegramError` for it, which re
 failure. Here it becomes `NotTelegramAnswer`, which delivery retries and never records as sent.
 
 The same class keeps what the getUpdates requests saw (the last good answer, the refusals 401 and
-409, the requests under way): bot/listening.py reads it to tell a listening bot from a deaf one.
+409, the requests under way): bot/telegram/listening.py reads it to tell a listening bot from a deaf one.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ class NotTelegramAnswer(TelegramError):
 
 class PollingRefused(TelegramError):
     """401/404 to getUpdates. PTB would raise `InvalidToken`, which ends its polling loop for good;
-    this plain `TelegramError` is retried by the loop with backoff (bot/listening.py gives up later)."""
+    this plain `TelegramError` is retried by the loop with backoff (bot/telegram/listening.py gives up later)."""
 
 
 def is_telegram_json(payload: bytes) -> bool:

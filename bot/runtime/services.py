@@ -6,13 +6,13 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from bot.config import AppConfig
-from bot.delivery import Deliverer
-from bot.feeds import DataFeed
-from bot.listening import ListeningWatch
-from bot.schedule import SessionCalendar, human_time
+from bot.runtime.config import AppConfig
+from bot.delivery.drain import Deliverer
+from bot.runtime.feeds import DataFeed
+from bot.telegram.listening import ListeningWatch
+from bot.runtime.schedule import SessionCalendar, human_time
 from bot.storage import Store
-from bot.tick import TickResult, run_tick
+from bot.runtime.tick import TickResult, run_tick
 from signals.errors import Cancelled
 from signals.engine import MetricsEngine
 from signals.metrics import Metrics
@@ -37,7 +37,7 @@ class Services:
     damage: list[str] = field(default_factory=list)  # what the last integrity check of the database found
     exit_reason: str | None = None  # set when the bot stops itself (Telegram refused polling for minutes)
     leading: bool = False  # this process polls and runs the schedule (always, on a file; one replica on a server)
-    stop: asyncio.Event | None = None  # a replica's stop (bot/replica.py); None: PTB's run_polling owns the loop
+    stop: asyncio.Event | None = None  # a replica's stop (bot/runtime/replica.py); None: run_polling owns the loop
 
     def __post_init__(self) -> None:
         if self.engine is None:
@@ -130,7 +130,7 @@ class Services:
             return as_of, png
 
     def _draw(self, name: str, as_of: str) -> bytes:
-        from bot.charts import render_chart  # matplotlib is loaded only when a chart is drawn
+        from bot.presentation.charts import render_chart  # matplotlib is loaded only when a chart is drawn
 
         metrics = self.latest
         if metrics is None or metrics.sessions[-1].strftime("%Y-%m-%d") != as_of:

@@ -14,7 +14,7 @@ import difflib
 
 from telegram import Update
 
-from bot.chat_io import (
+from bot.telegram.chat_io import (
     BotContext,
     bind_alerts_here,
     echo,
@@ -23,7 +23,7 @@ from bot.chat_io import (
     reply,
     small_number,
 )
-from bot.custom_alert_rules import MAX_ALERTS, OPERATORS, holds, metric_paths, parse_number, shown
+from bot.runtime.custom_alert_rules import MAX_ALERTS, OPERATORS, holds, metric_paths, parse_number, shown
 
 
 def _groups(paths: list[str]) -> dict[str, list[str]]:

@@ -2,7 +2,7 @@
 
 Every replica drains the outbox (claims are row-locked, bot/storage/postgres.py), so a paid
 broadcast's fan-out grows with them, and answers the updates that reach it (all of them in webhook
-mode; none while polling, which only the leader does). Exactly one leads (bot/leadership.py): it
+mode; none while polling, which only the leader does). Exactly one leads (bot/runtime/leadership.py): it
 polls Telegram and runs the schedule. When it dies, a standby takes the lock within
 LEADERSHIP_POLL_SECONDS of the server letting go, gives back the dead leader's claims and catches up
 on the session it may have left unevaluated (signals are stored once whoever evaluates). A leader
@@ -19,9 +19,9 @@ import signal
 import socket
 from datetime import datetime, timedelta, timezone
 
-from bot.config import AppConfig
-from bot.leadership import LEADERSHIP_POLL_SECONDS, AdvisoryLock, Leadership
-from bot.services import Services
+from bot.runtime.config import AppConfig
+from bot.runtime.leadership import LEADERSHIP_POLL_SECONDS, AdvisoryLock, Leadership
+from bot.runtime.services import Services
 from signals.errors import RotationError
 
 log = logging.getLogger(__name__)
@@ -59,7 +59,7 @@ def _refuse_a_namesake(services: Services) -> None:
 
 
 async def _serve(services: Services, lock: Leadership) -> None:
-    from bot.app import build_application, schedule_shared_jobs, take_the_lead
+    from bot.telegram.application import build_application, schedule_shared_jobs, take_the_lead
 
     config = services.config
     stop = asyncio.Event()
@@ -112,7 +112,7 @@ async def _serve(services: Services, lock: Leadership) -> None:
 
 async def _start_webhook(application, config: AppConfig) -> None:  # noqa: ANN001
     """Telegram posts updates to TELEGRAM_WEBHOOK_URL; each replica listens behind it (a load balancer's)."""
-    from bot.runner import webhook_arguments
+    from bot.runtime.runner import webhook_arguments
 
     assert application.updater is not None
     await application.updater.start_webhook(bootstrap_retries=-1, **webhook_arguments(config))

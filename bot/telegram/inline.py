@@ -1,6 +1,6 @@
 """Inline mode: `@bot breadth` in any chat offers the current reading of a topic, ready to share.
 
-The cards are the answers of the topic commands (`bot.answers.ANSWERS`), read from the latest stored
+The cards are the answers of the topic commands (`bot.presentation.answers.ANSWERS`), read from the latest stored
 snapshot, so what a user shares is what `/breadth` says. Telegram shows them only once inline mode is
 switched on for the bot (@BotFather, /setinline); without a reading yet, a button opens the bot.
 """
@@ -15,8 +15,8 @@ from html import unescape
 from telegram import InlineQueryResultArticle, InlineQueryResultsButton, InputTextMessageContent, Update
 from telegram.constants import ParseMode
 
-from bot.answers import ANSWERS
-from bot.chat_io import BotContext, clean
+from bot.presentation.answers import ANSWERS
+from bot.telegram.chat_io import BotContext, clean
 from signals.topics import TOPIC_BY_NAME
 
 CACHE_SECONDS = 300  # Telegram may show the same cards for this long: a reading changes once a session

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Protocol
 import pandas as pd
 
 if TYPE_CHECKING:
-    from bot.config import AppConfig
+    from bot.runtime.config import AppConfig
 
 from signals.engine import MetricsEngine
 from signals.market_data import MarketData

@@ -20,7 +20,7 @@ from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop
 
 if TYPE_CHECKING:
-    from bot.chat_io import BotContext
+    from bot.telegram.chat_io import BotContext
 
 
 @dataclass

@@ -12,10 +12,10 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from bot.custom_alert_rules import evaluate_custom_alerts
-from bot.feeds import DataFeed, FeedUpdate
-from bot.messages import picture_lines, plural
-from bot.render import warning_lines
+from bot.runtime.custom_alert_rules import evaluate_custom_alerts
+from bot.runtime.feeds import DataFeed, FeedUpdate
+from bot.presentation.messages import picture_lines, plural
+from bot.presentation.render import warning_lines
 from bot.storage import Store
 from signals.engine import MetricsEngine
 from signals.evaluate import Evaluation, evaluate

@@ -19,10 +19,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Protocol
 
-from bot.messages import CAPTION_LIMIT, MESSAGE_LIMIT, digest_message, signal_message, split_message
+from bot.presentation.messages import CAPTION_LIMIT, MESSAGE_LIMIT, digest_message, signal_message, split_message
+from bot.presentation.chart_keys import chart_for
 from bot.storage import Delivery, Store
-from signals.signal import Signal
-from signals.topics import TOPIC_NAMES
 
 log = logging.getLogger(__name__)
 
@@ -45,20 +44,6 @@ def caption_parts(text: str) -> list[str]:
     """The caption (at most 1,024 characters, cut at a line) and what follows it in messages."""
     first, *rest = split_message(text, CAPTION_LIMIT)
     return [first, *split_message("\n".join(rest), MESSAGE_LIMIT)] if rest else [first]
-
-
-def chart_for_key(topic: str, key: str) -> str | None:
-    """The chart that shows a key: its topic's, the Russell 2000's breadth for small-cap breadth.
-    Alerts attach it, and each chart lists as active only the keys it shows."""
-    if topic not in TOPIC_NAMES:
-        return None
-    if topic == "breadth" and (key.endswith(":russell2000") or key == "breadth:smallcap_narrow"):
-        return "russell2000"
-    return topic
-
-
-def chart_for(signal: Signal) -> str | None:
-    return chart_for_key(signal.type, signal.key)
 
 
 class TextComposer:

@@ -23,7 +23,7 @@ from datetime import date, datetime, time, timedelta, timezone
 from typing import Callable, Protocol
 from zoneinfo import ZoneInfo
 
-from bot.outgoing import Composer, Part, TextComposer
+from bot.delivery.outgoing import Composer, Part, TextComposer
 from bot.storage import Delivery, Store
 
 log = logging.getLogger(__name__)

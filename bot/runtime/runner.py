@@ -8,15 +8,15 @@ import signal
 from contextlib import nullcontext
 from datetime import datetime, timezone
 
-from bot.config import AppConfig
-from bot.instance_lock import InstanceLock
-from bot.logs import redact
-from bot.messages import plural
-from bot.schedule import SessionCalendar, human_time
-from bot.feeds import DataFeed, data_feed
-from bot.services import Services
+from bot.runtime.config import AppConfig
+from bot.runtime.instance_lock import InstanceLock
+from bot.runtime.logs import redact
+from bot.presentation.messages import plural
+from bot.runtime.schedule import SessionCalendar, human_time
+from bot.runtime.feeds import DataFeed, data_feed
+from bot.runtime.services import Services
 from bot.storage import damage_line, open_store
-from bot.tick import TickResult
+from bot.runtime.tick import TickResult
 from signals.errors import Cancelled, RotationError
 from signals.settings import load_detector_settings
 
@@ -47,9 +47,9 @@ def build_services(config: AppConfig, feed: DataFeed | None = None) -> Services:
 
 def run_bot(config: AppConfig) -> int:
     """Long polling (or a webhook) with the schedule; without a token, the same schedule printing to the
-    console. On DATABASE_URL, one replica among several (bot/replica.py)."""
+    console. On DATABASE_URL, one replica among several (bot/runtime/replica.py)."""
     if config.replicated:
-        from bot.replica import run_replica
+        from bot.runtime.replica import run_replica
 
         services = build_services(config)
         try:
@@ -69,7 +69,7 @@ def run_bot(config: AppConfig) -> int:
                       flush=True)
                 asyncio.run(run_console(services))
                 return 0
-            from bot.app import build_application
+            from bot.telegram.application import build_application
 
             if not asyncio.run(_until_stopped(wait_for_telegram(config))):
                 print("Stopped before Telegram answered.", flush=True)
@@ -115,7 +115,7 @@ async def wait_for_telegram(config: AppConfig, sleep=asyncio.sleep) -> None:  # 
     from telegram import Bot
     from telegram.error import InvalidToken, TelegramError
 
-    from bot.app import bot_urls
+    from bot.telegram.application import bot_urls
 
     assert config.telegram_bot_token is not None
     token = config.telegram_bot_token.get_secret_value()
@@ -265,7 +265,7 @@ async def _evaluate_and_deliver(services: Services, as_of: str | None) -> TickRe
         result = await services.tick("manual", as_of)
         assert result is not None
         return result
-    from bot.app import build_application
+    from bot.telegram.application import build_application
 
     application = build_application(services)
     async with application:

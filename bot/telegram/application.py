@@ -1,8 +1,8 @@
 """The Telegram application: python-telegram-bot's Application, its handlers, jobs and error handler.
 
 How a signal reaches a chat: the `evaluate` job (after each NYSE close + delay) runs a tick in a
-worker thread (bot/tick.py), which stores new signals and their deliveries in one transaction;
-the job then drains the outbox (bot/delivery.py) through `TelegramSender`. The `deliver` job drains
+worker thread (bot/runtime/tick.py), which stores new signals and their deliveries in one transaction;
+the job then drains the outbox (bot/delivery/drain.py) through `TelegramSender`. The `deliver` job drains
 it again every few seconds, so retries and anything left by a restart go out.
 """
 
@@ -36,12 +36,12 @@ from telegram.ext import (
     filters,
 )
 
-from bot.channels import attach_channels
-from bot.chat_io import CONTEXT_TYPES, BotContext
+from bot.delivery.channels import attach_channels
+from bot.telegram.chat_io import CONTEXT_TYPES, BotContext
 from signals.errors import Cancelled
-from bot.config import AppConfig
-from bot.controls import settings_button
-from bot.commands import (
+from bot.runtime.config import AppConfig
+from bot.telegram.controls import settings_button
+from bot.telegram.commands import (
     COMMANDS,
     Command,
     chart_button,
@@ -52,8 +52,8 @@ from bot.commands import (
     toggle_button,
     unknown_command,
 )
-from bot.inline import inline_query
-from bot.delivery import (
+from bot.telegram.inline import inline_query
+from bot.delivery.drain import (
     Ambiguous,
     ChatGone,
     ChatMoved,
@@ -66,14 +66,14 @@ from bot.delivery import (
     Transient,
     Unreachable,
 )
-from bot.messages import plural
-from bot.outgoing import AlertComposer, Part
-from bot.pacing import PacedRequest
-from bot.listening import ListeningWatch
-from bot.telegram_request import NotTelegramAnswer, TelegramRequest
-from bot.services import Services
+from bot.presentation.messages import plural
+from bot.delivery.outgoing import AlertComposer, Part
+from bot.delivery.pacing import PacedRequest
+from bot.telegram.listening import ListeningWatch
+from bot.delivery.request import NotTelegramAnswer, TelegramRequest
+from bot.runtime.services import Services
 from bot.storage import damage_line
-from bot.throttle import ChatThrottle, throttle_handler
+from bot.telegram.throttle import ChatThrottle, throttle_handler
 
 log = logging.getLogger(__name__)
 
@@ -298,7 +298,7 @@ def schedule_shared_jobs(application: Application, services: Services) -> None:
     queue.run_repeating(deliver_job, interval=HELP_EVERY_SECONDS if helping else DELIVER_EVERY_SECONDS, first=0.1,
                         name=DELIVER_JOB)
     queue.run_repeating(watch_job, interval=WATCH_EVERY_SECONDS, first=0.1, name=WATCH_JOB)
-    if not queue.get_jobs_by_name(INTEGRITY_JOB):  # the start checked already (bot/runner.py)
+    if not queue.get_jobs_by_name(INTEGRITY_JOB):  # the start checked already (bot/runtime/runner.py)
         queue.run_repeating(integrity_job, interval=INTEGRITY_EVERY_SECONDS, first=INTEGRITY_EVERY_SECONDS,
                             name=INTEGRITY_JOB)
 
@@ -409,7 +409,7 @@ async def evaluate_job(context: BotContext) -> None:
 
 async def watch_job(context: BotContext) -> None:
     """The scheduler's turn and the last good poll, for `rotation-bot health`; and the stop with one line
-    when polling has been refused or dead too long (bot/listening.py)."""
+    when polling has been refused or dead too long (bot/telegram/listening.py)."""
     services = context.services
     watch = services.listening
     polled = watch.request.last_ok_wall if watch is not None else None
