@@ -26,3 +26,15 @@ def test_names_are_unique_and_valid_for_telegram():
 def test_help_lists_admin_commands_to_admins_only():
     assert "/run" not in help_text(admin=False) and "/breadth" in help_text(admin=False)
     assert "/run" in help_text(admin=True) and "/stats" in help_text(admin=True)
+
+
+def test_every_button_route_has_one_handler_and_its_wire_data_stays():
+    """Buttons already sent sit in chats for months: their data ("toggle:rates") must keep routing."""
+    from bot.presentation import buttons
+    from bot.telegram.commands import BUTTONS
+
+    routes = [value for value in vars(buttons).values() if isinstance(value, buttons.ButtonRoute)]
+    assert sorted(r.prefix for r, _ in BUTTONS) == sorted(r.prefix for r in routes)
+    assert len({r.prefix for r in routes}) == len(routes)
+    assert {r.prefix for r in routes} == {"toggle", "set", "chart", "hist"}
+    assert buttons.TOGGLE_TOPIC.value(buttons.TOGGLE_TOPIC.data("rates")) == "rates"

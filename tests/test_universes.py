@@ -90,3 +90,19 @@ def test_reproduces_the_russell_2000_reference_table(real_market, day, above200,
     assert small["pct_above_200dma"] == pytest.approx(above200, abs=0.1)
     assert small["median_pct_from_52w_high"] == pytest.approx(median_gap, abs=0.1)
     assert small["members_with_200dma"] == with_average
+
+
+def test_every_universe_of_the_registry_has_its_list_source_snapshot_chart_and_breadth_argument():
+    from bot.presentation.charts import CHARTS
+    from bot.telegram.commands import COMMANDS
+    from signals.metrics.breadth import UNIVERSE_INDEX, UNIVERSE_LABELS
+    from signals.sources.universe import UNIVERSES as SOURCES, snapshot
+    from signals.universe_specs import UNIVERSES
+
+    breadth = next(c for c in COMMANDS if c.name == "breadth")
+    for universe in UNIVERSES:
+        assert SOURCES[universe.name].label == UNIVERSE_LABELS[universe.name] == universe.label
+        assert UNIVERSE_INDEX[universe.name] == (universe.index, universe.etf)
+        assert len(snapshot(universe.name).members) >= universe.min_members
+        assert universe.chart in CHARTS and universe.name in breadth.usage
+    assert set(SOURCES) == set(UNIVERSE_INDEX) == {u.name for u in UNIVERSES}

@@ -13,6 +13,8 @@ from typing import Any
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
+from bot.presentation.buttons import CHART
+from signals.universe_specs import UNIVERSES
 from signals.detectors import KEYS
 from signals.detectors.cycle import SEED_MONTHS, SESSIONS_PER_MONTH
 from signals.metrics.breadth import UNIVERSE_LABELS
@@ -43,9 +45,9 @@ def active_lines(snapshot: dict[str, Any], prefix: str) -> list[str]:
 
 
 def chart_keyboard(*names: str) -> InlineKeyboardMarkup:
-    labels = {"breadth": "S&P 500 chart", "russell2000": "Russell 2000 chart"}
+    labels = {u.chart: f"{u.label} chart" for u in UNIVERSES}
     return InlineKeyboardMarkup([[InlineKeyboardButton(f"\U0001F4C8 {labels.get(name, 'Chart')}",
-                                                       callback_data=f"chart:{name}") for name in names]])
+                                                       callback_data=CHART.data(name)) for name in names]])
 
 
 def _head(topic: str, snapshot: dict[str, Any]) -> str:

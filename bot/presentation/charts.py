@@ -22,6 +22,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from bot.presentation.chart_keys import chart_for_key
+from signals.universe_specs import UNIVERSES
 from signals.detectors import KEY_TOPICS, KEYS, active_signals
 from signals.metrics import Metrics
 from signals.metrics.breadth import UNIVERSE_LABELS
@@ -327,10 +328,9 @@ def _cycle(figure: Figure, metrics: Metrics, settings: DetectorSettings) -> Read
     return Reading(headline, _active(metrics, settings, "cycle"))
 
 
-# One chart per topic (a test checks), plus the Russell 2000's breadth.
+# One chart per topic (a test checks); breadth's, one per universe.
 CHARTS: dict[str, tuple[str, Draw]] = {
-    "breadth": ("S&P 500 breadth", _breadth_of("sp500")),
-    "russell2000": ("Russell 2000 breadth", _breadth_of("russell2000")),
+    **{u.chart: (f"{u.label} breadth", _breadth_of(u.name)) for u in UNIVERSES},
     "breakout": ("Small-cap breakout", _breakout),
     "rates": ("Rates and the curve", _rates),
     "sectors": ("Sector rotation", _sectors),

@@ -11,6 +11,7 @@ import re
 from html import escape
 from typing import Any
 
+from signals.universe_specs import UNIVERSES
 from signals.signal import Signal
 from signals.topics import TOPIC_BY_NAME
 
@@ -137,6 +138,6 @@ def _rows(rows: list[tuple[str, str]]) -> str:
     return f"<pre>{escape(body)}</pre>"
 
 
-_SHORT = {"sp500": "S&P 500", "russell2000": "R2000"}
+_SHORT = {u.name: u.short for u in UNIVERSES}
 
 

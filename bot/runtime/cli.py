@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from bot.runtime.config import AppConfig, load_config
 from bot.runtime.logs import setup_logging
+from signals.universe_specs import UNIVERSES
 from signals.errors import RotationError
 from signals.topics import TOPIC_NAMES
 
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 EXIT_ERROR = 1
 # bot.presentation.charts.CHARTS (one per topic, and the Russell 2000's breadth), without importing matplotlib up front
-CHART_NAMES = ("breadth", "russell2000", *(name for name in TOPIC_NAMES if name != "breadth"))
+CHART_NAMES = (*(u.chart for u in UNIVERSES), *(name for name in TOPIC_NAMES if name != "breadth"))
 
 
 def _load_inputs(config: AppConfig) -> tuple[MarketData, DetectorSettings, MetricsEngine]:

@@ -40,16 +40,13 @@ from bot.delivery.channels import attach_channels
 from bot.telegram.chat_io import CONTEXT_TYPES, BotContext
 from signals.errors import Cancelled
 from bot.runtime.config import AppConfig
-from bot.telegram.controls import settings_button
 from bot.telegram.commands import (
+    BUTTONS,
     COMMANDS,
     Command,
-    chart_button,
-    history_button,
     plain_text,
     reply,
     stale_button,
-    toggle_button,
     unknown_command,
 )
 from bot.telegram.inline import inline_query
@@ -227,10 +224,8 @@ def register_handlers(application: Application) -> None:
     application.add_handler(TypeHandler(Update, throttle_handler(throttle)), group=-1)
     for command in COMMANDS:
         application.add_handler(CommandHandler(command.name, _guarded(command)))
-    application.add_handler(CallbackQueryHandler(toggle_button, pattern=r"^toggle:"))
-    application.add_handler(CallbackQueryHandler(settings_button, pattern=r"^set:"))
-    application.add_handler(CallbackQueryHandler(chart_button, pattern=r"^chart:"))
-    application.add_handler(CallbackQueryHandler(history_button, pattern=r"^hist:"))
+    for route, handler in BUTTONS:
+        application.add_handler(CallbackQueryHandler(handler, pattern=route.pattern))
     application.add_handler(CallbackQueryHandler(stale_button))
     application.add_handler(InlineQueryHandler(inline_query))
     application.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND & filters.ChatType.PRIVATE, plain_text))

@@ -21,10 +21,12 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.presentation.answers import ANSWERS, breadth_answer, chart_keyboard
+from signals.universe_specs import UNIVERSE_BY_NAME, UNIVERSE_NAMES
 from signals.metrics.breadth import UNIVERSE_LABELS
+from bot.presentation.buttons import CHART, HISTORY, SETTING, TOGGLE_TOPIC, ButtonRoute
 from bot.presentation.charts import CHARTS
 from bot.telegram.custom_alerts import alert_command, alerts_command
-from bot.telegram.controls import digest_command, quiet_command, settings_command, timezone_command
+from bot.telegram.controls import digest_command, quiet_command, settings_button, settings_command, timezone_command
 from bot.telegram.chat_io import (
     ECHO_LIMIT,
     bind_alerts_here,
@@ -63,7 +65,7 @@ class Command:
 
 def topics_keyboard(subscribed: set[str]) -> InlineKeyboardMarkup:
     rows = [[InlineKeyboardButton(f"{CHECKED if topic in subscribed else UNCHECKED} {TOPIC_BY_NAME[topic].label}",
-                                  callback_data=f"toggle:{topic}")] for topic in TOPIC_NAMES]
+                                  callback_data=TOGGLE_TOPIC.data(topic))] for topic in TOPIC_NAMES]
     return InlineKeyboardMarkup(rows)
 
 
@@ -135,7 +137,7 @@ def snapshot_command(topic: str) -> Handler:
         answer, charts = ANSWERS[topic]
         if universe is not None:
             text = breadth_answer(snapshot, services.settings, universe)
-            charts = ("breadth",) if universe == "sp500" else ("russell2000",)
+            charts = (UNIVERSE_BY_NAME[universe].chart,)
         else:
             text = answer(snapshot, services.settings)
         await reply(update, text, reply_markup=chart_keyboard(*charts))
@@ -198,7 +200,7 @@ async def history(update: Update, context: BotContext) -> None:
         await reply(update, "No signals yet.")
         return
     snapshot = await services.snapshot()
-    detail = InlineKeyboardMarkup([[InlineKeyboardButton("Full detail", callback_data=f"hist:{count}")]])
+    detail = InlineKeyboardMarkup([[InlineKeyboardButton("Full detail", callback_data=HISTORY.data(count))]])
     await reply(update, history_message(signals, (snapshot or {}).get("records") or {},
                                         (snapshot or {}).get("active") or {}), reply_markup=detail)
 
@@ -206,7 +208,7 @@ async def history(update: Update, context: BotContext) -> None:
 async def history_button(update: Update, context: BotContext) -> None:
     """The button under /history: the same signals as their full alerts."""
     query = update.callback_query
-    count = small_number((query.data or "").removeprefix("hist:"), 1, HISTORY_MAX)
+    count = small_number(HISTORY.value(query.data), 1, HISTORY_MAX)
     if count is None:
         await query.answer("That button is out of date; send /history for a fresh one.")
         return
@@ -228,7 +230,7 @@ async def chart(update: Update, context: BotContext) -> None:
 async def chart_button(update: Update, context: BotContext) -> None:
     """The chart button under a topic's answer."""
     query = update.callback_query
-    name = (query.data or "").removeprefix("chart:")
+    name = CHART.value(query.data)
     if name not in CHARTS:
         await query.answer("That button is out of date; send /chart for a fresh one.")
         return
@@ -362,7 +364,7 @@ async def toggle_button(update: Update, context: BotContext) -> None:
     """The inline buttons of /start and /signals: flip one topic and redraw the buttons."""
     query = update.callback_query
     services = context.services
-    topic = (query.data or "").removeprefix("toggle:")
+    topic = TOGGLE_TOPIC.value(query.data)
     if topic not in TOPIC_NAMES:
         await query.answer("That button is out of date; send /signals for a fresh one.")
         return
@@ -421,7 +423,7 @@ COMMANDS: tuple[Command, ...] = (
     Command("start", start, "what the bot does, with buttons to subscribe"),
     Command("help", help_command, "this list"),
     Command("breadth", snapshot_command("breadth"), "breadth of the S&P 500 and the Russell 2000",
-            usage="[sp500|russell2000]"),
+            usage=f"[{'|'.join(UNIVERSE_NAMES)}]"),
     Command("breakout", snapshot_command("breakout"), "IWM and IWM/SPY against their ranges"),
     Command("rates", snapshot_command("rates"), "Treasury yields, the Fed's target, the curve"),
     Command("sectors", snapshot_command("sectors"), "cyclicals against tech, regional banks against the S&P 500"),
@@ -442,4 +444,12 @@ COMMANDS: tuple[Command, ...] = (
     Command("status", status, "last run, data as-of, next run, warnings"),
     Command("run", run_now, "run a tick now", admin_only=True),
     Command("stats", stats, "chats, subscriptions, deliveries", admin_only=True),
+)
+
+# every inline button's route and its handler, beside the commands (bot/presentation/buttons.py spells the data)
+BUTTONS: tuple[tuple[ButtonRoute, Callable[[Update, BotContext], Awaitable[None]]], ...] = (
+    (TOGGLE_TOPIC, toggle_button),
+    (SETTING, settings_button),
+    (CHART, chart_button),
+    (HISTORY, history_button),
 )

@@ -10,6 +10,7 @@ import asyncio
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
+from bot.presentation.buttons import SETTING
 from bot.telegram.chat_io import BotContext, bind_alerts_here, echo, may_change_chat, remember_chat, reply
 from bot.storage.preferences import ChatSettings, parse_quiet, valid_timezone
 
@@ -31,8 +32,8 @@ def settings_keyboard(settings: ChatSettings) -> InlineKeyboardMarkup:
     digest = "\u2705 Daily digest" if settings.digest else "\u2b1c Daily digest"
     quiet = (f"\u2705 Quiet {settings.quiet_start}\u2013{settings.quiet_end}" if settings.quiet_start
              else f"\u2b1c Quiet {DEFAULT_QUIET[0]}\u2013{DEFAULT_QUIET[1]}")
-    return InlineKeyboardMarkup([[InlineKeyboardButton(digest, callback_data="set:digest")],
-                                 [InlineKeyboardButton(quiet, callback_data="set:quiet")]])
+    return InlineKeyboardMarkup([[InlineKeyboardButton(digest, callback_data=SETTING.data("digest"))],
+                                 [InlineKeyboardButton(quiet, callback_data=SETTING.data("quiet"))]])
 
 
 async def _chat_to_change(update: Update, context: BotContext) -> int | None:
@@ -57,7 +58,7 @@ async def settings_button(update: Update, context: BotContext) -> None:
     """The buttons of /settings: flip digest or quiet hours, redraw the message."""
     query = update.callback_query
     services = context.services
-    what = (query.data or "").removeprefix("set:")
+    what = SETTING.value(query.data)
     if what not in ("digest", "quiet"):
         await query.answer("That button is out of date; send /settings for a fresh one.")
         return

@@ -16,6 +16,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
+from signals.universe_specs import UNIVERSES
 from signals.market_data import MarketData
 from signals.metrics.rolling import (
     FEW_ROWS,
@@ -28,7 +29,7 @@ from signals.metrics.rolling import (
     sma,
     window_extremes,
 )
-from signals.tickers import EQUAL_WEIGHT_ETF, RUSSELL_2000, SMALL_CAP_ETF, SP500_ETF, SP500_INDEX
+from signals.tickers import EQUAL_WEIGHT_ETF, SP500_ETF, SP500_INDEX
 
 YEAR = 252
 SHORT_AVERAGE = 20
@@ -294,8 +295,8 @@ def member_aggregates(close: pd.DataFrame, first: int = 0, sectors: np.ndarray |
 
 
 # Each universe's own index, and the ETF that stands in for it when the index file is missing.
-UNIVERSE_INDEX = {"sp500": (SP500_INDEX, SP500_ETF), "russell2000": (RUSSELL_2000, SMALL_CAP_ETF)}
-UNIVERSE_LABELS = {"sp500": "S&P 500", "russell2000": "Russell 2000"}
+UNIVERSE_INDEX = {u.name: (u.index, u.etf) for u in UNIVERSES}
+UNIVERSE_LABELS = {u.name: u.label for u in UNIVERSES}
 
 
 def _index_close(data: MarketData, universe: str, notes: list[str]) -> pd.Series:

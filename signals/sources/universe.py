@@ -20,6 +20,8 @@ from importlib import resources
 import httpx
 import pandas as pd
 
+from signals.universe_specs import UNIVERSES as UNIVERSE_SPECS
+
 WIKIPEDIA_SP500 = "https://en.wikipedia.org/wiki/List_of_S%26P_500_companies"
 USER_AGENT = "rotation-bot/0.1 (market breadth alerts; https://github.com/)"
 
@@ -171,7 +173,6 @@ def snapshot(name: str) -> Snapshot:
     return Snapshot(members[COLUMNS], info["as_of"], info["source"])
 
 
+_FETCHERS = {"sp500": fetch_sp500, "russell2000": fetch_russell2000}  # where each universe's live list comes from
 UNIVERSES: dict[str, UniverseSource] = {
-    "sp500": UniverseSource("sp500", "S&P 500", fetch_sp500, 400),
-    "russell2000": UniverseSource("russell2000", "Russell 2000", fetch_russell2000, 1000),
-}
+    u.name: UniverseSource(u.name, u.label, _FETCHERS[u.name], u.min_members) for u in UNIVERSE_SPECS}
