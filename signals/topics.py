@@ -14,16 +14,23 @@ class Topic:
     name: str  # the signal type, the subscription topic and the metric group of `metrics --json`
     label: str  # the alert header a subscriber sees
     about: str  # one line for /signals, /help and README
+    reading: str  # what its command (`/<name>`) shows, for /help and Telegram's command menu
 
 
 TOPICS: tuple[Topic, ...] = (
     Topic("breadth", "Breadth",
-          "the typical S&P 500 / Russell 2000 member against its index: narrow markets, washouts, thrusts"),
-    Topic("breakout", "Small-cap breakout", "IWM and IWM/SPY leaving their ranges"),
-    Topic("rates", "Rates", "the 2-year yield, the Fed's target, the yield curve"),
-    Topic("sectors", "Sector rotation", "industrials, financials, discretionary and regional banks taking the lead"),
-    Topic("credit", "Credit", "high-yield bonds against Treasuries: financing conditions for small companies"),
-    Topic("cycle", "Small-cap cycle", "which of small and large caps leads: phases of IWM/SPY by a swing rule"),
+          "the typical S&P 500 / Russell 2000 member against its index: narrow markets, washouts, thrusts",
+          "breadth of the S&P 500 and the Russell 2000"),
+    Topic("breakout", "Small-cap breakout", "IWM and IWM/SPY leaving their ranges",
+          "IWM and IWM/SPY against their ranges"),
+    Topic("rates", "Rates", "the 2-year yield, the Fed's target, the yield curve",
+          "Treasury yields, the Fed's target, the curve"),
+    Topic("sectors", "Sector rotation", "industrials, financials, discretionary and regional banks taking the lead",
+          "cyclicals against tech, regional banks against the S&P 500"),
+    Topic("credit", "Credit", "high-yield bonds against Treasuries: financing conditions for small companies",
+          "high-yield bonds against Treasuries"),
+    Topic("cycle", "Small-cap cycle", "which of small and large caps leads: phases of IWM/SPY by a swing rule",
+          "the small-cap cycle: who leads, since when, past phases"),
 )
 TOPIC_NAMES: tuple[str, ...] = tuple(topic.name for topic in TOPICS)
 TOPIC_BY_NAME: dict[str, Topic] = {topic.name: topic for topic in TOPICS}

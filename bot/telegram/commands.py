@@ -422,13 +422,9 @@ def _local(stamp: str) -> str:
 COMMANDS: tuple[Command, ...] = (
     Command("start", start, "what the bot does, with buttons to subscribe"),
     Command("help", help_command, "this list"),
-    Command("breadth", snapshot_command("breadth"), "breadth of the S&P 500 and the Russell 2000",
-            usage=f"[{'|'.join(UNIVERSE_NAMES)}]"),
-    Command("breakout", snapshot_command("breakout"), "IWM and IWM/SPY against their ranges"),
-    Command("rates", snapshot_command("rates"), "Treasury yields, the Fed's target, the curve"),
-    Command("sectors", snapshot_command("sectors"), "cyclicals against tech, regional banks against the S&P 500"),
-    Command("credit", snapshot_command("credit"), "high-yield bonds against Treasuries"),
-    Command("cycle", snapshot_command("cycle"), "the small-cap cycle: who leads, since when, past phases"),
+    # one reading per topic, from its spec (signals/topics.py); /breadth takes a universe
+    *(Command(topic.name, snapshot_command(topic.name), topic.reading,
+              usage=f"[{'|'.join(UNIVERSE_NAMES)}]" if topic.name == "breadth" else "") for topic in TOPICS),
     Command("signals", signals_command, "the signal topics and this chat's subscriptions"),
     Command("subscribe", subscription_command(True), "receive alerts of a topic", usage="<topic|all>"),
     Command("unsubscribe", subscription_command(False), "stop alerts of a topic", usage="<topic|all>"),
