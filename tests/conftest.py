@@ -56,6 +56,14 @@ def real_market(market_path: Path) -> MarketData:
 
 
 @pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    """A small data folder whose last session is quiet (tests/bot_harness.py: `announce_cut` makes news)."""
+    from tests.bot_harness import make_folder
+
+    return make_folder(tmp_path / "data")
+
+
+@pytest.fixture
 def fake():
     """The fake Bot API server the real python-telegram-bot client talks to (tests/fake_telegram.py)."""
     from tests.fake_telegram import FakeTelegram

@@ -7,22 +7,16 @@ import logging
 import threading
 import time
 
-import pytest
 
 from bot.runtime.feeds import FolderFeed
 from bot.runtime.logs import setup_logging
 from bot.storage import open_store
 from bot.runtime.tick import run_tick
 from signals.settings import load_detector_settings
-from tests.bot_harness import ADMIN_CHAT, announce_cut, make_folder, running_bot, until, settled
+from tests.bot_harness import ADMIN_CHAT, announce_cut, running_bot, until, settled
 from tests.fake_telegram import FakeTelegram
 
 USER = 101
-
-
-@pytest.fixture
-def folder(tmp_path):
-    return make_folder(tmp_path / "data")
 
 
 def replies(fake: FakeTelegram, chat_id: int) -> list[str]:

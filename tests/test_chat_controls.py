@@ -9,15 +9,10 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from bot.storage.preferences import ChatSettings, parse_quiet, valid_timezone
-from tests.bot_harness import announce_cut, make_folder, running_bot, until, settled
+from tests.bot_harness import announce_cut, running_bot, until, settled
 from tests.fake_telegram import FakeTelegram
 
 USER, OTHER, GROUP, MEMBER = 301, 302, -3001, 303
-
-
-@pytest.fixture
-def folder(tmp_path):
-    return make_folder(tmp_path / "data")
 
 
 def texts(fake: FakeTelegram, chat_id: int) -> list[str]:

@@ -10,9 +10,8 @@ import sys
 import time
 from pathlib import Path
 
-import pytest
 
-from tests.bot_harness import announce_cut, make_folder
+from tests.bot_harness import announce_cut
 from tests.fake_telegram import FakeTelegram
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,11 +31,6 @@ def wait_for(predicate, timeout: float = 30.0) -> None:
             return
         time.sleep(0.1)
     raise AssertionError("timed out")
-
-
-@pytest.fixture
-def folder(tmp_path):
-    return make_folder(tmp_path / "data")
 
 
 def test_evaluate_twice_alerts_once(folder, tmp_path):
