@@ -8,7 +8,7 @@ import asyncio
 import pandas as pd
 import pytest
 
-from bot.runtime.custom_alert_rules import evaluate_custom_alerts, metric_paths, parse_number
+from bot.presentation.custom_alert_rules import evaluate_custom_alerts, metric_paths, parse_number
 from bot.storage import Store, open_store
 from signals.settings import load_detector_settings
 from tests.bot_harness import announce_cut, make_folder, running_bot, until, settled

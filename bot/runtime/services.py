@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -9,7 +11,6 @@ from datetime import datetime, timezone
 from bot.runtime.config import AppConfig
 from bot.delivery.drain import Deliverer
 from bot.runtime.feeds import DataFeed
-from bot.telegram.listening import ListeningWatch
 from bot.runtime.schedule import SessionCalendar, human_time
 from bot.storage import Store
 from bot.runtime.tick import TickResult, run_tick
@@ -17,6 +18,9 @@ from signals.errors import Cancelled
 from signals.engine import MetricsEngine
 from signals.metrics import Metrics
 from signals.settings import DetectorSettings
+
+if TYPE_CHECKING:  # for annotations only: imports flow down from the runtime, never up to it
+    from bot.telegram.listening import ListeningWatch
 
 
 @dataclass

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
-from bot.runtime.custom_alert_rules import evaluate_custom_alerts
+from bot.presentation.custom_alert_rules import evaluate_custom_alerts
 from bot.runtime.feeds import DataFeed, FeedUpdate
 from bot.presentation.messages import picture_lines, plural
 from bot.presentation.render import warning_lines

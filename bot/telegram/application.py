@@ -8,6 +8,8 @@ it again every few seconds, so retries and anything left by a restart go out.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import asyncio
 import hashlib
 import logging
@@ -39,7 +41,6 @@ from telegram.ext import (
 from bot.delivery.channels import attach_channels
 from bot.telegram.chat_io import CONTEXT_TYPES, BotContext
 from signals.errors import Cancelled
-from bot.runtime.config import AppConfig
 from bot.telegram.commands import (
     BUTTONS,
     COMMANDS,
@@ -68,9 +69,12 @@ from bot.delivery.outgoing import AlertComposer, Part
 from bot.delivery.pacing import PacedRequest
 from bot.telegram.listening import ListeningWatch
 from bot.delivery.request import NotTelegramAnswer, TelegramRequest
-from bot.runtime.services import Services
 from bot.storage import damage_line
 from bot.telegram.throttle import ChatThrottle, throttle_handler
+
+if TYPE_CHECKING:  # for annotations only: imports flow down from the runtime, never up to it
+    from bot.runtime.config import AppConfig
+    from bot.runtime.services import Services
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 from html import escape
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from dataclasses import dataclass
 
@@ -18,8 +18,10 @@ from telegram.constants import ChatMemberStatus, ChatType
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 from bot.presentation.messages import split_message
-from bot.runtime.services import Services
 from bot.telegram.throttle import ChatThrottle
+
+if TYPE_CHECKING:  # for annotations only: imports flow down from the runtime, never up to it
+    from bot.runtime.services import Services
 
 T = TypeVar("T")
 

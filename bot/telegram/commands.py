@@ -14,7 +14,7 @@ import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 from html import escape
 from zoneinfo import ZoneInfo
 
@@ -42,10 +42,12 @@ from bot.presentation.messages import (
     plural,
     signal_message,
 )
-from bot.runtime.services import Services
 from bot.storage import Replica
 from signals.topics import TOPIC_BY_NAME, TOPIC_NAMES, TOPICS
 from bot.telegram.chat_io import BotContext
+
+if TYPE_CHECKING:  # for annotations only: imports flow down from the runtime, never up to it
+    from bot.runtime.services import Services
 
 Handler = Callable[[Update, BotContext], Awaitable[None]]
 T = TypeVar("T")

@@ -23,7 +23,7 @@ from bot.telegram.chat_io import (
     reply,
     small_number,
 )
-from bot.runtime.custom_alert_rules import MAX_ALERTS, OPERATORS, holds, metric_paths, parse_number, shown
+from bot.presentation.custom_alert_rules import MAX_ALERTS, OPERATORS, holds, metric_paths, parse_number, shown
 
 
 def _groups(paths: list[str]) -> dict[str, list[str]]:
