@@ -143,7 +143,7 @@ def test_an_hour_of_502_on_an_injected_clock_loses_nothing_and_a_day_expires(tmp
                 expired.expired_sessions |= drained.expired_sessions
             report["after_day"] = services.store.stats()["deliveries"]
             fake.heal()  # the notice goes straight to the admins (not through the outbox): Telegram must be up
-            context = SimpleNamespace(bot=services.application.bot, application=services.application)
+            context = SimpleNamespace(bot=services.application.bot, application=services.application, services=services)
             await _tell_admins_of_expired(context, services, expired)
             await _tell_admins_of_expired(context, services, expired)  # told once, not twice
 

@@ -27,6 +27,11 @@ from signals.errors import RotationError
 log = logging.getLogger(__name__)
 
 ALIVE_WITHIN_SECONDS = 20.0  # a replica silent this long is taken for dead: its claims go out again
+# A new leader waits this long before polling when the last leader was seen alive a moment ago: that one
+# checks its lock every LEADERSHIP_POLL_SECONDS (each check bounded by as much) and stops polling when it
+# fails, so by then it has (the server frees a lock the moment its session ends; the old leader needs
+# one check to know).
+HANDOVER_SECONDS = 2 * LEADERSHIP_POLL_SECONDS + 1.0
 
 
 def run_replica(services: Services) -> int:
@@ -88,11 +93,16 @@ async def _serve(services: Services, lock: Leadership) -> None:
         try:
             while not stop.is_set():
                 if role == "standby" and await asyncio.to_thread(lock.try_lead):
+                    handover = await asyncio.to_thread(_a_leader_was_alive, services)
                     role = "leader"
                     await asyncio.to_thread(services.store.announce_replica, role, host, pid)
+                    if handover:
+                        log.info("replica %s holds the lead; polling starts in %.0f s, once the last leader has "
+                                 "surely stopped", config.replica, HANDOVER_SECONDS)
+                        await asyncio.sleep(HANDOVER_SECONDS)
                     log.info("replica %s leads: it polls Telegram and runs the schedule", config.replica)
                     await take_the_lead(application, services, poll=not config.telegram_webhook_url)
-                elif role == "leader" and not await asyncio.to_thread(lock.still_leading):
+                elif role == "leader" and not await _still_leading(lock):
                     services.exit_reason = ("lost the lead (the database connection that held it is gone); exiting "
                                             "so that the supervisor starts this replica again as a standby")
                     break
@@ -108,6 +118,23 @@ async def _serve(services: Services, lock: Leadership) -> None:
                 await updater.stop()
             if application.running:
                 await application.stop()
+
+
+def _a_leader_was_alive(services: Services) -> bool:
+    """Another replica said it led within ALIVE_WITHIN_SECONDS: it may still be polling for a moment."""
+    now = datetime.now(timezone.utc)
+    return any(r.role == "leader" and r.name != services.store.replica
+               and now - datetime.fromisoformat(r.beat_at) < timedelta(seconds=ALIVE_WITHIN_SECONDS)
+               for r in services.store.replicas())
+
+
+async def _still_leading(lock: Leadership) -> bool:
+    """The lock's check, bounded: a connection that hangs (a lost network) counts as lost at once."""
+    try:
+        return await asyncio.wait_for(asyncio.to_thread(lock.still_leading), timeout=LEADERSHIP_POLL_SECONDS)
+    except TimeoutError:
+        log.error("the database did not answer the lead's check within %.0f s", LEADERSHIP_POLL_SECONDS)
+        return False
 
 
 async def _start_webhook(application, config: AppConfig) -> None:  # noqa: ANN001
