@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta, timezone
 import logging
 import threading
 import time
@@ -125,9 +126,11 @@ def test_rate_limit_answer_loses_nothing(fake, folder, tmp_path):
     asyncio.run(scenario())
 
 
-def test_server_errors_are_retried_with_backoff(fake, folder, tmp_path):
+def test_server_errors_are_retried_with_backoff(fake, folder, tmp_path, clock):
     async def scenario():
         async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
+            clock.now = datetime.now(timezone.utc) + timedelta(seconds=5)  # rows queued from now on are due
+            services.deliverer.clock = clock  # backoffs pass when the test moves the clock
             services.deliverer.backoff_seconds = 0.2
             fake.push_message(USER, "/subscribe rates")
             await until(lambda: replies(fake, USER))
@@ -135,7 +138,7 @@ def test_server_errors_are_retried_with_backoff(fake, folder, tmp_path):
             announce_cut(folder)
             await services.tick("test")
             for _ in range(3):  # the repeating job would do this every few seconds
-                await asyncio.sleep(0.5)
+                clock.advance(60)
                 await services.deliverer.drain()
             await until(lambda: any("Fed cut" in t for t in replies(fake, USER)))
             assert services.store.stats()["deliveries"] == {"sent": 1}

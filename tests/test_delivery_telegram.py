@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta, timezone
 
 
 from tests.bot_harness import announce_cut, make_folder, running_bot, until
@@ -20,25 +21,29 @@ def alerts(fake):
     return [m["text"] for m in fake.sent(USER) if "Fed cut" in m["text"]]
 
 
-async def subscribed_tick(fake, services):
+async def subscribed_tick(fake, services, clock=None):
+    """USER subscribed; the deliverer on the test's clock (set to now), so backoffs pass when the test says."""
+    if clock is not None:
+        clock.now = datetime.now(timezone.utc) + timedelta(seconds=5)  # rows queued from now on are due
+        services.deliverer.clock = clock
     services.deliverer.backoff_seconds = 0.2
     fake.push_message(USER, "/subscribe rates")
     await until(lambda: fake.sent(USER))
 
 
-def test_a_proxy_page_answering_200_is_retried_and_never_recorded_as_sent(fake, tmp_path):
+def test_a_proxy_page_answering_200_is_retried_and_never_recorded_as_sent(fake, tmp_path, clock):
     folder = make_folder(tmp_path / "data")
 
     async def scenario():
         async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
-            await subscribed_tick(fake, services)
+            await subscribed_tick(fake, services, clock)
             fake.garble("sendMessage", chat_id=USER, times=3)  # a portal answers 200 with its own page
             announce_cut(folder)
             await services.tick("test")
             row = outbox_row(services.store, "status", "last_error")
             assert row[0] == "pending" and "not Telegram's" in row[1]
             for _ in range(6):
-                await asyncio.sleep(0.3)
+                clock.advance(60)  # past any backoff
                 await services.deliverer.drain()
             row = outbox_row(services.store, "status", "attempts")
             assert row == ("sent", 4)
@@ -64,24 +69,24 @@ def test_a_bad_request_fails_at_once_and_the_chat_keeps_receiving(fake, tmp_path
     asyncio.run(scenario())
 
 
-def test_telegram_unreachable_uses_up_no_attempts(fake, tmp_path):
+def test_telegram_unreachable_uses_up_no_attempts(fake, tmp_path, clock):
     folder = make_folder(tmp_path / "data")
 
     async def scenario():
         async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
-            await subscribed_tick(fake, services)
+            await subscribed_tick(fake, services, clock)
             services.deliverer.backoff_cap_seconds = 0.1
             real_url = services.deliverer.sender._bot._base_url
             services.deliverer.sender._bot._base_url = "http://127.0.0.1:9/bot" + fake.token  # nothing listens
             announce_cut(folder)
             await services.tick("test")
             for _ in range(6):
-                await asyncio.sleep(0.15)
+                clock.advance(60)
                 await services.deliverer.drain()
             row = outbox_row(services.store, "status", "attempts", "last_error")
             assert row[0] == "pending" and row[1] == 0 and row[2].startswith("unreachable")
             services.deliverer.sender._bot._base_url = real_url  # Telegram is back
-            await asyncio.sleep(0.15)
+            clock.advance(60)
             await services.deliverer.drain()
             assert len(alerts(fake)) == 1
 
