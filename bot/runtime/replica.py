@@ -21,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 
 from bot.runtime.config import AppConfig
 from bot.runtime.leadership import LEADERSHIP_POLL_SECONDS, AdvisoryLock, Leadership
+from bot.runtime.runner import begin_beats, webhook_arguments
 from bot.runtime.services import Services
 from signals.errors import RotationError
 
@@ -41,7 +42,8 @@ def run_replica(services: Services) -> int:
         raise RotationError("replicas on DATABASE_URL need TELEGRAM_BOT_TOKEN (the console schedule runs on a "
                             "SQLite file: unset DATABASE_URL)")
     assert config.database_url is not None
-    _refuse_a_namesake(services)
+    _refuse_a_namesake(services)  # before touching its beats: they may be a running namesake's
+    begin_beats(services)
     lock = AdvisoryLock(config.database_url.get_secret_value(), config.replica)
     try:
         asyncio.run(_serve(services, lock))
@@ -139,8 +141,6 @@ async def _still_leading(lock: Leadership) -> bool:
 
 async def _start_webhook(application, config: AppConfig) -> None:  # noqa: ANN001
     """Telegram posts updates to TELEGRAM_WEBHOOK_URL; each replica listens behind it (a load balancer's)."""
-    from bot.runtime.runner import webhook_arguments
-
     assert application.updater is not None
     await application.updater.start_webhook(bootstrap_retries=-1, **webhook_arguments(config))
     log.info("taking updates by webhook on %s:%d", config.telegram_webhook_listen, config.telegram_webhook_port)

@@ -53,16 +53,12 @@ def run_bot(config: AppConfig) -> int:
 
         services = build_services(config)
         try:
-            services.store.forget_beat("ticked")  # an earlier life's beats say nothing about this one
-            services.store.beat("started")
             return run_replica(services)
         finally:
             services.close()
     with InstanceLock(config.database_path):
         services = build_services(config)
-        for name in ("loop", "poll", "ticked"):  # an earlier run's beats say nothing about this one
-            services.store.forget_beat(name)
-        services.store.beat("started")  # `health` says "starting" until the first evaluation, for a bounded time
+        begin_beats(services)
         try:
             if config.telegram_bot_token is None:
                 print("No TELEGRAM_BOT_TOKEN set: running the schedule without Telegram; alerts are printed here.",
@@ -100,6 +96,14 @@ def webhook_arguments(config: AppConfig) -> dict:
     secret = config.telegram_webhook_secret.get_secret_value() if config.telegram_webhook_secret else None
     return {"listen": config.telegram_webhook_listen, "port": config.telegram_webhook_port,
             "url_path": urlsplit(url).path.lstrip("/"), "webhook_url": url, "secret_token": secret}
+
+
+def begin_beats(services: Services) -> None:
+    """A new life's heartbeats: an earlier run's say nothing about this one, and `health` says "starting"
+    until the first evaluation, for a bounded time."""
+    for name in ("loop", "poll", "ticked"):
+        services.store.forget_beat(name)
+    services.store.beat("started")
 
 
 STARTUP_BACKOFF_CAP_SECONDS = 60.0

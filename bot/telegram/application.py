@@ -309,9 +309,7 @@ async def take_the_lead(application: Application, services: Services, poll: bool
     marks the runs it left unfinished, whose session it then evaluates again (idempotently).
     """
     services.leading = True
-    released = await asyncio.to_thread(services.store.release_orphaned_leases, at_start=False)
-    if released:
-        log.warning("%d deliveries were claimed by a replica that stopped; they go out again now", released)
+    await give_back_orphaned_claims(services)
     await register_commands(application, services)
     if services.config.telegram_channels:
         await attach_channels(application.bot, services.store, services.config.telegram_channels)
@@ -321,6 +319,13 @@ async def take_the_lead(application: Application, services: Services, poll: bool
     if poll and application.updater is not None:
         await application.updater.start_polling(timeout=10, bootstrap_retries=-1, allowed_updates=Update.ALL_TYPES)
     schedule_evaluation(application, services, catch_up=True)
+
+
+async def give_back_orphaned_claims(services: Services) -> None:
+    """Deliveries claimed by a replica that stopped (killed mid-drain) go out again, from here."""
+    released = await asyncio.to_thread(services.store.release_orphaned_leases, at_start=False)
+    if released:
+        log.warning("%d deliveries were claimed by a replica that stopped; they go out again now", released)
 
 
 async def register_commands(application: Application, services: Services) -> None:
@@ -416,9 +421,7 @@ async def watch_job(context: BotContext) -> None:
     if polled is not None:
         await asyncio.to_thread(services.store.beat, "poll", datetime.fromtimestamp(polled, timezone.utc))
     if services.leading and services.config.replicated:  # a standby that died holds claims nobody sends
-        released = await asyncio.to_thread(services.store.release_orphaned_leases, at_start=False)
-        if released:
-            log.warning("%d deliveries were claimed by a replica that stopped; they go out again now", released)
+        await give_back_orphaned_claims(services)
     reason = watch.give_up_reason() if watch is not None else None
     if reason and services.exit_reason is None:
         services.exit_reason = f"{reason}; exiting so that the supervisor starts the bot again"
