@@ -1,7 +1,8 @@
 """The signal topics, named once: each is a signal type, a subscription, a metric group and a chart.
 
 Everything that lists topics (the store's subscriptions, `/signals`, `/help`, the metric groups of
-`metrics --json`, the charts, README) reads this tuple; a test fails when a topic lacks any part.
+`metrics --json`, the commands, README) reads this tuple; how a reader sees each one (answer, charts,
+`metrics` rows) is its module in bot/presentation/topics/. A test fails when a topic lacks any part.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ class Topic:
     label: str  # the alert header a subscriber sees
     about: str  # one line for /signals, /help and README
     reading: str  # what its command (`/<name>`) shows, for /help and Telegram's command menu
+    index_level: bool = False  # graded by index history alone (no members, no ETFs): the decades' records
 
 
 TOPICS: tuple[Topic, ...] = (
@@ -22,15 +24,16 @@ TOPICS: tuple[Topic, ...] = (
           "the typical S&P 500 / Russell 2000 member against its index: narrow markets, washouts, thrusts",
           "breadth of the S&P 500 and the Russell 2000"),
     Topic("breakout", "Small-cap breakout", "IWM and IWM/SPY leaving their ranges",
-          "IWM and IWM/SPY against their ranges"),
+          "IWM and IWM/SPY against their ranges", index_level=True),
     Topic("rates", "Rates", "the 2-year yield, the Fed's target, the yield curve",
-          "Treasury yields, the Fed's target, the curve"),
+          "Treasury yields, the Fed's target, the curve", index_level=True),
     Topic("sectors", "Sector rotation", "industrials, financials, discretionary and regional banks taking the lead",
           "cyclicals against tech, regional banks against the S&P 500"),
     Topic("credit", "Credit", "high-yield bonds against Treasuries: financing conditions for small companies",
           "high-yield bonds against Treasuries"),
     Topic("cycle", "Small-cap cycle", "which of small and large caps leads: phases of IWM/SPY by a swing rule",
-          "the small-cap cycle: who leads, since when, past phases"),
+          "the small-cap cycle: who leads, since when, past phases", index_level=True),
 )
 TOPIC_NAMES: tuple[str, ...] = tuple(topic.name for topic in TOPICS)
 TOPIC_BY_NAME: dict[str, Topic] = {topic.name: topic for topic in TOPICS}
+INDEX_LEVEL_TOPICS: frozenset[str] = frozenset(topic.name for topic in TOPICS if topic.index_level)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.presentation.charts import CHARTS
+from bot.presentation.topics import CHARTS
 from bot.runtime.cli import CHART_NAMES, main
 from tests.test_cli import folder  # noqa: F401 - the shared data folder fixture
 
@@ -56,7 +56,7 @@ def test_every_chart_is_phone_shaped_with_labelled_thresholds_and_legends_outsid
     assert width == 960 and height >= 1200  # portrait: Telegram shows it ~390 pt wide on a phone
     figure = Figure(figsize=(6, 7.6), dpi=160)
     FigureCanvasAgg(figure)
-    reading = CHARTS[name][1](figure, metrics, settings)
+    reading = CHARTS[name].draw(figure, metrics, settings)
     assert reading is not None and reading.headline and "nan" not in reading.headline
     figure.canvas.draw()
     for axes in figure.axes:
@@ -144,7 +144,7 @@ def test_every_year_on_the_time_axis_is_labelled(name, real_market):
 
 def test_each_chart_lists_only_the_signals_it_shows(real_market):
     """Small caps left behind reads the Russell 2000: the S&P 500 chart must not list it as its own."""
-    from bot.presentation.charts import _active
+    from bot.presentation.topics.chart_parts import active_names as _active
     from signals.metrics import compute_metrics
     from signals.settings import load_detector_settings
 

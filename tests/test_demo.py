@@ -78,7 +78,7 @@ def test_demo_prints_every_signal_a_subscriber_receives(quiet_environment, capsy
     assert "Breadth on 2024-03-08, as /breadth answers it:" in out
     assert "<b>" not in out and "&amp;" not in out  # Telegram's HTML, read as a terminal shows it
     pngs = sorted(path.name for path in charts.glob("*.png"))
-    from bot.presentation.charts import CHARTS
+    from bot.presentation.topics import CHARTS
 
     assert pngs == sorted(f"{name}.png" for name in CHARTS)
     assert all((charts / name).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for name in pngs)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bot.presentation.answers import breadth_answer, rates_answer
+from bot.presentation.topics.breadth import answer as breadth_answer
+from bot.presentation.topics.rates import answer as rates_answer
 from bot.presentation.messages import signal_message, split_message
 from signals.settings import load_detector_settings
 from signals.signal import Signal

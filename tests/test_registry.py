@@ -11,9 +11,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bot.presentation.charts import CHARTS
+from bot.presentation.topics import CHARTS, VIEWS
 from bot.telegram.commands import COMMANDS, help_text
-from bot.presentation.answers import ANSWERS
 from bot.presentation.messages import signal_message
 from signals.detectors import DETECTORS, KEY_TOPICS, KEYS, all_conditions, key_rule
 from signals.metrics import GROUPS
@@ -30,7 +29,7 @@ DEFAULTS = load_detector_settings()
 @pytest.mark.parametrize("topic", TOPIC_NAMES)
 def test_every_topic_has_its_parts(topic):
     assert topic in GROUPS, "a metric group in metrics --json"
-    assert topic in ANSWERS and set(ANSWERS[topic][1]) <= set(CHARTS), "an answer and its chart button"
+    assert topic in VIEWS and set(VIEWS[topic].charts_for(None)) <= set(CHARTS), "an answer and its chart button"
     assert topic in CHARTS, "a chart"
     assert topic in {c.name for c in COMMANDS}, "a command"
     assert f"/{topic}" in help_text(admin=False), "a line in /help"
@@ -78,3 +77,37 @@ def _metrics():
     from signals.metrics import compute_metrics
 
     return compute_metrics(SYNTHETIC, DEFAULTS)
+
+
+def test_a_topic_without_its_view_fails_at_import_naming_the_file():
+    import bot.presentation.topics as topics
+
+    with pytest.raises(ImportError, match=r"bot/presentation/topics/momentum\.py"):
+        topics._view("momentum")
+    with pytest.raises(ImportError, match="VIEW = TopicView"):
+        topics._view("view")  # a module of the package that is not a topic's view
+
+
+def test_the_command_table_and_the_charts_follow_the_views():
+    """Each topic's command takes exactly its view's choices; `/chart` offers exactly the views' charts,
+    which are the names the command line knows before pandas loads."""
+    from bot.presentation.chart_keys import CHART_NAMES
+
+    commands = {c.name: c for c in COMMANDS}
+    for name, view in VIEWS.items():
+        assert commands[name].usage == (f"[{'|'.join(view.choices)}]" if view.choices else "")
+        assert set(view.charts_for(None)) == {chart.name for chart in view.charts}
+        for choice in view.choices:
+            assert set(view.charts_for(choice)) <= set(CHARTS)
+    assert tuple(CHARTS) == CHART_NAMES
+    assert commands["chart"].help.endswith(", ".join(CHARTS))
+
+
+def test_readme_names_every_topic_command_chart_and_subscription():
+    rows = {match[0]: match[1] for match in re.findall(r"^\| `(/[a-z]+)[^`]*` \| [^|]+ \| (.+) \|$", README,
+                                                       flags=re.MULTILINE)}
+    for name, view in VIEWS.items():
+        usage = " [" + "\\|".join(view.choices) + "]" if view.choices else ""  # a table cell escapes |
+        assert f"| `/{name}{usage}` |" in README, f"README's command table lacks /{name}{usage}"
+    assert all(f"`{name}`" in rows["/chart"] for name in CHARTS), rows["/chart"]
+    assert all(f"`{name}`" in rows["/subscribe"] for name in TOPIC_NAMES), rows["/subscribe"]

@@ -93,7 +93,7 @@ def test_reproduces_the_russell_2000_reference_table(real_market, day, above200,
 
 
 def test_every_universe_of_the_registry_has_its_list_source_snapshot_chart_and_breadth_argument():
-    from bot.presentation.charts import CHARTS
+    from bot.presentation.topics import CHARTS
     from bot.telegram.commands import COMMANDS
     from signals.metrics.breadth import UNIVERSE_INDEX, UNIVERSE_LABELS
     from signals.sources.universe import UNIVERSES as SOURCES, snapshot

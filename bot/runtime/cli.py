@@ -19,9 +19,8 @@ from typing import TYPE_CHECKING
 
 from bot.runtime.config import AppConfig, load_config
 from bot.runtime.logs import setup_logging
-from signals.universe_specs import UNIVERSES
 from signals.errors import RotationError
-from signals.topics import TOPIC_NAMES
+from bot.presentation.chart_keys import CHART_NAMES
 
 if TYPE_CHECKING:
     from bot.storage import Store
@@ -32,8 +31,6 @@ if TYPE_CHECKING:
 # Commands import what they use when they run: `rotation-bot --help` must not wait for pandas.
 
 EXIT_ERROR = 1
-# bot.presentation.charts.CHARTS (one per topic, and the Russell 2000's breadth), without importing matplotlib up front
-CHART_NAMES = (*(u.chart for u in UNIVERSES), *(name for name in TOPIC_NAMES if name != "breadth"))
 
 
 def _load_inputs(config: AppConfig) -> tuple[MarketData, DetectorSettings, MetricsEngine]:

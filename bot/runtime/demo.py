@@ -141,11 +141,11 @@ async def run_demo(config: AppConfig, data: MarketData, out: Print, charts_dir: 
         drawn = await _charts(services, charts_dir)
         snapshot = services.store.latest_snapshot()
         if snapshot is not None:
-            from bot.presentation.answers import breadth_answer
+            from bot.presentation.topics import VIEWS
 
             out("")
             out(f"Breadth on {snapshot['as_of']}, as /breadth answers it:")
-            for line in plain(breadth_answer(snapshot, services.settings)).splitlines():
+            for line in plain(VIEWS["breadth"].answer(snapshot, services.settings, None)).splitlines():
                 out(f"  {line}")
         return DemoReport(last - first + 1, f"{sessions[first]:%Y-%m-%d}", f"{sessions[last]:%Y-%m-%d}",
                           console.parts, found, time.perf_counter() - began, drawn)
@@ -157,11 +157,11 @@ async def run_demo(config: AppConfig, data: MarketData, out: Print, charts_dir: 
 
 async def _charts(services: Services, folder: Path) -> list[Path]:
     """Every chart of the last session, as the bot sends them, written to `folder`."""
-    from bot.presentation.charts import CHARTS
+    from bot.presentation.chart_keys import CHART_NAMES
 
     folder.mkdir(parents=True, exist_ok=True)
     written = []
-    for name in CHARTS:
+    for name in CHART_NAMES:
         drawn = await services.chart(name)
         if drawn is None:
             continue

@@ -26,6 +26,7 @@ from signals.market_data import MarketData
 from signals.metrics import Metrics
 from signals.settings import DetectorSettings
 from signals.signal import Signal
+from signals.topics import INDEX_LEVEL_TOPICS
 
 log = logging.getLogger(__name__)
 
@@ -113,9 +114,6 @@ def run_tick(
         except Exception as also:  # a full disk fails the record too: the caller still learns of the failure
             log.error("tick %s failed (%s) and could not be recorded: %s", run_id, exc, also)
         raise
-
-
-INDEX_LEVEL_TOPICS = ("breakout", "rates", "cycle")  # what index history alone can grade (no members, no ETFs)
 
 
 def decades_records(feed: DataFeed, as_of: str, settings: DetectorSettings) -> dict[str, str]:

@@ -20,11 +20,9 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
-from bot.presentation.answers import ANSWERS, breadth_answer, chart_keyboard
-from signals.universe_specs import UNIVERSE_BY_NAME, UNIVERSE_NAMES
-from signals.metrics.breadth import UNIVERSE_LABELS
 from bot.presentation.buttons import CHART, HISTORY, SETTING, TOGGLE_TOPIC, ButtonRoute
-from bot.presentation.charts import CHARTS
+from bot.presentation.topics import CHARTS, VIEWS, TopicView
+from bot.presentation.topics.answer_parts import chart_keyboard
 from bot.telegram.custom_alerts import alert_command, alerts_command
 from bot.telegram.controls import digest_command, quiet_command, settings_button, settings_command, timezone_command
 from bot.telegram.chat_io import (
@@ -120,31 +118,27 @@ def help_text(admin: bool) -> str:
     return "\n".join(lines)
 
 
-def snapshot_command(topic: str) -> Handler:
+def snapshot_command(view: TopicView) -> Handler:
+    """A topic's reading (`/rates`); a topic with choices takes one (`/breadth russell2000`)."""
     async def show(update: Update, context: BotContext) -> None:
         services = context.services
         await remember_chat(update, services)
         args = [a.lower() for a in (context.args or [])]
-        universe = None
-        if topic == "breadth" and args:
-            if len(args) > 1 or args[0] not in UNIVERSE_LABELS:
-                await reply(update, f"Use /breadth, or /breadth followed by {' or '.join(UNIVERSE_LABELS)} "
+        choice = None
+        if view.choices and args:
+            if len(args) > 1 or args[0] not in view.choices:
+                await reply(update, f"Use /{view.name}, or /{view.name} followed by {' or '.join(view.choices)} "
                                     f"(got {echo(context.args or [])}).")
                 return
-            universe = args[0]
+            choice = args[0]
         snapshot = await services.snapshot()  # asked in the first seconds after a start: answered when ready
         if snapshot is None:
             await reply(update, services.first_reading_note())
             return
-        answer, charts = ANSWERS[topic]
-        if universe is not None:
-            text = breadth_answer(snapshot, services.settings, universe)
-            charts = (UNIVERSE_BY_NAME[universe].chart,)
-        else:
-            text = answer(snapshot, services.settings)
-        await reply(update, text, reply_markup=chart_keyboard(*charts))
+        await reply(update, view.answer(snapshot, services.settings, choice),
+                    reply_markup=chart_keyboard(*view.charts_for(choice)))
 
-    show.__name__ = f"show_{topic}"
+    show.__name__ = f"show_{view.name}"
     return show
 
 
@@ -247,7 +241,7 @@ async def send_chart(update: Update, services: Services, name: str) -> None:
         return
     as_of, png = stored
     if update.effective_message is not None:
-        await update.effective_message.reply_photo(png, caption=f"{escape(CHARTS[name][0])} \u00b7 {as_of} close")
+        await update.effective_message.reply_photo(png, caption=f"{escape(CHARTS[name].title)} \u00b7 {as_of} close")
 
 
 async def status(update: Update, context: BotContext) -> None:
@@ -424,13 +418,13 @@ def _local(stamp: str) -> str:
 COMMANDS: tuple[Command, ...] = (
     Command("start", start, "what the bot does, with buttons to subscribe"),
     Command("help", help_command, "this list"),
-    # one reading per topic, from its spec (signals/topics.py); /breadth takes a universe
-    *(Command(topic.name, snapshot_command(topic.name), topic.reading,
-              usage=f"[{'|'.join(UNIVERSE_NAMES)}]" if topic.name == "breadth" else "") for topic in TOPICS),
+    # one reading per topic, from its view (bot/presentation/topics/): /breadth takes a universe
+    *(Command(view.name, snapshot_command(view), view.topic.reading,
+              usage=f"[{'|'.join(view.choices)}]" if view.choices else "") for view in VIEWS.values()),
     Command("signals", signals_command, "the signal topics and this chat's subscriptions"),
     Command("subscribe", subscription_command(True), "receive alerts of a topic", usage="<topic|all>"),
     Command("unsubscribe", subscription_command(False), "stop alerts of a topic", usage="<topic|all>"),
-    Command("chart", chart, "a chart of the last year: " + ", ".join(TOPIC_NAMES), usage="[name]"),
+    Command("chart", chart, "a chart of the last year: " + ", ".join(CHARTS), usage="[name]"),
     Command("history", history, "recent signals, one line each, and each key's record", usage="[n]"),
     Command("settings", settings_command, "this chat's digest, quiet hours, time zone, with buttons"),
     Command("digest", digest_command, "one message per session instead of one per signal", usage="on|off"),

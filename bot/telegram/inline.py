@@ -1,6 +1,6 @@
 """Inline mode: `@bot breadth` in any chat offers the current reading of a topic, ready to share.
 
-The cards are the answers of the topic commands (`bot.presentation.answers.ANSWERS`), read from the latest stored
+The cards are the answers of the topic commands (`bot.presentation.topics.VIEWS`), read from the latest stored
 snapshot, so what a user shares is what `/breadth` says. Telegram shows them only once inline mode is
 switched on for the bot (@BotFather, /setinline); without a reading yet, a button opens the bot.
 """
@@ -15,7 +15,7 @@ from html import unescape
 from telegram import InlineQueryResultArticle, InlineQueryResultsButton, InputTextMessageContent, Update
 from telegram.constants import ParseMode
 
-from bot.presentation.answers import ANSWERS
+from bot.presentation.topics import VIEWS
 from bot.telegram.chat_io import BotContext, clean
 from signals.topics import TOPIC_BY_NAME
 
@@ -25,8 +25,8 @@ CACHE_SECONDS = 300  # Telegram may show the same cards for this long: a reading
 def topics_for(query: str) -> list[str]:
     """The topics whose name starts with what was typed (all of them for nothing or no match)."""
     typed = query.strip().lower().lstrip("/")
-    matching = [topic for topic in ANSWERS if typed and topic.startswith(typed)]
-    return matching or list(ANSWERS)
+    matching = [topic for topic in VIEWS if typed and topic.startswith(typed)]
+    return matching or list(VIEWS)
 
 
 async def inline_query(update: Update, context: BotContext) -> None:
@@ -42,8 +42,7 @@ async def inline_query(update: Update, context: BotContext) -> None:
     as_of = snapshot.get("as_of", "")
     results = []
     for topic in topics_for(clean(query.query)):
-        answer, _ = ANSWERS[topic]
-        text = answer(snapshot, settings)
+        text = VIEWS[topic].answer(snapshot, settings, None)
         label = TOPIC_BY_NAME[topic].label if topic in TOPIC_BY_NAME else topic
         results.append(InlineQueryResultArticle(
             id=f"{topic}:{as_of}", title=f"{label} \u00b7 {as_of} close", description=_first_reading(text),

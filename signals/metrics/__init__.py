@@ -64,8 +64,9 @@ class Metrics:
         return self.breadth.index  # type: ignore[return-value]
 
     def group(self, name: str) -> pd.DataFrame:
-        return {"breadth": self.breadth, "breakout": self.breakout, "rates": self.rates,
-                "sectors": self.sectors, "credit": self.credit, "cycle": self.cycle}[name]
+        if name not in GROUPS:
+            raise KeyError(name)
+        return getattr(self, name)
 
     def snapshot(self, session: pd.Timestamp | None = None) -> dict[str, Any]:
         """One session's metrics as plain JSON-ready values (NaN becomes None)."""
