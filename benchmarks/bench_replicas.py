@@ -1,20 +1,22 @@
 """Replicas on PostgreSQL: paid-broadcast fan-out with 1 and 2 replicas, against one bot on SQLite, and failover.
 
-    python -m benchmarks.bench_replicas [--chats 2000] [--server postgresql://postgres@127.0.0.1:5432/test]
+    python -m benchmarks.bench_replicas [--chats 2000] [--round-trip 0.1]
+                                        [--server postgresql://postgres@127.0.0.1:5432/test]
 
 Each configuration is real `rotation-bot run` processes on a fresh database (a scratch database on
 the server, dropped after; a SQLite file for the baseline) and the fake Bot API with a limit of
-1,000 messages a second (the paid ceiling). The leader's start-up tick queues one alert for every
-chat; the rate is the chats over the time from the first accepted send to the last. The fake
-server's own ceiling (bare httpx, 200 in flight) is measured in the same run: above it, no bot
-configuration can be told apart. Failover: the leader is SIGKILLed while the standby waits; the time
-until the standby leads and until it answers a command.
+1,000 messages a second (the paid ceiling), answering each send after `--round-trip` seconds (about
+Telegram's from a server far from its data centres). The leader's start-up tick queues one alert for
+every chat; the rate is the chats over the time from the first accepted send to the last. Measured in
+the same run, each from a process of its own (benchmarks/http_ceiling.py): the fake server's own
+ceiling, and what one HTTP client reaches against it with PTB's default single pool and with the
+bot's spread pools. Failover: the leader is SIGKILLed while the standby waits; the time until the
+standby leads and until it answers a command.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import signal
 import sys
 import tempfile
@@ -22,7 +24,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from benchmarks.bench_bot import server_ceiling
+from benchmarks.http_ceiling import CLIENTS, measure
 from bot.storage import open_store
 from tests.bot_harness import announce_cut, make_folder
 from tests.fake_telegram import FakeTelegram
@@ -68,10 +70,16 @@ def leader_of(url: str) -> str | None:
         store.close()
 
 
-def fan_out(target, replicas: int, chats: int, root: Path) -> dict[str, float]:
+def round_trip(fake: FakeTelegram, seconds: float) -> None:
+    for method in ("sendMessage", "sendPhoto"):
+        fake.delays[method] = seconds
+
+
+def fan_out(target, replicas: int, chats: int, root: Path, seconds: float) -> dict[str, float]:
     folder = make_folder(root / "data")
     subscribe(target, chats)
     with FakeTelegram(rate_limit_per_second=1000) as fake:
+        round_trip(fake, seconds)
         processes = []
         try:
             processes.append(start("a", folder, target, fake, root))
@@ -128,18 +136,22 @@ def failover(url: str, root: Path) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--chats", type=int, default=2000)
+    parser.add_argument("--round-trip", type=float, default=0.1, help="seconds before the fake answers a send")
     parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432/test")
     args = parser.parse_args(argv)
     with FakeTelegram() as fake:
-        ceiling = asyncio.run(server_ceiling(fake))
-    print(f"the fake server's own ceiling (bare httpx, 200 in flight): {ceiling:.0f} req/s")
+        round_trip(fake, args.round_trip)
+        rates = {client: measure(f"{fake.base_url}{fake.token}/sendMessage", client) for client in CLIENTS}
+    print(f"one client, 200 in flight, {args.round_trip * 1000:.0f} ms round trip: the fake server's own ceiling "
+          f"(http.client threads) {rates['threads']:.0f} req/s; one httpx pool (PTB's default) "
+          f"{rates['one-pool']:.0f} req/s; the bot's spread pools {rates['bot-pools']:.0f} req/s")
     with tempfile.TemporaryDirectory() as scratch:
-        base = fan_out(Path(scratch) / "bot.sqlite", 1, args.chats, Path(scratch))
+        base = fan_out(Path(scratch) / "bot.sqlite", 1, args.chats, Path(scratch), args.round_trip)
     print(f"SQLite, one bot: {base['rate']:.0f} msg/s ({args.chats} chats in {base['span']:.2f} s), "
           f"duplicates {base['duplicates']}")
     for replicas in (1, 2):
         with tempfile.TemporaryDirectory() as scratch, scratch_database(args.server) as url:
-            result = fan_out(url, replicas, args.chats, Path(scratch))
+            result = fan_out(url, replicas, args.chats, Path(scratch), args.round_trip)
         print(f"PostgreSQL, {replicas} replica{'s' if replicas > 1 else ''}: {result['rate']:.0f} msg/s "
               f"({result['rate'] / base['rate']:.2f}x SQLite; {args.chats} chats in {result['span']:.2f} s), "
               f"duplicates {result['duplicates']}, sends by replica {result['shares']}")

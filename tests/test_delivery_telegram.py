@@ -91,3 +91,39 @@ def test_telegram_unreachable_uses_up_no_attempts(fake, tmp_path, clock):
             assert len(alerts(fake)) == 1
 
     asyncio.run(scenario())
+
+
+def test_sends_in_flight_spread_over_small_connection_pools():
+    """httpcore scans a pool's every connection per request: 200 sends in flight go to the 64 pools of 4,
+    the pool with the fewest in flight first, never 200 into one."""
+    from bot.delivery.request import POOL_CONNECTIONS, TelegramRequest
+
+    request = TelegramRequest(connection_pool_size=256)
+    assert len(request._pools) == 256 // POOL_CONNECTIONS
+    peak = [0] * len(request._pools)
+    release = asyncio.Event()
+
+    class Pool:
+        def __init__(self, number: int) -> None:
+            self.number, self.busy = number, 0
+
+        async def do_request(self, url, method, request_data=None, **kwargs):
+            self.busy += 1
+            peak[self.number] = max(peak[self.number], self.busy)
+            await release.wait()
+            self.busy -= 1
+            return 200, b'{"ok": true, "result": true}'
+
+    request._pools = [Pool(number) for number in range(len(request._pools))]
+
+    async def scenario():
+        sends = [asyncio.create_task(request.do_request(f"https://x/bot1/sendMessage?{n}", "POST"))
+                 for n in range(200)]
+        await asyncio.sleep(0)
+        assert request.in_flight == 200
+        release.set()
+        return await asyncio.gather(*sends)
+
+    answers = asyncio.run(scenario())
+    assert all(code == 200 for code, _ in answers) and request.in_flight == 0
+    assert max(peak) <= POOL_CONNECTIONS and sum(1 for p in peak if p) == len(peak)

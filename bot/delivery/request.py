@@ -7,16 +7,26 @@ failure. Here it becomes `NotTelegramAnswer`, which delivery retries and never r
 
 The same class keeps what the getUpdates requests saw (the last good answer, the refusals 401 and
 409, the requests under way): bot/telegram/listening.py reads it to tell a listening bot from a deaf one.
+
+Its connections are spread over small httpx pools (`POOL_CONNECTIONS` each). httpcore's pool scans
+every connection for every waiting request at each event (encode/httpcore#1035, open), so one pool
+holding a paid broadcast's 200 connections spends its time scanning: measured with a bare client at a
+100 ms round trip, 74 requests a second in one pool of 256, 904 in 64 pools of 4.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import math
 import time
 from typing import Any
 
+import httpx
 from telegram.error import TelegramError
-from telegram.request import HTTPXRequest
+from telegram.request import BaseRequest, HTTPXRequest
+
+POOL_CONNECTIONS = 4
 
 
 class NotTelegramAnswer(TelegramError):
@@ -36,9 +46,8 @@ def is_telegram_json(payload: bytes) -> bool:
     return isinstance(answer, dict) and "ok" in answer
 
 
-class TelegramRequest(HTTPXRequest):
-    def __init__(self, polling: bool = False, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
+class TelegramRequest(BaseRequest):
+    def __init__(self, polling: bool = False, connection_pool_size: int = 1) -> None:
         self.polling = polling  # the getUpdates request: a refused token is retried, not fatal
         self.last_ok: float | None = None  # time.monotonic() of the last good answer
         self.last_ok_wall: float | None = None  # the same as time.time(), for the heartbeat
@@ -46,14 +55,32 @@ class TelegramRequest(HTTPXRequest):
         self.refusals_since: float | None = None  # first refusal since the last good answer
         self.last_started: float | None = None
         self.in_flight = 0
+        pools = math.ceil(connection_pool_size / POOL_CONNECTIONS)
+        size = math.ceil(connection_pool_size / pools)
+        shared = {"verify": httpx.create_ssl_context()}  # one CA bundle loaded, not one per pool
+        self._pools = [HTTPXRequest(connection_pool_size=size, httpx_kwargs=shared) for _ in range(pools)]
+        self._busy = [0] * pools
+
+    @property
+    def read_timeout(self) -> float | None:
+        return self._pools[0].read_timeout
+
+    async def initialize(self) -> None:
+        await asyncio.gather(*(pool.initialize() for pool in self._pools))
+
+    async def shutdown(self) -> None:
+        await asyncio.gather(*(pool.shutdown() for pool in self._pools))
 
     async def do_request(self, url: str, method: str, request_data: Any = None, **kwargs: Any) -> tuple[int, bytes]:
         self.last_started = time.monotonic()
         self.in_flight += 1
+        chosen = min(range(len(self._pools)), key=self._busy.__getitem__)  # the pool with the fewest in flight
+        self._busy[chosen] += 1
         try:
-            code, payload = await super().do_request(url, method, request_data, **kwargs)
+            code, payload = await self._pools[chosen].do_request(url, method, request_data, **kwargs)
         finally:
             self.in_flight -= 1
+            self._busy[chosen] -= 1
         now = time.monotonic()
         if 200 <= code <= 299:
             if not is_telegram_json(payload):
