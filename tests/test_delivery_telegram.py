@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 
 from tests.bot_harness import announce_cut, make_folder, running_bot, until
 
@@ -127,3 +129,59 @@ def test_sends_in_flight_spread_over_small_connection_pools():
     answers = asyncio.run(scenario())
     assert all(code == 200 for code, _ in answers) and request.in_flight == 0
     assert max(peak) <= POOL_CONNECTIONS and sum(1 for p in peak if p) == len(peak)
+
+
+class _Clock:
+    """A loop-free clock: sleeping moves it on."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    async def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_only_flagged_sends_take_the_paid_lane_and_replicas_share_the_limits():
+    """Telegram lets only allow_paid_broadcast sends past its free ~30/s: replies and groups keep to the
+    free rate when paid broadcast is on, and two replicas each pace at half of both."""
+    from telegram.request import RequestData
+    from telegram.request._requestparameter import RequestParameter
+
+    from bot.delivery.pacing import Lane, PacedRequest
+
+    clock = _Clock()
+    request = PacedRequest(29.0, 950.0, connection_pool_size=4)
+    request.free, request.paid = Lane(29.0, clock, clock.sleep), Lane(950.0, clock, clock.sleep)
+    sent: list[tuple[float, bool]] = []
+
+    class Pool:
+        async def do_request(self, url, method, request_data=None, **kwargs):
+            sent.append((clock.now, bool(request_data.parameters.get("allow_paid_broadcast"))))
+            return 200, b'{"ok": true, "result": true}'
+
+    request._pools = [Pool()]
+
+    def data(paid: bool) -> RequestData:
+        flag = [RequestParameter.from_input("allow_paid_broadcast", True)] if paid else []
+        return RequestData([RequestParameter.from_input("chat_id", 5), *flag])
+
+    async def send(count: int, paid: bool) -> list[float]:
+        began = len(sent)
+        for _ in range(count):
+            await request.do_request("https://x/bot1/sendMessage", "POST", data(paid))
+        return [at for at, _ in sent[began:]]
+
+    def spacing(times: list[float]) -> float:
+        return (times[-1] - times[0]) / (len(times) - 1)
+
+    assert spacing(asyncio.run(send(96, paid=True))) == pytest.approx(1 / 950)
+    assert spacing(asyncio.run(send(30, paid=False))) == pytest.approx(1 / 29)
+    before = clock.now
+    asyncio.run(request.do_request("https://x/bot1/getMe", "POST", data(False)))
+    assert clock.now == before  # not a send: it waits for no slot
+    request.share(2)
+    assert spacing(asyncio.run(send(30, paid=True))) == pytest.approx(2 / 950)
+    assert spacing(asyncio.run(send(10, paid=False))) == pytest.approx(2 / 29)

@@ -214,3 +214,22 @@ def _posts(fake, url: str, chat: int, secret: str | None, text: str = "/help") -
         return fake.post_message(url, chat, text, secret)
     except httpx.TransportError:  # not listening yet
         return 0
+
+
+def test_replicas_alive_share_the_bots_limits(tmp_path):
+    """Each replica paces at its share: the replicas that beat lately, itself included."""
+    from types import SimpleNamespace
+
+    from bot.runtime.replica import _alive
+    from bot.storage import open_store
+
+    path = tmp_path / "bot.sqlite"
+    first, second = open_store(path, replica="a"), open_store(path, replica="b")
+    try:
+        first.announce_replica("leader", "host-a", 1)
+        assert _alive(SimpleNamespace(store=first)) == 1
+        second.announce_replica("standby", "host-b", 2)
+        assert _alive(SimpleNamespace(store=first)) == 2
+    finally:
+        first.close()
+        second.close()

@@ -109,6 +109,8 @@ async def _serve(services: Services, lock: Leadership) -> None:
                                             "so that the supervisor starts this replica again as a standby")
                     break
                 await asyncio.to_thread(services.store.announce_replica, role, host, pid)
+                if services.pacing is not None:
+                    services.pacing.share(await asyncio.to_thread(_alive, services))
                 try:
                     await asyncio.wait_for(stop.wait(), timeout=LEADERSHIP_POLL_SECONDS)
                 except TimeoutError:
@@ -120,6 +122,13 @@ async def _serve(services: Services, lock: Leadership) -> None:
                 await updater.stop()
             if application.running:
                 await application.stop()
+
+
+def _alive(services: Services) -> int:
+    """The replicas that beat within ALIVE_WITHIN_SECONDS, this one included: they share the bot's limits."""
+    now = datetime.now(timezone.utc)
+    return sum(1 for r in services.store.replicas()
+               if now - datetime.fromisoformat(r.beat_at) < timedelta(seconds=ALIVE_WITHIN_SECONDS))
 
 
 def _a_leader_was_alive(services: Services) -> bool:

@@ -20,6 +20,7 @@ from signals.metrics import Metrics
 from signals.settings import DetectorSettings
 
 if TYPE_CHECKING:  # for annotations only: imports flow down from the runtime, never up to it
+    from bot.delivery.pacing import PacedRequest
     from bot.telegram.listening import ListeningWatch
 
 
@@ -37,6 +38,7 @@ class Services:
     chart_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     ticked: asyncio.Event = field(default_factory=asyncio.Event)  # set once a tick has finished
     listening: ListeningWatch | None = None  # how polling is doing (Telegram mode only)
+    pacing: PacedRequest | None = None  # the sends' pacing (Telegram mode only)
     last_failure: tuple[str, str] | None = None  # (when, why) of the last tick that failed, even unrecorded
     damage: list[str] = field(default_factory=list)  # what the last integrity check of the database found
     exit_reason: str | None = None  # set when the bot stops itself (Telegram refused polling for minutes)

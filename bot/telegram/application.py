@@ -185,6 +185,9 @@ def build_application(services: Services) -> Application:
     assert config.telegram_bot_token is not None
     rate = PAID_MESSAGES_PER_SECOND if config.telegram_paid_broadcast else MESSAGES_PER_SECOND
     polling = TelegramRequest(polling=True, connection_pool_size=1)
+    pacing = PacedRequest(MESSAGES_PER_SECOND, PAID_MESSAGES_PER_SECOND if config.telegram_paid_broadcast else None,
+                          connection_pool_size=CONNECTIONS)
+    services.pacing = pacing
     builder = (
         ApplicationBuilder()
         .token(config.telegram_bot_token.get_secret_value())
@@ -195,7 +198,7 @@ def build_application(services: Services) -> Application:
         .post_init(_post_init)
         .context_types(CONTEXT_TYPES)
         .concurrent_updates(True)
-        .request(PacedRequest(rate, connection_pool_size=CONNECTIONS))
+        .request(pacing)
         .get_updates_request(polling)
     )
     urls = bot_urls(config)
