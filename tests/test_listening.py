@@ -84,7 +84,9 @@ def test_a_token_refused_for_good_exits_non_zero_with_one_line(tmp_path, capsys)
             wait_for(lambda: answered(fake, USER, "Status") or process.poll() is not None, timeout=60)
             wait_for(lambda: health(database, fake.token, capsys, 8)[0] == 0, timeout=20)
             fake.fail_for("getUpdates", 401, "Unauthorized", seconds=600)
-            time.sleep(12)  # alive (the loop turns) but deaf
+            # alive (the loop turns) but deaf: health says so once its 8 s without an answer have passed
+            wait_for(lambda: health(database, fake.token, capsys, 8)[0] == 1 or process.poll() is not None,
+                     timeout=60)
             code, said = health(database, fake.token, capsys, 8)
             assert process.poll() is None and code == 1 and "not listening" in said, said
             _, err = process.communicate(timeout=60)
