@@ -25,10 +25,15 @@ class Lane:
 
     def __init__(self, per_second: float, clock: Callable[[], float] | None = None,
                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
+        self.per_second = per_second
         self.interval = 1.0 / per_second
         self._clock, self._sleep = clock, sleep  # the running loop's clock unless a test gives one
         self._next_slot = 0.0
         self._lock: asyncio.Lock | None = None
+
+    def share(self, senders: int) -> None:
+        """Keep to 1/`senders` of the rate: that many processes send for the same bot."""
+        self.interval = max(1, senders) / self.per_second
 
     async def wait(self) -> None:
         if self._lock is None:
@@ -49,16 +54,14 @@ def is_paid(request_data: Any) -> bool:
 class PacedRequest(TelegramRequest):
     def __init__(self, per_second: float, paid_per_second: float | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        self.rates = (per_second, paid_per_second)
         self.free = Lane(per_second)
         self.paid = Lane(paid_per_second) if paid_per_second else None
 
     def share(self, replicas: int) -> None:
         """Pace at 1/`replicas` of the bot's limits: that many replicas send for it."""
-        free, paid = self.rates
-        self.free.interval = max(1, replicas) / free
-        if self.paid is not None and paid:
-            self.paid.interval = max(1, replicas) / paid
+        for lane in (self.free, self.paid):
+            if lane is not None:
+                lane.share(replicas)
 
     async def do_request(self, url: str, method: str, request_data: Any = None, **kwargs: Any) -> tuple[int, bytes]:
         if url.rsplit("/", 1)[-1].startswith("send"):

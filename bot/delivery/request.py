@@ -10,8 +10,8 @@ The same class keeps what the getUpdates requests saw (the last good answer, the
 
 Its connections are spread over small httpx pools (`POOL_CONNECTIONS` each). httpcore's pool scans
 every connection for every waiting request at each event (encode/httpcore#1035, open), so one pool
-holding a paid broadcast's 200 connections spends its time scanning: measured with a bare client at a
-100 ms round trip, 74 requests a second in one pool of 256, 904 in 64 pools of 4.
+holding a paid broadcast's 200 connections spends its time scanning: measured at a 100 ms round trip
+(benchmarks/bench_replicas.py), 68-69 requests a second in one pool of 256, 522-708 in 64 pools of 4.
 """
 
 from __future__ import annotations

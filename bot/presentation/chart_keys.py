@@ -20,12 +20,12 @@ def chart_for_key(topic: str, key: str) -> str | None:
     narrowness reads the Russell 2000). Alerts attach it, and each chart lists as active only the keys it shows."""
     if topic not in TOPIC_NAMES:
         return None
-    if topic == "breadth":
-        universe = next((u for u in UNIVERSES if key.endswith(f":{u.name}")), None)
-        if key == "breadth:smallcap_narrow":
-            return "russell2000"
-        return universe.chart if universe is not None else "breadth"
-    return topic
+    if topic != "breadth":
+        return topic
+    if key == "breadth:smallcap_narrow":
+        return "russell2000"
+    universe = next((u for u in UNIVERSES if key.endswith(f":{u.name}")), None)
+    return universe.chart if universe is not None else "breadth"
 
 
 def chart_for(signal: Signal) -> str | None:

@@ -23,6 +23,7 @@ from bot.runtime.config import AppConfig
 from bot.runtime.leadership import LEADERSHIP_POLL_SECONDS, AdvisoryLock, Leadership
 from bot.runtime.runner import begin_beats, webhook_arguments
 from bot.runtime.services import Services
+from bot.storage import Replica
 from signals.errors import RotationError
 
 log = logging.getLogger(__name__)
@@ -124,19 +125,21 @@ async def _serve(services: Services, lock: Leadership) -> None:
                 await application.stop()
 
 
-def _alive(services: Services) -> int:
-    """The replicas that beat within ALIVE_WITHIN_SECONDS, this one included: they share the bot's limits."""
+def _alive_replicas(services: Services) -> list[Replica]:
+    """The replicas that beat within ALIVE_WITHIN_SECONDS, this one included."""
     now = datetime.now(timezone.utc)
-    return sum(1 for r in services.store.replicas()
-               if now - datetime.fromisoformat(r.beat_at) < timedelta(seconds=ALIVE_WITHIN_SECONDS))
+    return [r for r in services.store.replicas()
+            if now - datetime.fromisoformat(r.beat_at) < timedelta(seconds=ALIVE_WITHIN_SECONDS)]
+
+
+def _alive(services: Services) -> int:
+    """How many replicas share the bot's limits."""
+    return len(_alive_replicas(services))
 
 
 def _a_leader_was_alive(services: Services) -> bool:
-    """Another replica said it led within ALIVE_WITHIN_SECONDS: it may still be polling for a moment."""
-    now = datetime.now(timezone.utc)
-    return any(r.role == "leader" and r.name != services.store.replica
-               and now - datetime.fromisoformat(r.beat_at) < timedelta(seconds=ALIVE_WITHIN_SECONDS)
-               for r in services.store.replicas())
+    """Another replica said it led lately: it may still be polling for a moment."""
+    return any(r.role == "leader" and r.name != services.store.replica for r in _alive_replicas(services))
 
 
 async def _still_leading(lock: Leadership) -> bool:
