@@ -107,6 +107,10 @@ def test_the_commands_end_to_end(fake, tmp_path):
             fake.push_message(USER, "/alert paths")
             full = await until(lambda: [t for t in texts() if t.startswith("<b>Metric paths</b>")])
             assert "<b>universes.russell2000.</b>" in full[0] and "pct_above_200dma" in full[0]
+            assert "ad_line" not in full[0].split("<i>")[0]  # a level set by the data's first session: no path
+            assert "does not depend on where the data starts" in full[0]  # the Summation's convention, said
+            fake.push_message(USER, "/alert universes.sp500.ad_line above 1000")
+            await until(lambda: any("Unknown metric path" in t and "ad_line" in t for t in texts()))
             fake.push_message(USER, "/alert rates.yield_2y above lots")
             wanted = "(got \u201crates.yield_2y above lots\u201d; <code>rates.yield_2y</code> is a valid path, now 4.5)"
             await until(lambda: any(wanted in t for t in texts()))

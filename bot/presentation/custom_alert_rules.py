@@ -21,6 +21,13 @@ from signals.signal import Signal
 MAX_ALERTS = 20
 OPERATORS = ("above", "below")
 SKIPPED = {"as_of", "notes", "data", "records", "active", "warnings"}  # snapshot parts that are not metrics
+# Running counts whose level is set by the first session of data (the A/D line): a threshold on them
+# would mean something else after every re-download, so they are no alert's path.
+START_DEPENDENT = {"ad_line"}
+LEVEL_CONVENTIONS = ("mcclellan_summation is the Ratio-Adjusted Summation Index as a level that does not "
+                     "depend on where the data starts (19 x EMA39 − 9 x EMA19 of the ratio-adjusted net "
+                     "advances: zero is neutral, ±500 strong); ad_line is left out, its level is set by "
+                     "the first session of data.")
 _NUMBER = re.compile(r"^[+-]?(?:[0-9]{1,9}(?:\.[0-9]{1,6})?|\.[0-9]{1,6})$")
 
 
@@ -31,7 +38,7 @@ def metric_paths(snapshot: dict[str, Any]) -> dict[str, float | None]:
     def walk(prefix: str, node: Any) -> None:
         if isinstance(node, dict):
             for key, value in node.items():
-                if not prefix and key in SKIPPED:
+                if (not prefix and key in SKIPPED) or key in START_DEPENDENT:
                     continue
                 walk(f"{prefix}.{key}" if prefix else str(key), value)
         elif isinstance(node, bool):

@@ -23,7 +23,15 @@ from bot.telegram.chat_io import (
     reply,
     small_number,
 )
-from bot.presentation.custom_alert_rules import MAX_ALERTS, OPERATORS, holds, metric_paths, parse_number, shown
+from bot.presentation.custom_alert_rules import (
+    LEVEL_CONVENTIONS,
+    MAX_ALERTS,
+    OPERATORS,
+    holds,
+    metric_paths,
+    parse_number,
+    shown,
+)
 
 
 def _groups(paths: list[str]) -> dict[str, list[str]]:
@@ -49,6 +57,7 @@ def all_paths(paths: list[str]) -> str:
     """Every valid path, grouped by section (`/alert paths`)."""
     lines = ["<b>Metric paths</b> (use them as /alert &lt;path&gt; above|below &lt;number&gt;)"]
     lines += [f"<b>{head}.</b> {', '.join(leaves)}" for head, leaves in _groups(paths).items()]
+    lines.append(f"<i>{LEVEL_CONVENTIONS}</i>")
     return "\n".join(lines)
 
 

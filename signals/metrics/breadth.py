@@ -96,8 +96,9 @@ def _universe_columns(data: MarketData, universe: str, notes: list[str],
     moving = advances + declines
     active = np.where(moving > 0, moving, np.nan)
     ratio_adjusted = (advances - declines) / active * 1000.0
-    out["mcclellan_oscillator"] = _ema(ratio_adjusted, MCCLELLAN_FAST) - _ema(ratio_adjusted, MCCLELLAN_SLOW)
-    out["mcclellan_summation"] = running_sum(out["mcclellan_oscillator"])
+    fast, slow = _ema(ratio_adjusted, MCCLELLAN_FAST), _ema(ratio_adjusted, MCCLELLAN_SLOW)
+    out["mcclellan_oscillator"] = fast - slow
+    out["mcclellan_summation"] = summation_level(fast, slow)
     out["zweig_thrust_ema"] = _ema(advances / active, ZWEIG_SPAN)
 
     index_close = _index_close(data, universe, notes).to_numpy(dtype="float64")
@@ -122,12 +123,24 @@ def high_low_index(highs: np.ndarray, lows: np.ndarray, defined: np.ndarray) -> 
     return sma(record_high, HIGH_LOW_SESSIONS)
 
 
-def running_sum(values: np.ndarray) -> np.ndarray:
-    """The running sum from the first defined value on (a later gap adds nothing); NaN before it."""
-    out = np.cumsum(np.where(np.isnan(values), 0.0, values))
-    defined = ~np.isnan(values)
-    out[: int(defined.argmax()) if defined.any() else len(values)] = np.nan
-    return out
+def summation_level(fast: np.ndarray, slow: np.ndarray) -> np.ndarray:
+    """The Ratio-Adjusted Summation Index as a level that does not depend on where the data starts.
+
+    The running sum of the oscillator, summed from the first session of data, carries a seed term
+    for ever: with both EMAs seeded by the first session's value x0, sum(EMA19 - EMA39) telescopes to
+    19 x EMA39 - 9 x EMA19 - 10 x x0, so the level moves by thousands with the first day of data.
+    McClellan's non-cumulative form drops it: oscillator - (10 x EMA19 - 20 x EMA39), which is
+    19 x EMA39 - 9 x EMA19 (the running sum had every session before the data been flat). The EMAs
+    forget their seed (0.95^n), so two histories that start a year apart agree to a fraction of a
+    point. Ratio-adjusted, it has no +1,000 base: zero is neutral, +/-500 the usual strong readings
+    (StockCharts ChartSchool "McClellan Summation Index"; thinkorswim's non-cumulative mode).
+    """
+    return (MCCLELLAN_SLOW_WEIGHT * slow) - (MCCLELLAN_FAST_WEIGHT * fast)
+
+
+# The weights of the non-cumulative Summation: 1/alpha - 1 for alpha = 2/(19+1) and 2/(39+1).
+MCCLELLAN_FAST_WEIGHT = (MCCLELLAN_FAST + 1) / 2 - 1
+MCCLELLAN_SLOW_WEIGHT = (MCCLELLAN_SLOW + 1) / 2 - 1
 
 
 # iShares names a few GICS sectors its own way; breadth by sector uses the GICS names.
