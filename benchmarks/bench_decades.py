@@ -41,6 +41,26 @@ def joined_folder(long: Path, market: Path, out: Path) -> Path:
     return out
 
 
+def record_table(stats: dict) -> str:
+    """README's per-key table: graded starts, excess and t at both horizons, placebo p, Holm-adjusted p,
+    the eras' excess and the verdict."""
+    from bot.presentation.render import era_signs
+
+    rows = ["| key | starts (graded 20d/60d) | excess 20d | t 20d | excess 60d | t 60d | p 20d | p 60d | "
+            "p adjusted | eras (first dates) | verdict |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"]
+    for key, entry in stats["by_key"].items():
+        cells = [f"{entry[name]:+.2f}".replace("-", "\u2212") if entry.get(name) is not None else "n/a"
+                 for name in ("excess_20d", "t_20d", "excess_60d", "t_60d")]
+        ps = [f"{entry[name]:.3f}" if entry.get(name) is not None else "\u2013"
+              for name in ("p_20d", "p_60d", "p_adjusted")]
+        firsts = ", ".join(era["first"] for era in entry.get("eras", []))
+        rows.append(f"| `{key}` | {entry['starts']} ({entry['n_20d']}/{entry['n_60d']}) | {' | '.join(cells)} | "
+                    f"{' | '.join(ps)} | {era_signs(entry)} at {entry.get('verdict_horizon')}d ({firsts}) | "
+                    f"{entry['verdict']} |")
+    return "\n".join(rows)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--long", type=Path, default=ROOT.parent / "shared" / "data" / "long")
@@ -52,7 +72,6 @@ def main(argv: list[str] | None = None) -> int:
     from bot.presentation.render import grade_table
     from signals.metrics import compute_metrics
     from signals.replay import replay
-    from signals.signal_value import verdict
     from signals.sources.folder import load_folder
 
     with tempfile.TemporaryDirectory() as folder:
@@ -70,12 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("\n".join(grade_table(result.stats)))
     print()
-    print("| key | starts | excess 20d | t 20d | excess 60d | t 60d | verdict |")
-    print("| --- | --- | --- | --- | --- | --- | --- |")
-    for key, entry in result.stats["by_key"].items():
-        cells = [f"{entry[name]:+.2f}" if entry.get(name) is not None else "n/a"
-                 for name in ("excess_20d", "t_20d", "excess_60d", "t_60d")]
-        print(f"| `{key}` | {entry['starts']} | {' | '.join(cells)} | {verdict(entry)} |")
+    print(record_table(result.stats))
     phases = [p for p in snapshot["cycle"]["phases"] if p["ended"]]
     print()
     for leader in ("small", "large"):

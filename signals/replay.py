@@ -26,9 +26,9 @@ from signals.market_data import MarketData
 from signals.metrics import compute_metrics
 from signals.settings import DetectorSettings, load_detector_settings
 from signals.signal import Signal
+from signals.record_trust import ALPHA, ERAS, MIN_STARTS, PLACEBO_SHIFTS, TOO_FEW, judge
 from signals.signal_value import (
     HORIZONS,
-    SIGNIFICANT_T,
     Grade,
     Tally,
     base_autocovariances,
@@ -36,7 +36,6 @@ from signals.signal_value import (
     forward_relative,
     grade,
     record_line,
-    significant,
 )
 from signals.metrics.breakout import small_cap_series
 
@@ -174,15 +173,22 @@ def summarize_tallies(data: MarketData, first: int, tallies: dict[str, Tally]) -
             entry[f"t_{horizon}d"] = graded.t
             entry[f"hit_rate_{horizon}d"] = graded.hit_rate
             entry[f"base_{horizon}d"] = base[f"mean_{horizon}d"]
-        entry["significant"] = significant(entry)
         by_key[key] = entry
+    tests = judge(by_key, {key: tally.starts for key, tally in tallies.items()}, relative or {}, first,
+                  data.sessions) if relative else 0
+    if not relative:
+        for entry in by_key.values():
+            entry.update(verdict=TOO_FEW, p_adjusted=None, eras=[], verdict_horizon=HORIZONS[-1])
     total = sum(len(tally.starts) + tally.ends for tally in tallies.values())
     _, pair = small_cap_series(data)
     return {"signals": total, "pair": "/".join(pair) if pair else None, "base": base,
-            "by_key": dict(sorted(by_key.items())),
-            "confidence": ("t: the excess over its standard error, which counts the overlap of forward "
-                           "windows (Newey-West weights on autocovariances from every session); "
-                           f"|t| >= {SIGNIFICANT_T:g} is significant")}
+            "by_key": dict(sorted(by_key.items())), "tests": tests,
+            "confidence": (f"verdict: a placebo p (all of a key's starts shifted together over the graded "
+                           f"sessions, up to {PLACEBO_SHIFTS:,} shifts) adjusted by Holm for the {tests} tests "
+                           f"made (key x horizon with {MIN_STARTS}+ graded starts); \"edge\" or \"against\" "
+                           f"needs p_adjusted < {ALPHA:g} and the {ERAS} eras (halves of the graded sessions) "
+                           f"of one sign. t: the excess over its standard error, counting the overlap of "
+                           f"forward windows (Newey-West weights), descriptive only")}
 
 
 WARM_UP_SESSIONS = 252  # the slowest metric (a 52-week high) needs this much history before grading
@@ -198,6 +204,6 @@ def track_records(data: MarketData, analysis: Analysis) -> dict[str, str]:
     if len(sessions) == 0:
         return {}
     first = min(WARM_UP_SESSIONS, len(sessions) - 1)
-    by_key = summarize_tallies(data, first, analysis.tallies(first, len(sessions) - 1))["by_key"]
-    since = str(sessions[first].year)
-    return {key: record_line(by_key.get(key), since) for key in KEYS}
+    stats = summarize_tallies(data, first, analysis.tallies(first, len(sessions) - 1))
+    since = sessions[first].strftime("%Y-%m-%d")  # the first graded session, not its year
+    return {key: record_line(stats["by_key"].get(key), since, stats["tests"]) for key in KEYS}

@@ -83,6 +83,7 @@ class CreditSettings(_Section):
 
 class RatesSettings(_Section):
     yield_2y_move_bp: float = Field(gt=0)
+    yield_2y_hold_bp: float = Field(ge=0)
     curve_inverted_below_bp: float
     curve_positive_above_bp: float
     publication_lag_sessions: int = Field(ge=0, le=5)
@@ -90,6 +91,7 @@ class RatesSettings(_Section):
     @model_validator(mode="after")
     def _bands(self) -> "RatesSettings":
         _band("rates.curve_positive_above_bp", self.curve_positive_above_bp >= self.curve_inverted_below_bp)
+        _band("rates.yield_2y_hold_bp", self.yield_2y_hold_bp <= self.yield_2y_move_bp)
         return self
 
 

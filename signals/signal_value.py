@@ -8,6 +8,8 @@ standard error adds, for every pair of starts closer than h sessions, the autoco
 forward returns at that distance, estimated over every session of the span and weighted with
 Newey-West's Bartlett kernel (bandwidth h). That quadratic form is positive semi-definite (the
 Schur product of two PSD Toeplitz matrices), so the variance can never come out negative.
+The t it gives is descriptive; whether a record is an edge is `record_trust`'s call (a placebo,
+adjusted for every test made, and eras that must agree).
 
 This is the one place that looks past a signal's date, on purpose: it grades signals, it never
 produces one.
@@ -22,9 +24,9 @@ from typing import Any
 
 import numpy as np
 
+from signals.record_trust import AGAINST, ALPHA, EDGE, MIN_STARTS, TOO_FEW, eras_agree
+
 HORIZONS = (20, 60)
-SIGNIFICANT_T = 2.0  # |t| at or above this: unlikely (about 5%) if starts were ordinary days
-MIN_STARTS = 5  # fewer graded starts than this: no verdict either way
 
 
 def forward_relative(iwm: np.ndarray, spy: np.ndarray, horizon: int) -> np.ndarray:
@@ -104,42 +106,47 @@ def base_rate(forward: np.ndarray, first: int) -> dict[str, Any]:
     return {"mean": round(float(base.mean()), 4), "n": int(len(base)), "hit_rate": round(float((base > 0).mean()), 4)}
 
 
-def significant(entry: dict[str, Any]) -> bool:
-    """Whether either horizon's excess is distinguishable from any day's (|t| >= 2 over 5+ starts)."""
-    return any(entry.get(f"t_{h}d") is not None and abs(entry[f"t_{h}d"]) >= SIGNIFICANT_T
-               and entry.get(f"n_{h}d", 0) >= MIN_STARTS for h in HORIZONS)
+def verdict_words(entry: dict[str, Any], tests: int) -> str:
+    """The verdict as a subscriber reads it, never saying more than `record_trust` allows."""
+    verdict, p = entry.get("verdict"), entry.get("p_adjusted")
+    counted = f"{tests} test{'s' if tests != 1 else ''}"
+    if verdict == TOO_FEW or verdict is None:
+        return f"too few graded starts to judge ({MIN_STARTS} needed)"
+    if verdict in (EDGE, AGAINST):
+        side = "an edge for small caps" if verdict == EDGE else "against small caps"
+        return f"{side}: p {_p(p)} after {counted}, both halves agree"
+    if p is not None and p < ALPHA and not eras_agree(entry):
+        return "no edge: its two halves disagree"
+    return f"no edge: p {_p(p)} once {counted} are counted, could be chance"
 
 
-def verdict(entry: dict[str, Any]) -> str:
-    """"edge", "no edge" or why there is no verdict, for tables and chat lines."""
-    if max(entry.get(f"n_{h}d", 0) for h in HORIZONS) < MIN_STARTS:
-        return f"too few starts (< {MIN_STARTS})"
-    return "edge" if significant(entry) else "no edge (t within ±2)"
-
-
-def record_line(entry: dict[str, Any] | None, since: str, horizon: int = 60) -> str:
-    """One short line of a key's record for a chat: starts, the mean lead over `horizon`, the verdict."""
+def record_line(entry: dict[str, Any] | None, since: str, tests: int = 0) -> str:
+    """One short line of a key's record for a chat: graded starts, the mean lead, the verdict in words."""
     starts = int(entry.get("starts", 0)) if entry else 0
-    if not starts:
+    if not entry or not starts:
         return f"No start since {since} to judge it by."
+    horizon = int(entry.get("verdict_horizon") or HORIZONS[-1]) if entry.get("verdict") in (EDGE, AGAINST) \
+        else HORIZONS[-1]
+    graded = int(entry.get(f"n_{horizon}d", 0))
     plural = "s" if starts != 1 else ""
-    mean = entry.get(f"mean_{horizon}d")  # type: ignore[union-attr]
-    if mean is None:
-        return f"Since {since}: {starts} start{plural}, too recent to grade."
-    t = entry.get(f"t_{horizon}d")  # type: ignore[union-attr]
-    if entry.get(f"n_{horizon}d", starts) < MIN_STARTS:  # type: ignore[union-attr]
-        judged = "too few to judge"
-    elif t is None or abs(t) < SIGNIFICANT_T:
-        judged = "not significant"
-    else:
-        judged = f"significant (t {_signed(t)})"
-    base = entry.get(f"base_{horizon}d")  # type: ignore[union-attr]
+    counted = f"{starts} start{plural}" + (f", {graded} graded" if graded != starts else "")
+    mean = entry.get(f"mean_{horizon}d")
+    if mean is None or not graded:
+        return f"Since {since}: {counted}, too recent to grade."
+    base = entry.get(f"base_{horizon}d")
     versus = f" (any day: {_signed(base)})" if base is not None else ""
     if round(mean, 1) == 0:  # "beat SPY by 0.0 points" reads as a contradiction
         lead = "IWM and SPY were even on average"
     else:
         lead = f"IWM {'beat' if mean > 0 else 'trailed'} SPY by {abs(mean):.1f} points on average"
-    return f"Since {since}: {starts} start{plural}; over the next {horizon} sessions {lead}{versus}, {judged}."
+    return (f"Since {since}: {counted}; over the next {horizon} sessions {lead}{versus}; "
+            f"{verdict_words(entry, tests)}.")
+
+
+def _p(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return "< 0.001" if value < 0.001 else f"{value:.3f}" if value < 0.01 else f"{value:.2f}"
 
 
 def _signed(value: float) -> str:

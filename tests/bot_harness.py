@@ -40,7 +40,8 @@ def _rates(cut: bool) -> str:
     lines = ["date,DGS2,DGS3MO,DGS10,DFEDTARU,DFEDTARL"]
     for position, day in enumerate(SESSIONS):
         upper = 5.25 if cut and position >= len(SESSIONS) - 1 else 5.5
-        lines.append(f"{day:%Y-%m-%d},4.5,5.3,4.2,{upper},{upper - 0.25}")
+        three_month = 4.0 if position == 0 else 5.3  # the curve inverts on the second day: an edge, not history
+        lines.append(f"{day:%Y-%m-%d},4.5,{three_month},4.2,{upper},{upper - 0.25}")
     return "\n".join(lines) + "\n"
 
 

@@ -23,6 +23,7 @@ if "ROTATION_CACHE_DIR" not in os.environ:
 
 ROOT = Path(__file__).resolve().parent.parent
 MARKET_DATA = Path(os.environ.get("ROTATION_MARKET_DATA", ROOT.parent / "shared" / "data" / "market"))
+LONG_DATA = Path(os.environ.get("ROTATION_LONG_DATA", ROOT.parent / "shared" / "data" / "long"))
 
 
 class Clock:
@@ -53,6 +54,21 @@ def market_path() -> Path:
 @pytest.fixture(scope="session")
 def real_market(market_path: Path) -> MarketData:
     return load_folder(market_path)
+
+
+@pytest.fixture(scope="session")
+def long_path() -> Path:
+    if not (LONG_DATA / "prices").is_dir():
+        pytest.skip(f"the index history 1987-2006 is not at {LONG_DATA} (set ROTATION_LONG_DATA)")
+    return LONG_DATA
+
+
+@pytest.fixture(scope="session")
+def decades(long_path: Path, market_path: Path, tmp_path_factory: pytest.TempPathFactory) -> MarketData:
+    """The 1987-2006 index history joined with the development set's indices and rates (bench_decades)."""
+    from benchmarks.bench_decades import joined_folder
+
+    return load_folder(joined_folder(long_path, market_path, tmp_path_factory.mktemp("decades")))
 
 
 @pytest.fixture

@@ -20,13 +20,20 @@ def test_start_then_end_after_three_false_sessions():
 
 
 def test_a_short_dip_does_not_end_it():
-    assert edges([1, 0, 0, 1, 0, 0, 1, 1]) == [(0, "start")]
+    assert edges([0, 1, 0, 0, 1, 0, 0, 1, 1]) == [(1, "start")]
+
+
+def test_a_condition_true_when_first_known_is_history_not_a_start():
+    """The first sessions of the data (or of a metric's window) cannot say when it turned true."""
+    assert edges([1, 1, 1, 0, 0, 0, 1]) == [(6, "start")]
+    assert edges([N, N, 1, 1, 0, 1]) == [(5, "start")]
+    assert edges([N, 0, 1]) == [(2, "start")]
 
 
 def test_flicker_starts_at_most_twice_in_any_60_sessions():
-    flicker = [1, 0, 0, 0] * 40  # would start every 4 sessions without the limit
+    flicker = [0, 1, 0, 0] * 40  # would start every 4 sessions without the limit
     starts = [p for p, d in edges(flicker) if d == "start"]
-    assert starts == [0, 4, 60, 64, 120, 124]
+    assert starts == [1, 5, 61, 65, 121, 125]
     assert all(sum(1 for s in starts if p - 60 < s <= p) <= 2 for p in range(len(flicker)))
 
 
@@ -41,9 +48,9 @@ def test_a_decisive_breakout_three_weeks_after_a_failed_one_still_starts():
 
 
 def test_a_start_held_back_by_the_limit_fires_when_a_slot_frees():
-    values = [1, 0, 0, 0, 1, 0, 0, 0] + [1] * 60
+    values = [0, 1, 0, 0, 0, 1, 0, 0, 0] + [1] * 60
     starts = [p for p, d in edges(values) if d == "start"]
-    assert starts == [0, 4, 60]
+    assert starts == [1, 5, 61]
 
 
 def test_a_band_makes_a_level_hovering_at_its_threshold_alert_once():
@@ -56,7 +63,7 @@ def test_a_band_makes_a_level_hovering_at_its_threshold_alert_once():
 
 
 def test_unknown_days_change_nothing():
-    assert edges([N, N, 1, N, 0, N, 0, 0]) == [(2, "start"), (7, "end")]
+    assert edges([0, N, 1, N, 0, N, 0, 0]) == [(2, "start"), (7, "end")]
     assert edges([N] * 5) == []
 
 
@@ -69,4 +76,4 @@ def test_limited_events_obey_the_start_limit():
 
 
 def test_no_limit_lets_a_new_episode_start_right_after_an_end():
-    assert edges([1, 0, 1], limit=None, end_after=1) == [(0, "start"), (1, "end"), (2, "start")]
+    assert edges([0, 1, 0, 1], limit=None, end_after=1) == [(1, "start"), (2, "end"), (3, "start")]

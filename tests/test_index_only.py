@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +12,6 @@ from signals.replay import replay
 from signals.sources.folder import load_folder
 from tests.builders import csv_text, nyse_sessions, random_walk, write_folder
 
-LONG_DATA = Path(os.environ.get("ROTATION_LONG_DATA", Path(__file__).resolve().parents[2] / "shared" / "data" / "long"))
 
 
 def index_folder(root: Path) -> Path:
@@ -43,10 +41,8 @@ def test_an_index_only_folder_loads_and_degrades_with_one_breadth_warning(tmp_pa
 
 
 @pytest.fixture(scope="module")
-def long_history():
-    if not (LONG_DATA / "prices").is_dir():
-        pytest.skip(f"the index history 1987-2006 is not at {LONG_DATA} (set ROTATION_LONG_DATA)")
-    return load_folder(LONG_DATA)
+def long_history(long_path):
+    return load_folder(long_path)
 
 
 def test_the_1987_2006_index_history_replays_with_index_level_keys(long_history):

@@ -94,6 +94,24 @@ def test_new_smallcap_leg_after_120_sessions_below_the_average():
     assert [s for s in detect(metrics, DEFAULTS) if s.key == "breakout:smallcap_leg"] == []
 
 
+def test_a_close_a_hair_above_the_average_does_not_restart_the_leg_count():
+    """One close 0.1% over the average, inside half a daily move, is noise: the count of sessions
+    below goes on through it, so a leg whose first crossings are marginal is still announced."""
+    metrics = blank_metrics(200)
+    ratio = np.r_[np.full(150, 0.45), np.full(50, 0.52)]
+    ratio[80] = 0.5005  # 0.1% above the average: not cleared (half a daily move is about 0.3% here)
+    metrics.breakout["iwm_spy_ratio"] = ratio
+    metrics.breakout["iwm_spy_200d_avg"] = 0.5
+    metrics.breakout["iwm_spy_pct_vs_200d_avg"] = (ratio / 0.5 - 1) * 100
+    signals = [s for s in detect(metrics, DEFAULTS) if s.key == "breakout:smallcap_leg"]
+    assert [(s.date, s.direction) for s in signals] == [(day(metrics, 150), "start")]
+    assert "after 150 sessions below it" in signals[0].title
+    ratio[80] = 0.51  # 2% above: a real crossing, and only 69 sessions below after it
+    metrics.breakout["iwm_spy_ratio"] = ratio
+    metrics.breakout["iwm_spy_pct_vs_200d_avg"] = (ratio / 0.5 - 1) * 100
+    assert [s for s in detect(metrics, DEFAULTS) if s.key == "breakout:smallcap_leg"] == []
+
+
 def _sector_frame(count: int, rising: str) -> pd.DataFrame:
     index = sessions(count)
     flat = np.full(count, 100.0)

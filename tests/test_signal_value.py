@@ -10,6 +10,7 @@ import pytest
 
 from signals.replay import replay, summarize
 from signals.signal import Signal
+from signals.record_trust import holm, judge, placebo_p
 from signals.signal_value import autocovariances, forward_relative, grade, record_line
 from tests.builders import market, sessions
 
@@ -83,17 +84,87 @@ def test_clustered_starts_on_noise_are_rarely_significant():
     assert naive_flagged / trials > 2 * flagged / trials
 
 
-def test_record_line_is_one_short_sentence():
-    entry = {"starts": 13, "mean_60d": 2.34, "t_60d": 0.9, "base_60d": -0.41}
-    line = record_line(entry, "2018")
-    assert line == ("Since 2018: 13 starts; over the next 60 sessions IWM beat SPY by 2.3 points on average "
-                    "(any day: \u22120.4), not significant.")
-    assert "significant (t +2.5)" in record_line({**entry, "t_60d": 2.5}, "2018")
-    assert "trailed SPY by 1.0" in record_line({**entry, "mean_60d": -1.0}, "2018")
-    assert "IWM and SPY were even on average" in record_line({**entry, "mean_60d": 0.0163}, "2018")
-    assert record_line(None, "2018") == "No start since 2018 to judge it by."
-    assert "too recent" in record_line({"starts": 1, "mean_60d": None}, "2018")
-    assert record_line({**entry, "starts": 3, "n_60d": 3, "t_60d": 2.5}, "2018").endswith("too few to judge.")
+def test_record_line_is_one_short_sentence_that_says_no_more_than_its_verdict():
+    entry = {"starts": 13, "n_60d": 12, "mean_60d": 2.34, "t_60d": 0.9, "base_60d": -0.41, "verdict": "no edge",
+             "p_adjusted": 0.62, "verdict_horizon": 60, "excess_60d": 2.75,
+             "eras": [{"first": "2018-01-02", "starts": 6, "mean_excess": 1.0},
+                      {"first": "2021-02-01", "starts": 6, "mean_excess": 4.0}]}
+    line = record_line(entry, "2018-01-02", 18)
+    assert line == ("Since 2018-01-02: 13 starts, 12 graded; over the next 60 sessions IWM beat SPY by 2.3 points "
+                    "on average (any day: \u22120.4); no edge: p 0.62 once 18 tests are counted, could be chance.")
+    edge = record_line({**entry, "verdict": "edge", "p_adjusted": 0.004}, "2018-01-02", 18)
+    assert edge.endswith("an edge for small caps: p 0.004 after 18 tests, both halves agree.")
+    split = {**entry, "p_adjusted": 0.01, "eras": [{**entry["eras"][0], "mean_excess": -1.0}, entry["eras"][1]]}
+    assert record_line(split, "2018-01-02", 18).endswith("no edge: its two halves disagree.")
+    assert "trailed SPY by 1.0" in record_line({**entry, "mean_60d": -1.0}, "2018-01-02", 18)
+    assert "IWM and SPY were even on average" in record_line({**entry, "mean_60d": 0.0163}, "2018-01-02", 18)
+    assert record_line(None, "2018-01-02") == "No start since 2018-01-02 to judge it by."
+    assert "too recent" in record_line({"starts": 1, "mean_60d": None}, "2018-01-02")
+    few = {**entry, "starts": 3, "n_60d": 3, "verdict": "too few", "p_adjusted": None}
+    assert record_line(few, "2018-01-02", 18).endswith("3 starts; over the next 60 sessions IWM beat SPY by 2.3 "
+                                                       "points on average (any day: \u22120.4); too few graded "
+                                                       "starts to judge (5 needed).")
+    for words in (line, edge, record_line(few, "2018-01-02", 18)):
+        assert " each " not in words  # a mean is a mean: "each" would claim every start agreed
+
+
+def _noise(seed: int, size: int = 1500, horizon: int = 60) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    iwm = 100 * np.exp(np.cumsum(rng.normal(0, 0.01, size)))
+    spy = 100 * np.exp(np.cumsum(rng.normal(0, 0.008, size)))
+    return forward_relative(iwm, spy, horizon)
+
+
+def test_the_placebo_p_is_uniform_on_noise_even_for_clustered_starts():
+    """On a random walk no key has an edge: p < 0.05 about 5% of the time, clusters of starts included."""
+    rng = np.random.default_rng(11)
+    forward = _noise(11)
+    low = 0
+    trials = 200
+    for _ in range(trials):
+        centres = rng.choice(1500 - 70, 4, replace=False)
+        picks = np.array(sorted({int(c + k * 3) for c in centres for k in range(3)}), dtype=np.int64)
+        low += placebo_p(picks, forward, 0, 60, shifts=400) < 0.05
+    assert low / trials < 0.10
+
+
+def test_the_placebo_finds_a_real_effect_and_keeps_the_starts_spacing():
+    forward = _noise(4, horizon=20)
+    picks = np.arange(100, 1400, 130, dtype=np.int64)
+    forward = forward.copy()
+    forward[picks] += 12.0  # small caps beat the S&P 500 by 12 points after every start
+    assert placebo_p(picks, forward, 0, 20) < 0.01
+    assert placebo_p(picks, _noise(4, horizon=20), 0, 20) > 0.05
+
+
+def test_holm_adjusts_for_every_test_made():
+    adjusted = holm({("a", 20): 0.016, ("b", 20): 0.5, ("c", 60): 0.03})
+    assert adjusted[("a", 20)] == pytest.approx(0.048)  # 3 x 0.016
+    assert adjusted[("c", 60)] == pytest.approx(0.06)  # 2 x 0.03
+    assert adjusted[("b", 20)] == pytest.approx(0.5)  # never below the one before it
+
+
+def test_a_record_whose_eras_disagree_is_never_an_edge():
+    """A strong effect in the first half and its reverse in the second: p may be small, the verdict is not."""
+    index = sessions(1600)
+    forward = {20: _noise(8, 1600, 20).copy(), 60: _noise(8, 1600, 60)}
+    early = list(range(100, 700, 60))
+    late = list(range(900, 1500, 60))
+    forward[20][early] += 20.0
+    forward[20][late] -= 8.0
+    by_key = {"k": {"excess_20d": float(np.nanmean(forward[20][early + late]) - np.nanmean(forward[20])),
+                    "excess_60d": 0.0}}
+    tests = judge(by_key, {"k": early + late}, forward, 0, index)
+    entry = by_key["k"]
+    assert tests == 2
+    assert [era["starts"] for era in entry["eras"]] == [10, 10]
+    assert entry["eras"][0]["mean_excess"] > 0 > entry["eras"][1]["mean_excess"]
+    assert entry["verdict"] == "no edge"
+    one_sign = {"k": dict(by_key["k"])}
+    forward[20][late] += 28.0  # now +20 in both halves
+    one_sign["k"]["excess_20d"] = float(np.nanmean(forward[20][early + late]) - np.nanmean(forward[20]))
+    judge(one_sign, {"k": early + late}, forward, 0, index)
+    assert one_sign["k"]["verdict"] == "edge" and one_sign["k"]["p_adjusted"] < 0.05
 
 
 @pytest.mark.market_data
@@ -105,3 +176,42 @@ def test_every_key_is_graded_over_the_development_set(real_market):
         if entry["starts"] and entry["n_60d"]:
             assert entry["excess_60d"] == pytest.approx(entry["mean_60d"] - stats["base"]["mean_60d"], abs=1e-3)
             assert entry["t_60d"] is not None, key
+
+
+VERDICTS = {"edge", "against", "no edge", "too few"}
+
+
+def _check_trust_fields(stats):
+    for key, entry in stats["by_key"].items():
+        assert entry["verdict"] in VERDICTS, key
+        assert len(entry["eras"]) >= 2 and all(set(era) == {"first", "starts", "mean_excess"} for era in entry["eras"])
+        graded = entry[f"n_{entry['verdict_horizon']}d"]
+        assert sum(era["starts"] for era in entry["eras"]) == graded, key
+        if entry["verdict"] in ("edge", "against"):
+            assert entry["p_adjusted"] < 0.05, key
+            sign = 1 if entry["verdict"] == "edge" else -1
+            assert all(era["mean_excess"] is not None and era["mean_excess"] * sign > 0 for era in entry["eras"])
+        if max(entry["n_20d"], entry["n_60d"]) < 5:
+            assert entry["verdict"] == "too few" and entry["p_adjusted"] is None, key
+
+
+@pytest.mark.market_data
+def test_every_record_says_how_far_to_trust_it_on_the_development_set(real_market):
+    stats = replay(real_market, start="2018-01-01").stats
+    _check_trust_fields(stats)
+    assert stats["tests"] == sum(entry[f"n_{h}d"] >= 5 for entry in stats["by_key"].values() for h in (20, 60))
+    leg = stats["by_key"]["breakout:smallcap_leg"]
+    assert leg["verdict"] == "too few"  # "+8.89, t 2.0, 100% hit" rested on 2 graded starts
+
+
+def test_the_one_strong_result_among_18_is_chance_once_the_tests_are_counted(decades):
+    """The curve inversion's t -2.6 at 20 sessions was the one |t| >= 2 of 18 tests: placebo p about
+    0.016, about 0.3 once the 18 tests are counted. It is no edge, and the line says so."""
+    stats = replay(decades, "1988-09-12").stats
+    _check_trust_fields(stats)
+    curve = stats["by_key"]["rates:curve_inverted"]
+    assert stats["tests"] == 18
+    assert curve["p_20d"] < 0.03 and curve["p_adjusted"] > 0.2
+    assert curve["verdict"] == "no edge"
+    assert record_line(curve, "1988-09-12", stats["tests"]).endswith("could be chance.")
+    assert not any(entry["verdict"] in ("edge", "against") for entry in stats["by_key"].values())

@@ -11,7 +11,7 @@ from bot.presentation.topics.breadth import MEMBER_COUNTS, UNIVERSE_ROWS
 from bot.presentation.topics.view import formatted
 from signals.metrics.breadth import UNIVERSE_LABELS
 from signals.replay import ReplayResult
-from signals.signal_value import verdict
+from signals.signal_value import verdict_words
 
 def metrics_text(snapshot: dict[str, Any], constituents: int | None = None) -> str:
     """Each universe's breadth side by side, then each topic's rows (`TopicView.lines`) under its name."""
@@ -58,7 +58,7 @@ def replay_text(result: ReplayResult) -> str:
 
 
 def grade_table(stats: dict[str, Any]) -> list[str]:
-    """Each key's starts graded against the base rate: counts, means, excess, t, hit rates, a verdict."""
+    """Each key's starts graded against the base rate: counts, means, excess, t, hit rates, how far to trust it."""
     by_key = stats.get("by_key", {})
     base = stats.get("base", {})
     if not by_key:
@@ -67,7 +67,7 @@ def grade_table(stats: dict[str, Any]) -> list[str]:
     small, _, large = (stats.get("pair") or "IWM/SPY").partition("/")
     lines = [f"After each start, {small}'s return minus {large}'s (points), against any session's (the base rate):",
              f"{'key':<{width}}  {'starts':>6}  {'n20':>4}  {'mean20':>7}  {'excess':>7}  {'t':>5}  "
-             f"{'n60':>4}  {'mean60':>7}  {'excess':>7}  {'t':>5}  {'hit60':>5}  verdict"]
+             f"{'n60':>4}  {'mean60':>7}  {'excess':>7}  {'t':>5}  {'hit60':>5}  {'p adj':>6}  {'eras':<13}  verdict"]
     lines.append(f"{'base rate (every session)':<{width}}  {'':>6}  {base.get('n_20d', 0):>4}  "
                  f"{formatted('{:+.2f}', [base.get('mean_20d')]):>7}  {'':>7}  {'':>5}  {base.get('n_60d', 0):>4}  "
                  f"{formatted('{:+.2f}', [base.get('mean_60d')]):>7}  {'':>7}  {'':>5}  "
@@ -79,10 +79,19 @@ def grade_table(stats: dict[str, Any]) -> list[str]:
             f"{formatted('{:+.1f}', [entry['t_20d']]):>5}  {entry['n_60d']:>4}  "
             f"{formatted('{:+.2f}', [entry['mean_60d']]):>7}  {formatted('{:+.2f}', [entry['excess_60d']]):>7}  "
             f"{formatted('{:+.1f}', [entry['t_60d']]):>5}  {formatted('{:.0%}', [entry['hit_rate_60d']]):>5}  "
-            f"{verdict(entry)}")
-    lines.append("t: excess over its standard error, counting the overlap of nearby starts' forward windows "
-                 "(Newey-West weights); |t| >= 2 over 5+ starts is an edge.")
+            f"{formatted('{:.3f}', [entry.get('p_adjusted')]):>6}  {era_signs(entry):<13}  "
+            f"{verdict_words(entry, stats.get('tests', 0))}")
+    lines.append(f"p adj: a placebo p (the key's starts shifted together over the span) adjusted by Holm for the "
+                 f"{stats.get('tests', 0)} tests made; eras: the excess in each half of the graded sessions "
+                 f"(at the horizon of the key's lowest p); an edge needs p adj < 0.05 and both halves of its sign. "
+                 f"t: descriptive, counting the overlap of nearby starts' windows (Newey-West).")
     return lines
+
+
+def era_signs(entry: dict[str, Any]) -> str:
+    """Each era's excess at the verdict's horizon, "+1.2/-0.4", or "-" where an era has no graded start."""
+    return "/".join(formatted("{:+.1f}", [era.get("mean_excess")]) if era.get("starts") else "-"
+                    for era in entry.get("eras", [])) or "n/a"
 
 
 _DATES = re.compile(r"\d{4}-\d{2}-\d{2}(?:(?:,| and) \d{4}-\d{2}-\d{2})*")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from signals.detectors import breadth, breakout, credit, cycle, rates, sectors
-from signals.detectors.base import Condition, Detector, KeySpec
+from signals.detectors.base import Condition, Detector, KeySpec, tidy
 from signals.detectors.edges import StartLimit, find_edges
 from signals.metrics import Metrics
 from signals.settings import DetectorSettings
@@ -97,7 +97,7 @@ class Analysis:
                 if cond.explain_end is not None:
                     title = cond.explain_end(because, detail)
             signals.append(Signal(cond.type, cond.key, sessions[position].strftime("%Y-%m-%d"),
-                                  direction, title, detail))  # type: ignore[arg-type]
+                                  direction, title, tidy(detail)))  # type: ignore[arg-type]
         signals.sort(key=lambda s: (s.date, s.type, s.key, s.direction))
         return signals
 

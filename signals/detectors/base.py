@@ -116,13 +116,29 @@ def level_band(gap_pct: np.ndarray, move: np.ndarray, settings: "DetectorSetting
     return gap_pct > rules.level_start_margin_moves * move, gap_pct >= -rules.level_hold_margin_moves * move
 
 
+def number(value: Any) -> float | None:
+    """A value as a signal's detail holds it: unrounded (a title rounds once, for display), None if missing."""
+    result = float(value)
+    return None if math.isnan(result) else result
+
+
 def at(frame: pd.DataFrame, position: int, *columns: str) -> dict[str, float | None]:
-    """Named values of one session, rounded for humans; None where missing."""
-    out: dict[str, float | None] = {}
-    for column in columns:
-        value = float(frame[column].iat[position])
-        out[column] = None if math.isnan(value) else round(value, 4)
-    return out
+    """Named values of one session, unrounded; None where missing."""
+    return {column: number(frame[column].iat[position]) for column in columns}
+
+
+def tidy(detail: dict[str, Any]) -> dict[str, Any]:
+    """A detail's floats rounded for storage and JSON, once every title has been written from the raw values:
+    4 decimals, or 6 significant digits below 1 (a ratio of 0.4158 keeps its fifth and sixth)."""
+    def rounded(value: Any) -> Any:
+        if isinstance(value, float) and not isinstance(value, bool):
+            return round(value, 4) if abs(value) >= 1 else float(f"{value:.6g}")
+        if isinstance(value, dict):
+            return {key: rounded(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [rounded(item) for item in value]
+        return value
+    return rounded(detail)
 
 
 def signed(value: float | None, digits: int = 1, unit: str = "") -> str:

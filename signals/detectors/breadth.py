@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from signals.detectors.base import Condition, Detector, KeySpec, Part, at, column, known, part, plain, signed
+from signals.detectors.base import Condition, Detector, KeySpec, Part, at, column, known, number, part, plain, signed
 from signals.detectors.edges import condition
 from signals.metrics import Metrics
 from signals.metrics.breadth import UNIVERSE_INDEX, UNIVERSE_LABELS
@@ -104,8 +104,8 @@ def _participation(metrics: Metrics, settings: DetectorSettings) -> Condition:
 
     def describe(direction: str, position: int) -> tuple[str, dict]:
         values = at(frame, position, "pct_above_200dma", "index_pct_from_52w_high", "members")
-        values["pct_above_200dma_change"] = _round(drop[position])
-        values["index_change_pct"] = _round(index_change[position])
+        values["pct_above_200dma_change"] = number(drop[position])
+        values["index_change_pct"] = number(index_change[position])
         values["sessions"] = sessions
         numbers = (f"members above their 200-day average {signed(values['pct_above_200dma_change'])} points "
                    f"in {sessions} sessions (now {plain(values['pct_above_200dma'])}%) while the S&P 500 "
@@ -139,9 +139,9 @@ def _smallcap_narrow(metrics: Metrics, settings: DetectorSettings) -> Condition:
                            rules.smallcap_median_below_high_pct, "small caps catching up")
 
     def describe(direction: str, position: int) -> tuple[str, dict]:
-        values = {"russell2000_median_pct_from_52w_high": _round(median_gap[position]),
-                  "sp500_index_pct_from_52w_high": _round(index_gap[position]),
-                  "russell2000_pct_above_200dma": _round(small["pct_above_200dma"].iat[position])}
+        values = {"russell2000_median_pct_from_52w_high": number(median_gap[position]),
+                  "sp500_index_pct_from_52w_high": number(index_gap[position]),
+                  "russell2000_pct_above_200dma": number(small["pct_above_200dma"].iat[position])}
         numbers = (f"the median Russell 2000 member is {_below(values['russell2000_median_pct_from_52w_high'])} "
                    f"its 52-week high while the S&P 500 is {_below(values['sp500_index_pct_from_52w_high'])} its own")
         if direction == "start":
@@ -163,8 +163,8 @@ def _equal_weight(metrics: Metrics, settings: DetectorSettings) -> Condition:
     still = condition(change <= -rules.equal_weight_end_drop_pct, have)
 
     def describe(direction: str, position: int) -> tuple[str, dict]:
-        values = {"rsp_spy_change_pct": _round(change[position]), "sessions": sessions,
-                  "rsp_spy_ratio": _round(frame["rsp_spy_ratio"].iat[position], 6)}
+        values = {"rsp_spy_change_pct": number(change[position]), "sessions": sessions,
+                  "rsp_spy_ratio": number(frame["rsp_spy_ratio"].iat[position])}
         numbers = f"RSP/SPY {signed(values['rsp_spy_change_pct'])}% over {sessions} sessions"
         if direction == "start":
             return (f"Equal weight lagging: {numbers}. The average S&P 500 company is falling behind the "
@@ -184,9 +184,9 @@ def _washout(metrics: Metrics, name: str, rules) -> Condition:
     still = condition(share <= rules.washout_end_above_pct, have)
 
     def describe(direction: str, position: int) -> tuple[str, dict]:
-        values = {"pct_above_200dma": _round(share[position]),
-                  "members_with_200dma": _round(frame["members_with_200dma"].iat[position]),
-                  "median_pct_from_52w_high": _round(frame["median_pct_from_52w_high"].iat[position])}
+        values = {"pct_above_200dma": number(share[position]),
+                  "members_with_200dma": number(frame["members_with_200dma"].iat[position]),
+                  "median_pct_from_52w_high": number(frame["median_pct_from_52w_high"].iat[position])}
         numbers = f"{plain(values['pct_above_200dma'])}% of {label} members above their 200-day average"
         if direction == "start":
             return (f"{label} washout: only {numbers} (alert below {plain(rules.washout_below_pct, 0)}%). "
@@ -212,7 +212,7 @@ def _thrust(metrics: Metrics, name: str, rules) -> Condition:
             low_at = start + len(lows) - 1 - int(np.nanargmin(lows[::-1]))  # the latest session at the low
         else:
             low_at = position
-        values = {"zweig_thrust_ema": _round(average[position], 4), "low": _round(average[low_at], 4),
+        values = {"zweig_thrust_ema": number(average[position]), "low": number(average[low_at]),
                   "sessions_from_low": position - low_at, "thrust_low": rules.thrust_low,
                   "thrust_high": rules.thrust_high}
         title = (f"{label} breadth thrust: the 10-session average share of advancing members rose from "
@@ -242,10 +242,6 @@ def _narrow_end(headline: str, index: str, member: str, because: tuple[str, ...]
     return (f"{headline}: {index} fell {_below(index_gap)} its high and {member} recovered to "
             f"{_below(member_gap)} its own")
 
-
-def _round(value: float, digits: int = 4) -> float | None:
-    number = float(value)
-    return None if np.isnan(number) else round(number, digits)
 
 
 def _below(gap: float | None) -> str:

@@ -14,6 +14,7 @@ from signals.detectors.base import (
     daily_move,
     known,
     level_band,
+    number,
     part,
     plain,
     signed,
@@ -44,10 +45,10 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
     def describe_iwm(direction: str, position: int) -> tuple[str, dict]:
         values = at(frame, position, "iwm_close", "iwm_adx_14", "iwm_volume_ratio_50d")
         level = float(iwm_level[position])
-        values["prior_high"] = None if np.isnan(level) else round(level, 4)
+        values["prior_high"] = number(level)
         gap = (values["iwm_close"] or np.nan) / level * 100 - 100
-        values["pct_vs_prior_high"] = None if np.isnan(gap) else round(gap, 4)
-        values["daily_move_pct"] = _round(iwm_move[position])
+        values["pct_vs_prior_high"] = number(gap)
+        values["daily_move_pct"] = number(iwm_move[position])
         values.update(_confirmation_detail(frame, rules, position))
         sessions = rules.iwm_high_sessions
         if direction == "start":
@@ -78,7 +79,7 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
         values = at(frame, position, "iwm_spy_ratio", "iwm_spy_200d_avg", "iwm_spy_pct_vs_200d_avg",
                     "iwm_adx_14", "iwm_volume_ratio_50d")
         level = float(ratio_level[position])
-        values["prior_high"] = None if np.isnan(level) else round(level, 6)
+        values["prior_high"] = number(level)
         values.update(_confirmation_detail(frame, rules, position))
         sessions = rules.ratio_high_sessions
         if direction == "start":
@@ -93,15 +94,24 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
 
     def explain_ratio_end(because: tuple[str, ...], values: dict) -> str:
         ratio_now = plain(values["iwm_spy_ratio"], 4)
-        vs_average = signed(values["iwm_spy_pct_vs_200d_avg"])
+        gap = values["iwm_spy_pct_vs_200d_avg"]
+        vs_average = signed(gap)
         if "breakout.iwm_spy_pct_vs_200d_avg" in because:
             return (f"Small-cap lead over: {pair} ({ratio_now}) fell back under its 200-day average "
                     f"({vs_average}%): small caps are trailing the S&P 500 again")
-        return (f"Small-cap lead paused: {pair} ({ratio_now}) slipped back from its prior "
-                f"{rules.ratio_high_sessions}-session high but is still {vs_average}% vs its 200-day average: "
-                f"the trend stands, the breakout did not carry")
+        slipped = (f"Small-cap lead paused: {pair} ({ratio_now}) slipped back from its prior "
+                   f"{rules.ratio_high_sessions}-session high")
+        if gap is not None and round(gap, 1) > 0:  # as shown: "+0.0%" is not above
+            return f"{slipped} but is still {vs_average}% vs its 200-day average: the trend stands, the breakout did not carry"
+        return (f"{slipped} and is {vs_average}% vs its 200-day average, within the "
+                f"{settings.signals.level_hold_margin_moves:g} daily moves below it that the trend may dip: "
+                f"the trend is in doubt, the breakout did not carry")
 
-    below = np.where(known(ratio, ratio_average), (ratio < ratio_average).astype("float64"), np.nan)
+    # "Below" is every close that did not clear the average's band: a close a hair above the average,
+    # inside half a daily move, is noise and does not restart the count (it hid real legs whose first
+    # crossings were marginal).
+    move_known = known(ratio_move)
+    below = condition(np.where(move_known, ~average_clears, ratio < ratio_average), known(ratio, ratio_average))
     run = rules.leg_below_sessions
     long_below = rolling_sum(shifted(below, 1), run) == run
     leg = condition(average_clears & long_below, ratio_known)
@@ -109,13 +119,14 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
     def describe_leg(direction: str, position: int) -> tuple[str, dict]:
         values = at(frame, position, "iwm_spy_ratio", "iwm_spy_200d_avg", "iwm_spy_pct_vs_200d_avg")
         before = below[:position]
-        not_below = np.flatnonzero(before != 1.0)
-        values["sessions_below"] = int(position - (not_below[-1] + 1 if len(not_below) else 0))
+        cleared = np.flatnonzero(before != 1.0)  # a cleared close, or no data
+        values["sessions_below"] = int(position - (cleared[-1] + 1 if len(cleared) else 0))
+        margin = f"{settings.signals.level_start_margin_moves:g}"
         title = (f"New small-cap leg: {pair} crossed above its 200-day average "
                  f"({signed(values['iwm_spy_pct_vs_200d_avg'], 2)}%, clearing it by more than "
-                 f"{settings.signals.level_start_margin_moves:g} of its average daily move) "
-                 f"after {values['sessions_below']} sessions below it. The end of a long underperformance "
-                 f"is where past small-cap cycles turned")
+                 f"{margin} of its average daily move) after {values['sessions_below']} sessions below it "
+                 f"(closes within {margin} of a daily move above it counted as below). The end of a long "
+                 f"underperformance is where past small-cap cycles turned")
         return title, values
 
     return [
@@ -129,10 +140,6 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
                                                   ratio_known),)),
     ]
 
-
-def _round(value: float, digits: int = 4) -> float | None:
-    number = float(value)
-    return None if np.isnan(number) else round(number, digits)
 
 
 def _confirmation(frame: pd.DataFrame, rules: BreakoutSettings) -> tuple[np.ndarray, np.ndarray]:
@@ -185,7 +192,8 @@ DETECTOR = Detector(
                 "average daily move; ends {signals.level_hold_margin_moves:g} daily moves below either"),
         KeySpec("breakout:smallcap_leg", "new small-cap leg",
                 "IWM/SPY crosses above its 200-session average by {signals.level_start_margin_moves:g} of its "
-                "average daily move after {breakout.leg_below_sessions}+ sessions below it (news once, no end)"),
+                "average daily move after {breakout.leg_below_sessions}+ sessions below it, a close that does not "
+                "clear the average by that margin counting as below (news once, no end)"),
     ),
     conditions=breakout_conditions,
 )

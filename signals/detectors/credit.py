@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from signals.detectors.base import Condition, Detector, KeySpec, Part, at, column, plain, signed
+from signals.detectors.base import Condition, Detector, KeySpec, Part, at, column, number, plain, signed
 from signals.detectors.edges import condition
 from signals.metrics import Metrics
 from signals.metrics.rolling import change_pct
@@ -22,7 +22,7 @@ def credit_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Cond
 
     def describe(direction: str, position: int) -> tuple[str, dict]:
         values = at(frame, position, "hyg_ief_ratio", "hyg_ief_pct_vs_200d_avg")
-        values["hyg_ief_change_pct"] = None if np.isnan(change[position]) else round(float(change[position]), 4)
+        values["hyg_ief_change_pct"] = number(change[position])
         values["sessions"] = rules.hy_sessions
         numbers = f"HYG/IEF {signed(values['hyg_ief_change_pct'])}% over {rules.hy_sessions} sessions"
         if direction == "start":

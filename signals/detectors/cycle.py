@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from signals.detectors.base import Condition, Detector, KeySpec, Part, column, plain, signed
+from signals.detectors.base import Condition, Detector, KeySpec, Part, column, number, plain, signed
 from signals.detectors.edges import condition
 from signals.metrics import Metrics
 from signals.metrics.cycle import SMALL, phases
@@ -29,8 +29,8 @@ def cycle_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condi
                     f"nor large caps are known to lead", {"pair": pair, "band_pct": band})
         since = int(turn)
         values = {"pair": pair, "since": metrics.sessions[since].strftime("%Y-%m-%d"),
-                  "ratio": _round(ratio[position], 6), "turn_ratio": _round(ratio[since], 6),
-                  "move_pct": _round((ratio[position] / ratio[since] - 1.0) * 100.0), "band_pct": band}
+                  "ratio": number(ratio[position]), "turn_ratio": number(ratio[since]),
+                  "move_pct": number((ratio[position] / ratio[since] - 1.0) * 100.0), "band_pct": band}
         so_far = [p for p in phases(frame.iloc[:position + 1]) if p["leader"] == "small" and p["ended"]]
         lengths = [p["sessions"] for p in so_far]
         values["small_phases_completed"] = len(lengths)
@@ -49,10 +49,6 @@ def cycle_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condi
     return [Condition("cycle", "cycle:small_caps_lead", "state", small, describe, metrics.cycle_pair.inputs,
                       limited=False, end_after=1, parts=(Part("cycle.leader", small),))]
 
-
-def _round(value: float, digits: int = 4) -> float | None:
-    number = float(value)
-    return None if np.isnan(number) else round(number, digits)
 
 
 def _months(sessions: float) -> str:

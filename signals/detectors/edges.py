@@ -9,7 +9,9 @@ rare and meaningful:
 - a band: a level condition may hold on a laxer level than the one that starts it (the curve is
   inverted below -10 bp and stays so until above +10 bp), so a level hovering at its threshold
   starts once per episode;
-- an end only after `end_after` false sessions in a row.
+- an end only after `end_after` false sessions in a row;
+- history is not news: a state condition already true when it first becomes known (the first
+  sessions of the data, or of a metric's window) starts only after it has been seen false once.
 The scan is sequential by nature (each edge depends on the last one), but it runs over one small
 1-D array per key, never over tickers.
 """
@@ -35,7 +37,7 @@ def find_edges(condition: np.ndarray, kind: Kind, limit: StartLimit | None, end_
                hold: np.ndarray | None = None) -> list[tuple[int, str]]:
     """(position, "start"|"end") pairs in session order.
 
-    state: starts when `condition` is true (and the start limit allows), stays active while `hold`
+    state: starts when `condition` turns true (and the start limit allows), stays active while `hold`
     (default: the condition itself) is true, ends once `hold` has been false for `end_after`
     sessions in a row.
     event: every true session is a start (a Fed move is news each time), subject to the limit if
@@ -60,6 +62,7 @@ def find_edges(condition: np.ndarray, kind: Kind, limit: StartLimit | None, end_
                 edges.append((position, "start"))
         return edges
     active = False
+    seen_false = False  # true on the first known session: history, not a start
     false_run = 0
     known = np.flatnonzero(~np.isnan(values) | ~np.isnan(holding))
     # plain Python floats: the scan reads one value at a time, and numpy scalars cost ten times more
@@ -71,7 +74,9 @@ def find_edges(condition: np.ndarray, kind: Kind, limit: StartLimit | None, end_
             if false_run >= end_after:
                 active = False
                 edges.append((position, "end"))
-        elif value == 1.0 and allowed(position):
+        elif value == 0.0:
+            seen_false = True
+        elif value == 1.0 and seen_false and allowed(position):
             active = True
             recent.append(position)
             false_run = 0

@@ -14,6 +14,7 @@ def rates_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condi
     frame = metrics.rates
     move = column(frame, "yield_2y_change_20d_bp")
     threshold = settings.rates.yield_2y_move_bp
+    holds = settings.rates.yield_2y_hold_bp
     move_known = ~np.isnan(move)
 
     def describe_move(label: str, why: str):
@@ -56,10 +57,12 @@ def rates_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condi
     return [
         Condition("rates", "rates:2y_easing", "state", condition(move <= -threshold, move_known),
                   describe_move("easing", "Falling short rates ease the floating-rate debt small companies carry"),
-                  parts=(part("rates.yield_2y_change_20d_bp", move <= -threshold, move_known),)),
+                  hold=condition(move <= -holds, move_known),
+                  parts=(part("rates.yield_2y_change_20d_bp", move <= -holds, move_known),)),
         Condition("rates", "rates:2y_tightening", "state", condition(move >= threshold, move_known),
                   describe_move("tightening", "Rising short rates weigh on small companies' floating-rate debt"),
-                  parts=(part("rates.yield_2y_change_20d_bp", move >= threshold, move_known),)),
+                  hold=condition(move >= holds, move_known),
+                  parts=(part("rates.yield_2y_change_20d_bp", move >= holds, move_known),)),
         Condition("rates", "rates:fed_cut", "event", condition(target_change < 0, ~np.isnan(target_change)),
                   describe_fed, limited=False),
         Condition("rates", "rates:fed_hike", "event", condition(target_change > 0, ~np.isnan(target_change)),
@@ -73,9 +76,11 @@ DETECTOR = Detector(
     topic="rates",
     keys=(
         KeySpec("rates:2y_easing", "2-year yield easing",
-                "the 2-year yield falls {rates.yield_2y_move_bp:g} bp or more over 20 sessions"),
+                "the 2-year yield falls {rates.yield_2y_move_bp:g} bp or more over 20 sessions; ends when the "
+                "fall is under {rates.yield_2y_hold_bp:g} bp (a band)"),
         KeySpec("rates:2y_tightening", "2-year yield tightening",
-                "the 2-year yield rises {rates.yield_2y_move_bp:g} bp or more over 20 sessions"),
+                "the 2-year yield rises {rates.yield_2y_move_bp:g} bp or more over 20 sessions; ends when the "
+                "rise is under {rates.yield_2y_hold_bp:g} bp (a band)"),
         KeySpec("rates:fed_cut", "Fed cut",
                 "the Fed lowers its target (news: alerted the session after the announcement, "
                 "exempt from the start limit)"),

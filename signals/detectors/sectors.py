@@ -81,12 +81,16 @@ def sectors_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Con
 
     def explainer(prefix: str, over: str):  # noqa: ANN202
         def explain(because: tuple[str, ...], values: dict) -> str:
+            gap = values["pct_vs_average"]
             if f"sectors.{prefix}_pct_vs_200d_avg" in because:
                 return (f"{over}: the ratio fell back under its {rules.average_sessions}-session average "
-                        f"({signed(values['pct_vs_average'])}%): the lead is gone")
-            return (f"{over} for now: the ratio slipped back from its prior {rules.ratio_high_sessions}-session "
-                    f"high ({signed(values['pct_vs_prior_high'], 2)}%) but is still "
-                    f"{signed(values['pct_vs_average'])}% vs its {rules.average_sessions}-session average")
+                        f"({signed(gap)}%): the lead is gone")
+            slipped = (f"{over} for now: the ratio slipped back from its prior {rules.ratio_high_sessions}-session "
+                       f"high ({signed(values['pct_vs_prior_high'], 2)}%)")
+            if gap is not None and round(gap, 1) > 0:  # as shown: "+0.0%" is not above
+                return f"{slipped} but is still {signed(gap)}% vs its {rules.average_sessions}-session average"
+            return (f"{slipped} and is {signed(gap)}% vs its {rules.average_sessions}-session average, within the "
+                    f"{settings.signals.level_hold_margin_moves:g} daily moves below it that the lead may dip")
         return explain
 
     describe_cyclicals = describer(
@@ -111,7 +115,7 @@ def sectors_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Con
 def _gap(value: float | None, reference: float) -> float | None:
     if value is None or math.isnan(reference) or reference == 0:
         return None
-    return round((value / reference - 1) * 100, 4)
+    return (value / reference - 1) * 100
 
 
 DETECTOR = Detector(

@@ -1,0 +1,158 @@
+"""How far a key's record can be trusted: a placebo p-value, adjusted for every test made, and eras.
+
+A record is one test among many: every key at every horizon is graded over the same span, so one
+|t| >= 2 among 18 tests is what chance gives. Three checks stand between a record and the word "edge":
+
+- **a placebo**: all of a key's starts shifted together, circularly, over the graded sessions (their
+  spacing, and so the overlap of their forward windows, kept), and the key's |excess| compared with
+  every shifted copy's. No distribution is assumed, and clustering is priced in by construction.
+  Shifts shorter than the horizon are left out: those windows are mostly the real ones.
+- **Holm's adjustment** over every (key, horizon) test made (those with enough graded starts), which
+  holds the chance of one false edge in the whole table at 5%;
+- **eras**: the graded sessions split in two halves, each with its own base rate. A key whose halves
+  disagree in sign never reads as an edge, however small its p: an effect that reverses is no effect
+  a subscriber can use.
+
+Verdicts: "edge" (small caps beat the base rate after it), "against" (they trailed it), "no edge",
+"too few" (fewer than `MIN_STARTS` graded starts at every horizon: nothing was tested).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+MIN_STARTS = 5  # fewer graded starts than this at a horizon: it is not tested
+ALPHA = 0.05  # an adjusted p below this, with eras of one sign, is an edge
+PLACEBO_SHIFTS = 1000  # shifted copies per test at most (evenly spaced): p resolves to about 0.001
+ERAS = 2
+
+EDGE, AGAINST, NO_EDGE, TOO_FEW = "edge", "against", "no edge", "too few"
+
+
+@dataclass(frozen=True)
+class Test:
+    """One (key, horizon) record: where its graded starts are, and its placebo p."""
+
+    key: str
+    horizon: int
+    picks: np.ndarray  # session positions of the graded starts
+    p: float | None
+
+
+def graded_positions(positions: Sequence[int], forward: np.ndarray, first: int) -> np.ndarray:
+    """The starts that have a forward return at this horizon, from `first` on, in order."""
+    picks = sorted(p for p in positions if first <= p < len(forward) and not np.isnan(forward[p]))
+    return np.array(picks, dtype=np.int64)
+
+
+def placebo_p(picks: np.ndarray, forward: np.ndarray, first: int, horizon: int,
+              shifts: int = PLACEBO_SHIFTS) -> float | None:
+    """Two-sided: the share of circular shifts of all starts together whose |excess| is at least the real one's.
+
+    The shift runs over the sessions that have a forward return (a gap in the data is closed up),
+    so every shifted start is an ordinary session of the same span. None when the span is too short
+    for 20 shifts outside the horizon.
+    """
+    usable = np.flatnonzero(~np.isnan(forward[first:])) + first
+    count = len(usable)
+    candidates = np.arange(horizon, count - horizon + 1)
+    if len(picks) == 0 or len(candidates) < 20:
+        return None
+    if len(candidates) > shifts:
+        candidates = np.unique(np.linspace(horizon, count - horizon, shifts).round().astype(np.int64))
+    values = forward[usable]
+    base = float(values.mean())
+    where = np.searchsorted(usable, picks)
+    observed = abs(float(values[where].mean()) - base)
+    shifted = values[(where[:, None] + candidates[None, :]) % count].mean(axis=0) - base
+    at_least = int((np.abs(shifted) >= observed - 1e-12).sum())
+    return (1 + at_least) / (1 + len(candidates))
+
+
+def holm(pvalues: Mapping[tuple[str, int], float]) -> dict[tuple[str, int], float]:
+    """Holm's step-down adjustment: the family-wise error held at the level, for any dependence."""
+    order = sorted(pvalues, key=lambda name: pvalues[name])
+    family = len(order)
+    adjusted: dict[tuple[str, int], float] = {}
+    running = 0.0
+    for rank, name in enumerate(order):
+        running = max(running, min(1.0, (family - rank) * pvalues[name]))
+        adjusted[name] = running
+    return adjusted
+
+
+def era_bounds(forward: np.ndarray, first: int, sessions: pd.DatetimeIndex) -> list[tuple[int, int]]:
+    """[start, stop) session positions of `ERAS` spans with equal numbers of graded sessions."""
+    usable = np.flatnonzero(~np.isnan(forward[first:])) + first
+    if len(usable) < ERAS:
+        return []
+    cuts = [int(usable[len(usable) * k // ERAS]) for k in range(ERAS)]
+    return [(cut, cuts[k + 1] if k + 1 < ERAS else len(sessions)) for k, cut in enumerate(cuts)]
+
+
+def eras(picks: np.ndarray, forward: np.ndarray, bounds: list[tuple[int, int]],
+         sessions: pd.DatetimeIndex) -> list[dict[str, Any]]:
+    """Each era's first date, graded starts and mean excess over that era's own base rate (points)."""
+    out: list[dict[str, Any]] = []
+    for begin, stop in bounds:
+        span = forward[begin:stop]
+        base = span[~np.isnan(span)]
+        inside = picks[(picks >= begin) & (picks < stop)]
+        excess = (float(forward[inside].mean()) - float(base.mean())) if len(inside) and len(base) else None
+        out.append({"first": sessions[begin].strftime("%Y-%m-%d"), "starts": int(len(inside)),
+                    "mean_excess": None if excess is None else round(excess, 4)})
+    return out
+
+
+def judge(by_key: dict[str, dict[str, Any]], starts: Mapping[str, Sequence[int]],
+          forward: Mapping[int, np.ndarray], first: int, sessions: pd.DatetimeIndex) -> int:
+    """Add `verdict`, `p_<h>d`, `p_adjusted`, `verdict_horizon` and `eras` to each entry; the tests made.
+
+    `by_key[key]` must already carry `excess_<h>d` (the graded mean minus the base rate).
+    """
+    tests: dict[tuple[str, int], Test] = {}
+    for key in by_key:
+        for horizon, series in forward.items():
+            picks = graded_positions(starts.get(key, ()), series, first)
+            p = placebo_p(picks, series, first, horizon) if len(picks) >= MIN_STARTS else None
+            tests[(key, horizon)] = Test(key, horizon, picks, p)
+            by_key[key][f"p_{horizon}d"] = None if p is None else round(p, 4)
+    made = {name: test.p for name, test in tests.items() if test.p is not None}
+    adjusted = holm(made)  # type: ignore[arg-type]  # None filtered out above
+    bounds = {horizon: era_bounds(series, first, sessions) for horizon, series in forward.items()}
+    longest = max(forward) if forward else 0
+    for key, entry in by_key.items():
+        mine = {horizon: adjusted[(key, horizon)] for horizon in forward if (key, horizon) in adjusted}
+        horizon = min(mine, key=lambda h: (mine[h], -h)) if mine else longest
+        entry["p_adjusted"] = round(mine[horizon], 4) if mine else None
+        entry["verdict_horizon"] = horizon
+        test = tests.get((key, horizon))
+        entry["eras"] = eras(test.picks, forward[horizon], bounds[horizon], sessions) if test else []
+        entry["verdict"] = _verdict(entry, horizon, bool(mine))
+    return len(made)
+
+
+def _verdict(entry: dict[str, Any], horizon: int, tested: bool) -> str:
+    if not tested:
+        return TOO_FEW
+    excess = entry.get(f"excess_{horizon}d")
+    if entry["p_adjusted"] is None or excess is None or entry["p_adjusted"] >= ALPHA:
+        return NO_EDGE
+    signs = [era["mean_excess"] for era in entry["eras"]]
+    if len(signs) < ERAS or any(value is None or np.sign(value) != np.sign(excess) for value in signs):
+        return NO_EDGE
+    return EDGE if excess > 0 else AGAINST
+
+
+def eras_agree(entry: Mapping[str, Any]) -> bool:
+    """Whether every era has graded starts and the sign of the whole record."""
+    horizon = entry.get("verdict_horizon")
+    excess = entry.get(f"excess_{horizon}d")
+    values = [era.get("mean_excess") for era in entry.get("eras", [])]
+    return (excess is not None and len(values) >= ERAS
+            and all(value is not None and np.sign(value) == np.sign(excess) for value in values))
