@@ -56,7 +56,7 @@ class MarketData:
     suspect: pd.Series | None = field(default=None, compare=False)  # session -> reason, "" when fine
     universes: dict[str, tuple[str, ...]] = field(default_factory=dict, compare=False)
     universe_lists: dict[str, pd.DataFrame] = field(default_factory=dict, compare=False)
-    price_basis: str = "close"  # "adjusted": dividend-adjusted closes (Adj Close) wherever a source has them
+    price_basis: str = "close (adjustment not stated)"  # "adjusted": Adj Close wherever a source has it
     # Identity of the loaded history: `as_of` slices keep it, so an engine that has seen a longer or
     # shorter slice of the same history knows the bars it already used are the same.
     origin: object = field(default_factory=object, compare=False, repr=False)
@@ -95,6 +95,41 @@ class MarketData:
         """Whether `ticker` has at least one close (asked two dozen times a tick)."""
         position = self._first_closes().get(ticker)
         return position is not None and position < len(self.close.index)
+
+    def coverage(self) -> dict[str, object]:
+        """What the metrics of this slice stand on, for `data` in `metrics --json` and the snapshot: the price
+        basis, the listed constituents, those with a close on or before the last session (a member whose
+        bars all come later has no price yet), and those with none at all."""
+        return {"price_basis": self.price_basis, "constituents": len(self.constituents),
+                "with_prices": sum(self.has(member) for member in self.members),
+                "missing": list(self.missing_members)}
+
+    def gap_around(self, session: pd.Timestamp) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+        """The first and last session of the gap in the data that `session` falls in (no file has a bar of
+        its own there), or None. Metrics of such a session would be made of nothing."""
+        own = self.close.notna().to_numpy()
+        if self.carried is not None:
+            own = own & ~self.carried.to_numpy()
+        blank = ~own.any(axis=1)
+        row = int(self.sessions.get_loc(session))
+        if not blank[row]:
+            return None
+        begin = row
+        while begin > 0 and blank[begin - 1]:
+            begin -= 1
+        end = row
+        while end + 1 < len(blank) and blank[end + 1]:
+            end += 1
+        return self.sessions[begin], self.sessions[end]
+
+    def session_with_data(self, day: str | pd.Timestamp | None) -> pd.Timestamp:
+        """`resolve_session`, refusing a session inside a gap in the data (one line, not a table of nulls)."""
+        session = self.resolve_session(day)
+        gap = self.gap_around(session)
+        if gap is not None:
+            raise DataError(f"{session.date()} is inside a gap in the data: no file has a bar from {gap[0].date()} "
+                            f"to {gap[1].date()} (ask for a session before or after it)")
+        return session
 
     def resolve_session(self, day: str | pd.Timestamp | None) -> pd.Timestamp:
         """The last session on or before `day` (a weekend or holiday maps to the session before it)."""

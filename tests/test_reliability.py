@@ -196,10 +196,10 @@ def test_sigkill_mid_tick_then_restart_alerts_once(market_path, tmp_path):
     store = open_store(database)
     store.upsert_chat(77)
     store.subscribe(77, ["breadth", "breakout", "rates"])
-    # the bot last evaluated 2024-02-26: this start catches up the 2-year tightening of 02-28 and its end
-    # on 03-04 (IWM's close of 03-01, 0.5% over its prior high, is inside half its average daily move: no
-    # breakout under the band)
-    store.finish_run(store.start_run("schedule"), "ok", "2024-02-26")
+    # the bot last evaluated 2024-02-13: this start catches up the 2-year tightening of 02-14 and its end
+    # on 03-08 (held by its 25 bp band; IWM's close of 03-01, 0.5% over its prior high, is inside half its
+    # average daily move: no breakout under the band)
+    store.finish_run(store.start_run("schedule"), "ok", "2024-02-13")
     store.close()
     with FakeTelegram() as fake:
         env = {"TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_URL": fake.base_url,

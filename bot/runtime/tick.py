@@ -75,15 +75,13 @@ def run_tick(
         if warnings:  # said once per tick: damaged or missing files must never pass in silence
             log.warning("tick %s: %d data warning%s: %s", run_id, len(warnings), "" if len(warnings) == 1 else "s",
                         "; ".join(warnings[:10]) + (f"; and {len(warnings) - 10} more" if len(warnings) > 10 else ""))
-        session = data.resolve_session(as_of)
+        session = data.session_with_data(as_of)
         after = _catch_up_from(store, data, session)
         evaluation = evaluate(data, settings, as_of=session, after=after, engine=engine)
         notes = tuple(update.notes) + evaluation.notes
         snapshot = dict(evaluation.snapshot)
         snapshot["notes"] = list(notes) + [str(issue) for issue in data.issues]
-        snapshot["data"] = {"price_basis": data.price_basis, "constituents": len(data.constituents),
-                            "with_prices": len(data.members),
-                            "missing": list(data.missing_members), "refresh": update.outcome}
+        snapshot["data"] = {**data.as_of(evaluation.as_of).coverage(), "refresh": update.outcome}
         analysis = evaluation.analysis
         records = track_records(data.as_of(evaluation.as_of), analysis) if analysis is not None else {}
         records.update(decades_records(feed, evaluation.as_of, settings))

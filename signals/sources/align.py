@@ -10,7 +10,9 @@ decides, for both, what a session is and what a bad bar is:
 - a close missing inside a ticker's life is carried forward for at most `MAX_CARRY` sessions
   (it then moves neither up nor down), and each gap is reported once; a longer gap leaves the
   ticker undefined until its windows refill. The carry is causal: on the day a bar is missing
-  nobody knows whether it comes back, so appending later data never changes an earlier session;
+  nobody knows whether it comes back, so appending later data never changes an earlier session.
+  A second session in a row that no file has a bar for is a gap in the data: nothing is carried
+  into it;
 - zero volume on a day the price moved is missing volume, not zero;
 - a close 10x off the bar before it is a bad print and is removed on its own day, judged with
   earlier bars only (no rule here reads a later bar): the next bar, back near the one before the
@@ -42,6 +44,10 @@ _LISTED = 5  # dates named in one warning
 _BLOCK = 512  # columns per block where a rule needs temporaries as large as the data
 
 
+ADJUSTED_BASIS = "adjusted"  # the closes are Adj Close wherever a file has one (as the live path stores them)
+CLOSE_BASIS = "close (adjustment not stated)"  # Close-only files: dividend-adjusted or not, nothing says
+
+
 @dataclass(frozen=True)
 class Aligned:
     close: pd.DataFrame
@@ -51,7 +57,7 @@ class Aligned:
     carried: pd.DataFrame  # bool: the close was missing and carried forward
     suspect: pd.Series  # session -> why no detector may fire on it ("" when fine)
     issues: list[DataIssue]
-    price_basis: str = "close"  # "adjusted" when the closes come from Adj Close (see _price_basis)
+    price_basis: str = CLOSE_BASIS
 
 
 def align(
@@ -74,6 +80,11 @@ def align(
         return Aligned(empty, empty, empty, empty, empty.astype(bool), pd.Series([], dtype=object), issues)
 
     sessions = sessions_between(*span)
+    if len(sessions) == 0:  # every row is on a holiday or weekend: each file's rows are warned of, no grid
+        for chunk in parsed.chunks:
+            _report_off_calendar(chunk, names, np.ones(len(chunk.dates), dtype=bool), issues)
+        empty = pd.DataFrame(index=pd.DatetimeIndex([], name="Date"), columns=columns, dtype="float64")
+        return Aligned(empty, empty, empty, empty, empty.astype(bool), pd.Series([], dtype=object), issues)
     shape = (len(sessions), len(tickers))
     close, high, low, volume = (np.full(shape, np.nan) for _ in range(4))
     adjusted_files = np.zeros(len(tickers), dtype=bool)
@@ -118,8 +129,10 @@ def align(
 
     present = ~np.isnan(close)
     filled = pd.DataFrame(close, index=sessions, columns=columns, copy=False).ffill(limit=MAX_CARRY)
+    in_gaps = _inside_data_gaps(present)
+    filled.iloc[in_gaps] = np.nan  # a gap in the data is a gap: nothing carried into it
     carried = filled.isna().to_numpy() != ~present  # missing before, defined after the carry
-    _report_gaps(present, names, sessions, issues)
+    _report_gaps(present, names, sessions, issues, in_gaps)
 
     def frame(values: np.ndarray) -> pd.DataFrame:
         return pd.DataFrame(values, index=sessions, columns=columns, copy=False)
@@ -133,14 +146,15 @@ def _price_basis(adjusted: np.ndarray, signed_mask: np.ndarray, names: list[str]
     """One basis, named: dividend-adjusted closes (`Adj Close`, as StockCharts computes breadth) where
     the files have them. A price file offering Close only is used as it is, and said: it may be
     price-only beside adjusted ones (dividend-adjusted and price-only % above the 200-day differ by
-    up to 3 points on the development set)."""
+    up to 3 points on the development set). Without any Adj Close, nothing says whether a file's Close was
+    adjusted (the development set's SPY and IWM Close files are, its index files cannot be): the basis says so."""
     prices = ~signed_mask
     if not adjusted[prices].any():
-        return "close"
+        return CLOSE_BASIS
     for column in np.flatnonzero(prices & ~adjusted):
         issues.append(DataIssue(names[column], None, "has Close only, no Adj Close: used as it is, which may be "
                                                     "price-only beside the adjusted closes"))
-    return "adjusted"
+    return ADJUSTED_BASIS
 
 
 def _session_rows(dates: np.ndarray, sessions: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
@@ -279,8 +293,20 @@ def _suspect_sessions(close: np.ndarray, previous: np.ndarray, volume: np.ndarra
     return pd.Series(reasons, index=sessions, name="suspect")
 
 
+def _inside_data_gaps(present: np.ndarray) -> np.ndarray:
+    """Rows of sessions that no file has a bar for, from the second such session in a row on.
+
+    One session that every file lacks may be a feed's hiccup, and is carried like any missing bar; a
+    second one in a row is a gap in the data itself (the 2007-2016 of a history joined from two
+    spans), and carrying closes into it would invent prices for years. Causal: each row reads only
+    itself and the row before.
+    """
+    blank = ~present.any(axis=1)
+    return np.flatnonzero(blank & np.r_[False, blank[:-1]])
+
+
 def _report_gaps(present: np.ndarray, names: list[str], sessions: pd.DatetimeIndex,
-                 issues: list[DataIssue]) -> None:
+                 issues: list[DataIssue], in_gaps: np.ndarray) -> None:
     """Each run of missing closes inside a ticker's life, once: carried, or undefined if too long."""
     started = np.maximum.accumulate(present, axis=0)
     later = np.maximum.accumulate(present[::-1], axis=0)[::-1]
@@ -291,7 +317,9 @@ def _report_gaps(present: np.ndarray, names: list[str], sessions: pd.DatetimeInd
         for run in runs:
             first, last = _day(sessions[run[0]]), _day(sessions[run[-1]])
             span = first if len(run) == 1 else f"{first}..{last}"
-            if len(run) <= MAX_CARRY:
+            if np.isin(run, in_gaps).any():
+                what = "a gap in the data (no file has a bar there): nothing is carried into it"
+            elif len(run) <= MAX_CARRY:
                 what = "the previous close is carried forward (neither an advance nor a decline)"
             else:
                 what = (f"the previous close is carried for {MAX_CARRY} sessions, then the ticker is left out "

@@ -107,7 +107,8 @@ def assemble(root: Path, parsed: ParsedPrices, source: str | None = None) -> Mar
     aligned = align(parsed, names, signed=YIELD_TICKERS, watched=WATCHED)
     issues.extend(aligned.issues)
     if aligned.close.empty or not aligned.close.notna().any().any():
-        raise DataError(f"no valid price rows in {prices_dir}")
+        said = "; ".join(str(issue) for issue in issues[:3])
+        raise DataError(f"no valid price rows in {prices_dir}" + (f" ({said})" if said else ""))
 
     constituents = read_universe_list(root / "constituents.csv", issues, required=True)
     lists = {"sp500": constituents}
