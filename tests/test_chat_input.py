@@ -198,3 +198,27 @@ def test_before_the_first_reading_a_command_says_when_it_is_expected(tmp_path):
         asyncio.run(scenario())
     finally:
         services.close()
+
+
+def test_history_asked_before_the_first_evaluation_waits_for_it(tmp_path):
+    """A fresh bot asked /history in its first seconds said "No signals yet." and, 4 s later, recorded 280."""
+    from bot.runtime.config import load_config
+    from bot.runtime.runner import build_services
+
+    services = build_services(load_config(rotation_data=make_folder(tmp_path / "data"),
+                                          database_path=tmp_path / "bot.sqlite"))
+
+    async def scenario():
+        waiting = asyncio.create_task(services.history(10))
+        for _ in range(20):
+            await asyncio.sleep(0)
+        assert not waiting.done()  # no "none" while the first tick is coming
+        await services.tick("startup")
+        signals, snapshot = await asyncio.wait_for(waiting, 10)
+        assert snapshot["as_of"] == "2024-02-28"
+        assert any(s.key == "rates:curve_inverted" for s in signals)  # the history the first tick found
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        services.close()

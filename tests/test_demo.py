@@ -11,6 +11,7 @@ import pytest
 from bot.runtime.cli import main
 from signals.metrics import compute_metrics
 from signals.replay import replay
+from signals.settings import load_detector_settings
 from signals.sources.folder import load_folder
 from signals.sources.sample import load_sample, read_prices, sample_available, write_sample
 from tests.fake_telegram import FakeTelegram
@@ -117,3 +118,17 @@ def test_demo_mistakes_are_one_line(quiet_environment, capsys, argv, message):
     assert main(argv) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and message in err[0]
+
+
+def test_a_record_line_names_its_span_by_its_first_graded_session(sample):
+    """The demo's 2023-03-23 Fed hike said "No start since 2023 to judge it by" beside a hike on 2023-02-02:
+    the record begins at its first graded session (after a year of warm-up), and says that date."""
+    from signals.detectors import Analysis
+    from signals.replay import WARM_UP_SESSIONS, track_records
+
+    visible = sample.as_of("2023-03-22")
+    first = visible.sessions[WARM_UP_SESSIONS].strftime("%Y-%m-%d")
+    hikes = [s.date for s in replay(sample, "2022-03-01", "2023-03-22").signals if s.key == "rates:fed_hike"]
+    assert "2023-02-02" in hikes and first > "2023-02-02"
+    line = track_records(visible, Analysis(compute_metrics(visible), load_detector_settings()))["rates:fed_hike"]
+    assert line == f"No start since {first} to judge it by."

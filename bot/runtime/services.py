@@ -18,6 +18,7 @@ from signals.errors import Cancelled
 from signals.engine import MetricsEngine
 from signals.metrics import Metrics
 from signals.settings import DetectorSettings
+from signals.signal import Signal
 
 if TYPE_CHECKING:  # for annotations only: imports flow down from the runtime, never up to it
     from bot.delivery.pacing import PacedRequest
@@ -113,6 +114,15 @@ class Services:
                 return None
             snapshot = await asyncio.to_thread(self.store.latest_snapshot)
         return snapshot
+
+    async def history(self, count: int) -> tuple[list[Signal], dict] | None:
+        """The `count` most recent signals and the snapshot their records come from. Asked right after a
+        start it waits for the first tick, as `snapshot` does: the history that tick records (a fresh bot
+        finds hundreds of signals in the data) is the answer, not "no signals yet". None: no reading yet."""
+        snapshot = await self.snapshot()
+        if snapshot is None:
+            return None
+        return await asyncio.to_thread(self.store.recent_signals, count), snapshot
 
     async def chart(self, name: str) -> tuple[str, bytes] | None:
         """The chart of the latest evaluated session: drawn once per session, when first asked.

@@ -191,14 +191,17 @@ async def history(update: Update, context: BotContext) -> None:
             await reply(update, f"Use /history or /history N with N from 1 to {HISTORY_MAX} (got {echo(args)}).")
             return
         count = number
-    signals = await asyncio.to_thread(services.store.recent_signals, count)
-    if not signals:
-        await reply(update, "No signals yet.")
+    found = await services.history(count)
+    if found is None:
+        await reply(update, services.first_reading_note())
         return
-    snapshot = await services.snapshot()
+    signals, snapshot = found
+    if not signals:
+        await reply(update, f"No signals in the data so far (evaluated to {snapshot.get('as_of')}).")
+        return
     detail = InlineKeyboardMarkup([[InlineKeyboardButton("Full detail", callback_data=HISTORY.data(count))]])
-    await reply(update, history_message(signals, (snapshot or {}).get("records") or {},
-                                        (snapshot or {}).get("active") or {}), reply_markup=detail)
+    await reply(update, history_message(signals, snapshot.get("records") or {}, snapshot.get("active") or {}),
+                reply_markup=detail)
 
 
 async def history_button(update: Update, context: BotContext) -> None:
