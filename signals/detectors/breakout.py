@@ -102,7 +102,8 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
         slipped = (f"Small-cap lead paused: {pair} ({ratio_now}) slipped back from its prior "
                    f"{rules.ratio_high_sessions}-session high")
         if gap is not None and round(gap, 1) > 0:  # as shown: "+0.0%" is not above
-            return f"{slipped} but is still {vs_average}% vs its 200-day average: the trend stands, the breakout did not carry"
+            return (f"{slipped} but is still {vs_average}% vs its 200-day average: the trend stands, the breakout "
+                    f"did not carry")
         return (f"{slipped} and is {vs_average}% vs its 200-day average, within the "
                 f"{settings.signals.level_hold_margin_moves:g} daily moves below it that the trend may dip: "
                 f"the trend is in doubt, the breakout did not carry")
