@@ -88,11 +88,13 @@ def align(
     shape = (len(sessions), len(tickers))
     close, high, low, volume = (np.full(shape, np.nan) for _ in range(4))
     adjusted_files = np.zeros(len(tickers), dtype=bool)
+    has_rows = np.zeros(len(sessions), dtype=bool)  # a row, even one whose close was unusable
     while parsed.chunks:  # each chunk is dropped once scattered: memory holds the grid, not two copies
         chunk = parsed.chunks.pop(0)
         rows, on_session = _session_rows(chunk.dates, sessions)
         _report_off_calendar(chunk, names, ~on_session, issues)
         rows, codes = rows[on_session], chunk.codes[on_session]
+        has_rows[rows] = True
         raw_close = chunk.values["Close"][on_session]
         adjusted = chunk.values.get("Adj Close")
         if adjusted is not None:
@@ -119,6 +121,7 @@ def align(
     if keep < len(sessions):
         sessions = sessions[:keep]
         close, high, low, volume = close[:keep], high[:keep], low[:keep], volume[:keep]
+        has_rows = has_rows[:keep]
 
     present = ~np.isnan(close)
     previous = _previous_value(close)
@@ -129,7 +132,7 @@ def align(
 
     present = ~np.isnan(close)
     filled = pd.DataFrame(close, index=sessions, columns=columns, copy=False).ffill(limit=MAX_CARRY)
-    in_gaps = _inside_data_gaps(present)
+    in_gaps = _inside_data_gaps(has_rows)
     filled.iloc[in_gaps] = np.nan  # a gap in the data is a gap: nothing carried into it
     carried = filled.isna().to_numpy() != ~present  # missing before, defined after the carry
     _report_gaps(present, names, sessions, issues, in_gaps)
@@ -293,15 +296,16 @@ def _suspect_sessions(close: np.ndarray, previous: np.ndarray, volume: np.ndarra
     return pd.Series(reasons, index=sessions, name="suspect")
 
 
-def _inside_data_gaps(present: np.ndarray) -> np.ndarray:
-    """Rows of sessions that no file has a bar for, from the second such session in a row on.
+def _inside_data_gaps(has_rows: np.ndarray) -> np.ndarray:
+    """Rows of sessions that no file has a row for, from the second such session in a row on.
 
     One session that every file lacks may be a feed's hiccup, and is carried like any missing bar; a
     second one in a row is a gap in the data itself (the 2007-2016 of a history joined from two
-    spans), and carrying closes into it would invent prices for years. Causal: each row reads only
-    itself and the row before.
+    spans), and carrying closes into it would invent prices for years. A row with an unusable close
+    is not a gap: the file was there, its value was not. Causal: each row reads only itself and the
+    row before.
     """
-    blank = ~present.any(axis=1)
+    blank = ~has_rows
     return np.flatnonzero(blank & np.r_[False, blank[:-1]])
 
 
