@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from bot.telegram.application import _post_init, build_application
+from bot.telegram.application import _post_init, _post_shutdown, build_application
 from bot.runtime.config import load_config
 from bot.runtime.runner import build_services
 from bot.runtime.services import Services
@@ -100,5 +100,6 @@ async def running_bot(fake: FakeTelegram, folder: Path, database: Path, config_o
             finally:
                 await application.updater.stop()
                 await application.stop()
+                await _post_shutdown(application)
     finally:
         services.close()

@@ -4,6 +4,7 @@ quiet hours (alerts arrive with disable_notification), /timezone; groups need an
 from __future__ import annotations
 
 import asyncio
+import json
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -45,16 +46,37 @@ def test_settings_buttons_digest_and_quiet_hours(fake, folder, tmp_path):
         async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
             fake.push_message(USER, "/settings")
             shown = await until(lambda: [m for m in fake.sent(USER) if m["text"].startswith("<b>Settings</b>")])
-            assert "Digest: off" in shown[0]["text"] and "set:digest" in str(shown[0]["reply_markup"])
-            fake.push_callback(USER, "set:digest")
+            assert "Digest: off" in shown[0]["text"] and "set:digest-on" in str(shown[0]["reply_markup"])
+            fake.push_callback(USER, "set:digest-on")
             await until(lambda: services.store.chat_settings(USER).digest)
-            fake.push_callback(USER, "set:quiet")
+            fake.push_callback(USER, "set:quiet-on")
             await until(lambda: services.store.chat_settings(USER).quiet_start == "22:00")
             edits = await until(lambda: [c for c in fake.calls_of("editMessageText") if "Quiet hours: 22:00" in
                                          c.params.get("text", "")])
             assert "Digest: on" in edits[-1].params["text"]
             answers = [c.params.get("text") for c in fake.calls_of("answerCallbackQuery")]
             assert "Digest on" in answers and any(a and a.startswith("Quiet 22:00") for a in answers)
+
+    asyncio.run(scenario())
+
+
+def test_a_stale_settings_button_does_what_its_label_said(fake, folder, tmp_path):
+    """/settings drawn with the digest off, then /digest on: the old "Daily digest" button (it offered
+    to turn the digest on) leaves it on and says so, instead of turning it off."""
+    async def scenario():
+        async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
+            fake.push_message(USER, "/settings")
+            shown = await until(lambda: [m for m in fake.sent(USER) if m["text"].startswith("<b>Settings</b>")])
+            fake.push_message(USER, "/digest on")
+            await until(lambda: services.store.chat_settings(USER).digest)
+            markup = shown[0]["reply_markup"]
+            markup = json.loads(markup) if isinstance(markup, str) else markup
+            old_button = [b["callback_data"] for row in markup["inline_keyboard"] for b in row
+                          if "Daily digest" in b["text"]][0]
+            fake.push_callback(USER, old_button)
+            answers = await until(lambda: [c.params.get("text") for c in fake.calls_of("answerCallbackQuery")])
+            assert services.store.chat_settings(USER).digest
+            assert "already on" in answers[0]
 
     asyncio.run(scenario())
 

@@ -6,7 +6,7 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LAYERS = ("runtime", "telegram", "delivery", "presentation", "storage")  # each may import only those after it
+LAYERS = ("runtime", "telegram", "webapp", "delivery", "presentation", "storage")  # each may import only those after it
 
 
 def imports_of(path: Path) -> set[str]:

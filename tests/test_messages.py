@@ -59,3 +59,6 @@ def test_a_signed_reading_that_rounds_to_zero_has_no_sign():
     assert signed(-0.04) == "0.0" and signed(0.04) == "0.0" and signed(-0.06) == "\u22120.1"
     assert _number(-0.04, "{:+.1f}%") == "0.0%" and _number(-1.04, "{:+.1f}%") == "\u22121.0%"
     assert _number(10.2, "{:+.1f}%") == "+10.2%"
+    # only a zero loses its sign: a reading between -1 and 0 keeps it (S&P 500 on 2024-03-08: -0.65%)
+    assert _number(-0.65, "{:+.1f}%") == "\u22120.7%" and _number(0.65, "{:+.1f}%") == "+0.7%"
+    assert _number(-0.0628, "{:+.1f}%") == "\u22120.1%" and _number(-0.04, "{:+.2f}") == "\u22120.04"

@@ -129,7 +129,7 @@ def _number(value: Any, template: str) -> str:
     if value is None:
         return "n/a"
     text = template.format(value)
-    return re.sub(r"^[+-](0(?:\.0+)?)(?!\d)", r"\1", text).replace("-", "\u2212")
+    return re.sub(r"^[+-](0(?:\.0+)?)(?![\d.])", r"\1", text).replace("-", "\u2212")
 
 
 def _rows(rows: list[tuple[str, str]]) -> str:

@@ -47,6 +47,10 @@ class AppConfig(BaseSettings):
     rotation_cache_dir: Path | None = None  # the parsed copy of an offline folder; default the user's cache
     telegram_channels: Annotated[tuple[ChannelTarget, ...], NoDecode] = ()
     telegram_paid_broadcast: bool = False
+    webapp_port: int | None = Field(default=None, ge=0, lt=65536)  # the dashboard Mini App; None: no page
+    webapp_host: str = "127.0.0.1"  # behind a reverse proxy on the same machine
+    webapp_url: str | None = None  # the public https address of WEBAPP_PORT that Telegram opens
+    webapp_auth_max_age_seconds: int = Field(default=86_400, gt=0, le=7 * 86_400)  # initData's auth_date bound
 
     @field_validator("*", mode="before")
     @classmethod
@@ -68,6 +72,14 @@ class AppConfig(BaseSettings):
     def _https(cls, value: str | None) -> str | None:
         if value is not None and not value.startswith(("https://", "http://")):
             raise ValueError(f"TELEGRAM_WEBHOOK_URL must be the https:// address Telegram posts to, got {value!r}")
+        return value
+
+    @field_validator("webapp_url")
+    @classmethod
+    def _webapp_https(cls, value: str | None) -> str | None:
+        if value is not None and not value.startswith("https://"):
+            raise ValueError(f"WEBAPP_URL must be the https:// address Telegram opens (Telegram refuses others), "
+                             f"got {value!r}")
         return value
 
     @property

@@ -68,6 +68,7 @@ def _refuse_a_namesake(services: Services) -> None:
 
 async def _serve(services: Services, lock: Leadership) -> None:
     from bot.telegram.application import build_application, schedule_shared_jobs, take_the_lead
+    from bot.telegram.dashboard import start_dashboard, stop_dashboard
 
     config = services.config
     stop = asyncio.Event()
@@ -91,6 +92,7 @@ async def _serve(services: Services, lock: Leadership) -> None:
         await application.start()
         if config.telegram_webhook_url:
             await _start_webhook(application, config)
+        await start_dashboard(application, services)  # every replica serves it: they read one database
         schedule_shared_jobs(application, services)
         log.info("replica %s started as a standby", config.replica)
         try:
@@ -118,6 +120,7 @@ async def _serve(services: Services, lock: Leadership) -> None:
                     pass
         finally:
             services.feed.cancel()
+            await stop_dashboard(services)
             updater = application.updater
             if updater is not None and updater.running:
                 await updater.stop()

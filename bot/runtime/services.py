@@ -23,6 +23,7 @@ from signals.signal import Signal
 if TYPE_CHECKING:  # for annotations only: imports flow down from the runtime, never up to it
     from bot.delivery.pacing import PacedRequest
     from bot.telegram.listening import ListeningWatch
+    from bot.webapp.server import Dashboard
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Services:
     damage: list[str] = field(default_factory=list)  # what the last integrity check of the database found
     exit_reason: str | None = None  # set when the bot stops itself (Telegram refused polling for minutes)
     leading: bool = False  # this process polls and runs the schedule (always, on a file; one replica on a server)
+    dashboard: Dashboard | None = None  # the Mini App's server, when WEBAPP_PORT is set
     stop: asyncio.Event | None = None  # a replica's stop (bot/runtime/replica.py); None: run_polling owns the loop
 
     def __post_init__(self) -> None:
@@ -144,6 +146,20 @@ class Services:
             png = await asyncio.to_thread(self._draw, name, as_of)
             await asyncio.to_thread(self.store.save_chart, name, as_of, png)
             return as_of, png
+
+    async def latest_metrics(self) -> Metrics | None:
+        """The metrics of the latest stored session (the dashboard's history): the last tick's, or
+        computed again after a restart, once, off the loop."""
+        snapshot = await asyncio.to_thread(self.store.latest_snapshot)
+        if snapshot is None:
+            return None
+        async with self.chart_lock:
+            metrics = self.latest
+            if metrics is None or metrics.sessions[-1].strftime("%Y-%m-%d") != snapshot["as_of"]:
+                as_of = snapshot["as_of"]
+                metrics = await asyncio.to_thread(lambda: self.engine.compute(self.feed.load().as_of(as_of)))
+                self.latest = metrics
+            return metrics
 
     def _draw(self, name: str, as_of: str) -> bytes:
         from bot.presentation.charts import render_chart  # matplotlib is loaded only when a chart is drawn

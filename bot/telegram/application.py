@@ -51,6 +51,7 @@ from bot.telegram.commands import (
     unknown_command,
 )
 from bot.telegram.inline import inline_query
+from bot.telegram.dashboard import set_menu_button, start_dashboard, stop_dashboard
 from bot.delivery.drain import (
     Ambiguous,
     ChatGone,
@@ -196,6 +197,7 @@ def build_application(services: Services) -> Application:
                                      group_max_rate=GROUP_MESSAGES_PER_MINUTE, group_time_period=60,
                                      max_retries=3))
         .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
         .context_types(CONTEXT_TYPES)
         .concurrent_updates(True)
         .request(pacing)
@@ -285,8 +287,13 @@ async def on_error(update: object, context: BotContext) -> None:
 async def _post_init(application: Application) -> None:
     """One bot on a file: it leads from the start (run_polling polls)."""
     services = application.bot_data.services
+    await start_dashboard(application, services)
     schedule_shared_jobs(application, services)
     await take_the_lead(application, services, poll=False)
+
+
+async def _post_shutdown(application: Application) -> None:
+    await stop_dashboard(application.bot_data.services)
 
 
 def schedule_shared_jobs(application: Application, services: Services) -> None:
@@ -340,6 +347,7 @@ async def register_commands(application: Application, services: Services) -> Non
             await application.bot.set_my_commands(everything, scope=BotCommandScopeChat(chat_id))
         except TelegramError as exc:
             log.warning("could not register admin commands for chat %s: %s", chat_id, exc)
+    await set_menu_button(application.bot, services.config)
 
 
 def schedule_evaluation(application: Application, services: Services, catch_up: bool) -> None:

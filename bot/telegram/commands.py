@@ -21,8 +21,10 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.presentation.buttons import CHART, HISTORY, SETTING, TOGGLE_TOPIC, ButtonRoute
+from bot.presentation.chat_changes import change_topics
 from bot.presentation.topics import CHARTS, VIEWS, TopicView
 from bot.presentation.topics.answer_parts import chart_keyboard
+from bot.telegram.dashboard import with_dashboard
 from bot.telegram.custom_alerts import alert_command, alerts_command
 from bot.telegram.controls import digest_command, quiet_command, settings_button, settings_command, timezone_command
 from bot.telegram.chat_io import (
@@ -98,7 +100,7 @@ async def start(update: Update, context: BotContext) -> None:
         "market and small caps, and alerts you when the picture changes:\n"
         + "".join(f"\u2022 <b>{topic.name}</b>: {escape(topic.about)}\n" for topic in TOPICS)
         + "\nTap a topic to subscribe, /settings for a daily digest or quiet hours, /help for the commands.",
-        reply_markup=topics_keyboard(subscribed),
+        reply_markup=with_dashboard(topics_keyboard(subscribed), update, services.config),
     )
 
 
@@ -136,7 +138,7 @@ def snapshot_command(view: TopicView) -> Handler:
             await reply(update, services.first_reading_note())
             return
         await reply(update, view.answer(snapshot, services.settings, choice),
-                    reply_markup=chart_keyboard(*view.charts_for(choice)))
+                    reply_markup=with_dashboard(chart_keyboard(*view.charts_for(choice)), update, services.config))
 
     show.__name__ = f"show_{view.name}"
     return show
@@ -168,14 +170,9 @@ def subscription_command(subscribe: bool) -> Handler:
         if not await may_change_chat(update, context):
             await reply(update, "Only this group's administrators can change its subscriptions.")
             return
-        chat_id = update.effective_chat.id
-        store = services.store
-        changed = await asyncio.to_thread(store.subscribe if subscribe else store.unsubscribe, chat_id, topics)
+        change = await asyncio.to_thread(change_topics, services.store, update.effective_chat.id, topics, subscribe)
         await bind_alerts_here(update, services)
-        now = await asyncio.to_thread(store.subscriptions, chat_id)
-        done = ", ".join(changed) if changed else "nothing changed"
-        await reply(update, f"{'Subscribed' if subscribe else 'Unsubscribed'}: {done}.\n"
-                            f"This chat now receives: {', '.join(t for t in TOPIC_NAMES if t in now) or 'nothing'}.")
+        await reply(update, change.message)
 
     change.__name__ = verb
     return change
@@ -372,12 +369,9 @@ async def toggle_button(update: Update, context: BotContext) -> None:
         return
     await remember_chat(update, services)
     chat_id = update.effective_chat.id
-    if topic in await asyncio.to_thread(services.store.subscriptions, chat_id):
-        await asyncio.to_thread(services.store.unsubscribe, chat_id, [topic])
-        note = f"Unsubscribed from {topic}"
-    else:
-        await asyncio.to_thread(services.store.subscribe, chat_id, [topic])
-        note = f"Subscribed to {topic}"
+    subscribe = topic not in await asyncio.to_thread(services.store.subscriptions, chat_id)
+    await asyncio.to_thread(change_topics, services.store, chat_id, [topic], subscribe)
+    note = f"Subscribed to {topic}" if subscribe else f"Unsubscribed from {topic}"
     await bind_alerts_here(update, services)
     await query.answer(note)
     await query.edit_message_reply_markup(topics_keyboard(await asyncio.to_thread(services.store.subscriptions,

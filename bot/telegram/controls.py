@@ -11,11 +11,11 @@ import asyncio
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.presentation.buttons import SETTING
+from bot.presentation.chat_changes import GROUP_ONLY, quiet_usage, set_digest, set_quiet, set_timezone
 from bot.telegram.chat_io import BotContext, bind_alerts_here, echo, may_change_chat, remember_chat, reply
 from bot.storage.preferences import ChatSettings, parse_quiet, valid_timezone
 
 DEFAULT_QUIET = ("22:00", "07:00")  # what the quiet-hours button turns on
-GROUP_ONLY = "Only this group's administrators can change its settings."
 
 
 def settings_text(settings: ChatSettings, topics: set[str]) -> str:
@@ -29,11 +29,15 @@ def settings_text(settings: ChatSettings, topics: set[str]) -> str:
 
 
 def settings_keyboard(settings: ChatSettings) -> InlineKeyboardMarkup:
+    """Each button carries the state it turns on, not "flip": a button drawn before another change
+    (a /digest on since) still does what its label says, or says that it already holds."""
     digest = "\u2705 Daily digest" if settings.digest else "\u2b1c Daily digest"
     quiet = (f"\u2705 Quiet {settings.quiet_start}\u2013{settings.quiet_end}" if settings.quiet_start
              else f"\u2b1c Quiet {DEFAULT_QUIET[0]}\u2013{DEFAULT_QUIET[1]}")
-    return InlineKeyboardMarkup([[InlineKeyboardButton(digest, callback_data=SETTING.data("digest"))],
-                                 [InlineKeyboardButton(quiet, callback_data=SETTING.data("quiet"))]])
+    turn_digest = "digest-off" if settings.digest else "digest-on"
+    turn_quiet = "quiet-off" if settings.quiet_start else "quiet-on"
+    return InlineKeyboardMarkup([[InlineKeyboardButton(digest, callback_data=SETTING.data(turn_digest))],
+                                 [InlineKeyboardButton(quiet, callback_data=SETTING.data(turn_quiet))]])
 
 
 async def _chat_to_change(update: Update, context: BotContext) -> int | None:
@@ -55,11 +59,11 @@ async def settings_command(update: Update, context: BotContext) -> None:
 
 
 async def settings_button(update: Update, context: BotContext) -> None:
-    """The buttons of /settings: flip digest or quiet hours, redraw the message."""
+    """The buttons of /settings: set digest or quiet hours to what the pressed button showed, redraw."""
     query = update.callback_query
     services = context.services
     what = SETTING.value(query.data)
-    if what not in ("digest", "quiet"):
+    if what not in ("digest-on", "digest-off", "quiet-on", "quiet-off"):
         await query.answer("That button is out of date; send /settings for a fresh one.")
         return
     if not await may_change_chat(update, context):
@@ -67,19 +71,29 @@ async def settings_button(update: Update, context: BotContext) -> None:
         return
     await remember_chat(update, services)
     chat_id = update.effective_chat.id
-    current = await asyncio.to_thread(services.store.chat_settings, chat_id)
-    if what == "digest":
-        settings = await asyncio.to_thread(lambda: services.store.update_chat_settings(chat_id,
-                                           digest=not current.digest))
-        note = "Digest on" if settings.digest else "Digest off"
+    store = services.store
+    current = await asyncio.to_thread(store.chat_settings, chat_id)
+    if what.startswith("digest"):
+        wanted = what == "digest-on"
+        if current.digest == wanted:
+            note = f"The digest is already {'on' if wanted else 'off'} (changed since this message)"
+        else:
+            await asyncio.to_thread(set_digest, store, chat_id, wanted)
+            note = "Digest on" if wanted else "Digest off"
         await bind_alerts_here(update, services)
     else:
-        start, end = (None, None) if current.quiet_start else DEFAULT_QUIET
-        settings = await asyncio.to_thread(lambda: services.store.update_chat_settings(chat_id, quiet_start=start,
-                                                                              quiet_end=end))
-        note = "Quiet hours off" if start is None else f"Quiet {start}\u2013{end} ({settings.timezone})"
+        wanted = what == "quiet-on"
+        if bool(current.quiet_start) == wanted:
+            note = (f"Quiet hours are already {current.describe_quiet() if wanted else 'off'} "
+                    f"(changed since this message)")
+        else:
+            await asyncio.to_thread(set_quiet, store, chat_id, "-".join(DEFAULT_QUIET) if wanted else "off")
+            settings = await asyncio.to_thread(store.chat_settings, chat_id)
+            note = f"Quiet {settings.quiet_start}\u2013{settings.quiet_end} ({settings.timezone})" if wanted \
+                else "Quiet hours off"
     await query.answer(note)
-    topics = await asyncio.to_thread(services.store.subscriptions, chat_id)
+    settings = await asyncio.to_thread(store.chat_settings, chat_id)
+    topics = await asyncio.to_thread(store.subscriptions, chat_id)
     await query.edit_message_text(settings_text(settings, topics), reply_markup=settings_keyboard(settings))
 
 
@@ -92,47 +106,34 @@ async def digest_command(update: Update, context: BotContext) -> None:
     chat_id = await _chat_to_change(update, context)
     if chat_id is None:
         return
-    await asyncio.to_thread(lambda: services.store.update_chat_settings(chat_id, digest=args == ["on"]))
+    change = await asyncio.to_thread(set_digest, services.store, chat_id, args == ["on"])
     await bind_alerts_here(update, services)
-    if args == ["on"]:
-        await reply(update, "Digest on: one message after each session's close with the day's picture and any "
-                            "new signals of your topics, instead of one message per signal.")
-    else:
-        await reply(update, "Digest off: each signal arrives as it happens.")
+    await reply(update, change.message)
 
 
 async def quiet_command(update: Update, context: BotContext) -> None:
     services = context.services
     text = " ".join(context.args or []).strip()
-    window = None if text.lower() == "off" else parse_quiet(text)
-    if text.lower() != "off" and window is None:
-        await reply(update, f"Use /quiet HH:MM-HH:MM (for example /quiet 22:00-07:00) or /quiet off "
-                            f"(got {echo(text)}).")
+    if text.lower() != "off" and parse_quiet(text) is None:
+        await reply(update, quiet_usage(echo(text)))
         return
     chat_id = await _chat_to_change(update, context)
     if chat_id is None:
         return
-    start, end = window if window else (None, None)
-    settings = await asyncio.to_thread(lambda: services.store.update_chat_settings(chat_id, quiet_start=start,
-                                                                          quiet_end=end))
-    if window is None:
-        await reply(update, "Quiet hours off: alerts notify as they arrive.")
-    else:
-        await reply(update, f"Quiet hours {start}\u2013{end} ({settings.timezone}): alerts still arrive, "
-                            f"silently. /timezone changes the zone.")
+    change = await asyncio.to_thread(set_quiet, services.store, chat_id, text)
+    await reply(update, change.message if change.ok else quiet_usage(echo(text)))
 
 
 async def timezone_command(update: Update, context: BotContext) -> None:
     services = context.services
     args = context.args or []
-    name = valid_timezone(args[0]) if len(args) == 1 else None
-    if name is None:
-        await reply(update, f"Use /timezone followed by an IANA time zone name such as Europe/Berlin, "
-                            f"America/Chicago or Asia/Tokyo (got {echo(args)}).")
+    usage = (f"Use /timezone followed by an IANA time zone name such as Europe/Berlin, "
+             f"America/Chicago or Asia/Tokyo (got {echo(args)}).")
+    if len(args) != 1 or valid_timezone(args[0]) is None:
+        await reply(update, usage)
         return
     chat_id = await _chat_to_change(update, context)
     if chat_id is None:
         return
-    settings = await asyncio.to_thread(lambda: services.store.update_chat_settings(chat_id, timezone=name))
-    quiet = f" Quiet hours: {settings.describe_quiet()}." if settings.quiet_start else ""
-    await reply(update, f"Time zone: {name}.{quiet}")
+    change = await asyncio.to_thread(set_timezone, services.store, chat_id, args[0])
+    await reply(update, change.message if change.ok else usage)

@@ -23,15 +23,9 @@ from bot.telegram.chat_io import (
     reply,
     small_number,
 )
-from bot.presentation.custom_alert_rules import (
-    LEVEL_CONVENTIONS,
-    MAX_ALERTS,
-    OPERATORS,
-    holds,
-    metric_paths,
-    parse_number,
-    shown,
-)
+from bot.presentation.chat_changes import add_alert, delete_alert
+from bot.presentation.custom_alert_rules import (LEVEL_CONVENTIONS, MAX_ALERTS, OPERATORS, metric_paths, parse_number,
+                                                 shown)
 
 
 def _groups(paths: list[str]) -> dict[str, list[str]]:
@@ -100,22 +94,10 @@ async def alert_command(update: Update, context: BotContext) -> None:
         await reply(update, "Only this group's administrators can change its alerts.")
         return
     await remember_chat(update, services)
-    chat_id = update.effective_chat.id
-    alert_id = await asyncio.to_thread(services.store.add_custom_alert, chat_id, path, op, number, MAX_ALERTS)
-    if alert_id is None:
-        await reply(update, f"This chat has {MAX_ALERTS} alerts, the most it can have. /alerts lists them; "
-                            f"/alert delete &lt;id&gt; makes room.")
-        return
-    await bind_alerts_here(update, services)
-    value = paths[path]
-    past = value is not None and holds(op, value, number)
-    if past:  # already past the level: it fires at the next crossing, not at once
-        await asyncio.to_thread(services.store.save_custom_alert_state,
-                                alert_id, True, 0, [], snapshot.get("as_of", ""))
-    now = shown(value)
-    note = (f" It is already {op} {number:g} now ({now}): it fires the next time it crosses." if past
-            else f" Now {now}; it fires once when it crosses, after a session's close.")
-    await reply(update, f"Alert #{alert_id}: <code>{path}</code> {op} {number:g}.{note}")
+    change = await asyncio.to_thread(add_alert, services.store, update.effective_chat.id, snapshot, path, op, number)
+    if change.ok:
+        await bind_alerts_here(update, services)
+    await reply(update, change.message)
 
 
 async def _delete(update: Update, context: BotContext, word: str) -> None:
@@ -127,9 +109,8 @@ async def _delete(update: Update, context: BotContext, word: str) -> None:
     if not await may_change_chat(update, context):
         await reply(update, "Only this group's administrators can change its alerts.")
         return
-    deleted = await asyncio.to_thread(services.store.delete_custom_alert, update.effective_chat.id, alert_id)
-    await reply(update, f"Alert #{alert_id} deleted." if deleted else f"This chat has no alert #{alert_id}. /alerts "
-                                                                        f"lists its alerts.")
+    change = await asyncio.to_thread(delete_alert, services.store, update.effective_chat.id, alert_id)
+    await reply(update, change.message)
 
 
 async def alerts_command(update: Update, context: BotContext) -> None:

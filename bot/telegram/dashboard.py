@@ -1,0 +1,82 @@
+"""The dashboard Mini App on the Telegram side: who may change a chat, the buttons that open it, its server.
+
+The page itself (bot/webapp/) knows nothing of python-telegram-bot: it gets the services it reads and
+a `may_change(chat, user)` that asks Telegram here. The page is served whenever WEBAPP_PORT is set;
+Telegram shows it (menu button, Dashboard buttons) only when WEBAPP_URL says where it is public.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from telegram import (Bot, Chat, ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, MenuButtonWebApp, Update,
+                      WebAppInfo)
+from telegram.error import TelegramError
+from telegram.ext import Application
+
+from bot.webapp.server import Dashboard
+
+if TYPE_CHECKING:  # the runtime builds what is passed here; imports never flow up to it
+    from bot.runtime.config import AppConfig
+    from bot.runtime.services import Services
+
+log = logging.getLogger(__name__)
+
+DASHBOARD_LABEL = "Dashboard"
+
+
+def dashboard_button(config: AppConfig) -> InlineKeyboardButton | None:
+    """The button that opens the page inside Telegram; web_app buttons work in private chats only."""
+    if not config.webapp_url:
+        return None
+    return InlineKeyboardButton(DASHBOARD_LABEL, web_app=WebAppInfo(config.webapp_url))
+
+
+def with_dashboard(markup: InlineKeyboardMarkup, update: Update, config: AppConfig) -> InlineKeyboardMarkup:
+    """`markup` with a Dashboard row below it, in a private chat when the page is public."""
+    button = dashboard_button(config)
+    chat = update.effective_chat
+    if button is None or chat is None or chat.type != Chat.PRIVATE:
+        return markup
+    return InlineKeyboardMarkup([*markup.inline_keyboard, [button]])
+
+
+async def set_menu_button(bot: Bot, config: AppConfig) -> None:
+    """The chat's menu button opens the dashboard (every private chat with the bot)."""
+    if not config.webapp_url:
+        return
+    try:
+        await bot.set_chat_menu_button(menu_button=MenuButtonWebApp(DASHBOARD_LABEL, WebAppInfo(config.webapp_url)))
+    except TelegramError as exc:
+        log.warning("could not set the dashboard's menu button: %s", exc)
+
+
+def may_change_with(bot: Bot):  # noqa: ANN201
+    """A chat's administrators (and its creator) may change what it receives, as in the chat commands."""
+
+    async def may_change(chat_id: int, user_id: int) -> bool:
+        member = await bot.get_chat_member(chat_id, user_id)
+        return member.status in (ChatMember.ADMINISTRATOR, ChatMember.OWNER)
+
+    return may_change
+
+
+async def start_dashboard(application: Application, services: Services) -> Dashboard | None:
+    """Serve the page on WEBAPP_HOST:WEBAPP_PORT in the bot's loop; None when no port is set."""
+    config = services.config
+    if config.webapp_port is None or config.telegram_bot_token is None:
+        return None
+    dashboard = Dashboard(services, config.telegram_bot_token.get_secret_value(), may_change_with(application.bot),
+                          max_age_seconds=config.webapp_auth_max_age_seconds)
+    port = await dashboard.start(config.webapp_host, config.webapp_port)
+    log.info("dashboard on http://%s:%d/%s", config.webapp_host, port,
+             f" (public at {config.webapp_url})" if config.webapp_url else " (no WEBAPP_URL: Telegram shows no button)")
+    services.dashboard = dashboard
+    return dashboard
+
+
+async def stop_dashboard(services: Services) -> None:
+    if services.dashboard is not None:
+        await services.dashboard.stop()
+        services.dashboard = None
