@@ -317,6 +317,31 @@ def cmd_demo(args: argparse.Namespace, config: AppConfig) -> int:
     return 0
 
 
+def cmd_webapp_link(args: argparse.Namespace, config: AppConfig) -> int:
+    """A link that opens the dashboard in any browser as `--chat`'s user would see it in Telegram."""
+    from bot.webapp.links import dashboard_link
+
+    if config.telegram_bot_token is None:
+        raise RotationError("webapp-link signs with the bot's token: set TELEGRAM_BOT_TOKEN")
+    if config.webapp_url:
+        base = config.webapp_url
+    elif config.webapp_port:
+        base = f"http://{config.webapp_host}:{config.webapp_port}/"
+    else:
+        raise RotationError("no dashboard to link to: set WEBAPP_URL (or WEBAPP_PORT for this machine)")
+    if not 0 < args.minutes <= 24 * 60:
+        raise RotationError(f"--minutes {args.minutes:g} is not between 1 and 1440")
+    user = args.chat if args.chat > 0 else args.user
+    if user is None or user <= 0:
+        raise RotationError(f"chat {args.chat} is a group: sign the link for one of its administrators with --user ID "
+                            f"(the page checks with Telegram that they are one)")
+    print(dashboard_link(base, config.telegram_bot_token.get_secret_value(), user, chat_id=args.chat,
+                         minutes=args.minutes))
+    print(f"valid for {args.minutes:g} minutes, for user {user}"
+          + (f" controlling group {args.chat}" if args.chat != user else ""), file=sys.stderr)
+    return 0
+
+
 DATE_ARGUMENTS = {"as_of": "--as-of", "start": "--start", "end": "--end"}  # demo's --from is `start` too
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -352,6 +377,8 @@ COMMANDS: dict[str, tuple[Callable[[argparse.Namespace, AppConfig], int], str]] 
     "chart": (cmd_chart, "the charts the bot sends, as a PNG file"),
     "db": (cmd_db, "the database: `db check` runs SQLite's integrity check and lists every problem"),
     "demo": (cmd_demo, "the bot's loop over the packaged sample: no network, token or setup"),
+    "webapp-link": (cmd_webapp_link, "a signed link to the dashboard for a browser outside Telegram, valid for "
+                                     "minutes"),
     "health": (cmd_health, "exit 0 when the running bot is alive (its scheduler turned) and listening (Telegram "
                            "answered a poll) within the bound"),
 }
@@ -395,6 +422,11 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--telegram", action="store_true",
                       help="also send every message to a chat (needs TELEGRAM_BOT_TOKEN; --chat or ADMIN_CHAT_IDS)")
     demo.add_argument("--chat", type=int, metavar="ID", help="the chat --telegram sends to")
+    link = commands.add_parser("webapp-link", parents=[common], help=COMMANDS["webapp-link"][1])
+    link.add_argument("--chat", type=int, required=True, metavar="ID",
+                      help="whose dashboard: a user's id (their private chat) or a group's (with --user)")
+    link.add_argument("--user", type=int, metavar="ID", help="for a group: the administrator the link signs in")
+    link.add_argument("--minutes", type=float, default=15.0, metavar="N", help="how long it works (default 15)")
     health = commands.add_parser("health", parents=[common], help=COMMANDS["health"][1])
     health.add_argument("--max-age", type=float, default=120.0, metavar="SECONDS",
                         help="the oldest heartbeat or good poll that still counts (default 120)")

@@ -147,12 +147,48 @@ async def run_demo(config: AppConfig, data: MarketData, out: Print, charts_dir: 
             out(f"Breadth on {snapshot['as_of']}, as /breadth answers it:")
             for line in plain(VIEWS["breadth"].answer(snapshot, services.settings, None)).splitlines():
                 out(f"  {line}")
+        if config.webapp_port is not None:
+            await serve_dashboard(services, out, chat)
         return DemoReport(last - first + 1, f"{sessions[first]:%Y-%m-%d}", f"{sessions[last]:%Y-%m-%d}",
                           console.parts, found, time.perf_counter() - began, drawn)
     finally:
         if application is not None:
             await application.shutdown()
         services.close()
+
+
+async def serve_dashboard(services: Services, out: Print, chat: int) -> None:
+    """The dashboard over what the demo stored, on WEBAPP_PORT, until Ctrl-C: the link printed is signed
+    with the bot's token when one is set, else with a key made for this run (no Telegram involved)."""
+    import secrets
+    import signal
+
+    from bot.webapp.links import dashboard_link
+    from bot.webapp.server import Dashboard
+
+    config = services.config
+    assert config.webapp_port is not None
+    key = (config.telegram_bot_token.get_secret_value() if config.telegram_bot_token
+           else f"0:demo-{secrets.token_urlsafe(24)}")
+
+    async def own_chat_only(chat_id: int, user_id: int) -> bool:  # the demo knows no group administrators
+        return chat_id == user_id
+
+    dashboard = Dashboard(services, key, own_chat_only, max_age_seconds=config.webapp_auth_max_age_seconds)
+    port = await dashboard.start(config.webapp_host, config.webapp_port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        out("")
+        out("Dashboard of the demo's subscriber (valid 60 minutes; Ctrl-C stops):")
+        out(f"  {dashboard_link(f'http://{config.webapp_host}:{port}/', key, chat, 'demo subscriber', minutes=60)}")
+        await stop.wait()
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+        await dashboard.stop()
 
 
 async def _charts(services: Services, folder: Path) -> list[Path]:

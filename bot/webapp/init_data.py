@@ -46,13 +46,16 @@ def sign_init_data(bot_token: str, fields: dict[str, str]) -> str:
 
 
 def user_init_data(bot_token: str, user_id: int, first_name: str = "", now: float | None = None,
-                   valid_seconds: int | None = None) -> str:
-    """A signed initData for `user_id`, as Telegram would give it to that user's Mini App."""
+                   valid_seconds: int | None = None, start_param: str | None = None) -> str:
+    """A signed initData for `user_id`, as Telegram would give it to that user's Mini App (`start_param`
+    as a t.me/...?startapp= link passes it)."""
     moment = int(time.time() if now is None else now)
     fields = {"auth_date": str(moment),
               "user": json.dumps({"id": user_id, "first_name": first_name or str(user_id)}, separators=(",", ":"))}
     if valid_seconds is not None:
         fields["expires"] = str(moment + valid_seconds)
+    if start_param is not None:
+        fields["start_param"] = start_param
     return sign_init_data(bot_token, fields)
 
 

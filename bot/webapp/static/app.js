@@ -147,8 +147,11 @@ function renderBreadth(overview) {
   const extra = Object.keys(values[universes[0] && universes[0].name] || {})
     .filter((key) => !known.has(key) && typeof values[universes[0].name][key] === "number")
     .map((key) => [key, humanize(key.replace(/^sector_/, "").replace(/_pct_above_50dma$/, ": % above 50-day"))]);
-  const row = ([key, label]) => el("tr", {}, el("th", {scope: "row"}, label), universes.map((u) =>
-    el("td", {"data-path": `universes.${u.name}.${key}`}, fmt((values[u.name] || {})[key], digitsFor(key)))));
+  const cell = (universe, key) => {  /* a reading the universe does not have is no cell of numbers */
+    const has = key in (values[universe] || {});
+    return el("td", {"data-path": has ? `universes.${universe}.${key}` : null}, fmt((values[universe] || {})[key], digitsFor(key)));
+  };
+  const row = ([key, label]) => el("tr", {}, el("th", {scope: "row"}, label), universes.map((u) => cell(u.name, key)));
   const present = ([key]) => universes.some((u) => typeof (values[u.name] || {})[key] === "number");
   table.append(...BREADTH_ROWS.filter(present).map(row));
   const more = document.getElementById("breadth-more");
@@ -302,9 +305,10 @@ function lineDigits(spec, name) {
 
 /* The charts of one history, their cursors and zoom shared; the day under the cursor is read out. */
 class Charts {
-  constructor(container, onDay) {
+  constructor(container, onDay, onRange) {
     this.container = container;
     this.onDay = onDay;
+    this.onRange = onRange;
     this.plots = [];
     this.keys = [];
     this.history = null;
@@ -354,7 +358,7 @@ class Charts {
       const plot = new uPlot({
         width: this.width(), height, series, axes, legend: {show: false}, padding: [MARK_ROOM, null, null, null],
         scales: {x: {time: true}},
-        cursor: {sync: {key: "rotation", setSeries: false}, drag: {x: true, y: false}},
+        cursor: {sync: {key: "rotation", setSeries: false}, drag: {x: true, y: false, setScale: false}},
         plugins: [marksPlugin(this, spec)],
         hooks: {
           setCursor: [(u) => {
@@ -370,6 +374,7 @@ class Charts {
           }],
         },
       }, data, block);
+      plot.over.addEventListener("dblclick", () => this.lastSessions(history.time.length));  /* all charts, not one */
       this.plots.push(plot);
       this.keys.push({values, data, spec, lines});
     }
@@ -385,6 +390,8 @@ class Charts {
 
   /* A zoom on one chart is a zoom on all (uPlot syncs the cursor, not the scales). */
   zoomTo(min, max, source) {
+    const shown = this.history.time.filter((t) => t >= min && t <= max);
+    if (shown.length) this.onRange(shown[0], shown[shown.length - 1], shown.length);
     for (const plot of this.plots) {
       plot.batch(() => {
         plot.setScale("x", {min, max});
@@ -531,12 +538,16 @@ async function main() {
   new Controls(api, launch.chatId, overview.topics).load();
 
   const histories = {};
-  const charts = new Charts(document.getElementById("charts"),
-                            (index) => renderDay(charts.history, index, charts.marks));
   const range = document.getElementById("range");
+  const day = (time) => new Date(time * 1000).toISOString().slice(0, 10);
+  const showRange = (first, last, count) => {
+    range.textContent = `${day(first)} to ${day(last)} (${fmt(count, 0)} sessions)`;
+  };
+  const charts = new Charts(document.getElementById("charts"),
+                            (index) => renderDay(charts.history, index, charts.marks), showRange);
   const showHistory = (history) => {
     charts.show(history);
-    range.textContent = `${history.first} to ${history.last} (${fmt(history.time.length, 0)} sessions)`;
+    showRange(history.time[0], history.time[history.time.length - 1], history.time.length);
     renderDay(history, history.time.length - 1, charts.marks);
   };
   if (historyAnswer.status !== 200) {
@@ -552,6 +563,10 @@ async function main() {
       if (span === "1y") {
         if (charts.history !== histories["5y"]) showHistory(histories["5y"]);
         charts.lastSessions(252);
+        return;
+      }
+      if (span === "5y" && charts.history === histories["5y"]) {
+        charts.lastSessions(histories["5y"].time.length);
         return;
       }
       if (!histories[span]) {
