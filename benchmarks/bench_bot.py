@@ -1,6 +1,6 @@
 """Bot benchmark against the fake Bot API on loopback: command latency and delivery throughput.
 
-    python -m benchmarks.bench_bot [--chats 2000] [--askers 100] [--limit 30] [--paid]
+    python -m benchmarks.bench_bot [--chats 2000] [--askers 100] [--limit 30] [--paid] [--webapp]
 
 1. /breadth latency: 100 chats send /breadth at once; p50/p95 of the time from the updates being
    queued to each reply arriving, against the floor the send rate sets (the k-th reply cannot leave
@@ -8,6 +8,8 @@
 2. Delivery: one signal to N subscribed chats while the fake server enforces `--limit` messages per
    second (answering 429 beyond it): achieved rate as a share of the limit, lost, duplicated, 429s.
    With --paid, TELEGRAM_PAID_BROADCAST=true against a server limit of 1,000/s (the paid ceiling).
+   With --webapp, the dashboard serves on the bot's loop throughout, and during the delivery 5 page
+   loads a second (overview, 5-year history, controls) ask it: the alert path beside the page's.
 """
 
 from __future__ import annotations
@@ -79,6 +81,38 @@ async def delivery(fake: FakeTelegram, services, folder: Path, chats: int, limit
     }
 
 
+async def page_loads(services, fake: FakeTelegram, stop: asyncio.Event, per_second: float = 5.0) -> list[float]:
+    """Dashboard loads (its three API calls) at `per_second` until `stop`; the seconds each took."""
+    import httpx
+
+    from bot.webapp.init_data import user_init_data
+
+    took: list[float] = []
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{services.dashboard.port}",
+                                 headers={"Accept-Encoding": "gzip"}, timeout=60) as client:
+        async def load(user: int) -> None:  # each load a subscriber of its own, as in life
+            headers = {"Authorization": "tma " + user_init_data(fake.token, user, "bench")}
+            began = time.monotonic()
+            answers = await asyncio.gather(*(client.get(path, headers=headers) for path in (
+                "/api/overview", "/api/history?span=5y", "/api/controls")))
+            assert all(a.status_code == 200 for a in answers), [a.status_code for a in answers]
+            took.append(time.monotonic() - began)
+
+        running: set[asyncio.Task] = set()
+        user = 500_000
+        while not stop.is_set():
+            user += 1
+            task = asyncio.ensure_future(load(user))
+            running.add(task)
+            task.add_done_callback(running.discard)
+            try:
+                await asyncio.wait_for(stop.wait(), 1 / per_second)
+            except TimeoutError:
+                pass
+        await asyncio.gather(*running)
+    return took
+
+
 async def server_ceiling(fake: FakeTelegram, client: str = "threads") -> float:
     """The fake server's own ceiling: plain http.client threads, 200 posts in flight, from a process of
     their own (benchmarks/http_ceiling.py), so neither this process's GIL nor an HTTP client's pool is
@@ -90,10 +124,16 @@ async def main_async(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as scratch, FakeTelegram() as fake:
         root = Path(scratch)
         folder = make_folder(root / "data")
-        overrides = {"telegram_paid_broadcast": True} if args.paid else None
+        overrides: dict = {"telegram_paid_broadcast": True} if args.paid else {}
+        if args.webapp:
+            overrides.update(webapp_port=0, webapp_url="https://dashboard.example/app")
         async with running_bot(fake, folder, root / "bot.sqlite", config_overrides=overrides) as services:
             latencies, idle = await breadth_latency(fake, services, args.askers)
+            stop = asyncio.Event()
+            loads = asyncio.ensure_future(page_loads(services, fake, stop)) if args.webapp else None
             result = await delivery(fake, services, folder, args.chats, args.limit)
+            stop.set()
+            pages = await loads if loads is not None else []
             ceiling = await server_ceiling(fake) if args.paid else None
     # Replies leave evenly at MESSAGES_PER_SECOND: the k-th cannot leave before k / rate seconds.
     floor50, floor95 = 0.5 * args.askers / MESSAGES_PER_SECOND, 0.95 * args.askers / MESSAGES_PER_SECOND
@@ -107,6 +147,9 @@ async def main_async(args: argparse.Namespace) -> int:
           f"delivered {result['delivered']}, lost {result['lost']}, duplicates {result['duplicates']}, "
           f"429s {result['rate_429']}, {result['seconds']:.1f} s in all (tick included); "
           f"sent with allow_paid_broadcast: {result['paid_flag']}")
+    if pages:
+        print(f"dashboard during the delivery: {len(pages)} page loads (3 API calls each), p50 "
+              f"{statistics.median(pages) * 1000:.0f} ms, p95 {percentile(pages, 0.95) * 1000:.0f} ms")
     if ceiling is not None:
         print(f"the fake server's own ceiling (http.client threads, 200 in flight, own process): {ceiling:.0f} "
               f"req/s; the bot's paid "
@@ -121,6 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--limit", type=float, default=None,
                         help="server limit per second (default 30; 1000 with --paid)")
     parser.add_argument("--paid", action="store_true", help="TELEGRAM_PAID_BROADCAST=true")
+    parser.add_argument("--webapp", action="store_true", help="the dashboard serving, and loaded, meanwhile")
     args = parser.parse_args(argv)
     if args.limit is None:
         args.limit = 1000.0 if args.paid else 30.0

@@ -13,7 +13,17 @@ from tests.fake_telegram import FakeTelegram
 def test_what_was_typed_picks_the_topics():
     assert topics_for("bre") == ["breadth", "breakout"]
     assert topics_for("/rates ") == ["rates"]
-    assert topics_for("") == topics_for("gold") == ["breadth", "breakout", "rates", "sectors", "credit", "cycle"]
+    assert topics_for("") == ["breadth", "breakout", "rates", "sectors", "credit", "cycle"]
+    assert topics_for("gold") == topics_for("zzz") == []  # no match: no cards (the answer offers a button)
+    assert topics_for("sector r") == ["sectors"]  # a topic's label works too
+
+
+def test_a_card_describes_itself_with_a_reading_not_a_name():
+    from bot.telegram.inline import _first_reading
+
+    text = ("<b>Breadth</b> \u00b7 2024-03-08 close\n<b>S&amp;P 500</b>\n"
+            "\u2022 Index \u22120.7% from its 52-week high (near it: within 3%)\n<b>Russell 2000</b>\n")
+    assert _first_reading(text) == "S&P 500: Index \u22120.7% from its 52-week high (near it: within 3%)"
 
 
 def _results(call) -> list[dict]:
@@ -36,6 +46,10 @@ def test_an_inline_query_answers_with_the_stored_reading(tmp_path):
                 assert text.startswith("<b>Breadth") and "S&amp;P 500" in text
                 assert card["input_message_content"]["parse_mode"] == "HTML"
                 assert card["description"] and "<" not in card["description"]
+                assert card["description"].startswith("S&P 500: ") and "%" in card["description"]
+                fake.push_inline_query(701, "zzz")
+                nothing = (await until(lambda: fake.calls_of("answerInlineQuery")[1:]))[0]
+                assert _results(nothing) == [] and "No topic matches" in json.dumps(nothing.params["button"])
 
         asyncio.run(scenario())
 

@@ -23,10 +23,13 @@ CACHE_SECONDS = 300  # Telegram may show the same cards for this long: a reading
 
 
 def topics_for(query: str) -> list[str]:
-    """The topics whose name starts with what was typed (all of them for nothing or no match)."""
+    """The topics whose name (or label) starts with what was typed; every topic for an empty query,
+    none for a query that matches nothing (a card nobody asked for is no answer)."""
     typed = query.strip().lower().lstrip("/")
-    matching = [topic for topic in VIEWS if typed and topic.startswith(typed)]
-    return matching or list(VIEWS)
+    if not typed:
+        return list(VIEWS)
+    return [topic for topic in VIEWS if topic.startswith(typed)
+            or (topic in TOPIC_BY_NAME and TOPIC_BY_NAME[topic].label.lower().startswith(typed))]
 
 
 async def inline_query(update: Update, context: BotContext) -> None:
@@ -41,7 +44,12 @@ async def inline_query(update: Update, context: BotContext) -> None:
     settings = context.services.settings
     as_of = snapshot.get("as_of", "")
     results = []
-    for topic in topics_for(clean(query.query)):
+    topics = topics_for(clean(query.query))
+    if not topics:
+        await query.answer([], cache_time=CACHE_SECONDS, button=InlineQueryResultsButton(
+            f"No topic matches; try {', '.join(list(VIEWS)[:3])}…", start_parameter="inline"))
+        return
+    for topic in topics:
         text = VIEWS[topic].answer(snapshot, settings, None)
         label = TOPIC_BY_NAME[topic].label if topic in TOPIC_BY_NAME else topic
         results.append(InlineQueryResultArticle(
@@ -51,7 +59,17 @@ async def inline_query(update: Update, context: BotContext) -> None:
 
 
 
+READING = re.compile(r"\d%|\d\.\d|\d bp")  # a number that is a reading ("S&P 500" alone is a name)
+
+
 def _first_reading(text: str) -> str:
-    """The answer's first line after its heading, as plain text: the card's one-line description."""
-    lines = [unescape(re.sub(r"<[^>]+>", "", line)).strip(" \u2022") for line in text.splitlines()[1:]]
-    return next((line for line in lines if any(ch.isdigit() for ch in line)), "")
+    """The answer's first reading after its heading, as plain text, named by the subheading it sits
+    under ("S&P 500: Index -0.7% from its 52-week high"): the card's one-line description."""
+    heading = ""
+    for raw in text.splitlines()[1:]:
+        line = unescape(re.sub(r"<[^>]+>", "", raw)).strip(" \u2022")
+        if READING.search(line):
+            return f"{heading}: {line}" if heading else line
+        if raw.startswith("<b>") and raw.endswith("</b>"):
+            heading = line
+    return ""
