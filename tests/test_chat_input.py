@@ -84,6 +84,23 @@ def test_a_flooding_group_is_told_once_and_others_are_served(fake, tmp_path):
     asyncio.run(scenario())
 
 
+def test_the_slow_down_notice_comes_after_the_answers_it_let_through(fake, tmp_path):
+    """25 /rates at once in a private chat: 20 answers (the budget), then one notice, in that order."""
+    folder = make_folder(tmp_path / "data")
+
+    async def scenario():
+        async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
+            for _ in range(25):
+                fake.push_message(USER, "/rates")
+            await until(lambda: any("Slow down" in t for t in replies(fake, USER)), timeout=60)
+            await settled(fake, services)
+            return replies(fake, USER)
+
+    texts = asyncio.run(scenario())
+    notices = [i for i, t in enumerate(texts) if "Slow down" in t]
+    assert notices == [20] and len(texts) == 21, [t[:30] for t in texts]
+
+
 def test_status_shows_paths_and_errors_to_admins_only(fake, tmp_path):
     folder = make_folder(tmp_path / "data")
 

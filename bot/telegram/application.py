@@ -71,7 +71,7 @@ from bot.delivery.pacing import PacedRequest
 from bot.telegram.listening import ListeningWatch
 from bot.delivery.request import NotTelegramAnswer, TelegramRequest
 from bot.storage import damage_line
-from bot.telegram.throttle import ChatThrottle, throttle_handler
+from bot.telegram.throttle import ChatThrottle, ThrottledUpdates, throttle_handler
 
 if TYPE_CHECKING:  # for annotations only: imports flow down from the runtime, never up to it
     from bot.runtime.config import AppConfig
@@ -189,6 +189,7 @@ def build_application(services: Services) -> Application:
     pacing = PacedRequest(MESSAGES_PER_SECOND, PAID_MESSAGES_PER_SECOND if config.telegram_paid_broadcast else None,
                           connection_pool_size=CONNECTIONS)
     services.pacing = pacing
+    throttle = ChatThrottle()
     builder = (
         ApplicationBuilder()
         .token(config.telegram_bot_token.get_secret_value())
@@ -199,7 +200,7 @@ def build_application(services: Services) -> Application:
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         .context_types(CONTEXT_TYPES)
-        .concurrent_updates(True)
+        .concurrent_updates(ThrottledUpdates(throttle))
         .request(pacing)
         .get_updates_request(polling)
     )
@@ -214,7 +215,7 @@ def build_application(services: Services) -> Application:
     concurrency = PAID_CONCURRENCY if config.telegram_paid_broadcast else 16
     services.deliverer = Deliverer(services.store, sender, composer=composer, concurrency=concurrency,
                                    worth_sending=timedelta(hours=config.delivery_window_hours))
-    register_handlers(application)
+    register_handlers(application, throttle)
     return application
 
 
@@ -226,8 +227,7 @@ def bot_urls(config: AppConfig) -> dict[str, str]:
     return {"base_url": base, "base_file_url": base.removesuffix("/bot") + "/file/bot"}
 
 
-def register_handlers(application: Application) -> None:
-    throttle = ChatThrottle()
+def register_handlers(application: Application, throttle: ChatThrottle) -> None:
     application.bot_data.throttle = throttle
     application.add_handler(TypeHandler(Update, _callback_without_chat), group=-2)
     application.add_handler(TypeHandler(Update, throttle_handler(throttle)), group=-1)
