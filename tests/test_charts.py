@@ -24,6 +24,16 @@ def test_each_chart_is_a_png(folder, tmp_path, capsys, name):  # noqa: F811
     assert "as of 2021-01-29" in capsys.readouterr().out
 
 
+def test_the_file_format_follows_the_name_asked_for(folder, tmp_path, capsys):  # noqa: F811
+    jpeg = tmp_path / "breadth.JPG"
+    assert main(["chart", "breadth", "--out", str(jpeg), "--data", str(folder), "--as-of", "2021-01-29"]) == 0
+    assert jpeg.read_bytes()[:3] == b"\xff\xd8\xff"  # a JPEG's start of image, not PNG bytes under its name
+    capsys.readouterr()
+    assert main(["chart", "breadth", "--out", str(tmp_path / "breadth.gif"), "--data", str(folder)]) == 1
+    assert capsys.readouterr().err.strip() == (f"rotation-bot: error: --out {tmp_path / 'breadth.gif'}: the chart is "
+                                               "written as .png or .jpg (got .gif)")
+
+
 def test_unknown_chart_lists_the_valid_names(folder, tmp_path, capsys):  # noqa: F811
     with pytest.raises(SystemExit) as caught:
         main(["chart", "moon", "--out", str(tmp_path / "x.png"), "--data", str(folder)])

@@ -172,16 +172,31 @@ def cmd_fetch(args: argparse.Namespace, config: AppConfig) -> int:
     return 0
 
 
+CHART_FORMATS = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG"}  # by --out's suffix
+
+
 def cmd_chart(args: argparse.Namespace, config: AppConfig) -> int:
     from bot.presentation.charts import render_chart
 
+    image_format = CHART_FORMATS.get(args.out.suffix.lower())
+    if image_format is None:  # said before any data loads: x.jpg once got PNG bytes under its name
+        raise RotationError(f"--out {args.out}: the chart is written as .png or .jpg (got "
+                            f"{args.out.suffix or 'no suffix'})")
     data, settings, engine = _load_inputs(config)
     metrics = engine.compute(data.as_of(data.session_with_data(args.as_of)))
     _remember(config, engine)
-    png = render_chart(args.name, metrics, settings)
+    image = render_chart(args.name, metrics, settings)
+    if image_format == "JPEG":  # Pillow comes with matplotlib
+        import io
+
+        from PIL import Image
+
+        converted = io.BytesIO()
+        Image.open(io.BytesIO(image)).convert("RGB").save(converted, "JPEG", quality=90)
+        image = converted.getvalue()
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_bytes(png)
-    print(f"{args.name} chart as of {metrics.sessions[-1]:%Y-%m-%d} written to {args.out} ({len(png):,} bytes)")
+    args.out.write_bytes(image)
+    print(f"{args.name} chart as of {metrics.sessions[-1]:%Y-%m-%d} written to {args.out} ({len(image):,} bytes)")
     return 0
 
 
@@ -408,7 +423,7 @@ def build_parser() -> argparse.ArgumentParser:
                                                      "(default 2017-01-01)")
     chart = commands.add_parser("chart", parents=[common], help=COMMANDS["chart"][1])
     chart.add_argument("name", choices=CHART_NAMES, metavar="NAME", help=f"one of: {', '.join(CHART_NAMES)}")
-    chart.add_argument("--out", type=Path, required=True, metavar="FILE.png")
+    chart.add_argument("--out", type=Path, required=True, metavar="FILE.png", help="a .png or .jpg file")
     chart.add_argument("--as-of", metavar="DATE", help="only bars up to and including DATE exist")
     database = commands.add_parser("db", parents=[common], help=COMMANDS["db"][1])
     database.add_argument("action", choices=["check"], help="check: PRAGMA integrity_check, read-only")
