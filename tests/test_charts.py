@@ -170,3 +170,18 @@ def test_the_small_cap_chart_draws_the_index_threshold_on_the_sp500(real_market)
     top = figure.axes[0]
     assert [line.get_label() for line in top.get_lines() if len(line.get_xdata()) > 2][0] == "S&P 500 index"
     assert any(text.get_text().startswith("S&P 500 near high") for text in top.texts)
+
+
+def test_a_breadth_chart_without_its_list_says_that_and_not_too_little_history(tmp_path):
+    from bot.presentation.charts import _why_not_drawn
+    from signals.engine import MetricsEngine
+    from signals.settings import load_detector_settings
+    from signals.sources.folder import load_folder
+    from tests.bot_harness import make_folder
+
+    folder = make_folder(tmp_path / "data")
+    (folder / "constituents.csv").unlink()
+    metrics = MetricsEngine(load_detector_settings()).compute(load_folder(folder))
+    assert _why_not_drawn("breadth", metrics).startswith("No S&P 500 members with prices: the data has no S&P "
+                                                         "500 list (constituents.csv")
+    assert _why_not_drawn("breakout", metrics).startswith("Not enough history")  # 40 sessions: too few

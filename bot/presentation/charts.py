@@ -21,6 +21,7 @@ from bot.presentation.topics import CHARTS
 from bot.presentation.topics.chart_parts import DPI, MIN_SESSIONS, SIZE_INCHES, SMALL, TEXT, TITLE
 from signals.metrics import Metrics
 from signals.settings import DetectorSettings
+from signals.universe_specs import UNIVERSES
 
 
 def render_chart(name: str, metrics: Metrics, settings: DetectorSettings) -> bytes:
@@ -91,13 +92,27 @@ def _not_enough(name: str, title: str, as_of: str, metrics: Metrics) -> bytes:
     """A card that says why there is no chart, instead of an empty frame with a broken axis."""
     figure = Figure(figsize=(SIZE_INCHES[0], 3.2), dpi=DPI)
     FigureCanvasAgg(figure)
-    sessions = len(metrics.sessions)
     figure.text(0.5, 0.66, f"{title} \u00b7 {as_of}", ha="center", fontsize=TITLE, fontweight="bold")
-    text = (f"Not enough history for this chart yet. Its measures (52-week highs, 200-day averages) need up "
-            f"to a year of prices before their first value, then {MIN_SESSIONS} sessions to draw; the data "
-            f"holds {sessions} sessions" + (" (or no Russell 2000 list)." if name == "russell2000" else "."))
+    text = _why_not_drawn(name, metrics)
     figure.text(0.5, 0.40, _wrap(text, 48), ha="center", va="center", fontsize=TEXT, color="#333333")
     return _png(figure)
+
+
+def _why_not_drawn(name: str, metrics: Metrics) -> str:
+    """The reason in the reader's terms: a breadth chart whose universe has no members with prices
+    lacks its list, not history (a folder without constituents.csv holds years of sessions)."""
+    universe = next((u for u in UNIVERSES if u.chart == name), None)
+    if universe is not None:
+        frame = metrics.universes.get(universe.name)
+        members = frame["members"] if frame is not None and "members" in frame else None
+        if members is None or not (members.fillna(0) > 0).any():
+            listed = "constituents.csv" if universe.name == "sp500" else f"universes/{universe.name}.csv"
+            return (f"No {universe.label} members with prices: the data has no {universe.label} list "
+                    f"({listed} in a data folder), so there is no breadth to draw. The index charts "
+                    f"(/chart breakout, rates, cycle) do not need it.")
+    return (f"Not enough history for this chart yet. Its measures (52-week highs, 200-day averages) need up "
+            f"to a year of prices before their first value, then {MIN_SESSIONS} sessions to draw; the data "
+            f"holds {len(metrics.sessions):,} sessions.")
 
 
 def _png(figure: Figure) -> bytes:
