@@ -179,9 +179,9 @@ def test_a_breadth_chart_without_its_list_says_that_and_not_too_little_history(t
     from signals.sources.folder import load_folder
     from tests.bot_harness import make_folder
 
-    folder = make_folder(tmp_path / "data")
-    (folder / "constituents.csv").unlink()
-    metrics = MetricsEngine(load_detector_settings()).compute(load_folder(folder))
+    data = make_folder(tmp_path / "data")
+    (data / "constituents.csv").unlink()
+    metrics = MetricsEngine(load_detector_settings()).compute(load_folder(data))
     assert _why_not_drawn("breadth", metrics).startswith("No S&P 500 members with prices: the data has no S&P "
                                                          "500 list (constituents.csv")
     assert _why_not_drawn("breakout", metrics).startswith("Not enough history")  # 40 sessions: too few
