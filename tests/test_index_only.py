@@ -57,4 +57,4 @@ def test_the_1987_2006_index_history_replays_with_index_level_keys(long_history)
     assert result.stats["pair"] == "^RUT/^GSPC" and result.stats["base"]["n_60d"] > 4000
     cycle = compute_metrics(long_history).snapshot()["cycle"]
     small = [phase for phase in cycle["phases"] if phase["leader"] == "small" and phase["ended"]]
-    assert len(small) >= 10  # enough phases to set beside the seed's 18-24 months
+    assert len(small) >= 10  # enough phases to set beside the rule of thumb's 18-24 months

@@ -10,7 +10,7 @@ from signals.metrics import Metrics
 from signals.metrics.cycle import SMALL, phases
 from signals.settings import DetectorSettings
 
-SEED_MONTHS = (18, 24)  # the seed's claim: "small-cap outperformance cycles typically last 18-24 months"
+RULE_OF_THUMB_MONTHS = (18, 24)  # what is often said: "small-cap outperformance cycles typically last 18-24 months"
 SESSIONS_PER_MONTH = 21
 
 
@@ -36,7 +36,7 @@ def cycle_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condi
         values["small_phases_completed"] = len(lengths)
         values["small_phase_median_sessions"] = float(np.median(lengths)) if lengths else None
         record = (f" Small-cap phases in this history: {len(lengths)}, median {_months(float(np.median(lengths)))} "
-                  f"(the seed expects {SEED_MONTHS[0]}-{SEED_MONTHS[1]} months)" if lengths else "")
+                  f"(the common rule of thumb says {RULE_OF_THUMB_MONTHS[0]}-{RULE_OF_THUMB_MONTHS[1]} months)" if lengths else "")
         if direction == "start":
             return (f"Small caps lead: {pair} is {signed(values['move_pct'])}% above its low of {values['since']}, "
                     f"past the {band:g}% band, so a small-cap phase of the cycle began there.{record}"), values

@@ -1,5 +1,5 @@
 """The small-cap cycle as a reader sees it: who leads since when, and the completed phases against the
-seed's 18-24 months; its chart is the whole history, since a phase lasts months to years."""
+18-24 months a common rule of thumb gives; its chart is the whole history, since a phase lasts months to years."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from bot.presentation.topics.answer_parts import active_lines, head, number
 from bot.presentation.topics.chart_parts import MAIN, NEUTRAL, TEXT, THIRD, active_names, enough, legend, pct
 from bot.presentation.topics.view import ChartSpec, Reading, TopicView, formatted
-from signals.detectors.cycle import SEED_MONTHS, SESSIONS_PER_MONTH
+from signals.detectors.cycle import RULE_OF_THUMB_MONTHS, SESSIONS_PER_MONTH
 from signals.metrics.cycle import cycle_snapshot, phases
 from signals.settings import DetectorSettings
 from signals.topics import TOPIC_BY_NAME
@@ -33,7 +33,7 @@ def cells(snapshot: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def answer(snapshot: dict[str, Any], settings: DetectorSettings, choice: str | None = None) -> str:
-    """The current phase, and the completed small-cap phases against the seed's 18-24 months."""
+    """The current phase, and the completed small-cap phases against the 18-24 months of the rule of thumb."""
     c = snapshot.get("cycle") or {}
     band = settings.cycle.band_pct
     lines = [head("cycle", snapshot)]
@@ -51,8 +51,8 @@ def answer(snapshot: dict[str, Any], settings: DetectorSettings, choice: str | N
         middle = months[len(months) // 2] if len(months) % 2 else (months[len(months) // 2 - 1]
                                                                   + months[len(months) // 2]) / 2
         lines.append(f"\u2022 Completed small-cap phases here: {len(small)}, median {middle:.1f} months "
-                     f"(shortest {months[0]:.1f}, longest {months[-1]:.1f}); the seed expects "
-                     f"{SEED_MONTHS[0]}-{SEED_MONTHS[1]} months")
+                     f"(shortest {months[0]:.1f}, longest {months[-1]:.1f}); the common rule of "
+                     f"thumb says {RULE_OF_THUMB_MONTHS[0]}-{RULE_OF_THUMB_MONTHS[1]} months")
         lines += [f"  {escape(p['since'])}: {p['sessions'] / SESSIONS_PER_MONTH:.1f} months, "
                   f"{escape(pair)} {number(p['ratio_change_pct'], '{:+.1f}%')}" for p in small[-6:]]
     else:
