@@ -75,11 +75,13 @@ def test_demo_prints_every_signal_a_subscriber_receives(quiet_environment, capsy
     assert first_line.startswith("rotation-bot demo: the bot's own loop over the packaged sample")
     assert "no network, no token" in first_line
     # what was printed is what the replay says happened in the span: every announced edge, nothing else
-    printed = re.findall(r"(\d{4}-\d{2}-\d{2}) close \u00b7 ([a-z0-9_:]+)", out)
+    printed = re.findall(r"^  (\d{4}-\d{2}-\d{2}) .+ \[([a-z0-9_:]+)\]$", out, flags=re.M)
     announced = [(s.date, s.key) for s in replay(sample, "2023-10-02").signals]
     assert printed and sorted(printed) == sorted(announced)
     assert "2023-10-02: the bot's first start" in out  # history before the first session: recorded, not sent
     assert "Breadth on 2024-03-08, as /breadth answers it:" in out
+    assert len(out.splitlines()) < len(printed) + 40  # a line per message, not a screenful
+    assert "warning:" not in out and "The sample's data has 7 notes" in out  # its own data's notes: one line
     assert "<b>" not in out and "&amp;" not in out  # Telegram's HTML, read as a terminal shows it
     pngs = sorted(path.name for path in charts.glob("*.png"))
     from bot.presentation.topics import CHARTS
@@ -99,7 +101,7 @@ def test_demo_with_telegram_sends_the_same_to_the_chat(quiet_environment, capsys
     with FakeTelegram() as fake:
         monkeypatch.setenv("TELEGRAM_BOT_TOKEN", fake.token)
         monkeypatch.setenv("TELEGRAM_API_URL", fake.base_url)
-        assert main(["demo", "--from", "2023-12-27", "--telegram", "--chat", "4242",
+        assert main(["demo", "--from", "2023-12-27", "--telegram", "--chat", "4242", "--full",
                      "--charts", str(tmp_path / "c")]) == 0
         out = capsys.readouterr().out
         sent = fake.sent(4242)

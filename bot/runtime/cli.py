@@ -320,7 +320,8 @@ def cmd_demo(args: argparse.Namespace, config: AppConfig) -> int:
     charts = args.charts or default_charts_dir()
     with tempfile.TemporaryDirectory(prefix="rotation-bot-demo-") as folder:
         report = asyncio.run(run_demo(demo_config(config, Path(folder) / "demo.sqlite"), data,
-                                      lambda line: print(line, flush=True), charts, args.start, args.pace, chat))
+                                      lambda line: print(line, flush=True), charts, args.start, args.pace, chat,
+                                      full=args.full, packaged=not args.data))
     print("")
     print(f"{report.first} .. {report.last}: {report.sessions:,} sessions ticked, "
           f"{report.messages:,} message{'' if report.messages == 1 else 's'} to the subscriber"
@@ -328,6 +329,9 @@ def cmd_demo(args: argparse.Namespace, config: AppConfig) -> int:
     if report.charts:
         print(f"Charts of {report.last}, as the bot sends them: {report.charts[0].parent}/ "
               f"({', '.join(path.name for path in report.charts)})")
+    if not args.full:
+        print("`--full` prints each message whole, as the subscriber reads it; WEBAPP_PORT=8090 serves the "
+              "demo's dashboard after the replay.")
     print("Next: `rotation-bot run` for the live bot (TELEGRAM_BOT_TOKEN for Telegram; README's quick start).")
     return 0
 
@@ -437,6 +441,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--telegram", action="store_true",
                       help="also send every message to a chat (needs TELEGRAM_BOT_TOKEN; --chat or ADMIN_CHAT_IDS)")
     demo.add_argument("--chat", type=int, metavar="ID", help="the chat --telegram sends to")
+    demo.add_argument("--full", action="store_true",
+                      help="print each message whole, as the subscriber reads it (default: one line each)")
     link = commands.add_parser("webapp-link", parents=[common], help=COMMANDS["webapp-link"][1])
     link.add_argument("--chat", type=int, required=True, metavar="ID",
                       help="whose dashboard: a user's id (their private chat) or a group's (with --user)")
