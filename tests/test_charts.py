@@ -75,7 +75,7 @@ def test_every_chart_is_phone_shaped_with_labelled_thresholds_and_legends_outsid
             assert legend.get_window_extent().y0 >= axes.get_window_extent().y1 - 2
         assert axes.get_ylabel() or axes.get_title(loc="left")  # every panel says what it shows
     thresholds = [t.get_text() for axes in figure.axes for t in axes.texts]
-    if name not in ("sectors", "breakout", "cycle"):  # those mark their levels as lines or shaded phases
+    if name != "sectors":  # it marks its levels as lines named in its legend
         assert thresholds and all(any(ch.isdigit() for ch in text) for text in thresholds)  # each with its value
 
 

@@ -139,8 +139,9 @@ def _chart_of(universe: str) -> Draw:
         if "high_low_index" in frame:
             toolkit.plot(frame.index, frame["high_low_index"], color=MAIN, linewidth=2, label="High-Low Index")
             toolkit.plot(frame.index, frame["pct_above_20dma"], color=NEUTRAL, linewidth=1.2, label="above 20-day")
-            toolkit.axhline(50, color=NEUTRAL, linewidth=0.8)
         toolkit.set_ylim(0, 100)
+        if "high_low_index" in frame:
+            threshold(toolkit, 50, "50: midline", NEUTRAL)
         toolkit.set_ylabel("0-100", fontsize=TEXT)
         legend(toolkit)
         headline = (f"Median member {pct(last(median_gap))} from its high (alert {pct(median_alert, 0)}), "

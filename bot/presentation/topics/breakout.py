@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from bot.presentation.topics.answer_parts import active_lines, head, number, past
-from bot.presentation.topics.chart_parts import (ALERT, MAIN, NEUTRAL, TEXT, active_names, enough, last, legend,
-                                                 pct, window)
+from bot.presentation.topics.chart_parts import (ALERT, MAIN, NEUTRAL, TEXT, active_names, end_value, enough, last,
+                                                 legend, pct, window)
 from bot.presentation.topics.view import ChartSpec, MetricRow, Reading, TopicView
 from signals.settings import DetectorSettings
 from signals.topics import TOPIC_BY_NAME
@@ -72,6 +72,7 @@ def draw(figure: Figure, metrics: Metrics, settings: DetectorSettings) -> Readin
     top.plot(frame.index, frame["iwm_close"], color=MAIN, linewidth=2, label="IWM close")
     top.plot(frame.index, frame["iwm_prior_252d_high"], color=ALERT, linestyle="--", linewidth=1.4,
              label="breakout level: prior 52-week high")
+    end_value(top, frame["iwm_prior_252d_high"], f"breakout above {last(frame['iwm_prior_252d_high']):.2f}")
     top.set_ylabel("IWM ($)", fontsize=TEXT)
     legend(top, 1)
     base = frame["iwm_spy_ratio"].dropna().iat[0]
@@ -80,6 +81,9 @@ def draw(figure: Figure, metrics: Metrics, settings: DetectorSettings) -> Readin
                 linewidth=1.4, label="prior 60-session high")
     bottom.plot(frame.index, frame["iwm_spy_200d_avg"] / base * 100, color=NEUTRAL, linestyle=":", linewidth=1.8,
                 label="200-session average")
+    high, average = frame["iwm_spy_prior_60d_high"] / base * 100, frame["iwm_spy_200d_avg"] / base * 100
+    end_value(bottom, high, f"60-session high now {last(high):.1f}")
+    end_value(bottom, average, f"average now {last(average):.1f}", NEUTRAL)
     bottom.set_ylabel("IWM / SPY (start = 100)", fontsize=TEXT)
     legend(bottom)
     headline = (f"IWM {last(frame['iwm_close']):.2f}, {pct(last(frame['iwm_pct_vs_prior_252d_high']))} vs its "

@@ -44,19 +44,37 @@ def threshold(axes: Axes, level: float, label: str, color: str = ALERT, below: b
     """A dashed threshold line with its value written beside it, where it covers no data if it can.
 
     Call it after the data is drawn: the y range grows to keep the line and its label inside, and the
-    label goes to the first free spot of: the right end (below or above the line), then the left end.
-    A label at the left never covers the newest sessions, where a reader looks first.
+    label goes to the first free spot of: the right end (below or above the line), the left end, then
+    along the line left to right short of the newest fifth. With no free spot it covers the fewest
+    points away from the right end: it never covers the newest sessions, where a reader looks first.
     """
     low, high = axes.get_ylim()
     pad = 0.14 * (high - low)
     axes.set_ylim(min(low, level - pad), max(high, level + pad))
     axes.axhline(level, color=color, linestyle=(0, (3, 2)), linewidth=1.4, zorder=1)
+    _annotate_level(axes, level, label, color, below)
+
+
+def _annotate_level(axes: Axes, level: float, label: str, color: str, below: bool) -> None:
     text = label.replace("-", "\u2212")
     x, side, under = _label_spot(axes, level, text, below)
     axes.annotate(text, xy=(x, level), xycoords=("axes fraction", "data"),
                   xytext=(-4 if side == "right" else 4, -3 if under else 3), textcoords="offset points", ha=side,
                   va="top" if under else "bottom", fontsize=SMALL, color=color, zorder=5,
                   bbox={"boxstyle": "round,pad=0.15", "facecolor": "white", "edgecolor": "none", "alpha": 0.85})
+
+
+def end_value(axes: Axes, series: pd.Series, text: str, color: str = ALERT) -> None:
+    """A level drawn as a line that moves (a prior high, an average) labelled with its latest value, at its
+    height, where the label covers no data (as `threshold` places its labels); after the data is drawn."""
+    values = series.dropna()
+    if values.empty:
+        return
+    level = float(values.iat[-1])
+    low, high = axes.get_ylim()
+    pad = 0.14 * (high - low)
+    axes.set_ylim(min(low, level - pad), max(high, level + pad))
+    _annotate_level(axes, level, text, color, below=False)
 
 
 def _label_spot(axes: Axes, level: float, text: str, below: bool) -> tuple[float, str, bool]:
@@ -84,12 +102,15 @@ def _label_spot(axes: Axes, level: float, text: str, below: bool) -> tuple[float
                    for p in points)
 
     spots = [(1.0, "right", below), (1.0, "right", not below), (0.0, "left", below), (0.0, "left", not below)]
-    hits = [covered(1.0 - width, 1.0, under) if side == "right" else covered(0.0, width, under)
-            for _, side, under in spots]
+    # then every other place along the line, left to right, that keeps the newest fifth of the chart clear
+    steps = int(max(0.0, 0.8 - width) / 0.02)
+    spots += [(0.02 * i, "left", under) for i in range(1, steps + 1) for under in (below, not below)]
+    hits = [covered(1.0 - width, 1.0, under) if side == "right" else covered(x, x + width, under)
+            for x, side, under in spots]
     for spot, hit in zip(spots, hits):
         if hit == 0:
             return spot
-    return min(spots[2:], key=lambda spot: hits[spots.index(spot)])  # the left end: the newest data stays clear
+    return min(spots[2:], key=lambda spot: hits[spots.index(spot)])  # never the right end: the newest data stays clear
 
 
 def last(series: pd.Series) -> float | None:

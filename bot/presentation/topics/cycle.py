@@ -7,7 +7,8 @@ from html import escape
 from typing import TYPE_CHECKING, Any
 
 from bot.presentation.topics.answer_parts import active_lines, head, number
-from bot.presentation.topics.chart_parts import MAIN, NEUTRAL, TEXT, THIRD, active_names, enough, legend, pct
+from bot.presentation.topics.chart_parts import (ALERT, MAIN, NEUTRAL, TEXT, THIRD, active_names, end_value, enough,
+                                                 legend, pct)
 from bot.presentation.topics.view import ChartSpec, Reading, TopicView, formatted
 from signals.detectors.cycle import RULE_OF_THUMB_MONTHS, SESSIONS_PER_MONTH
 from signals.metrics.cycle import cycle_snapshot, phases
@@ -85,8 +86,18 @@ def draw(figure: Figure, metrics: Metrics, settings: DetectorSettings) -> Readin
                      label=None if label in shaded else label)
         shaded.add(label)
     axes.set_ylabel(f"{pair} (start = 100)", fontsize=TEXT)
-    legend(axes, 2)
     now = cycle_snapshot(frame, metrics.cycle_pair, len(frame) - 1)
+    band = settings.cycle.band_pct
+    if now["leader"] is not None:  # the band: where the next turn comes, from the extreme since this one
+        scaled = ratio[pd.Timestamp(now["since"]):] / base * 100
+        small = now["leader"] == "small"
+        level = float(scaled.max()) * (1 - band / 100) if small else float(scaled.min()) * (1 + band / 100)
+        turn = pd.Series(level, index=scaled.index)
+        axes.plot(turn.index, turn, color=ALERT, linestyle=(0, (3, 2)), linewidth=1.4,
+                  label=f"next turn: {'-' if small else '+'}{band:g}% from the {'high' if small else 'low'}"
+                        .replace("-", "\u2212"))
+        end_value(axes, turn, f"next turn at {level:.1f}")
+    legend(axes, 2)
     if now["leader"] is None:
         headline = f"Leader not known yet ({settings.cycle.band_pct:g}% band)"
     else:
