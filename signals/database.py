@@ -367,18 +367,35 @@ def _pg(sql: str) -> str:
     return sql.replace("%", "%%").replace("?", "%s")
 
 
-def redact_url(url: str) -> str:
-    """A database URL fit for logs and messages: the password, if any, left out."""
-    from urllib.parse import urlsplit, urlunsplit
+_URL_PARTS = re.compile(r"^(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<netloc>[^/?#]*)(?P<rest>.*)$", re.S)
+_SECRET_PARAMETER = re.compile(r"(?P<key>[?&](?:ssl)?password=)[^&#]*", re.I)
 
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    user = f"{parts.username}@" if parts.username else ""
-    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
+
+def redact_url(url: str) -> str:
+    """A database URL fit for logs and messages: a password, in the user part or as a `password=` (or
+    `sslpassword=`) parameter, replaced; never raises, whatever the URL holds (a port of 99999 or abc)."""
+    parts = _URL_PARTS.match(url)
+    if parts is None:
+        return _SECRET_PARAMETER.sub(r"\g<key>***", url)
+    netloc = parts["netloc"]
+    if "@" in netloc:
+        userinfo, host = netloc.rsplit("@", 1)
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}@{host}" if user else host
+    return parts["scheme"] + netloc + _SECRET_PARAMETER.sub(r"\g<key>***", parts["rest"])
+
+
+def url_port_problem(url: str) -> str | None:
+    """Why a postgresql:// URL's port (of each host, libpq allows several) is not one; None when all are."""
+    parts = _URL_PARTS.match(url)
+    if parts is None:
+        return None
+    hosts = parts["netloc"].rsplit("@", 1)[-1]
+    for host in hosts.split(","):
+        port = host.rsplit("]", 1)[-1].rpartition(":")[2] if ":" in host.rsplit("]", 1)[-1] else ""
+        if port and not (port.isdigit() and 0 < int(port) < 65536):
+            return f"{port!r} is not a port number (1-65535)"
+    return None
 
 
 def open_database(target: str | Path, application_name: str = "rotation-bot") -> Database:

@@ -88,6 +88,40 @@ def test_database_url_selects_the_server_and_never_shows_its_password(monkeypatc
         load_config()
 
 
+@pytest.mark.parametrize("url, shown", [
+    ("postgresql://bot:hunter2@db:5432/r", "postgresql://bot@db:5432/r"),
+    ("postgresql://db:5432/r?user=bot&password=hunter2", "postgresql://db:5432/r?user=bot&password=***"),
+    ("postgresql://db/r?sslmode=require&PASSWORD=hunter2&x=1", "postgresql://db/r?sslmode=require&PASSWORD=***&x=1"),
+    ("postgresql://bot:hun%40ter2@db/r?sslpassword=hunter2", "postgresql://bot@db/r?sslpassword=***"),
+    ("postgresql://:hunter2@db/r", "postgresql://db/r"),
+    ("postgresql://bot:hunter2@db:99999/r", "postgresql://bot@db:99999/r"),  # never raises on a bad port
+])
+def test_every_form_of_a_database_password_is_left_out(url, shown):
+    from signals.database import redact_url
+
+    assert redact_url(url) == shown and "hunter2" not in redact_url(url)
+
+
+@pytest.mark.parametrize("port", ["99999", "abc", "0"])
+def test_a_port_that_is_no_port_is_one_line_without_the_password(port, capsys, monkeypatch):
+    from bot.runtime.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", f"postgresql://bot:hunter2@127.0.0.1:{port}/rotation")
+    assert main(["db", "check"]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"'{port}' is not a port number" in err[0] and "hunter2" not in err[0]
+
+
+def test_db_check_and_health_never_print_a_password_given_as_a_parameter(capsys, monkeypatch, tmp_path):
+    from bot.runtime.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", "postgresql://127.0.0.1:1/none?user=bot&password=hunter2&connect_timeout=2")
+    for command in (["db", "check"], ["health"]):
+        main(command)
+        captured = capsys.readouterr()
+        assert "hunter2" not in captured.out + captured.err and "password=***" in captured.out + captured.err
+
+
 def test_the_parsed_folder_copy_goes_to_the_user_cache_by_default(monkeypatch, tmp_path):
     monkeypatch.delenv("ROTATION_CACHE_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))

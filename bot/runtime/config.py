@@ -15,7 +15,7 @@ from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_va
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from bot.delivery.channels import ChannelTarget, parse_channels
-from signals.database import is_postgres_url, redact_url
+from signals.database import is_postgres_url, redact_url, url_port_problem
 from signals.errors import ConfigError
 
 
@@ -65,6 +65,9 @@ class AppConfig(BaseSettings):
     def _postgres_only(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not is_postgres_url(value.get_secret_value()):
             raise ValueError("DATABASE_URL must be a postgresql:// URL (leave it empty for SQLite at DATABASE_PATH)")
+        problem = url_port_problem(value.get_secret_value()) if value is not None else None
+        if problem is not None:  # said here, in one line: the driver would raise deep inside with a traceback
+            raise ValueError(f"DATABASE_URL: {problem}")
         return value
 
     @field_validator("telegram_webhook_url")
