@@ -201,6 +201,17 @@ def test_second_instance_on_the_same_sqlite_file_refuses(tmp_path):
         pass
 
 
+def test_a_symlink_to_the_database_takes_the_same_lock(tmp_path):
+    database = tmp_path / "data" / "bot.sqlite"
+    database.parent.mkdir()
+    database.touch()
+    (tmp_path / "link.sqlite").symlink_to(database)
+    with InstanceLock(database):
+        for other in (tmp_path / "link.sqlite", tmp_path / "data" / ".." / "data" / "bot.sqlite"):
+            with pytest.raises(AlreadyRunning, match="already running"):
+                InstanceLock(other).acquire()
+
+
 def test_the_file_is_plain_sqlite(tmp_path):
     store = open_store(tmp_path / "bot.sqlite")
     store.upsert_chat(1)

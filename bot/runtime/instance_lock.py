@@ -1,7 +1,8 @@
 """One bot per database: Telegram allows one poller per token, and two schedulers would race.
 
 An advisory `flock` on `<database>.lock`: the kernel releases it when the process dies, so a crash
-never leaves a stale lock behind.
+never leaves a stale lock behind. The lock sits beside the file the path resolves to: a symlink (or
+`./x` beside `x`) names the same database, so it takes the same lock.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ class AlreadyRunning(RotationError):
 
 class InstanceLock:
     def __init__(self, database: Path) -> None:
-        self.path = Path(f"{database}.lock")
+        self.path = Path(f"{Path(database).resolve()}.lock")
         self._handle: int | None = None
 
     def acquire(self) -> None:

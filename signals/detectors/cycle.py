@@ -35,8 +35,9 @@ def cycle_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condi
         lengths = [p["sessions"] for p in so_far]
         values["small_phases_completed"] = len(lengths)
         values["small_phase_median_sessions"] = float(np.median(lengths)) if lengths else None
+        thumb = f"{RULE_OF_THUMB_MONTHS[0]}-{RULE_OF_THUMB_MONTHS[1]}"
         record = (f" Small-cap phases in this history: {len(lengths)}, median {_months(float(np.median(lengths)))} "
-                  f"(the common rule of thumb says {RULE_OF_THUMB_MONTHS[0]}-{RULE_OF_THUMB_MONTHS[1]} months)" if lengths else "")
+                  f"(the common rule of thumb says {thumb} months)" if lengths else "")
         if direction == "start":
             return (f"Small caps lead: {pair} is {signed(values['move_pct'])}% above its low of {values['since']}, "
                     f"past the {band:g}% band, so a small-cap phase of the cycle began there.{record}"), values
