@@ -62,3 +62,15 @@ def test_a_signed_reading_that_rounds_to_zero_has_no_sign():
     # only a zero loses its sign: a reading between -1 and 0 keeps it (S&P 500 on 2024-03-08: -0.65%)
     assert _number(-0.65, "{:+.1f}%") == "\u22120.7%" and _number(0.65, "{:+.1f}%") == "+0.7%"
     assert _number(-0.0628, "{:+.1f}%") == "\u22120.1%" and _number(-0.04, "{:+.2f}") == "\u22120.04"
+
+
+def test_a_missing_file_leads_the_data_warnings():
+    """/status shows the first eight: a missing file (no rates at all) must not hide under 'and 1 more'."""
+    from bot.presentation.render import warning_lines
+    from signals.market_data import DataIssue
+
+    issues = [DataIssue(f"prices/T{i}.csv", None, f"odd thing {i}") for i in range(3)]
+    issues += [DataIssue(f"prices/Z{i}.csv", 4, "zero volume") for i in range(9)]
+    issues.append(DataIssue("rates.csv", None, "not found: no 2-year yield"))
+    lines = warning_lines(issues)
+    assert lines[0] == "rates.csv: not found: no 2-year yield" and len(lines) == 5

@@ -113,6 +113,9 @@ def _counted(kind: str, members: list[Any]) -> str:
     return kind.replace("#", span, 1).replace("#", "N")
 
 
+_MISSING = re.compile(r"^[^:]+: not found\b")
+
+
 def warning_lines(issues: Iterable[Any], keep: int = 3) -> list[str]:
     """Data warnings for a terminal: a kind that many files share becomes one line naming them.
 
@@ -134,4 +137,4 @@ def warning_lines(issues: Iterable[Any], keep: int = 3) -> list[str]:
         many = f"{len(members)} files" if len(files) == len(members) else \
             f"{len(members)} times in {len(files)} file{'' if len(files) == 1 else 's'}"
         lines.append(f"{many}: {_counted(kind, members)} ({shown}; --json lists each)")
-    return lines
+    return sorted(lines, key=lambda line: 0 if _MISSING.search(line) else 1)  # a missing file first: it says most
