@@ -106,6 +106,7 @@ def test_the_api_answers_only_signed_requests_with_what_metrics_json_says(fake, 
                 return overview, history, bad_span, services.store.latest_snapshot()
 
     overview, history, bad_span, snapshot = asyncio.run(scenario())
+    assert fake.token not in json.dumps(overview) + history.text  # the page never sees the token
     reference = metrics_json(folder, overview["as_of"], capsys)
     for group in ("breadth", "breakout", "rates", "sectors", "credit", "cycle", "universes"):
         assert overview["metrics"][group] == reference[group], group
@@ -277,3 +278,59 @@ def test_five_years_of_history_stay_small(real_market, market_path, tmp_path):
     body = json.dumps(history(metrics, [], "5y"), separators=(",", ":")).encode()
     assert len(history(metrics, [], "5y")["time"]) == 1260
     assert len(gzip.compress(body)) < 200_000
+
+
+def test_webapp_link_opens_the_page_as_that_user_for_minutes(capsys, monkeypatch):
+    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", VECTOR_TOKEN)
+    monkeypatch.setenv("WEBAPP_URL", "https://dashboard.example/app")
+    assert main(["webapp-link", "--chat", "42", "--minutes", "5"]) == 0
+    link = capsys.readouterr().out.strip()
+    assert link.startswith("https://dashboard.example/app/#tgWebAppData=")
+    fragment = dict(parse_qsl(link.split("#", 1)[1]))
+    user = validate_init_data(fragment["tgWebAppData"], VECTOR_TOKEN, 86_400)
+    assert user.user_id == 42 and VECTOR_TOKEN not in link
+    expires = int(dict(parse_qsl(fragment["tgWebAppData"]))["expires"])
+    assert 290 <= expires - user.auth_date <= 300
+    assert main(["webapp-link", "--chat", "-100500"]) == 1  # a group's link needs its administrator
+    assert "--user ID" in capsys.readouterr().err
+    assert main(["webapp-link", "--chat", "-100500", "--user", "42"]) == 0
+    group = dict(parse_qsl(dict(parse_qsl(capsys.readouterr().out.strip().split("#", 1)[1]))["tgWebAppData"]))
+    assert group["start_param"] == "c-100500"
+    monkeypatch.delenv("TELEGRAM_BOT_TOKEN")
+    assert main(["webapp-link", "--chat", "42"]) == 1 and "TELEGRAM_BOT_TOKEN" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_the_demo_serves_its_dashboard_with_a_signed_link_until_interrupted(tmp_path):
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    environment = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "ROTATION_DATA"))}
+    environment.update(WEBAPP_PORT="0", PYTHONUNBUFFERED="1")
+    demo = subprocess.Popen([sys.executable, "-m", "bot.runtime.cli", "demo", "--from", "2024-03-04", "--charts",
+                             str(tmp_path / "charts")], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=environment, cwd=tmp_path)
+    try:
+        link = None
+        deadline = time.monotonic() + 120
+        while link is None and time.monotonic() < deadline:
+            line = demo.stdout.readline()
+            assert line, "the demo ended without serving its dashboard"
+            found = re.search(r"http://127\.0\.0\.1:\d+/#\S+", line)
+            link = found.group() if found else None
+        assert link is not None
+        init_data = dict(parse_qsl(link.split("#", 1)[1]))["tgWebAppData"]
+        base = link.split("#", 1)[0]
+        overview = httpx.get(base + "api/overview", headers={"Authorization": "tma " + init_data}, timeout=30)
+        refused = httpx.get(base + "api/overview", timeout=30)
+        assert overview.status_code == 200 and overview.json()["as_of"] == "2024-03-08"
+        assert refused.status_code == 401
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(timeout=30) == 0
+    finally:
+        if demo.poll() is None:
+            demo.kill()
