@@ -185,3 +185,16 @@ def test_only_flagged_sends_take_the_paid_lane_and_replicas_share_the_limits():
     request.share(2)
     assert spacing(asyncio.run(send(30, paid=True))) == pytest.approx(2 / 950)
     assert spacing(asyncio.run(send(10, paid=False))) == pytest.approx(2 / 29)
+    request.share(3, free_senders=1)  # three replicas, only one of them sends free messages
+    assert spacing(asyncio.run(send(30, paid=True))) == pytest.approx(3 / 950)
+    assert spacing(asyncio.run(send(10, paid=False))) == pytest.approx(1 / 29)
+
+
+@pytest.mark.parametrize("webhook, paid, expected", [(False, False, 1), (True, False, 3), (False, True, 3)])
+def test_only_the_replicas_that_send_free_messages_share_the_free_rate(webhook, paid, expected):
+    from bot.runtime.config import load_config
+    from bot.runtime.replica import free_senders
+
+    config = load_config(telegram_webhook_url="https://bot.example/hook" if webhook else None,
+                         telegram_paid_broadcast=paid)
+    assert free_senders(config, alive=3) == expected  # polling without paid: the leader alone, at 29/s

@@ -57,11 +57,12 @@ class PacedRequest(TelegramRequest):
         self.free = Lane(per_second)
         self.paid = Lane(paid_per_second) if paid_per_second else None
 
-    def share(self, replicas: int) -> None:
-        """Pace at 1/`replicas` of the bot's limits: that many replicas send for it."""
-        for lane in (self.free, self.paid):
-            if lane is not None:
-                lane.share(replicas)
+    def share(self, replicas: int, free_senders: int | None = None) -> None:
+        """Pace at 1/`replicas` of the bot's limits: that many replicas send for it; the free lane at
+        1/`free_senders` when fewer send free messages (polling without paid broadcast: the leader alone)."""
+        self.free.share(replicas if free_senders is None else free_senders)
+        if self.paid is not None:
+            self.paid.share(replicas)
 
     async def do_request(self, url: str, method: str, request_data: Any = None, **kwargs: Any) -> tuple[int, bytes]:
         if url.rsplit("/", 1)[-1].startswith("send"):

@@ -113,7 +113,8 @@ async def _serve(services: Services, lock: Leadership) -> None:
                     break
                 await asyncio.to_thread(services.store.announce_replica, role, host, pid)
                 if services.pacing is not None:
-                    services.pacing.share(await asyncio.to_thread(_alive, services))
+                    alive = await asyncio.to_thread(_alive, services)
+                    services.pacing.share(alive, free_senders(config, alive))
                 try:
                     await asyncio.wait_for(stop.wait(), timeout=LEADERSHIP_POLL_SECONDS)
                 except TimeoutError:
@@ -133,6 +134,13 @@ def _alive_replicas(services: Services) -> list[Replica]:
     now = datetime.now(timezone.utc)
     return [r for r in services.store.replicas()
             if now - datetime.fromisoformat(r.beat_at) < timedelta(seconds=ALIVE_WITHIN_SECONDS)]
+
+
+def free_senders(config: AppConfig, alive: int) -> int:
+    """How many replicas send at Telegram's free rate: every one that takes updates (webhook mode: all;
+    polling: the leader) or drains the outbox (with paid broadcast: all; without: the leader only). The
+    leader alone at 29/s, not 29/N: 2,000 alerts went at 14.4/s with 2 replicas, 9.5/s with 3."""
+    return alive if config.telegram_webhook_url or config.telegram_paid_broadcast else 1
 
 
 def _alive(services: Services) -> int:
