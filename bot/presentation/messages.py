@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from html import escape
+from html import escape, unescape
 from typing import Any
 
 from signals.universe_specs import UNIVERSES
@@ -141,3 +141,10 @@ def _rows(rows: list[tuple[str, str]]) -> str:
 _SHORT = {u.name: u.short for u in UNIVERSES}
 
 
+_TELEGRAM_TAGS = re.compile(r"</?(?:b|i|u|s|code|pre|a)(?:\s[^>]*)?>")
+
+
+def plain(text: str) -> str:
+    """Telegram's HTML as plain text (a terminal, a web page, an inline card's description): its tags
+    dropped, its entities read."""
+    return unescape(_TELEGRAM_TAGS.sub("", text))

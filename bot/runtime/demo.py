@@ -10,7 +10,6 @@ what a subscriber would have received, in order and dated.
 from __future__ import annotations
 
 import asyncio
-import html
 import logging
 import re
 import tempfile
@@ -25,7 +24,7 @@ import pandas as pd
 from bot.runtime.config import AppConfig
 from bot.delivery.drain import Deliverer, Sender
 from bot.runtime.feeds import ReplayFeed
-from bot.presentation.messages import plural
+from bot.presentation.messages import plain, plural
 from bot.delivery.outgoing import AlertComposer, Part
 from bot.presentation.render import warning_lines
 from bot.runtime.runner import build_services
@@ -37,11 +36,6 @@ from signals.topics import TOPIC_NAMES
 DEMO_CHAT = 1  # the demo's one subscriber (a private chat id nobody else has in a fresh database)
 WARM_UP_SESSIONS = 252  # the slowest metric (a 52-week high) needs a year before it can say anything
 Print = Callable[[str], None]
-
-
-def plain(text: str) -> str:
-    """Telegram's HTML as a terminal shows it."""
-    return html.unescape(re.sub(r"</?(?:b|i|u|s|code|pre|a)(?:\s[^>]*)?>", "", text))
 
 
 FOOTER = re.compile(r"^(\d{4}-\d{2}-\d{2}) close \u00b7 (\S+)$")

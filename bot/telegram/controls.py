@@ -88,8 +88,7 @@ async def settings_button(update: Update, context: BotContext) -> None:
                     f"(changed since this message)")
         else:
             await asyncio.to_thread(set_quiet, store, chat_id, "-".join(DEFAULT_QUIET) if wanted else "off")
-            settings = await asyncio.to_thread(store.chat_settings, chat_id)
-            note = f"Quiet {settings.quiet_start}\u2013{settings.quiet_end} ({settings.timezone})" if wanted \
+            note = f"Quiet {DEFAULT_QUIET[0]}\u2013{DEFAULT_QUIET[1]} ({current.timezone})" if wanted \
                 else "Quiet hours off"
     await query.answer(note)
     settings = await asyncio.to_thread(store.chat_settings, chat_id)

@@ -10,11 +10,11 @@ from __future__ import annotations
 import asyncio
 
 import re
-from html import unescape
 
 from telegram import InlineQueryResultArticle, InlineQueryResultsButton, InputTextMessageContent, Update
 from telegram.constants import ParseMode
 
+from bot.presentation.messages import plain
 from bot.presentation.topics import VIEWS
 from bot.telegram.chat_io import BotContext, clean
 from signals.topics import TOPIC_BY_NAME
@@ -67,7 +67,7 @@ def _first_reading(text: str) -> str:
     under ("S&P 500: Index -0.7% from its 52-week high"): the card's one-line description."""
     heading = ""
     for raw in text.splitlines()[1:]:
-        line = unescape(re.sub(r"<[^>]+>", "", raw)).strip(" \u2022")
+        line = plain(raw).strip(" \u2022")
         if READING.search(line):
             return f"{heading}: {line}" if heading else line
         if raw.startswith("<b>") and raw.endswith("</b>"):

@@ -13,11 +13,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import re
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from html import unescape
 from importlib.resources import files
 from typing import Any, Protocol
 
@@ -37,6 +35,7 @@ from bot.presentation.chat_changes import (
     set_quiet,
     set_timezone,
 )
+from bot.presentation.messages import plain
 from bot.presentation.custom_alert_rules import LEVEL_CONVENTIONS, MAX_ALERTS, metric_paths, parse_number, shown
 from bot.storage import Store
 from bot.webapp.init_data import InvalidInitData, WebAppUser, validate_init_data
@@ -241,11 +240,6 @@ class HistoryHandler(ApiHandler):
         self.finish(body)
 
 
-def _plain(message: str) -> str:
-    """A chat answer's words for the page: its HTML tags dropped, its entities read."""
-    return unescape(re.sub(r"<[^>]+>", "", message))
-
-
 class ControlsHandler(ApiHandler):
     """A chat's controls: GET shows them, POST changes one, through the same functions as the commands."""
 
@@ -304,7 +298,7 @@ class ControlsHandler(ApiHandler):
             await asyncio.to_thread(self.dashboard.source.store.upsert_chat, chat_id, "private",
                                     self.user.first_name)
         change = await self.change(chat_id, body)
-        self.answer(200 if change.ok else 422, {"ok": change.ok, "message": _plain(change.message),
+        self.answer(200 if change.ok else 422, {"ok": change.ok, "message": plain(change.message),
                                                 "controls": await self.controls(chat_id)})
 
     async def change(self, chat_id: int, body: dict[str, Any]) -> Change:
