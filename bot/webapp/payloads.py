@@ -34,13 +34,16 @@ DIGITS = {"iwm_spy_ratio": 4, "iwm_spy_200d_avg": 4, "hyg_ief_ratio": 4, "cyclic
           "kre_spy_ratio": 4}
 
 
+def _name(key: str) -> str:
+    return KEYS[key].name if key in KEYS else key
+
+
 def overview(snapshot: dict[str, Any]) -> dict[str, Any]:
     """The latest session: its readings, the active signals with their records, the data's state."""
     records = snapshot.get("records") or {}
-    active = [{"key": key, "name": KEYS[key].name if key in KEYS else key, "since": since,
+    active = [{"key": key, "name": _name(key), "since": since,
                "topic": KEY_TOPICS.get(key, key.split(":")[0]), "record": records.get(key)}
               for key, since in (snapshot.get("active") or {}).items()]
-    warnings = [note for note in snapshot.get("notes") or []]
     return {
         "as_of": snapshot["as_of"],
         "headline": picture_lines(snapshot),
@@ -49,7 +52,7 @@ def overview(snapshot: dict[str, Any]) -> dict[str, Any]:
         "universes": [{"name": u.name, "label": u.label} for u in UNIVERSES
                       if u.name in (snapshot.get("universes") or {})],
         "data": snapshot.get("data") or {},
-        "warnings": warnings,
+        "warnings": list(snapshot.get("notes") or []),
         "topics": [{"name": name, "label": TOPIC_BY_NAME[name].label} for name in TOPIC_NAMES],
     }
 
@@ -73,7 +76,7 @@ def history(metrics: Metrics, signals: list[Signal], span: str) -> dict[str, Any
     others = {group: {line: _column(metrics.group(group), line, rows) for line in lines}
               for group, lines in OTHER_LINES.items()}
     begin = sessions[first].strftime("%Y-%m-%d")
-    marks = [{"key": s.key, "name": KEYS[s.key].name if s.key in KEYS else s.key, "topic": s.type,
+    marks = [{"key": s.key, "name": _name(s.key), "topic": s.type,
               "date": s.date, "direction": s.direction}
              for s in sorted(signals, key=lambda s: (s.date, s.key)) if s.type != "digest" and s.date >= begin]
     return {"span": span, "first": begin, "last": sessions[-1].strftime("%Y-%m-%d"),
