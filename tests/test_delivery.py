@@ -130,3 +130,50 @@ def test_long_messages_are_split_at_line_boundaries(setup):
     drain(deliverer)
     parts = [t for c, t in sender.sent if c == 1]
     assert len(parts) == 3 and all(len(p) <= 4096 for p in parts)
+
+
+def test_a_slow_group_that_outlives_its_claim_is_never_sent_twice(store_target, clock):
+    """Replica a claims 150 rows of a group paced at 20 a minute (7.5 minutes of sending under a
+    5-minute claim); replica b drains as soon as the claim could have run out. Each row reaches
+    the group once, in order, whichever replica sends it (old main: 197 sends of 150 rows)."""
+    a, b = open_store(store_target, replica="a"), open_store(store_target, replica="b")
+    group = -100123
+    try:
+        a.upsert_chat(group, "supergroup")
+        a.subscribe(group, ["rates"])
+        a.record_signals([Signal("rates", f"rates:fed_cut:{n}", "2024-01-08", "start", f"Fed cut number {n:03d}", {})
+                          for n in range(150)])
+        clock.now = datetime.now(timezone.utc) + timedelta(seconds=5)
+        sent: list[tuple[str, str]] = []
+        second: list[asyncio.Task] = []
+
+        class PacedSender:
+            def __init__(self, name: str) -> None:
+                self.name = name
+
+            async def send(self, chat_id: int, part: Part) -> None:
+                await asyncio.sleep(0)
+                clock.advance(3.0)  # the group's pace: 20 messages a minute
+                sent.append((self.name, part.text))
+                if not second and clock.now > start + timedelta(seconds=301):
+                    second.append(asyncio.create_task(other.drain()))
+
+        first = Deliverer(a, PacedSender("a"), backoff_seconds=0.0, clock=clock, lease_seconds=300)
+        other = Deliverer(b, PacedSender("b"), backoff_seconds=0.0, clock=clock, lease_seconds=300)
+        start = clock.now
+
+        async def both():
+            await first.drain()
+            while second and not second[0].done():
+                await second[0]
+            await other.drain()  # whatever a handed over and b's first drain left
+
+        asyncio.run(both())
+        numbers = [text.split("Fed cut number ")[1][:3] for _, text in sent]
+        assert len(numbers) == 150 and len(set(numbers)) == 150, "a row was sent twice or not at all"
+        assert numbers == sorted(numbers), "the group's messages went out of order"
+        assert second, "the test never reached the end of a's claim"
+        assert a.stats()["deliveries"] == {"sent": 150}
+    finally:
+        a.close()
+        b.close()

@@ -162,6 +162,7 @@ def test_retry_schedule_and_failure(store):
     store.mark_retry(delivery.id, "Bad Gateway", "2999-01-01T00:00:00+00:00")
     assert store.due_deliveries() == []
     assert store.next_retry_at() == "2999-01-01T00:00:00+00:00"
+    (delivery,) = store.due_deliveries(now="2999-01-01T00:00:00+00:00")  # its retry, claimed again
     store.mark_failed(delivery.id, "gave up")
     assert store.stats()["deliveries"] == {"failed": 1}
 
@@ -273,6 +274,37 @@ def test_claims_of_a_dead_replica_come_back_and_a_living_ones_stay(store_target)
         assert a.release_orphaned_leases(alive_within_seconds=20) == 2  # b went silent: it died
         assert sorted(d.chat_id for d in a.due_deliveries()) == [1, 2]
         assert {row["leased_by"] for row in a.outbox_rows()} == {"a"}
+    finally:
+        a.close()
+        b.close()
+
+
+def test_only_the_holder_of_a_claim_renews_it_or_records_an_outcome(store_target):
+    """A claim that ran out and passed to another replica is that replica's: the first one's
+    marks change nothing and `hold` no longer lists the row."""
+    a, b = open_store(store_target, replica="a"), open_store(store_target, replica="b")
+    try:
+        a.upsert_chat(1)
+        a.subscribe(1, ["rates"])
+        a.record_signals([signal()])
+        start = datetime.now(timezone.utc) + timedelta(seconds=1)
+        (claimed,) = a.due_deliveries(now=start.isoformat(), lease_seconds=300)
+        assert a.hold([claimed.id], now=(start + timedelta(seconds=200)).isoformat()) == {claimed.id}
+        assert b.due_deliveries(now=(start + timedelta(seconds=400)).isoformat()) == []  # renewed: still a's
+        later = start + timedelta(seconds=600)
+        (taken,) = b.due_deliveries(now=later.isoformat())  # a's renewed claim ran out too: b takes it
+        assert taken.id == claimed.id
+        assert a.hold([claimed.id], now=later.isoformat()) == set()
+        assert a.mark_part_sent(claimed.id, 1) is False
+        assert a.mark_retry(claimed.id, "502", later.isoformat()) is False
+        assert a.mark_failed(claimed.id, "refused") is False
+        assert a.mark_expired(claimed.id, "old") is False
+        assert a.mark_sent(claimed.id) is False
+        assert a.release_leases([claimed.id]) == 0
+        (row,) = a.outbox_rows()
+        assert (row["status"], row["leased_by"], row["attempts"], row["parts_sent"]) == ("pending", "b", 0, 0)
+        assert b.mark_sent(taken.id) is True
+        assert a.stats()["deliveries"] == {"sent": 1}
     finally:
         a.close()
         b.close()

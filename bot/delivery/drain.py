@@ -1,8 +1,15 @@
-"""Draining the outbox: every pending delivery sent once, within Telegram's limits, nothing lost.
+"""Draining the outbox: every pending delivery sent within Telegram's limits, nothing lost.
 
 Sending sits behind the small `Sender` seam (like an httpx transport): the Telegram sender maps
 python-telegram-bot's errors onto the outcome classes below, and tests use a fake. This module is
 the one place that decides what an answer leads to; README's delivery table says the same.
+
+The promise, kept here and nowhere else: each part of a delivery reaches its chat once, except
+when Telegram's answer to a send is lost (`Ambiguous`): then it is sent again, at most
+`lost_answer_retries` more times, so one part reaches a chat at most three times by default.
+Only the replica that holds a row's claim sends it and records its outcome: a claim lasts
+`lease_seconds` and is renewed right before each send, and a row whose claim ran out and passed
+to another replica is left to that replica (`Store.hold`).
 
 What Telegram answered decides, never what we hoped: only Telegram's own JSON saying `ok` counts
 as sent. An alert is worth sending for a while (`worth_sending`, default 24 hours after the close of
@@ -94,6 +101,7 @@ class DrainReport:
     deactivated_chats: int = 0
     ambiguous: int = 0
     unreachable: int = 0
+    handed_over: int = 0  # rows whose claim another replica holds now: left to it, not sent from here
     errors: list[str] = field(default_factory=list)
     expired_sessions: set[str] = field(default_factory=set)
 
@@ -119,6 +127,8 @@ class Deliverer:
         composer: Composer | None = None,
         clock: Callable[[], datetime] | None = None,
         lost_answer_retries: int = 2,
+        lease_seconds: float = 300.0,
+        claim_limit: int = 1000,
     ) -> None:
         self.store = store
         self.sender = sender
@@ -129,6 +139,8 @@ class Deliverer:
         self.concurrency = concurrency
         self.clock = clock or (lambda: datetime.now(timezone.utc))
         self.lost_answer_retries = lost_answer_retries
+        self.lease_seconds = lease_seconds
+        self.claim_limit = claim_limit
         self._stopping = False
         self._lock = asyncio.Lock()
 
@@ -145,8 +157,8 @@ class Deliverer:
         report = DrainReport()
         async with self._lock:
             while not self._stopping:
-                due = await asyncio.to_thread(self.store.due_deliveries, self._now().isoformat(timespec="microseconds"),
-                                              1000)
+                due = await asyncio.to_thread(self.store.due_deliveries, self._stamp(), self.claim_limit,
+                                              self.lease_seconds)
                 if not due:
                     break
                 by_chat: dict[int, list[Delivery]] = defaultdict(list)
@@ -161,16 +173,27 @@ class Deliverer:
     async def _send_chat(self, deliveries: list[Delivery], gate: asyncio.Semaphore, report: DrainReport) -> bool:
         """One chat's deliveries in order; stops at the first that cannot go out now.
 
-        The rows after it were claimed with it: their claim is released, so they wait behind it
-        (in order) rather than for the claim to run out.
+        Before each, the claim on it and on the chat's rows after it is renewed: a row no longer
+        held (its claim ran out and another replica took it) ends this chat's turn here, so the
+        holder sends it and what follows, in order. The rows after a stop were claimed with it:
+        their claim is released, so they wait behind it rather than for the claim to run out.
         """
         progressed = False
         async with gate:
             for position, delivery in enumerate(deliveries):
-                outcome = False if self._stopping else await self._attempt(delivery, report)
+                rest = [d.id for d in deliveries[position + 1:]]
+                outcome = False
+                if not self._stopping:
+                    held = await asyncio.to_thread(self.store.hold, [delivery.id, *rest], self._stamp(),
+                                                   self.lease_seconds)
+                    if delivery.id in held:
+                        outcome = await self._attempt(delivery, report)
+                    else:
+                        report.handed_over += 1
+                        log.info("delivery %s to chat %s is held by another replica now: left to it", delivery.id,
+                                 delivery.chat_id)
                 progressed = progressed or outcome
                 if not outcome:
-                    rest = [d.id for d in deliveries[position + 1:]]
                     if rest:
                         await asyncio.to_thread(self.store.release_leases, rest)
                     break
@@ -197,8 +220,12 @@ class Deliverer:
                         raise
                     unconfirmed = f"unconfirmed: {lost_answers + 1} answers lost after sending ({unclear})"
                 sent_parts, lost_answers = number + 1, 0
-                if sent_parts < len(parts):
-                    await asyncio.to_thread(self.store.mark_part_sent, delivery.id, sent_parts)
+                if sent_parts < len(parts) and not await asyncio.to_thread(self.store.mark_part_sent, delivery.id,
+                                                                            sent_parts):
+                    report.handed_over += 1
+                    log.warning("delivery %s lost its claim after part %s of %s: its holder sends the rest",
+                                delivery.id, sent_parts, len(parts))
+                    return False
         except RateLimited as limited:
             return await self._retry(delivery, str(limited), limited.seconds, report, count=False)
         except ChatGone as gone:
@@ -248,8 +275,9 @@ class Deliverer:
             await self._expire(delivery, reason, report)
             return True
         report.retried += 1
-        await asyncio.to_thread(self.store.mark_retry, delivery.id, reason, at.isoformat(timespec="microseconds"),
-                                count, ambiguous)
+        if not await asyncio.to_thread(self.store.mark_retry, delivery.id, reason,
+                                       at.isoformat(timespec="microseconds"), count, ambiguous):
+            log.info("delivery %s changed hands before its retry was recorded: its holder retries it", delivery.id)
         return False
 
     async def _mark_sent(self, delivery: Delivery, report: DrainReport, note: str | None = None) -> None:
@@ -259,17 +287,22 @@ class Deliverer:
             log.debug("delivery %s was no longer pending", delivery.id)
 
     async def _fail(self, delivery: Delivery, chat_id: int, reason: str, report: DrainReport) -> None:
+        if not await asyncio.to_thread(self.store.mark_failed, delivery.id, reason):
+            return  # settled or handed over meanwhile: its holder's outcome stands
         report.failed += 1
         report.errors.append(f"chat {chat_id}: {reason}")
-        await asyncio.to_thread(self.store.mark_failed, delivery.id, reason)
         log.error("delivery %s to chat %s failed: %s", delivery.id, chat_id, reason)
 
     async def _expire(self, delivery: Delivery, reason: str, report: DrainReport) -> None:
+        if not await asyncio.to_thread(self.store.mark_expired, delivery.id, f"expired: {reason}"):
+            return
         report.expired += 1
         report.expired_sessions.add(delivery.signal.date)
-        await asyncio.to_thread(self.store.mark_expired, delivery.id, f"expired: {reason}")
         log.warning("delivery %s to chat %s expired (%s of %s, no longer news): %s", delivery.id, delivery.chat_id,
                     delivery.signal.key, delivery.signal.date, reason)
 
     def _now(self) -> datetime:
         return self.clock()
+
+    def _stamp(self) -> str:
+        return self._now().isoformat(timespec="microseconds")

@@ -211,10 +211,29 @@ class SqlStore:
     def _before_claim(self, db: Database) -> None:
         """What an engine does first in a claim's transaction."""
 
+    def hold(self, ids: Iterable[int], now: str | None = None, lease_seconds: float = 300.0) -> set[int]:
+        """Renew this replica's claim on `ids` and say which it still holds.
+
+        A drain asks right before each send: a row whose lease ran out and passed to another
+        replica (or was released as orphaned) is not in the answer, and is not sent from here.
+        """
+        wanted = list(ids)
+        if not wanted:
+            return set()
+        now = now or utc_now()
+        lease = (datetime.fromisoformat(now) + timedelta(seconds=lease_seconds)).isoformat(timespec="microseconds")
+        marks = ",".join("?" for _ in wanted)
+        with self.db.transaction() as db:
+            db.execute(f"UPDATE outbox SET lease_until = ? WHERE id IN ({marks}) AND status = 'pending' "
+                       "AND leased_by = ? AND lease_until IS NOT NULL", [lease, *wanted, self.replica])
+            rows = db.query(f"SELECT id FROM outbox WHERE id IN ({marks}) AND status = 'pending' AND leased_by = ? "
+                            "AND lease_until = ?", [*wanted, self.replica, lease])
+        return {int(row["id"]) for row in rows}
+
     def release_leases(self, ids: Iterable[int]) -> int:
         """Claims a drain gave up (it stopped before sending them): due again at once."""
         return self.db.executemany("UPDATE outbox SET lease_until = NULL, leased_by = NULL WHERE id = ? "
-                                   "AND status = 'pending'", [(i,) for i in ids])
+                                   "AND status = 'pending' AND leased_by = ?", [(i, self.replica) for i in ids])
 
     def release_orphaned_leases(self, alive_within_seconds: float = 20.0, at_start: bool = True) -> int:
         """Claims held by no living replica (it was killed): due again.
@@ -233,32 +252,35 @@ class SqlStore:
     def next_retry_at(self) -> str | None:
         return self.db.execute("SELECT MIN(next_attempt_at) AS at FROM outbox WHERE status = 'pending'").rows[0]["at"]
 
-    # Each mark changes only a row that is still pending: two drains (or a drain and /unsubscribe)
-    # can never turn a sent or cancelled row back, nor send it twice.
+    # An outcome is recorded only by the replica that holds the row's claim, and only while the row
+    # is pending: two drains (or a drain and /unsubscribe) never turn a settled row back, and a
+    # replica whose claim passed to another records nothing over it.
+    _HELD = "WHERE id = ? AND status = 'pending' AND leased_by = ?"
 
     def mark_sent(self, delivery_id: int, note: str | None = None) -> bool:
         return self.db.execute("UPDATE outbox SET status = 'sent', attempts = attempts + 1, sent_at = ?, "
-                               "last_error = ?, lease_until = NULL WHERE id = ? AND status = 'pending'",
-                               [utc_now(), note, delivery_id]).rowcount == 1
+                               f"last_error = ?, lease_until = NULL {self._HELD}",
+                               [utc_now(), note, delivery_id, self.replica]).rowcount == 1
 
-    def mark_part_sent(self, delivery_id: int, parts_sent: int) -> None:
-        self.db.execute("UPDATE outbox SET parts_sent = ?, ambiguous = 0 WHERE id = ? AND status = 'pending'",
-                        [parts_sent, delivery_id])
+    def mark_part_sent(self, delivery_id: int, parts_sent: int) -> bool:
+        return self.db.execute(f"UPDATE outbox SET parts_sent = ?, ambiguous = 0 {self._HELD}",
+                               [parts_sent, delivery_id, self.replica]).rowcount == 1
 
     def mark_retry(self, delivery_id: int, error: str, next_attempt_at: str, count_attempt: bool = True,
-                   ambiguous: bool = False) -> None:
-        self.db.execute("UPDATE outbox SET attempts = attempts + ?, last_error = ?, next_attempt_at = ?, "
-                        "ambiguous = ambiguous + ?, lease_until = NULL WHERE id = ? AND status = 'pending'",
-                        [1 if count_attempt else 0, error, next_attempt_at, 1 if ambiguous else 0, delivery_id])
+                   ambiguous: bool = False) -> bool:
+        return self.db.execute("UPDATE outbox SET attempts = attempts + ?, last_error = ?, next_attempt_at = ?, "
+                               f"ambiguous = ambiguous + ?, lease_until = NULL, leased_by = NULL {self._HELD}",
+                               [1 if count_attempt else 0, error, next_attempt_at, 1 if ambiguous else 0,
+                                delivery_id, self.replica]).rowcount == 1
 
-    def mark_failed(self, delivery_id: int, error: str) -> None:
-        self.db.execute("UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ? "
-                        "WHERE id = ? AND status = 'pending'", [error, delivery_id])
+    def mark_failed(self, delivery_id: int, error: str) -> bool:
+        return self.db.execute("UPDATE outbox SET status = 'failed', attempts = attempts + 1, last_error = ?, "
+                               f"lease_until = NULL {self._HELD}", [error, delivery_id, self.replica]).rowcount == 1
 
-    def mark_expired(self, delivery_id: int, reason: str) -> None:
+    def mark_expired(self, delivery_id: int, reason: str) -> bool:
         """No longer news: the alert's window passed while Telegram could not take it."""
-        self.db.execute("UPDATE outbox SET status = 'expired', last_error = ?, lease_until = NULL "
-                        "WHERE id = ? AND status = 'pending'", [reason, delivery_id])
+        return self.db.execute(f"UPDATE outbox SET status = 'expired', last_error = ?, lease_until = NULL {self._HELD}",
+                               [reason, delivery_id, self.replica]).rowcount == 1
 
     def oldest_waiting(self) -> str | None:
         """When the oldest pending delivery was queued (None when nothing waits)."""
