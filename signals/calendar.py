@@ -7,6 +7,8 @@ within the span of the data.
 
 from __future__ import annotations
 
+from typing import Any
+
 import warnings
 from functools import lru_cache
 
@@ -18,7 +20,7 @@ FIRST_YEAR = 1985  # the earliest history the engine reads: index history from 1
 
 
 @lru_cache(maxsize=2)
-def exchange_calendar(name: str = CALENDAR):  # noqa: ANN201 - exchange_calendars' ExchangeCalendar
+def exchange_calendar(name: str = CALENDAR) -> Any:  # exchange_calendars' ExchangeCalendar (the library is untyped)
     """Built once per process: constructing XNYS takes about 0.15 s."""
     import exchange_calendars
 

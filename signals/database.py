@@ -23,7 +23,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeAlias
+
+if TYPE_CHECKING:  # psycopg is loaded only when a PostgreSQL URL is opened (connect_postgres)
+    import psycopg
+
+    PgConnection: TypeAlias = "psycopg.Connection[dict[str, Any]]"
+    PgCursor: TypeAlias = "psycopg.Cursor[Any]"
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
 
@@ -88,7 +94,7 @@ class Database:
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         return self.execute(sql, params).rows
 
-    def tuples(self, sql: str, params: Sequence[Any] = ()) -> list[tuple]:
+    def tuples(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         """Rows as plain tuples: for the price cache's hundreds of thousands of bars."""
         with self._lock:
             return self._tuples(sql, params)
@@ -157,7 +163,7 @@ class Database:
     def _execute(self, sql: str, params: Sequence[Any]) -> Result:
         raise NotImplementedError
 
-    def _tuples(self, sql: str, params: Sequence[Any]) -> list[tuple]:
+    def _tuples(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         raise NotImplementedError
 
     def _executemany(self, sql: str, rows: list[Sequence[Any]]) -> int:
@@ -208,7 +214,7 @@ class SqliteDatabase(Database):
         rows = [dict(row) for row in cursor.fetchall()] if cursor.description else []
         return Result(cursor.rowcount, rows)
 
-    def _tuples(self, sql: str, params: Sequence[Any]) -> list[tuple]:
+    def _tuples(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         return [tuple(row) for row in self.connection.execute(sql, list(params)).fetchall()]
 
     def _executemany(self, sql: str, rows: list[Sequence[Any]]) -> int:
@@ -274,7 +280,7 @@ def _connect_private(path: Path) -> sqlite3.Connection:
 
 # A lost server must be noticed in seconds, not at the kernel's two-hour keepalive default: the
 # leader's lock lives on its connection (bot/runtime/leadership.py), and a standby waits on that.
-KEEPALIVE = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3,
+KEEPALIVE: dict[str, Any] = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2, "keepalives_count": 3,
              "tcp_user_timeout": 10_000, "connect_timeout": 10}
 MIGRATION_LOCK = 0x726F7461  # "rota": the advisory lock migrations of one database take in turn
 
@@ -297,7 +303,7 @@ class PostgresDatabase(Database):
             rows = list(cursor.fetchall()) if cursor.description else []
             return Result(cursor.rowcount, rows)
 
-    def _tuples(self, sql: str, params: Sequence[Any]) -> list[tuple]:
+    def _tuples(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         from psycopg.rows import tuple_row
 
         with self._live().cursor(row_factory=tuple_row) as cursor:
@@ -311,7 +317,7 @@ class PostgresDatabase(Database):
             cursor.executemany(_pg(sql), rows)
             return cursor.rowcount
 
-    def _live(self):  # noqa: ANN202
+    def _live(self) -> PgConnection:
         """The connection; outside a transaction a broken one (the server restarted) is replaced once."""
         if self.connection.broken and not self._depth:
             self.connection = connect_postgres(self.url, self._application_name)
@@ -346,7 +352,8 @@ class PostgresDatabase(Database):
             self.connection.close()
 
 
-def connect_postgres(url: str, application_name: str = "rotation-bot"):  # noqa: ANN201 (psycopg is optional)
+def connect_postgres(url: str, application_name: str = "rotation-bot") -> PgConnection:
+    """psycopg is imported here, not at the top: a bot on a SQLite file never loads it."""
     import psycopg
     from psycopg.rows import dict_row
 
@@ -354,7 +361,7 @@ def connect_postgres(url: str, application_name: str = "rotation-bot"):  # noqa:
                            **KEEPALIVE)
 
 
-def _run(cursor, sql: str, params: Sequence[Any]) -> None:  # noqa: ANN001
+def _run(cursor: PgCursor, sql: str, params: Sequence[Any]) -> None:
     if params:
         cursor.execute(_pg(sql), list(params))
     else:

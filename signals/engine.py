@@ -46,7 +46,7 @@ class MetricsEngine:
                                       sectors=universe_sectors(data, universe)[1])
             known = fresh if known is None else pd.concat([known, fresh])
             self._aggregates[universe] = known
-        return known.iloc[:sessions]  # type: ignore[union-attr]
+        return known.iloc[:sessions]  # type: ignore[union-attr]  # the loop above computed it when it was None
 
     def state(self) -> dict[str, pd.DataFrame]:
         """What the engine knows, to be saved beside the data it was computed from."""

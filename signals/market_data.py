@@ -83,7 +83,7 @@ class MarketData:
 
     @property
     def sessions(self) -> pd.DatetimeIndex:
-        return self.close.index  # type: ignore[return-value]
+        return self.close.index
 
     @property
     def last_session(self) -> pd.Timestamp:
@@ -175,14 +175,14 @@ class MarketData:
         whole history and its slices share it."""
         if "first_close" not in self.shared:
             self.shared["first_close"] = _first_closes(self.close)
-        return self.shared["first_close"]  # type: ignore[return-value]
+        return self.shared["first_close"]  # type: ignore[return-value]  # put there by the line above
 
     @property
     def shared(self) -> dict[object, object]:
         """A cache for what depends on the loaded history's lists, not on its bars (shared by `as_of` slices)."""
         if self._shared is None:
             object.__setattr__(self, "_shared", {})
-        return self._shared  # type: ignore[return-value]
+        return self._shared  # type: ignore[return-value]  # set just above (a frozen dataclass's lazy field)
 
 
 def _first_closes(close: pd.DataFrame) -> dict[str, int]:

@@ -123,7 +123,7 @@ def judge(by_key: dict[str, dict[str, Any]], starts: Mapping[str, Sequence[int]]
             tests[(key, horizon)] = Test(key, horizon, picks, p)
             by_key[key][f"p_{horizon}d"] = None if p is None else round(p, 4)
     made = {name: test.p for name, test in tests.items() if test.p is not None}
-    adjusted = holm(made)  # type: ignore[arg-type]  # None filtered out above
+    adjusted = holm(made)  # None filtered out above
     bounds = {horizon: era_bounds(series, first, sessions) for horizon, series in forward.items()}
     longest = max(forward) if forward else 0
     for key, entry in by_key.items():

@@ -13,6 +13,10 @@ Telegram counts once: each paces at its share (`share`), the rates over the repl
 
 from __future__ import annotations
 
+from telegram._utils.defaultvalue import DEFAULT_NONE
+from telegram._utils.types import ODVInput
+from telegram.request import RequestData
+
 import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -64,7 +68,12 @@ class PacedRequest(TelegramRequest):
         if self.paid is not None:
             self.paid.share(replicas)
 
-    async def do_request(self, url: str, method: str, request_data: Any = None, **kwargs: Any) -> tuple[int, bytes]:
+    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
+                         read_timeout: ODVInput[float] = DEFAULT_NONE, write_timeout: ODVInput[float] = DEFAULT_NONE,
+                         connect_timeout: ODVInput[float] = DEFAULT_NONE, pool_timeout: ODVInput[float] = DEFAULT_NONE,
+                         ) -> tuple[int, bytes]:
+        kwargs = {"read_timeout": read_timeout, "write_timeout": write_timeout, "connect_timeout": connect_timeout,
+                  "pool_timeout": pool_timeout}
         if url.rsplit("/", 1)[-1].startswith("send"):
             await (self.paid if self.paid is not None and is_paid(request_data) else self.free).wait()
         return await super().do_request(url, method, request_data, **kwargs)

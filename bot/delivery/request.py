@@ -16,11 +16,14 @@ holding a paid broadcast's 200 connections spends its time scanning: measured at
 
 from __future__ import annotations
 
+from telegram._utils.defaultvalue import DEFAULT_NONE
+from telegram._utils.types import ODVInput
+from telegram.request import RequestData
+
 import asyncio
 import json
 import math
 import time
-from typing import Any
 
 import httpx
 from telegram.error import TelegramError
@@ -71,7 +74,12 @@ class TelegramRequest(BaseRequest):
     async def shutdown(self) -> None:
         await asyncio.gather(*(pool.shutdown() for pool in self._pools))
 
-    async def do_request(self, url: str, method: str, request_data: Any = None, **kwargs: Any) -> tuple[int, bytes]:
+    async def do_request(self, url: str, method: str, request_data: RequestData | None = None,
+                         read_timeout: ODVInput[float] = DEFAULT_NONE, write_timeout: ODVInput[float] = DEFAULT_NONE,
+                         connect_timeout: ODVInput[float] = DEFAULT_NONE, pool_timeout: ODVInput[float] = DEFAULT_NONE,
+                         ) -> tuple[int, bytes]:
+        kwargs = {"read_timeout": read_timeout, "write_timeout": write_timeout, "connect_timeout": connect_timeout,
+                  "pool_timeout": pool_timeout}
         self.last_started = time.monotonic()
         self.in_flight += 1
         chosen = min(range(len(self._pools)), key=self._busy.__getitem__)  # the pool with the fewest in flight

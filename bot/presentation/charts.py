@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Sequence
 
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -65,11 +66,11 @@ def _date_axis(axes: Axes) -> None:
     from matplotlib.ticker import Formatter
 
     class MonthsWithYears(Formatter):
-        def format_ticks(self, values):  # noqa: ANN001, ANN202
+        def format_ticks(self, values: Sequence[float]) -> list[str]:
             dates = [mdates.num2date(value) for value in values]
             return [f"{d:%b}\n{d:%Y}" if i == 0 or d.month == 1 else f"{d:%b}" for i, d in enumerate(dates)]
 
-        def __call__(self, x, pos=None):  # noqa: ANN001, ANN204
+        def __call__(self, x: float, pos: int | None = None) -> str:
             return f"{mdates.num2date(x):%b %Y}"
 
     first, last = (mdates.num2date(x) for x in axes.get_xlim())

@@ -8,6 +8,8 @@ functions here take a chat id that has already been allowed.
 
 from __future__ import annotations
 
+from typing import Any
+
 from dataclasses import dataclass
 
 from bot.presentation.custom_alert_rules import MAX_ALERTS, OPERATORS, holds, metric_paths, parse_number, shown
@@ -75,7 +77,7 @@ def set_timezone(store: Store, chat_id: int, text: str) -> Change:
     return Change(True, f"Time zone: {name}.{quiet}")
 
 
-def add_alert(store: Store, chat_id: int, snapshot: dict, path: str, op: str, threshold: float) -> Change:
+def add_alert(store: Store, chat_id: int, snapshot: dict[str, Any], path: str, op: str, threshold: float) -> Change:
     """A path known to `snapshot` and a valid operator are the caller's to check (their words differ:
     the command suggests close paths, the page offers a list)."""
     alert_id = store.add_custom_alert(chat_id, path, op, threshold, MAX_ALERTS)
@@ -92,7 +94,7 @@ def add_alert(store: Store, chat_id: int, snapshot: dict, path: str, op: str, th
     return Change(True, f"Alert #{alert_id}: <code>{path}</code> {op} {threshold:g}.{note}")
 
 
-def alert_problem(snapshot: dict, path: str, op: str, threshold: str) -> str | None:
+def alert_problem(snapshot: dict[str, Any], path: str, op: str, threshold: str) -> str | None:
     """Why (path, op, threshold) cannot be an alert; None when it can."""
     if path not in metric_paths(snapshot):
         return f"unknown metric path {path!r}"
@@ -109,6 +111,6 @@ def delete_alert(store: Store, chat_id: int, alert_id: int) -> Change:
     return Change(False, f"This chat has no alert #{alert_id}. /alerts lists its alerts.")
 
 
-def chat_controls(store: Store, chat_id: int) -> tuple[ChatSettings, set[str], list[dict]]:
+def chat_controls(store: Store, chat_id: int) -> tuple[ChatSettings, set[str], list[dict[str, Any]]]:
     """What the controls show: settings, topics, own alerts."""
     return store.chat_settings(chat_id), store.subscriptions(chat_id), store.custom_alerts(chat_id)

@@ -29,7 +29,7 @@ def signal_message(signal: Signal) -> str:
     topic = TOPIC_BY_NAME.get(signal.type)
     label = topic.label if topic else "Your alert" if signal.type == "custom" else signal.type
     edge = "started" if signal.direction == "start" else "ended"
-    record = signal.detail.get("record") if isinstance(signal.detail, dict) else None
+    record = signal.detail.get("record")
     return (f"{_ICONS.get(signal.direction, '')} <b>{escape(label)}</b> \u00b7 {edge}\n"
             f"{escape(signal.title)}\n"
             + (f"\U0001F4CA {escape(str(record))}\n" if record else "")
@@ -58,7 +58,7 @@ def picture_lines(snapshot: dict[str, Any]) -> list[str]:
 
 def digest_message(digest: Signal, topics: set[str]) -> str:
     """A session's digest for one chat: the day's picture, then the new signals of its topics."""
-    detail = digest.detail if isinstance(digest.detail, dict) else {}
+    detail = digest.detail
     lines = [f"\U0001F4F0 <b>Daily digest</b> \u00b7 {escape(digest.date)} close"]
     for line in detail.get("picture", []):
         lines.append(f"\u2022 {escape(str(line))}")
@@ -89,7 +89,7 @@ def history_message(signals: list[Signal], records: dict[str, str], active: dict
             state = " \u00b7 active"
         else:
             state = ""
-        if isinstance(signal.detail, dict) and signal.detail.get("found_at_start"):
+        if signal.detail.get("found_at_start"):
             state += " \u00b7 from history"  # found when the bot first started: never alerted
         lines.append(f"{escape(signal.date)} {_ICONS.get(signal.direction, '')} {escape(headline(signal.title))}"
                      f"{state}")

@@ -26,9 +26,9 @@ def metrics_text(snapshot: dict[str, Any], constituents: int | None = None) -> s
     lines += ["", f"{'Breadth':<{width + 2}}  " + "  ".join(f"{UNIVERSE_LABELS.get(u, u):>12}" for u in universes)]
     for row in UNIVERSE_ROWS:
         # no members: their counts are unknown, not zero
-        cells = ["n/a" if row.columns[0] in MEMBER_COUNTS and not values.get("members") else row.cell(values)
+        shown = ["n/a" if row.columns[0] in MEMBER_COUNTS and not values.get("members") else row.cell(values)
                  for values in universes.values()]
-        lines.append(f"  {row.label:<{width}}  " + "  ".join(f"{cell:>12}" for cell in cells))
+        lines.append(f"  {row.label:<{width}}  " + "  ".join(f"{cell:>12}" for cell in shown))
     for name, cells in groups.items():
         if not cells:
             continue

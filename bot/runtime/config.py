@@ -56,7 +56,7 @@ class AppConfig(BaseSettings):
     @classmethod
     def _blank_is_default(cls, value: Any, info: ValidationInfo) -> Any:
         """`DATABASE_PATH=` (as `.env.example` has it) means the default, never "the current folder"."""
-        if isinstance(value, str) and not value.strip():
+        if isinstance(value, str) and not value.strip() and info.field_name is not None:
             return cls.model_fields[info.field_name].get_default(call_default_factory=True)
         return value
 

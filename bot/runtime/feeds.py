@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
@@ -57,7 +57,7 @@ class FolderFeed:
     def __init__(self, folder: Path, cache_dir: Path | None = None) -> None:
         self.folder = folder
         self.cache_dir = cache_dir
-        self._loaded: tuple[object, MarketData] | None = None
+        self._loaded: tuple[dict[str, Any], MarketData] | None = None
         self._saved_rows: dict[str, int] = {}
 
     def update(self, expected_session: str | None, progress: Progress | None = None) -> FeedUpdate:
@@ -211,7 +211,7 @@ class LiveFeed:
         return lines
 
 
-def _rows(state: dict) -> dict[str, int]:
+def _rows(state: dict[str, Any]) -> dict[str, int]:
     return {name: len(frame) for name, frame in state.items()}
 
 

@@ -11,9 +11,12 @@ that cannot is no leader: it stops polling before the server can have handed the
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from signals.database import connect_postgres, redact_url
+
+if TYPE_CHECKING:
+    from signals.database import PgConnection
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +41,7 @@ class AdvisoryLock:
         self._url = url
         self._replica = replica
         self._key = key
-        self._connection = None
+        self._connection: PgConnection | None = None
         self._held = False
 
     def try_lead(self) -> bool:
@@ -52,7 +55,7 @@ class AdvisoryLock:
             log.warning("cannot reach the database %s to ask for the lead: %s", redact_url(self._url), exc)
             self._drop()
             return False
-        self._held = bool(row["held"])
+        self._held = row is not None and bool(row["held"])
         return self._held
 
     def still_leading(self) -> bool:

@@ -24,6 +24,7 @@ from bot.runtime.leadership import LEADERSHIP_POLL_SECONDS, AdvisoryLock, Leader
 from bot.runtime.runner import begin_beats, webhook_arguments
 from bot.runtime.services import Services
 from bot.storage import Replica
+from bot.telegram.chat_io import BotApplication
 from signals.errors import RotationError
 
 log = logging.getLogger(__name__)
@@ -162,7 +163,7 @@ async def _still_leading(lock: Leadership) -> bool:
         return False
 
 
-async def _start_webhook(application, config: AppConfig) -> None:  # noqa: ANN001
+async def _start_webhook(application: BotApplication, config: AppConfig) -> None:
     """Telegram posts updates to TELEGRAM_WEBHOOK_URL; each replica listens behind it (a load balancer's)."""
     assert application.updater is not None
     await application.updater.start_webhook(bootstrap_retries=-1, **webhook_arguments(config))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import asyncio
 import logging
 import signal
+from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import nullcontext
 from datetime import datetime, timezone
 
@@ -17,8 +20,11 @@ from bot.runtime.feeds import DataFeed, data_feed
 from bot.runtime.services import Services
 from bot.storage import damage_line, open_store
 from bot.runtime.tick import TickResult
+from bot.telegram.chat_io import BotApplication
 from signals.errors import Cancelled, RotationError
 from signals.settings import load_detector_settings
+
+AppHook = Callable[[BotApplication], Coroutine[Any, Any, None]]  # a post_init or post_shutdown
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +80,7 @@ def run_bot(config: AppConfig) -> int:
             # Telegram answered a moment ago; if it blinks now, PTB retries its own start-up too.
             # SIGINT/SIGTERM: the deliverer stops starting sends first, so the stop does not wait for
             # a drain of thousands of messages (what is left goes out at the next start).
+            assert application.post_init is not None, "build_application sets the start hook"
             application.post_init = _with_stop_signals(application.post_init, services)
             if config.telegram_webhook_url:
                 application.run_webhook(stop_signals=None, close_loop=True, bootstrap_retries=-1,
@@ -87,7 +94,7 @@ def run_bot(config: AppConfig) -> int:
             services.close()
 
 
-def webhook_arguments(config: AppConfig) -> dict:
+def webhook_arguments(config: AppConfig) -> dict[str, Any]:
     """Where PTB's webhook server listens and what it tells Telegram (TELEGRAM_WEBHOOK_*)."""
     from urllib.parse import urlsplit
 
@@ -110,7 +117,7 @@ STARTUP_BACKOFF_CAP_SECONDS = 60.0
 HEARTBEAT_SECONDS = 30.0
 
 
-async def wait_for_telegram(config: AppConfig, sleep=asyncio.sleep) -> None:  # noqa: ANN001
+async def wait_for_telegram(config: AppConfig, sleep: Callable[[float], Awaitable[object]] = asyncio.sleep) -> None:
     """Ask Telegram who the bot is until it answers: capped backoff, one log line per attempt.
 
     A network error or an unreadable answer is retried (a restart during a Telegram hiccup must
@@ -139,8 +146,8 @@ async def wait_for_telegram(config: AppConfig, sleep=asyncio.sleep) -> None:  # 
         delay = min(STARTUP_BACKOFF_CAP_SECONDS, delay * 2)
 
 
-def _with_stop_signals(post_init, services: Services):  # noqa: ANN001, ANN202
-    async def install(application) -> None:  # noqa: ANN001
+def _with_stop_signals(post_init: AppHook, services: Services) -> AppHook:
+    async def install(application: BotApplication) -> None:
         def stop() -> None:
             log.info("stopping: finishing the sends in flight")
             services.feed.cancel()  # a refresh in progress stops at its next batch
@@ -148,7 +155,7 @@ def _with_stop_signals(post_init, services: Services):  # noqa: ANN001, ANN202
                 services.deliverer.stop()
             stopping.append(asyncio.ensure_future(_stop_polling_then_run(application)))
 
-        stopping: list[asyncio.Future] = []  # holds the stop task: the loop keeps only weak references
+        stopping: list[asyncio.Future[None]] = []  # holds the stop task: the loop keeps only weak references
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop)
@@ -158,7 +165,7 @@ def _with_stop_signals(post_init, services: Services):  # noqa: ANN001, ANN202
     return install
 
 
-async def _stop_polling_then_run(application) -> None:  # noqa: ANN001
+async def _stop_polling_then_run(application: BotApplication) -> None:
     """Polling first, here, where a loop that died of a rejected token cannot turn the stop into a
     traceback; then the Application (run_polling's own stop then finds the Updater stopped)."""
     from telegram.error import TelegramError
@@ -172,7 +179,7 @@ async def _stop_polling_then_run(application) -> None:  # noqa: ANN001
     application.stop_running()
 
 
-async def _until_stopped(waiting) -> bool:  # noqa: ANN001
+async def _until_stopped(waiting: Awaitable[object]) -> bool:
     """Run `waiting` unless SIGINT/SIGTERM comes first (then False, and the program ends cleanly)."""
     task = asyncio.ensure_future(waiting)
     loop = asyncio.get_running_loop()

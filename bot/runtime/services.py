@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, TYPE_CHECKING
 
 import asyncio
 from dataclasses import dataclass, field
@@ -35,7 +35,7 @@ class Services:
     deliverer: Deliverer | None  # None: no Telegram; deliveries wait in the outbox for a bot that has one
     feed: DataFeed
     tick_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    engine: MetricsEngine | None = None  # remembers the costly part of history between ticks
+    engine: MetricsEngine = field(init=False)  # remembers the costly part of history between ticks
     latest: Metrics | None = None  # the last tick's metrics, for charts drawn on demand
     chart_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     ticked: asyncio.Event = field(default_factory=asyncio.Event)  # set once a tick has finished
@@ -49,8 +49,7 @@ class Services:
     stop: asyncio.Event | None = None  # a replica's stop (bot/runtime/replica.py); None: run_polling owns the loop
 
     def __post_init__(self) -> None:
-        if self.engine is None:
-            self.engine = MetricsEngine(self.settings)
+        self.engine = MetricsEngine(self.settings)
 
     def is_admin(self, chat_id: int | None) -> bool:
         return chat_id is not None and chat_id in self.config.admin_chat_ids
@@ -106,7 +105,7 @@ class Services:
         when = f"after the {due.session} close, about {human_time(due.at)}" if due else "at the next scheduled run"
         return f"No reading yet: the first is due {when}. /status shows the bot's state."
 
-    async def snapshot(self, wait_seconds: float = 120.0) -> dict | None:
+    async def snapshot(self, wait_seconds: float = 120.0) -> dict[str, Any] | None:
         """The latest stored metrics; right after a start, waits for the first tick rather than say "none yet"."""
         snapshot = await asyncio.to_thread(self.store.latest_snapshot)
         if snapshot is None and not self.ticked.is_set():
@@ -117,7 +116,7 @@ class Services:
             snapshot = await asyncio.to_thread(self.store.latest_snapshot)
         return snapshot
 
-    async def history(self, count: int) -> tuple[list[Signal], dict] | None:
+    async def history(self, count: int) -> tuple[list[Signal], dict[str, Any]] | None:
         """The `count` most recent signals and the snapshot their records come from. Asked right after a
         start it waits for the first tick, as `snapshot` does: the history that tick records (a fresh bot
         finds hundreds of signals in the data) is the answer, not "no signals yet". None: no reading yet."""

@@ -7,6 +7,8 @@ one a crash interrupted, never alerts twice.
 
 from __future__ import annotations
 
+from typing import Any
+
 import logging
 from dataclasses import dataclass, field, replace
 
@@ -139,7 +141,7 @@ def _history_at_first_start(store: Store, evaluation: Evaluation) -> int:
     return found
 
 
-def digest_of(as_of: str, snapshot: dict, new: list[Signal]) -> Signal:
+def digest_of(as_of: str, snapshot: dict[str, Any], new: list[Signal]) -> Signal:
     """The session's digest (one per session: its identity is ("digest", as_of, "start"))."""
     items = [{"type": s.type, "key": s.key, "direction": s.direction, "date": s.date, "title": s.title}
              for s in new]
@@ -154,7 +156,7 @@ def with_record(signal: Signal, records: dict[str, str]) -> Signal:
     return replace(signal, detail={**signal.detail, "record": records[signal.key]})
 
 
-def _catch_up_from(store: Store, data: MarketData, session) -> str | None:
+def _catch_up_from(store: Store, data: MarketData, session: pd.Timestamp) -> str | None:
     last_ok = store.last_run("ok")
     if not last_ok or not last_ok["data_as_of"]:
         return None

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.storage.preferences import ChatSettings
 from bot.storage.migrations import STORE_MIGRATIONS
-from bot.storage.protocol import Delivery, Replica
+from bot.storage.protocol import Delivery, Replica, Store
 from signals.database import Database
 from signals.signal import Signal
 from signals.topics import TOPIC_NAMES
@@ -43,7 +43,7 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
 
 
-class SqlStore:
+class SqlStore(Store):
     """The `Store` (bot/storage/protocol.py) over a `Database`; an engine subclass completes it."""
 
     claim_from = "outbox"  # the FROM of the claim: an engine may name the index that serves it
@@ -328,6 +328,7 @@ class SqlStore:
                 return None
             row = db.execute("INSERT INTO custom_alerts (chat_id, path, op, threshold, created_at) "
                              "VALUES (?, ?, ?, ?, ?) RETURNING id", [chat_id, path, op, threshold, utc_now()]).first()
+            assert row is not None, "INSERT ... RETURNING answers one row"
             return int(row["id"])
 
     def custom_alerts(self, chat_id: int | None = None) -> list[dict[str, Any]]:
@@ -369,6 +370,7 @@ class SqlStore:
     def start_run(self, trigger: str) -> int:
         row = self.db.execute("INSERT INTO runs (started_at, trigger) VALUES (?, ?) RETURNING id",
                               [utc_now(), trigger]).first()
+        assert row is not None, "INSERT ... RETURNING answers one row"
         return int(row["id"])
 
     def finish_run(self, run_id: int, outcome: str, data_as_of: str | None = None, new_signals: int = 0,
@@ -474,7 +476,7 @@ class SqlStore:
         return self.db.integrity()
 
 
-def _signal_row(signal: Signal, now: str) -> tuple:
+def _signal_row(signal: Signal, now: str) -> tuple[Any, ...]:
     return (signal.key, signal.date, signal.direction, signal.type, signal.title,
             json.dumps(signal.detail, sort_keys=True), now)
 

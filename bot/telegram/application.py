@@ -8,7 +8,7 @@ it again every few seconds, so retries and anything left by a restart go out.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Any, TYPE_CHECKING, TypedDict, cast
 
 import asyncio
 import hashlib
@@ -26,7 +26,6 @@ from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Forbidden, NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import (
     AIORateLimiter,
-    Application,
     ApplicationHandlerStop,
     ApplicationBuilder,
     CallbackQueryHandler,
@@ -39,17 +38,18 @@ from telegram.ext import (
 )
 
 from bot.delivery.channels import attach_channels
-from bot.telegram.chat_io import CONTEXT_TYPES, BotContext
+from bot.telegram.chat_io import CONTEXT_TYPES, BotApplication, BotContext, jobs_of, services_of
 from signals.errors import Cancelled
 from bot.telegram.commands import (
     BUTTONS,
     COMMANDS,
     Command,
+    Handler,
     plain_text,
-    reply,
     stale_button,
     unknown_command,
 )
+from bot.telegram.chat_io import reply
 from bot.telegram.inline import inline_query
 from bot.telegram.dashboard import set_menu_button, start_dashboard, stop_dashboard
 from bot.delivery.drain import (
@@ -101,7 +101,7 @@ GROUP_MESSAGES_PER_MINUTE = 20
 class TelegramSender:
     """Delivery's seam onto the Bot API: PTB's errors become the outcomes delivery acts on."""
 
-    def __init__(self, application: Application, paid_broadcast: bool = False) -> None:
+    def __init__(self, application: BotApplication, paid_broadcast: bool = False) -> None:
         self._bot = application.bot
         self._paid = paid_broadcast
         self._uploaded: dict[str, str] = {}  # a chart's digest -> Telegram's file_id: each PNG is uploaded once
@@ -119,7 +119,8 @@ class TelegramSender:
 
     async def _send(self, chat_id: int, part: Part) -> None:
         try:
-            extra: dict = {"allow_paid_broadcast": True} if self._paid and chat_id > 0 else {}  # private chats only
+            # paid broadcast is for private chats only
+            extra: dict[str, Any] = {"allow_paid_broadcast": True} if self._paid and chat_id > 0 else {}
             if part.thread_id is not None:
                 extra["message_thread_id"] = part.thread_id
             if part.photo is None:
@@ -178,10 +179,10 @@ def _retry_seconds(error: RetryAfter) -> float:
         return wait.total_seconds()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return float(error.retry_after)  # type: ignore[arg-type]
+        return float(error.retry_after)  # type: ignore[arg-type]  # an int here: PTB 22 types it int | timedelta
 
 
-def build_application(services: Services) -> Application:
+def build_application(services: Services) -> BotApplication:
     config = services.config
     assert config.telegram_bot_token is not None
     rate = PAID_MESSAGES_PER_SECOND if config.telegram_paid_broadcast else MESSAGES_PER_SECOND
@@ -207,7 +208,8 @@ def build_application(services: Services) -> Application:
     urls = bot_urls(config)
     if urls:
         builder = builder.base_url(urls["base_url"]).base_file_url(urls["base_file_url"])
-    application = builder.build()
+    # PTB's builder types its job queue before context_types() and the rate limiter apply: the cast says what it built
+    application = cast(BotApplication, builder.build())
     application.bot_data.services = services
     services.listening = ListeningWatch(polling, give_up_seconds=config.polling_give_up_seconds)
     composer = AlertComposer(services.store, services.chart)
@@ -219,7 +221,12 @@ def build_application(services: Services) -> Application:
     return application
 
 
-def bot_urls(config: AppConfig) -> dict[str, str]:
+class BotUrls(TypedDict, total=False):
+    base_url: str
+    base_file_url: str
+
+
+def bot_urls(config: AppConfig) -> BotUrls:
     """`base_url` and `base_file_url` of a self-hosted Bot API server (TELEGRAM_API_URL); {} for Telegram's."""
     if not config.telegram_api_url:
         return {}
@@ -227,7 +234,7 @@ def bot_urls(config: AppConfig) -> dict[str, str]:
     return {"base_url": base, "base_file_url": base.removesuffix("/bot") + "/file/bot"}
 
 
-def register_handlers(application: Application, throttle: ChatThrottle) -> None:
+def register_handlers(application: BotApplication, throttle: ChatThrottle) -> None:
     application.bot_data.throttle = throttle
     application.add_handler(TypeHandler(Update, _callback_without_chat), group=-2)
     application.add_handler(TypeHandler(Update, throttle_handler(throttle)), group=-1)
@@ -252,7 +259,7 @@ async def _callback_without_chat(update: Update, context: BotContext) -> None:
         raise ApplicationHandlerStop
 
 
-def _guarded(command: Command):
+def _guarded(command: Command) -> Handler:
     """Admin-only commands answer non-admins with a refusal instead of running."""
     if not command.admin_only:
         return command.handler
@@ -284,21 +291,21 @@ async def on_error(update: object, context: BotContext) -> None:
             log.warning("could not tell the user about the error", exc_info=True)
 
 
-async def _post_init(application: Application) -> None:
+async def _post_init(application: BotApplication) -> None:
     """One bot on a file: it leads from the start (run_polling polls)."""
-    services = application.bot_data.services
+    services = services_of(application)
     await start_dashboard(application, services)
     schedule_shared_jobs(application, services)
     await take_the_lead(application, services, poll=False)
 
 
-async def _post_shutdown(application: Application) -> None:
-    await stop_dashboard(application.bot_data.services)
+async def _post_shutdown(application: BotApplication) -> None:
+    await stop_dashboard(services_of(application))
 
 
-def schedule_shared_jobs(application: Application, services: Services) -> None:
+def schedule_shared_jobs(application: BotApplication, services: Services) -> None:
     """What every replica does: drain the outbox, beat, check the database."""
-    queue = application.job_queue
+    queue = jobs_of(application)
     for name in (DELIVER_JOB, WATCH_JOB):
         for job in queue.get_jobs_by_name(name):
             job.schedule_removal()
@@ -312,7 +319,7 @@ def schedule_shared_jobs(application: Application, services: Services) -> None:
                             name=INTEGRITY_JOB)
 
 
-async def take_the_lead(application: Application, services: Services, poll: bool) -> None:
+async def take_the_lead(application: BotApplication, services: Services, poll: bool) -> None:
     """What only the leader does: commands and channels set up, the schedule, and (`poll`) polling.
 
     A leader that takes over from a dead one first gives back the claims nobody alive holds and
@@ -338,7 +345,7 @@ async def give_back_orphaned_claims(services: Services) -> None:
         log.warning("%d deliveries were claimed by a replica that stopped; they go out again now", released)
 
 
-async def register_commands(application: Application, services: Services) -> None:
+async def register_commands(application: BotApplication, services: Services) -> None:
     public = [BotCommand(c.name, c.help) for c in COMMANDS if not c.admin_only]
     everything = [BotCommand(c.name, c.help) for c in COMMANDS]
     await application.bot.set_my_commands(public, scope=BotCommandScopeDefault())
@@ -350,9 +357,9 @@ async def register_commands(application: Application, services: Services) -> Non
     await set_menu_button(application.bot, services.config)
 
 
-def schedule_evaluation(application: Application, services: Services, catch_up: bool) -> None:
+def schedule_evaluation(application: BotApplication, services: Services, catch_up: bool) -> None:
     """At most one evaluation job: now, when a closed session is unevaluated (`catch_up`), else the next."""
-    queue = application.job_queue
+    queue = jobs_of(application)
     for job in queue.get_jobs_by_name(EVALUATE_JOB):
         job.schedule_removal()
     now = datetime.now(timezone.utc)
@@ -373,12 +380,12 @@ def needs_catch_up(services: Services, now: datetime) -> bool:
     return due is not None and last_ok["data_as_of"] < due.session
 
 
-def schedule_next_evaluation(application: Application, services: Services) -> None:
+def schedule_next_evaluation(application: BotApplication, services: Services) -> None:
     due = services.calendar.next_due(datetime.now(timezone.utc))
     if due is None:
         log.error("the exchange calendar has no future session; update exchange_calendars")
         return
-    application.job_queue.run_once(evaluate_job, when=due.at, name=EVALUATE_JOB)
+    jobs_of(application).run_once(evaluate_job, when=due.at, name=EVALUATE_JOB)
     log.info("next evaluation after the %s close, at %s", due.session, due.at.astimezone(NEW_YORK))
 
 
@@ -399,12 +406,12 @@ async def evaluate_job(context: BotContext) -> None:
     except Exception as exc:  # a failed tick must not stop the schedule; it is recorded in runs
         log.exception("scheduled tick failed")
         await notify_admins(context, f"\u26a0\ufe0f Scheduled evaluation failed: {type(exc).__name__}: {exc}")
-        schedule_next_evaluation(context.application, services)
+        schedule_next_evaluation(context.app, services)
         return
     if result is not None and result.outcome != "ok" and due is not None:
         give_up_at = due.at + timedelta(minutes=config.stale_give_up_minutes)
         if now + timedelta(minutes=config.stale_retry_minutes) <= give_up_at:
-            context.job_queue.run_once(evaluate_job, when=timedelta(minutes=config.stale_retry_minutes),
+            jobs_of(context.app).run_once(evaluate_job, when=timedelta(minutes=config.stale_retry_minutes),
                                        name=EVALUATE_JOB)
             next_try = (now + timedelta(minutes=config.stale_retry_minutes)).astimezone(NEW_YORK)
             unreachable = next((n.split(";")[0] for n in result.notes if "unreachable" in n), None)
@@ -419,7 +426,7 @@ async def evaluate_job(context: BotContext) -> None:
                                          f"evaluated. " + "; ".join(result.notes[:3]))
     elif result is not None:
         log.info("evaluated %s: %s", result.as_of, plural(len(result.new_signals), "new signal"))
-    schedule_next_evaluation(context.application, services)
+    schedule_next_evaluation(context.app, services)
 
 
 async def watch_job(context: BotContext) -> None:
@@ -439,7 +446,7 @@ async def watch_job(context: BotContext) -> None:
         if services.stop is not None:
             services.stop.set()
         else:
-            context.application.stop_running()
+            context.app.stop_running()
 
 
 async def integrity_job(context: BotContext) -> None:

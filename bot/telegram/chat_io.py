@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import re
 from html import escape
-from typing import TYPE_CHECKING, TypeVar
+from typing import Any, TYPE_CHECKING, TypeAlias, TypeVar, cast
 
 from dataclasses import dataclass
 
-from telegram import Update
+from telegram import CallbackQuery, Update
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
+from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, JobQueue
 
 from bot.presentation.messages import split_message
 from bot.telegram.throttle import ChatThrottle
@@ -34,11 +34,16 @@ class BotData:
     throttle: ChatThrottle | None = None
 
 
-class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):
+class BotContext(CallbackContext[ExtBot[Any], dict[str, Any], dict[str, Any], BotData]):
     """The context every handler and job receives (PTB's contexttypesbot example)."""
 
-    def __init__(self, application: Application, chat_id: int | None = None, user_id: int | None = None) -> None:
+    def __init__(self, application: BotApplication, chat_id: int | None = None, user_id: int | None = None) -> None:
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
+
+    @property
+    def app(self) -> BotApplication:
+        """`application` as build_application made it (PTB types it by the context's own type variable)."""
+        return cast("BotApplication", self.application)
 
     @property
     def services(self) -> Services:
@@ -48,6 +53,9 @@ class BotContext(CallbackContext[ExtBot, dict, dict, BotData]):
 
 
 CONTEXT_TYPES = ContextTypes(context=BotContext, bot_data=BotData)
+# the Application as CONTEXT_TYPES and the job queue make it, for every signature that takes one
+BotApplication: TypeAlias = ("Application[ExtBot[Any], BotContext, dict[str, Any], dict[str, Any], BotData, "
+                             "JobQueue[BotContext]]")
 
 
 ECHO_LIMIT = 64  # characters of a user's own words quoted back
@@ -56,13 +64,47 @@ ECHO_LIMIT = 64  # characters of a user's own words quoted back
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def services_of(application: BotApplication) -> Services:
+    """The services build_application handed the application (set before it starts)."""
+    services = application.bot_data.services
+    if services is None:
+        raise LookupError("the application was not built by build_application: it has no services")
+    return services
+
+
+def jobs_of(application: BotApplication) -> JobQueue[BotContext]:
+    """The job queue (python-telegram-bot's job-queue extra is a dependency, so it is always there)."""
+    queue = application.job_queue
+    if queue is None:
+        raise LookupError("python-telegram-bot was installed without its job-queue extra")
+    return queue
+
+
+def chat_of(update: Update) -> int:
+    """The chat an update came from: every handler that asks is registered for updates that have one
+    (commands, messages, button presses), so a missing chat is a registration mistake, said so."""
+    chat = update.effective_chat
+    if chat is None:
+        raise LookupError(f"update {update.update_id} has no chat: its handler is registered for the wrong updates")
+    return chat.id
+
+
+def query_of(update: Update) -> CallbackQuery:
+    """The button press of a CallbackQueryHandler's update (always there for those handlers)."""
+    query = update.callback_query
+    if query is None:
+        raise LookupError(f"update {update.update_id} has no button press: its handler is registered for the "
+                          "wrong updates")
+    return query
+
+
 def clean(text: str) -> str:
     """`text` without lone surrogates (a client can send "\\ud83d" alone): they cannot be encoded as
     UTF-8, so echoing or storing them would fail; each becomes U+FFFD."""
     return _LONE_SURROGATE.sub("\ufffd", text)
 
 
-async def reply(update: Update, text: str, **kwargs) -> None:
+async def reply(update: Update, text: str, **kwargs: Any) -> None:
     """Answer in the chat; a text over Telegram's 4,096 characters goes out in parts (buttons on the last)."""
     if update.effective_message is None:
         return

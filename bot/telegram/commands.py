@@ -11,10 +11,10 @@ import asyncio
 
 import json
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from html import escape
 from zoneinfo import ZoneInfo
 
@@ -30,8 +30,10 @@ from bot.telegram.controls import digest_command, quiet_command, settings_button
 from bot.telegram.chat_io import (
     ECHO_LIMIT,
     bind_alerts_here,
+    chat_of,
     echo,
     may_change_chat,
+    query_of,
     remember_chat,
     reply,
     small_number,
@@ -49,7 +51,7 @@ from bot.telegram.chat_io import BotContext
 if TYPE_CHECKING:  # for annotations only: imports flow down from the runtime, never up to it
     from bot.runtime.services import Services
 
-Handler = Callable[[Update, BotContext], Awaitable[None]]
+Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
 T = TypeVar("T")
 NEW_YORK = ZoneInfo("America/New_York")
 HISTORY_DEFAULT, HISTORY_MAX = 10, 50
@@ -93,7 +95,7 @@ def valid_topics_text() -> str:
 async def start(update: Update, context: BotContext) -> None:
     services = context.services
     await remember_chat(update, services)
-    subscribed = await asyncio.to_thread(services.store.subscriptions, update.effective_chat.id)
+    subscribed = await asyncio.to_thread(services.store.subscriptions, chat_of(update))
     await reply(
         update,
         "<b>rotation-bot</b> watches the US market for a rotation out of a few mega-caps into the broad "
@@ -106,7 +108,7 @@ async def start(update: Update, context: BotContext) -> None:
 
 async def help_command(update: Update, context: BotContext) -> None:
     services = context.services
-    admin = services.is_admin(update.effective_chat.id if update.effective_chat else None)
+    admin = services.is_admin(chat_of(update) if update.effective_chat else None)
     await reply(update, help_text(admin))
 
 
@@ -147,7 +149,7 @@ def snapshot_command(view: TopicView) -> Handler:
 async def signals_command(update: Update, context: BotContext) -> None:
     services = context.services
     await remember_chat(update, services)
-    subscribed = await asyncio.to_thread(services.store.subscriptions, update.effective_chat.id)
+    subscribed = await asyncio.to_thread(services.store.subscriptions, chat_of(update))
     lines = ["<b>Signals</b> (tap to toggle)"]
     for topic in TOPIC_NAMES:
         state = "subscribed" if topic in subscribed else "off"
@@ -170,7 +172,7 @@ def subscription_command(subscribe: bool) -> Handler:
         if not await may_change_chat(update, context):
             await reply(update, "Only this group's administrators can change its subscriptions.")
             return
-        change = await asyncio.to_thread(change_topics, services.store, update.effective_chat.id, topics, subscribe)
+        change = await asyncio.to_thread(change_topics, services.store, chat_of(update), topics, subscribe)
         await bind_alerts_here(update, services)
         await reply(update, change.message)
 
@@ -203,7 +205,7 @@ async def history(update: Update, context: BotContext) -> None:
 
 async def history_button(update: Update, context: BotContext) -> None:
     """The button under /history: the same signals as their full alerts."""
-    query = update.callback_query
+    query = query_of(update)
     count = small_number(HISTORY.value(query.data), 1, HISTORY_MAX)
     if count is None:
         await query.answer("That button is out of date; send /history for a fresh one.")
@@ -225,7 +227,7 @@ async def chart(update: Update, context: BotContext) -> None:
 
 async def chart_button(update: Update, context: BotContext) -> None:
     """The chart button under a topic's answer."""
-    query = update.callback_query
+    query = query_of(update)
     name = CHART.value(query.data)
     if name not in CHARTS:
         await query.answer("That button is out of date; send /chart for a fresh one.")
@@ -246,7 +248,7 @@ async def send_chart(update: Update, services: Services, name: str) -> None:
 
 async def status(update: Update, context: BotContext) -> None:
     services = context.services
-    admin = services.is_admin(update.effective_chat.id if update.effective_chat else None)
+    admin = services.is_admin(chat_of(update) if update.effective_chat else None)
     await reply(update, await asyncio.to_thread(status_text, services, context, admin))
 
 
@@ -358,7 +360,7 @@ async def stats(update: Update, context: BotContext) -> None:
 
 async def toggle_button(update: Update, context: BotContext) -> None:
     """The inline buttons of /start and /signals: flip one topic and redraw the buttons."""
-    query = update.callback_query
+    query = query_of(update)
     services = context.services
     topic = TOGGLE_TOPIC.value(query.data)
     if topic not in TOPIC_NAMES:
@@ -368,7 +370,7 @@ async def toggle_button(update: Update, context: BotContext) -> None:
         await query.answer("Only this group's administrators can change its subscriptions.", show_alert=True)
         return
     await remember_chat(update, services)
-    chat_id = update.effective_chat.id
+    chat_id = chat_of(update)
     subscribe = topic not in await asyncio.to_thread(services.store.subscriptions, chat_id)
     await asyncio.to_thread(change_topics, services.store, chat_id, [topic], subscribe)
     note = f"Subscribed to {topic}" if subscribe else f"Unsubscribed from {topic}"
@@ -436,7 +438,7 @@ COMMANDS: tuple[Command, ...] = (
 )
 
 # every inline button's route and its handler, beside the commands (bot/presentation/buttons.py spells the data)
-BUTTONS: tuple[tuple[ButtonRoute, Callable[[Update, BotContext], Awaitable[None]]], ...] = (
+BUTTONS: tuple[tuple[ButtonRoute, Handler], ...] = (
     (TOGGLE_TOPIC, toggle_button),
     (SETTING, settings_button),
     (CHART, chart_button),

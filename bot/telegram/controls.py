@@ -12,7 +12,8 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.presentation.buttons import SETTING
 from bot.presentation.chat_changes import GROUP_ONLY, quiet_usage, set_digest, set_quiet, set_timezone
-from bot.telegram.chat_io import BotContext, bind_alerts_here, echo, may_change_chat, remember_chat, reply
+from bot.telegram.chat_io import (BotContext, bind_alerts_here, chat_of, echo, may_change_chat, query_of, remember_chat,
+                                  reply)
 from bot.storage.preferences import ChatSettings, parse_quiet, valid_timezone
 
 DEFAULT_QUIET = ("22:00", "07:00")  # what the quiet-hours button turns on
@@ -46,13 +47,13 @@ async def _chat_to_change(update: Update, context: BotContext) -> int | None:
         await reply(update, GROUP_ONLY)
         return None
     await remember_chat(update, context.services)
-    return update.effective_chat.id
+    return chat_of(update)
 
 
 async def settings_command(update: Update, context: BotContext) -> None:
     services = context.services
     await remember_chat(update, services)
-    chat_id = update.effective_chat.id
+    chat_id = chat_of(update)
     settings = await asyncio.to_thread(services.store.chat_settings, chat_id)
     topics = await asyncio.to_thread(services.store.subscriptions, chat_id)
     await reply(update, settings_text(settings, topics), reply_markup=settings_keyboard(settings))
@@ -60,7 +61,7 @@ async def settings_command(update: Update, context: BotContext) -> None:
 
 async def settings_button(update: Update, context: BotContext) -> None:
     """The buttons of /settings: set digest or quiet hours to what the pressed button showed, redraw."""
-    query = update.callback_query
+    query = query_of(update)
     services = context.services
     what = SETTING.value(query.data)
     if what not in ("digest-on", "digest-off", "quiet-on", "quiet-off"):
@@ -70,7 +71,7 @@ async def settings_button(update: Update, context: BotContext) -> None:
         await query.answer(GROUP_ONLY, show_alert=True)
         return
     await remember_chat(update, services)
-    chat_id = update.effective_chat.id
+    chat_id = chat_of(update)
     store = services.store
     current = await asyncio.to_thread(store.chat_settings, chat_id)
     if what.startswith("digest"):

@@ -17,6 +17,7 @@ from telegram import Update
 from bot.telegram.chat_io import (
     BotContext,
     bind_alerts_here,
+    chat_of,
     echo,
     may_change_chat,
     remember_chat,
@@ -94,7 +95,7 @@ async def alert_command(update: Update, context: BotContext) -> None:
         await reply(update, "Only this group's administrators can change its alerts.")
         return
     await remember_chat(update, services)
-    change = await asyncio.to_thread(add_alert, services.store, update.effective_chat.id, snapshot, path, op, number)
+    change = await asyncio.to_thread(add_alert, services.store, chat_of(update), snapshot, path, op, number)
     if change.ok:
         await bind_alerts_here(update, services)
     await reply(update, change.message)
@@ -109,13 +110,13 @@ async def _delete(update: Update, context: BotContext, word: str) -> None:
     if not await may_change_chat(update, context):
         await reply(update, "Only this group's administrators can change its alerts.")
         return
-    change = await asyncio.to_thread(delete_alert, services.store, update.effective_chat.id, alert_id)
+    change = await asyncio.to_thread(delete_alert, services.store, chat_of(update), alert_id)
     await reply(update, change.message)
 
 
 async def alerts_command(update: Update, context: BotContext) -> None:
     services = context.services
-    alerts = await asyncio.to_thread(services.store.custom_alerts, update.effective_chat.id)
+    alerts = await asyncio.to_thread(services.store.custom_alerts, chat_of(update))
     if not alerts:
         await reply(update, f"No alerts of your own yet. {usage()}")
         return

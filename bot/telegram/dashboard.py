@@ -8,13 +8,14 @@ Telegram shows it (menu button, Dashboard buttons) only when WEBAPP_URL says whe
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from telegram import (Bot, Chat, ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, MenuButtonWebApp, Update,
                       WebAppInfo)
 from telegram.error import TelegramError
-from telegram.ext import Application
 
+from bot.telegram.chat_io import BotApplication
 from bot.webapp.server import Dashboard
 
 if TYPE_CHECKING:  # the runtime builds what is passed here; imports never flow up to it
@@ -52,7 +53,7 @@ async def set_menu_button(bot: Bot, config: AppConfig) -> None:
         log.warning("could not set the dashboard's menu button: %s", exc)
 
 
-def may_change_with(bot: Bot):  # noqa: ANN201
+def may_change_with(bot: Bot) -> Callable[[int, int], Awaitable[bool]]:
     """A chat's administrators (and its creator) may change what it receives, as in the chat commands."""
 
     async def may_change(chat_id: int, user_id: int) -> bool:
@@ -62,7 +63,7 @@ def may_change_with(bot: Bot):  # noqa: ANN201
     return may_change
 
 
-async def start_dashboard(application: Application, services: Services) -> Dashboard | None:
+async def start_dashboard(application: BotApplication, services: Services) -> Dashboard | None:
     """Serve the page on WEBAPP_HOST:WEBAPP_PORT in the bot's loop; None when no port is set."""
     config = services.config
     if config.webapp_port is None or config.telegram_bot_token is None:

@@ -10,12 +10,12 @@ answer reads as if nothing would come.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import asyncio
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 
 from telegram import Update
@@ -95,7 +95,7 @@ class ChatThrottle:
             self._warned.pop(chat_id, None)
 
 
-def throttle_handler(throttle: ChatThrottle):  # noqa: ANN201 - a PTB callback
+def throttle_handler(throttle: ChatThrottle) -> Callable[[Update, BotContext], Coroutine[Any, Any, None]]:
     """A TypeHandler callback for the group before all others: over-budget updates stop there."""
 
     async def check(update: Update, context: BotContext) -> None:
@@ -131,7 +131,7 @@ class ThrottledUpdates(SimpleUpdateProcessor):
         super().__init__(max_concurrent_updates)
         self.throttle = throttle
 
-    async def do_process_update(self, update: object, coroutine) -> None:  # noqa: ANN001 - PTB's signature
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
         try:
             await coroutine
         finally:

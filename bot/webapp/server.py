@@ -58,7 +58,7 @@ class DashboardSource(Protocol):
 
     store: Store
 
-    async def snapshot(self, wait_seconds: float = ...) -> dict | None: ...
+    async def snapshot(self, wait_seconds: float = ...) -> dict[str, Any] | None: ...
 
     async def latest_metrics(self) -> Metrics | None: ...
 
@@ -208,7 +208,7 @@ class ApiHandler(tornado.web.RequestHandler):
         self.set_header("Content-Type", "application/json; charset=utf-8")
         self.finish(json.dumps({"error": self._reason}))
 
-    async def reading(self) -> dict | None:
+    async def reading(self) -> dict[str, Any] | None:
         snapshot = await self.dashboard.source.snapshot(wait_seconds=5.0)
         if snapshot is None:
             self.answer(503, {"error": "No reading yet: the first evaluation has not finished. Try again in a "

@@ -97,7 +97,7 @@ class Analysis:
                 if cond.explain_end is not None:
                     title = cond.explain_end(because, detail)
             signals.append(Signal(cond.type, cond.key, sessions[position].strftime("%Y-%m-%d"),
-                                  direction, title, tidy(detail)))  # type: ignore[arg-type]
+                                  direction, title, tidy(detail)))  # type: ignore[arg-type]  # tidy keeps a dict a dict
         signals.sort(key=lambda s: (s.date, s.type, s.key, s.direction))
         return signals
 

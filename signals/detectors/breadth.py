@@ -7,6 +7,8 @@ buying that starts a new leg.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -15,7 +17,7 @@ from signals.detectors.edges import condition
 from signals.metrics import Metrics
 from signals.metrics.breadth import UNIVERSE_INDEX, UNIVERSE_LABELS
 from signals.metrics.rolling import change_pct, rolling_low, shifted
-from signals.settings import DetectorSettings
+from signals.settings import BreadthSettings, DetectorSettings
 from signals.tickers import EQUAL_WEIGHT_ETF, SP500_ETF, SP500_INDEX
 
 UNIVERSES = tuple(UNIVERSE_INDEX)
@@ -55,13 +57,13 @@ def _narrow(metrics: Metrics, settings: DetectorSettings) -> Condition:
     parts = (part("breadth.index_pct_from_52w_high", index_near, have),
              part("breadth.median_pct_from_52w_high", members_behind, have))
 
-    def explain_end(because: tuple[str, ...], values: dict) -> str:
+    def explain_end(because: tuple[str, ...], values: dict[str, Any]) -> str:
         return _narrow_end("End of \u2018narrow leadership\u2019", "the S&P 500", "the median S&P 500 member", because,
                            values["index_pct_from_52w_high"], values["median_pct_from_52w_high"],
                            "breadth.index_pct_from_52w_high", rules.index_within_pct_of_high,
                            rules.median_below_high_pct, "the typical stock catching up")
 
-    def describe(direction: str, position: int) -> tuple[str, dict]:
+    def describe(direction: str, position: int) -> tuple[str, dict[str, Any]]:
         values = at(frame, position, "median_pct_from_52w_high", "index_pct_from_52w_high",
                     "pct_above_200dma", "rsp_spy_vs_50dma_pct", "members")
         numbers = (f"the median S&P 500 member is {_below(values['median_pct_from_52w_high'])} its 52-week high "
@@ -92,7 +94,7 @@ def _participation(metrics: Metrics, settings: DetectorSettings) -> Condition:
     parts = (part("breadth.pct_above_200dma_change_20d", still_dropping, have),
              part("breadth.index_change_20d_pct", index_holding, have))
 
-    def explain_end(because: tuple[str, ...], values: dict) -> str:
+    def explain_end(because: tuple[str, ...], values: dict[str, Any]) -> str:
         numbers = (f"members above their 200-day average {signed(values['pct_above_200dma_change'])} points in "
                    f"{sessions} sessions, the S&P 500 {signed(values['index_change_pct'])}%")
         if because == ("breadth.index_change_20d_pct",):
@@ -102,7 +104,7 @@ def _participation(metrics: Metrics, settings: DetectorSettings) -> Condition:
             return f"Participation no longer falling: members are holding up again ({numbers})"
         return f"Participation drop over: the index fell and members stopped falling ({numbers})"
 
-    def describe(direction: str, position: int) -> tuple[str, dict]:
+    def describe(direction: str, position: int) -> tuple[str, dict[str, Any]]:
         values = at(frame, position, "pct_above_200dma", "index_pct_from_52w_high", "members")
         values["pct_above_200dma_change"] = number(drop[position])
         values["index_change_pct"] = number(index_change[position])
@@ -131,14 +133,14 @@ def _smallcap_narrow(metrics: Metrics, settings: DetectorSettings) -> Condition:
     parts = (part("breadth.index_pct_from_52w_high", index_near, have),
              part("universes.russell2000.median_pct_from_52w_high", members_behind, have))
 
-    def explain_end(because: tuple[str, ...], values: dict) -> str:
+    def explain_end(because: tuple[str, ...], values: dict[str, Any]) -> str:
         return _narrow_end("End of \u2018small caps left behind\u2019", "the S&P 500",
                            "the median Russell 2000 member", because,
                            values["sp500_index_pct_from_52w_high"], values["russell2000_median_pct_from_52w_high"],
                            "breadth.index_pct_from_52w_high", rules.index_within_pct_of_high,
                            rules.smallcap_median_below_high_pct, "small caps catching up")
 
-    def describe(direction: str, position: int) -> tuple[str, dict]:
+    def describe(direction: str, position: int) -> tuple[str, dict[str, Any]]:
         values = {"russell2000_median_pct_from_52w_high": number(median_gap[position]),
                   "sp500_index_pct_from_52w_high": number(index_gap[position]),
                   "russell2000_pct_above_200dma": number(small["pct_above_200dma"].iat[position])}
@@ -162,7 +164,7 @@ def _equal_weight(metrics: Metrics, settings: DetectorSettings) -> Condition:
     lagging = condition(change <= -rules.equal_weight_drop_pct, have)
     still = condition(change <= -rules.equal_weight_end_drop_pct, have)
 
-    def describe(direction: str, position: int) -> tuple[str, dict]:
+    def describe(direction: str, position: int) -> tuple[str, dict[str, Any]]:
         values = {"rsp_spy_change_pct": number(change[position]), "sessions": sessions,
                   "rsp_spy_ratio": number(frame["rsp_spy_ratio"].iat[position])}
         numbers = f"RSP/SPY {signed(values['rsp_spy_change_pct'])}% over {sessions} sessions"
@@ -175,7 +177,7 @@ def _equal_weight(metrics: Metrics, settings: DetectorSettings) -> Condition:
                      (EQUAL_WEIGHT_ETF, SP500_ETF), hold=still, parts=(Part("breadth.rsp_spy_change_50d_pct", still),))
 
 
-def _washout(metrics: Metrics, name: str, rules) -> Condition:
+def _washout(metrics: Metrics, name: str, rules: BreadthSettings) -> Condition:
     frame = _universe(metrics, name)
     share = column(frame, "pct_above_200dma")
     label = UNIVERSE_LABELS.get(name, name)
@@ -183,7 +185,7 @@ def _washout(metrics: Metrics, name: str, rules) -> Condition:
     washed = condition(share < rules.washout_below_pct, have)
     still = condition(share <= rules.washout_end_above_pct, have)
 
-    def describe(direction: str, position: int) -> tuple[str, dict]:
+    def describe(direction: str, position: int) -> tuple[str, dict[str, Any]]:
         values = {"pct_above_200dma": number(share[position]),
                   "members_with_200dma": number(frame["members_with_200dma"].iat[position]),
                   "median_pct_from_52w_high": number(frame["median_pct_from_52w_high"].iat[position])}
@@ -197,7 +199,7 @@ def _washout(metrics: Metrics, name: str, rules) -> Condition:
                      parts=(Part(f"universes.{name}.pct_above_200dma", still),))
 
 
-def _thrust(metrics: Metrics, name: str, rules) -> Condition:
+def _thrust(metrics: Metrics, name: str, rules: BreadthSettings) -> Condition:
     frame = _universe(metrics, name)
     average = column(frame, "zweig_thrust_ema")
     window = rules.thrust_sessions
@@ -205,7 +207,7 @@ def _thrust(metrics: Metrics, name: str, rules) -> Condition:
     label = UNIVERSE_LABELS.get(name, name)
     thrust = condition((average > rules.thrust_high) & (recent_low < rules.thrust_low), known(average, recent_low))
 
-    def describe(direction: str, position: int) -> tuple[str, dict]:
+    def describe(direction: str, position: int) -> tuple[str, dict[str, Any]]:
         start = max(0, position - window)
         lows = average[start:position]
         if len(lows) and not np.all(np.isnan(lows)):

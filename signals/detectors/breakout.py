@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
@@ -42,7 +44,7 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
     iwm_break = condition(iwm_clears & confirmed, iwm_known & confirmation_known)
     iwm_parts = (part("breakout.iwm_pct_vs_prior_252d_high", iwm_holds, iwm_known),)
 
-    def describe_iwm(direction: str, position: int) -> tuple[str, dict]:
+    def describe_iwm(direction: str, position: int) -> tuple[str, dict[str, Any]]:
         values = at(frame, position, "iwm_close", "iwm_adx_14", "iwm_volume_ratio_50d")
         level = float(iwm_level[position])
         values["prior_high"] = number(level)
@@ -75,7 +77,7 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
     ratio_parts = (part("breakout.iwm_spy_pct_vs_prior_60d_high", high_holds, ratio_known),
                    part("breakout.iwm_spy_pct_vs_200d_avg", average_holds, ratio_known))
 
-    def describe_ratio(direction: str, position: int) -> tuple[str, dict]:
+    def describe_ratio(direction: str, position: int) -> tuple[str, dict[str, Any]]:
         values = at(frame, position, "iwm_spy_ratio", "iwm_spy_200d_avg", "iwm_spy_pct_vs_200d_avg",
                     "iwm_adx_14", "iwm_volume_ratio_50d")
         level = float(ratio_level[position])
@@ -92,7 +94,7 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
                      f"{signed(values['iwm_spy_pct_vs_200d_avg'])}% vs its 200-day average")
         return title, values
 
-    def explain_ratio_end(because: tuple[str, ...], values: dict) -> str:
+    def explain_ratio_end(because: tuple[str, ...], values: dict[str, Any]) -> str:
         ratio_now = plain(values["iwm_spy_ratio"], 4)
         gap = values["iwm_spy_pct_vs_200d_avg"]
         vs_average = signed(gap)
@@ -117,7 +119,7 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
     long_below = rolling_sum(shifted(below, 1), run) == run
     leg = condition(average_clears & long_below, ratio_known)
 
-    def describe_leg(direction: str, position: int) -> tuple[str, dict]:
+    def describe_leg(direction: str, position: int) -> tuple[str, dict[str, Any]]:
         values = at(frame, position, "iwm_spy_ratio", "iwm_spy_200d_avg", "iwm_spy_pct_vs_200d_avg")
         before = below[:position]
         cleared = np.flatnonzero(before != 1.0)  # a cleared close, or no data
@@ -158,7 +160,7 @@ def _confirmation(frame: pd.DataFrame, rules: BreakoutSettings) -> tuple[np.ndar
     return passes, have
 
 
-def _confirmation_detail(frame: pd.DataFrame, rules: BreakoutSettings, position: int) -> dict:
+def _confirmation_detail(frame: pd.DataFrame, rules: BreakoutSettings, position: int) -> dict[str, Any]:
     adx = float(frame["iwm_adx_14"].iat[position])
     volume = float(frame["iwm_volume_ratio_50d"].iat[position])
     return {
@@ -169,7 +171,7 @@ def _confirmation_detail(frame: pd.DataFrame, rules: BreakoutSettings, position:
     }
 
 
-def _confirmation_text(values: dict) -> str:
+def _confirmation_text(values: dict[str, Any]) -> str:
     parts = []
     if values.get("iwm_adx_14") is not None:
         parts.append(f"ADX {plain(values['iwm_adx_14'])}{' ✓' if values['adx_confirmed'] else ''}")

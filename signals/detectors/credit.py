@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from signals.detectors.base import Condition, Detector, KeySpec, Part, at, column, number, plain, signed
@@ -20,7 +22,7 @@ def credit_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Cond
     stress = condition(change <= -rules.hy_drop_pct, have)
     still = condition(change <= -rules.hy_end_drop_pct, have)
 
-    def describe(direction: str, position: int) -> tuple[str, dict]:
+    def describe(direction: str, position: int) -> tuple[str, dict[str, Any]]:
         values = at(frame, position, "hyg_ief_ratio", "hyg_ief_pct_vs_200d_avg")
         values["hyg_ief_change_pct"] = number(change[position])
         values["sessions"] = rules.hy_sessions

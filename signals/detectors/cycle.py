@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from signals.detectors.base import Condition, Detector, KeySpec, Part, column, number, plain, signed
@@ -22,7 +24,7 @@ def cycle_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condi
     ratio = column(frame, "ratio")
     pair = metrics.cycle_pair.name or "the small/large ratio"
 
-    def describe(direction: str, position: int) -> tuple[str, dict]:
+    def describe(direction: str, position: int) -> tuple[str, dict[str, Any]]:
         turn = float(frame["since_position"].iat[position])
         if np.isnan(turn):  # no turn yet (an edge never falls here; a title is still asked for)
             return (f"Small-cap cycle: {pair} has not yet moved {band:g}% from a low or a high, so neither small "

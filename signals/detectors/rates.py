@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from signals.detectors.base import Condition, Detector, KeySpec, Part, at, column, part, plain, signed
+from signals.detectors.base import Condition, Describe, Detector, KeySpec, Part, at, column, part, plain, signed
 from signals.detectors.edges import condition
 from signals.metrics import Metrics
 from signals.settings import DetectorSettings
@@ -17,8 +19,8 @@ def rates_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condi
     holds = settings.rates.yield_2y_hold_bp
     move_known = ~np.isnan(move)
 
-    def describe_move(label: str, why: str):
-        def describe(direction: str, position: int) -> tuple[str, dict]:
+    def describe_move(label: str, why: str) -> Describe:
+        def describe(direction: str, position: int) -> tuple[str, dict[str, Any]]:
             values = at(frame, position, "yield_2y", "yield_2y_change_20d_bp", "yield_3m", "yield_10y")
             numbers = (f"2-year yield {signed(values['yield_2y_change_20d_bp'], 0)} bp in 20 sessions "
                        f"(now {plain(values['yield_2y'], 2)}%)")
@@ -29,7 +31,7 @@ def rates_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condi
 
     target_change = column(frame, "fed_target_change_bp")
 
-    def describe_fed(direction: str, position: int) -> tuple[str, dict]:
+    def describe_fed(direction: str, position: int) -> tuple[str, dict[str, Any]]:
         values = at(frame, position, "fed_target_change_bp", "fed_target_lower", "fed_target_upper", "yield_2y")
         change = values["fed_target_change_bp"] or 0.0
         verb = "cut" if change < 0 else "raised"
@@ -44,7 +46,7 @@ def rates_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condi
     inverted = condition(spread < rules.curve_inverted_below_bp, ~np.isnan(spread))
     not_positive = condition(spread <= rules.curve_positive_above_bp, ~np.isnan(spread))
 
-    def describe_curve(direction: str, position: int) -> tuple[str, dict]:
+    def describe_curve(direction: str, position: int) -> tuple[str, dict[str, Any]]:
         values = at(frame, position, "spread_10y_3m_bp", "yield_10y", "yield_3m")
         spread_bp = signed(values["spread_10y_3m_bp"], 0)
         if direction == "start":

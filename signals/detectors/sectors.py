@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import math
 from dataclasses import dataclass
 
@@ -9,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from signals.detectors.base import (
+    ExplainEnd,
     Condition,
     Describe,
     Detector,
@@ -61,7 +64,7 @@ def sectors_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Con
     cyclicals = _relative_breakout(frame, "cyclicals_xlk", settings)
     banks = _relative_breakout(frame, "kre_spy", settings)
 
-    def numbers(prefix: str, level: np.ndarray, average: np.ndarray, position: int) -> dict:
+    def numbers(prefix: str, level: np.ndarray, average: np.ndarray, position: int) -> dict[str, Any]:
         values = at(frame, position, f"{prefix}_ratio", *(f"{t.lower()}_vs_spy_20d_pct" for t in
                                                           (*CYCLICAL_SECTORS, TECH_SECTOR, REGIONAL_BANKS)))
         ratio = values[f"{prefix}_ratio"]
@@ -70,7 +73,7 @@ def sectors_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Con
         return values
 
     def describer(prefix: str, found: _Breakout, lead: str, over: str, why: str) -> Describe:
-        def describe(direction: str, position: int) -> tuple[str, dict]:
+        def describe(direction: str, position: int) -> tuple[str, dict[str, Any]]:
             values = numbers(prefix, found.level, found.average, position)
             where = (f"{signed(values['pct_vs_prior_high'], 2)}% vs its prior {rules.ratio_high_sessions}-session "
                      f"high, {signed(values['pct_vs_average'])}% vs its {rules.average_sessions}-session average")
@@ -79,8 +82,8 @@ def sectors_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Con
             return f"{over} ({where})", values
         return describe
 
-    def explainer(prefix: str, over: str):  # noqa: ANN202
-        def explain(because: tuple[str, ...], values: dict) -> str:
+    def explainer(prefix: str, over: str) -> ExplainEnd:
+        def explain(because: tuple[str, ...], values: dict[str, Any]) -> str:
             gap = values["pct_vs_average"]
             if f"sectors.{prefix}_pct_vs_200d_avg" in because:
                 return (f"{over}: the ratio fell back under its {rules.average_sessions}-session average "

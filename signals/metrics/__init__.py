@@ -61,7 +61,7 @@ class Metrics:
 
     @property
     def sessions(self) -> pd.DatetimeIndex:
-        return self.breadth.index  # type: ignore[return-value]
+        return self.breadth.index
 
     def group(self, name: str) -> pd.DataFrame:
         if name not in GROUPS:

@@ -186,7 +186,7 @@ def universe_sectors(data: MarketData, universe: str) -> tuple[list[str], np.nda
     key = ("sectors", universe)
     if key not in data.shared:
         data.shared[key] = _universe_sectors(data, universe)
-    return data.shared[key]  # type: ignore[return-value]
+    return data.shared[key]  # type: ignore[return-value]  # the cache holds what the line above put there
 
 
 def _universe_sectors(data: MarketData, universe: str) -> tuple[list[str], np.ndarray]:
@@ -263,7 +263,7 @@ def member_aggregates(close: pd.DataFrame, first: int = 0, sectors: np.ndarray |
     have = ~np.isnan(values)
     out: dict[str, np.ndarray] = {}
     out["members"] = have[first:].sum(axis=1).astype("int64")
-    counts = {f"{kind}_{name}": np.zeros(len(values) - first, dtype=np.int64)
+    counts: dict[str, np.ndarray] = {f"{kind}_{name}": np.zeros(len(values) - first, dtype=np.int64)
               for _, name in AVERAGES for kind in ("above", "with")}
     one_hot = None
     if sectors is not None:

@@ -14,6 +14,8 @@ only closes up to it: the phase start is dated back to the turn, but it is known
 
 from __future__ import annotations
 
+from typing import Any
+
 import statistics
 from dataclasses import dataclass
 
@@ -135,7 +137,7 @@ def compute_cycle(data: MarketData, notes: list[str], band_pct: float) -> tuple[
     return frame, pair
 
 
-def cycle_snapshot(frame: pd.DataFrame, pair: Pair, position: int) -> dict:
+def cycle_snapshot(frame: pd.DataFrame, pair: Pair, position: int) -> dict[str, Any]:
     """One session's cycle as `metrics --json` shows it (DESIGN's contract), with the phases so far."""
     row = frame.iloc[position]
     sessions = frame.index
@@ -163,7 +165,7 @@ def cycle_snapshot(frame: pd.DataFrame, pair: Pair, position: int) -> dict:
     }
 
 
-def phases(frame: pd.DataFrame) -> list[dict]:
+def phases(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """Every phase up to the frame's last session: leader, since, confirmed, sessions (to the next
     phase's start, or to now for the current one), the ratio's change over it, and whether it ended."""
     since = frame["since_position"].to_numpy()

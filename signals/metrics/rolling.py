@@ -6,10 +6,14 @@ reports a "52-week high" measured over three months.
 
 from __future__ import annotations
 
+from typing import Any, TypeAlias
+
 import numpy as np
 import pandas as pd
 
-Frame = pd.DataFrame | pd.Series | np.ndarray  # arrays: a detector's 1-D columns
+# a pandas DataFrame or Series, or a numpy array (a detector's 1-D columns); each operation returns
+# the kind it is given. pandas is untyped here (pyproject's mypy section), so the union would be Any anyway.
+Frame: TypeAlias = Any
 
 
 def _rolling(values: Frame, window: int, how: str) -> Frame:
@@ -65,7 +69,8 @@ def window_extremes(values: np.ndarray, window: int, first: int = 0) -> tuple[np
     rows = len(values) - first
     if rows > FEW_ROWS:
         frame = pd.DataFrame(values)
-        return (_rolling(frame, window, "max").to_numpy()[first:], _rolling(frame, window, "min").to_numpy()[first:])
+        return (_rolling(frame, window, "max").to_numpy()[first:],
+                _rolling(frame, window, "min").to_numpy()[first:])
     high = np.full((rows, values.shape[1]), np.nan)
     low = np.full((rows, values.shape[1]), np.nan)
     start = max(first, window - 1)  # rows before this have no full window
@@ -91,10 +96,9 @@ def _series(values: np.ndarray, like: pd.Series) -> pd.Series:
     return pd.Series(values, index=like.index, copy=False)
 
 
-def _aligned(*series: Frame) -> bool:
-    first = series[0]
-    return all(isinstance(s, pd.Series) for s in series) and all(
-        s.index is first.index or s.index.equals(first.index) for s in series[1:])
+def _aligned(value: object, reference: object) -> bool:
+    return (isinstance(value, pd.Series) and isinstance(reference, pd.Series)
+            and (value.index is reference.index or value.index.equals(reference.index)))
 
 
 def pct_from(value: Frame, reference: Frame) -> Frame:

@@ -6,6 +6,8 @@ With an offline folder, "now" is the folder's last session: the folder is a repl
 
 from __future__ import annotations
 
+from typing import Any
+
 import csv
 from pathlib import Path
 
@@ -46,7 +48,7 @@ def load_folder(folder: str | Path, cache_dir: Path | None = None) -> MarketData
     return data
 
 
-def folder_key(folder: str | Path, price_paths: list[Path] | None = None) -> dict:
+def folder_key(folder: str | Path, price_paths: list[Path] | None = None) -> dict[str, Any]:
     """Every file's size and modification time: equal keys mean an unchanged folder (one stat per file)."""
     root = Path(folder).expanduser()
     if price_paths is None:

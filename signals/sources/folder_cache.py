@@ -12,13 +12,15 @@ corrupt file) is a miss, never an error, and writes go to a temporary file renam
 from __future__ import annotations
 
 import hashlib
+import functools
 import json
 import logging
 import os
 import pickle
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from collections.abc import Callable
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -74,7 +76,7 @@ class FolderCache:
             return None
 
     def save_result(self, key: dict[str, Any], result: Any, name: str = "result") -> None:
-        def write(handle) -> None:  # noqa: ANN001
+        def write(handle: BinaryIO) -> None:
             pickle.dump(_plain_key(key), handle, protocol=5)
             pickle.dump(result, handle, protocol=5)
 
@@ -111,7 +113,7 @@ class FolderCache:
             arrays = {"codes": chunk.codes, "dates": chunk.dates,
                       "lines": chunk.lines if chunk.lines is not None else np.zeros(len(chunk.dates), np.int32)}
             arrays.update({f"v:{key}": value for key, value in chunk.values.items()})
-            self._atomic(name, lambda handle, arrays=arrays: np.savez(handle, **arrays))
+            self._atomic(name, functools.partial(_save_arrays, arrays=arrays))
             names.append(name)
         manifest = {"version": VERSION, "chunks": names, "files": coded,
                     "stamps": {name: [s.size, s.mtime_ns] for name, s in files.items()},
@@ -122,7 +124,7 @@ class FolderCache:
             if stale.name not in names:
                 stale.unlink(missing_ok=True)
 
-    def _atomic(self, name: str, write) -> None:  # noqa: ANN001
+    def _atomic(self, name: str, write: Callable[[BinaryIO], object]) -> None:
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
             temporary = self.dir / f".{name}.{os.getpid()}.tmp"
@@ -135,3 +137,7 @@ class FolderCache:
 
 def _plain_key(key: dict[str, Any]) -> dict[str, Any]:
     return {"version": VERSION, **key}
+
+
+def _save_arrays(handle: BinaryIO, arrays: dict[str, np.ndarray]) -> None:
+    np.savez(handle, **arrays)  # type: ignore[arg-type]  # numpy's stub types **kwds as its bool flag

@@ -83,7 +83,7 @@ class LiveSource:
         cache: PriceCache,
         yahoo: YahooClient | None = None,
         fred: FredClient | None = None,
-        universe_fetchers: dict[str, Callable[[], pd.DataFrame]] | None = None,
+        universe_fetchers: dict[str, Callable[..., pd.DataFrame]] | None = None,
         settings: LiveSettings | None = None,
         sleep: Callable[[float], None] | None = None,
         today: Callable[[], datetime] = lambda: datetime.now(timezone.utc),

@@ -256,6 +256,7 @@ class PriceCache:
     def start_refresh(self, expected_session: str | None) -> int:
         row = self.db.execute("INSERT INTO cache_refreshes (started_at, expected_session) VALUES (?, ?) "
                               "RETURNING id", [utc_now(), expected_session]).first()
+        assert row is not None, "INSERT ... RETURNING answers one row"
         return int(row["id"])
 
     def finish_refresh(self, refresh_id: int, outcome: str, last_session: str | None, requests: int, rows: int,

@@ -139,7 +139,7 @@ def write_sample(folder: Path, start: str, out: Path = SAMPLE_DIR) -> int:
     for name, values in columns.items():
         stored[name] = np.frombuffer(lzma.compress(values.tobytes(), preset=9 | lzma.PRESET_EXTREME), dtype=np.uint8)
         stored[f"{name}_dtype"] = np.array(values.dtype.str)
-    np.savez(out / PRICES_FILE, **stored)
+    np.savez(out / PRICES_FILE, **stored)  # type: ignore[arg-type]  # numpy's stub types **kwds as its bool flag
     lists = [folder / "constituents.csv", *sorted((folder / "universes").glob("*.csv"))]
     for path in (p for p in lists if p.is_file()):  # the folder's optional files, where it has them
         target = out / path.relative_to(folder)

@@ -10,6 +10,8 @@ command line and the bot's tables before any chart is drawn (bot/presentation/ch
 from __future__ import annotations
 
 import math
+
+import numpy as np
 from typing import TYPE_CHECKING
 
 from bot.presentation.chart_keys import chart_for_key
@@ -81,11 +83,14 @@ def _label_spot(axes: Axes, level: float, text: str, below: bool) -> tuple[float
     """(x in axes fraction, "right"|"left", under the line?) of the first spot whose box covers no data point."""
     from matplotlib.textpath import TextPath
 
-    figure_width, figure_height = axes.figure.get_size_inches() * 72
+    figure = axes.get_figure(root=True)
+    assert figure is not None, "render_chart draws every axes on a figure"
+    figure_width, figure_height = figure.get_size_inches() * 72
     box = axes.get_position()
     width = (TextPath((0, 0), text, size=SMALL).get_extents().width + 12) / (box.width * figure_width)
     height = (SMALL * 1.45) / (box.height * figure_height)  # of the axes
-    points = [line.get_xydata() for line in axes.get_lines() if len(line.get_xdata()) > 2]  # data, not axhlines
+    points = [np.asarray(line.get_xydata(), dtype="float64") for line in axes.get_lines()
+              if len(np.asarray(line.get_xdata())) > 2]  # data, not axhlines
     if not points:
         return 1.0, "right", below
     xs = [p[:, 0] for p in points]
