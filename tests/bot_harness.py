@@ -9,7 +9,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from bot.telegram.application import _post_init, _post_shutdown, build_application
+from bot.runtime.scheduling import start_single_bot, stop_single_bot
+from bot.telegram.application import build_application
 from bot.runtime.config import load_config
 from bot.runtime.runner import build_services
 from bot.runtime.services import Services
@@ -91,7 +92,7 @@ async def running_bot(fake: FakeTelegram, folder: Path, database: Path, config_o
     services.application = application  # type: ignore[attr-defined]  # for tests that inspect jobs
     try:
         async with application:
-            await _post_init(application)
+            await start_single_bot(application)
             await application.start()
             await application.updater.start_polling(poll_interval=0.0, timeout=1)
             try:
@@ -100,6 +101,6 @@ async def running_bot(fake: FakeTelegram, folder: Path, database: Path, config_o
             finally:
                 await application.updater.stop()
                 await application.stop()
-                await _post_shutdown(application)
+                await stop_single_bot(application)
     finally:
         services.close()

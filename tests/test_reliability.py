@@ -157,7 +157,7 @@ def test_two_minutes_without_telegram_keep_the_schedule_and_lose_nothing(tmp_pat
     import asyncio
     import time
 
-    from bot.telegram.application import EVALUATE_JOB
+    from bot.telegram.chat_io import EVALUATE_JOB
     from tests.bot_harness import running_bot, until
 
     folder = make_folder(tmp_path / "data")

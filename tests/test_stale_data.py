@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime, timedelta, timezone
 
-from bot.telegram.application import EVALUATE_JOB, NEW_YORK
+from bot.runtime.scheduling import NEW_YORK
+from bot.telegram.chat_io import EVALUATE_JOB
 from bot.runtime.schedule import Due
 from signals.sources.folder import load_folder
 from tests.bot_harness import ADMIN_CHAT, announce_cut, make_folder, running_bot, until

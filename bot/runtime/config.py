@@ -149,3 +149,14 @@ def load_config(**overrides: Any) -> AppConfig:
         first = exc.errors()[0]
         name = ".".join(str(part) for part in first["loc"]).upper()
         raise ConfigError(f"invalid setting {name}: {first['msg']}") from exc
+
+
+def webhook_arguments(config: AppConfig) -> dict[str, Any]:
+    """Where PTB's webhook server listens and what it tells Telegram (TELEGRAM_WEBHOOK_*)."""
+    from urllib.parse import urlsplit
+
+    url = config.telegram_webhook_url
+    assert url is not None
+    secret = config.telegram_webhook_secret.get_secret_value() if config.telegram_webhook_secret else None
+    return {"listen": config.telegram_webhook_listen, "port": config.telegram_webhook_port,
+            "url_path": urlsplit(url).path.lstrip("/"), "webhook_url": url, "secret_token": secret}

@@ -19,9 +19,9 @@ import signal
 import socket
 from datetime import datetime, timedelta, timezone
 
-from bot.runtime.config import AppConfig
+from bot.runtime.config import AppConfig, webhook_arguments
 from bot.runtime.leadership import LEADERSHIP_POLL_SECONDS, AdvisoryLock, Leadership
-from bot.runtime.runner import begin_beats, webhook_arguments
+from bot.runtime.scheduling import begin_beats, take_the_lead
 from bot.runtime.services import Services
 from bot.storage import Replica
 from bot.telegram.chat_io import BotApplication
@@ -68,7 +68,7 @@ def _refuse_a_namesake(services: Services) -> None:
 
 
 async def _serve(services: Services, lock: Leadership) -> None:
-    from bot.telegram.application import build_application, schedule_shared_jobs, take_the_lead
+    from bot.telegram.application import build_application, schedule_shared_jobs
     from bot.telegram.dashboard import start_dashboard, stop_dashboard
 
     config = services.config

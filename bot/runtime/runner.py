@@ -11,7 +11,8 @@ from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import nullcontext
 from datetime import datetime, timezone
 
-from bot.runtime.config import AppConfig
+from bot.runtime.config import AppConfig, webhook_arguments
+from bot.runtime.scheduling import begin_beats, start_single_bot, stop_single_bot
 from bot.runtime.instance_lock import InstanceLock
 from bot.runtime.logs import redact
 from bot.presentation.messages import plural
@@ -80,8 +81,8 @@ def run_bot(config: AppConfig) -> int:
             # Telegram answered a moment ago; if it blinks now, PTB retries its own start-up too.
             # SIGINT/SIGTERM: the deliverer stops starting sends first, so the stop does not wait for
             # a drain of thousands of messages (what is left goes out at the next start).
-            assert application.post_init is not None, "build_application sets the start hook"
-            application.post_init = _with_stop_signals(application.post_init, services)
+            application.post_init = _with_stop_signals(start_single_bot, services)
+            application.post_shutdown = stop_single_bot
             if config.telegram_webhook_url:
                 application.run_webhook(stop_signals=None, close_loop=True, bootstrap_retries=-1,
                                         **webhook_arguments(config))
@@ -92,25 +93,6 @@ def run_bot(config: AppConfig) -> int:
             return 0
         finally:
             services.close()
-
-
-def webhook_arguments(config: AppConfig) -> dict[str, Any]:
-    """Where PTB's webhook server listens and what it tells Telegram (TELEGRAM_WEBHOOK_*)."""
-    from urllib.parse import urlsplit
-
-    url = config.telegram_webhook_url
-    assert url is not None
-    secret = config.telegram_webhook_secret.get_secret_value() if config.telegram_webhook_secret else None
-    return {"listen": config.telegram_webhook_listen, "port": config.telegram_webhook_port,
-            "url_path": urlsplit(url).path.lstrip("/"), "webhook_url": url, "secret_token": secret}
-
-
-def begin_beats(services: Services) -> None:
-    """A new life's heartbeats: an earlier run's say nothing about this one, and `health` says "starting"
-    until the first evaluation, for a bounded time."""
-    for name in ("loop", "poll", "ticked"):
-        services.store.forget_beat(name)
-    services.store.beat("started")
 
 
 STARTUP_BACKOFF_CAP_SECONDS = 60.0

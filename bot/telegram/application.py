@@ -8,7 +8,7 @@ it again every few seconds, so retries and anything left by a restart go out.
 
 from __future__ import annotations
 
-from typing import Any, TYPE_CHECKING, TypedDict, cast
+from typing import Any, TypedDict, cast
 
 import asyncio
 import hashlib
@@ -37,9 +37,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.delivery.channels import attach_channels
-from bot.telegram.chat_io import CONTEXT_TYPES, BotApplication, BotContext, jobs_of, services_of
-from signals.errors import Cancelled
+from bot.telegram.chat_io import CONTEXT_TYPES, BotApplication, BotContext, jobs_of
 from bot.telegram.commands import (
     BUTTONS,
     COMMANDS,
@@ -51,7 +49,7 @@ from bot.telegram.commands import (
 )
 from bot.telegram.chat_io import reply
 from bot.telegram.inline import inline_query
-from bot.telegram.dashboard import set_menu_button, start_dashboard, stop_dashboard
+from bot.telegram.dashboard import set_menu_button
 from bot.delivery.drain import (
     Ambiguous,
     ChatGone,
@@ -65,21 +63,17 @@ from bot.delivery.drain import (
     Transient,
     Unreachable,
 )
-from bot.presentation.messages import plural
 from bot.delivery.outgoing import AlertComposer, Part
 from bot.delivery.pacing import PacedRequest
 from bot.telegram.listening import ListeningWatch
 from bot.delivery.request import NotTelegramAnswer, TelegramRequest
 from bot.storage import damage_line
 from bot.telegram.throttle import ChatThrottle, ThrottledUpdates, throttle_handler
+from bot.telegram.needs import BotServices, BotSettings
 
-if TYPE_CHECKING:  # for annotations only: imports flow down from the runtime, never up to it
-    from bot.runtime.config import AppConfig
-    from bot.runtime.services import Services
 
 log = logging.getLogger(__name__)
 
-EVALUATE_JOB = "evaluate"
 DELIVER_JOB = "deliver"
 WATCH_JOB = "watch"
 DELIVER_EVERY_SECONDS = 10.0
@@ -182,7 +176,7 @@ def _retry_seconds(error: RetryAfter) -> float:
         return float(error.retry_after)  # type: ignore[arg-type]  # an int here: PTB 22 types it int | timedelta
 
 
-def build_application(services: Services) -> BotApplication:
+def build_application(services: BotServices) -> BotApplication:
     config = services.config
     assert config.telegram_bot_token is not None
     rate = PAID_MESSAGES_PER_SECOND if config.telegram_paid_broadcast else MESSAGES_PER_SECOND
@@ -198,8 +192,6 @@ def build_application(services: Services) -> BotApplication:
         .rate_limiter(AIORateLimiter(overall_max_rate=1, overall_time_period=1 / rate,
                                      group_max_rate=GROUP_MESSAGES_PER_MINUTE, group_time_period=60,
                                      max_retries=3))
-        .post_init(_post_init)
-        .post_shutdown(_post_shutdown)
         .context_types(CONTEXT_TYPES)
         .concurrent_updates(ThrottledUpdates(throttle))
         .request(pacing)
@@ -226,7 +218,7 @@ class BotUrls(TypedDict, total=False):
     base_file_url: str
 
 
-def bot_urls(config: AppConfig) -> BotUrls:
+def bot_urls(config: BotSettings) -> BotUrls:
     """`base_url` and `base_file_url` of a self-hosted Bot API server (TELEGRAM_API_URL); {} for Telegram's."""
     if not config.telegram_api_url:
         return {}
@@ -291,19 +283,7 @@ async def on_error(update: object, context: BotContext) -> None:
             log.warning("could not tell the user about the error", exc_info=True)
 
 
-async def _post_init(application: BotApplication) -> None:
-    """One bot on a file: it leads from the start (run_polling polls)."""
-    services = services_of(application)
-    await start_dashboard(application, services)
-    schedule_shared_jobs(application, services)
-    await take_the_lead(application, services, poll=False)
-
-
-async def _post_shutdown(application: BotApplication) -> None:
-    await stop_dashboard(services_of(application))
-
-
-def schedule_shared_jobs(application: BotApplication, services: Services) -> None:
+def schedule_shared_jobs(application: BotApplication, services: BotServices) -> None:
     """What every replica does: drain the outbox, beat, check the database."""
     queue = jobs_of(application)
     for name in (DELIVER_JOB, WATCH_JOB):
@@ -319,33 +299,14 @@ def schedule_shared_jobs(application: BotApplication, services: Services) -> Non
                             name=INTEGRITY_JOB)
 
 
-async def take_the_lead(application: BotApplication, services: Services, poll: bool) -> None:
-    """What only the leader does: commands and channels set up, the schedule, and (`poll`) polling.
-
-    A leader that takes over from a dead one first gives back the claims nobody alive holds and
-    marks the runs it left unfinished, whose session it then evaluates again (idempotently).
-    """
-    services.leading = True
-    await give_back_orphaned_claims(services)
-    await register_commands(application, services)
-    if services.config.telegram_channels:
-        await attach_channels(application.bot, services.store, services.config.telegram_channels)
-    interrupted = await asyncio.to_thread(services.store.abandon_unfinished_runs)
-    if interrupted:
-        log.warning("%d run(s) were interrupted by the last stop; evaluating again", interrupted)
-    if poll and application.updater is not None:
-        await application.updater.start_polling(timeout=10, bootstrap_retries=-1, allowed_updates=Update.ALL_TYPES)
-    schedule_evaluation(application, services, catch_up=True)
-
-
-async def give_back_orphaned_claims(services: Services) -> None:
+async def give_back_orphaned_claims(services: BotServices) -> None:
     """Deliveries claimed by a replica that stopped (killed mid-drain) go out again, from here."""
     released = await asyncio.to_thread(services.store.release_orphaned_leases, at_start=False)
     if released:
         log.warning("%d deliveries were claimed by a replica that stopped; they go out again now", released)
 
 
-async def register_commands(application: BotApplication, services: Services) -> None:
+async def register_commands(application: BotApplication, services: BotServices) -> None:
     public = [BotCommand(c.name, c.help) for c in COMMANDS if not c.admin_only]
     everything = [BotCommand(c.name, c.help) for c in COMMANDS]
     await application.bot.set_my_commands(public, scope=BotCommandScopeDefault())
@@ -355,78 +316,6 @@ async def register_commands(application: BotApplication, services: Services) -> 
         except TelegramError as exc:
             log.warning("could not register admin commands for chat %s: %s", chat_id, exc)
     await set_menu_button(application.bot, services.config)
-
-
-def schedule_evaluation(application: BotApplication, services: Services, catch_up: bool) -> None:
-    """At most one evaluation job: now, when a closed session is unevaluated (`catch_up`), else the next."""
-    queue = jobs_of(application)
-    for job in queue.get_jobs_by_name(EVALUATE_JOB):
-        job.schedule_removal()
-    now = datetime.now(timezone.utc)
-    if catch_up and needs_catch_up(services, now):
-        queue.run_once(evaluate_job, when=0.5, name=EVALUATE_JOB)
-    else:
-        schedule_next_evaluation(application, services)
-
-
-def needs_catch_up(services: Services, now: datetime) -> bool:
-    """A session closed (plus the delay) that no successful run has evaluated yet."""
-    last_ok = services.store.last_run("ok")
-    if last_ok is None:
-        return True
-    if services.offline:
-        return True  # the folder may have changed while the bot was down; a repeat tick is a no-op
-    due = services.calendar.last_due(now)
-    return due is not None and last_ok["data_as_of"] < due.session
-
-
-def schedule_next_evaluation(application: BotApplication, services: Services) -> None:
-    due = services.calendar.next_due(datetime.now(timezone.utc))
-    if due is None:
-        log.error("the exchange calendar has no future session; update exchange_calendars")
-        return
-    jobs_of(application).run_once(evaluate_job, when=due.at, name=EVALUATE_JOB)
-    log.info("next evaluation after the %s close, at %s", due.session, due.at.astimezone(NEW_YORK))
-
-
-async def evaluate_job(context: BotContext) -> None:
-    """The scheduled tick. Stale or partial live data is retried every few minutes for a while;
-    then the session is left stale (no detector fired), /status says so, and admins are told once."""
-    services = context.services
-    if not services.leading:  # only the leader evaluates: a session is never evaluated twice at once
-        return
-    config = services.config
-    now = datetime.now(timezone.utc)
-    due = services.calendar.last_due(now)
-    try:
-        result = await services.tick("schedule")
-    except Cancelled:
-        log.info("the tick stopped: the bot is shutting down")
-        return
-    except Exception as exc:  # a failed tick must not stop the schedule; it is recorded in runs
-        log.exception("scheduled tick failed")
-        await notify_admins(context, f"\u26a0\ufe0f Scheduled evaluation failed: {type(exc).__name__}: {exc}")
-        schedule_next_evaluation(context.app, services)
-        return
-    if result is not None and result.outcome != "ok" and due is not None:
-        give_up_at = due.at + timedelta(minutes=config.stale_give_up_minutes)
-        if now + timedelta(minutes=config.stale_retry_minutes) <= give_up_at:
-            jobs_of(context.app).run_once(evaluate_job, when=timedelta(minutes=config.stale_retry_minutes),
-                                       name=EVALUATE_JOB)
-            next_try = (now + timedelta(minutes=config.stale_retry_minutes)).astimezone(NEW_YORK)
-            unreachable = next((n.split(";")[0] for n in result.notes if "unreachable" in n), None)
-            if unreachable:  # one line that says what is wrong and when the bot asks again
-                log.warning("%s; next try at %s ET", unreachable, next_try.strftime("%H:%M"))
-            else:
-                log.info("data %s for %s; next try at %s ET", result.outcome, due.session, next_try.strftime("%H:%M"))
-            return
-        if services.store.first_notice(f"stale:{due.session}"):
-            await notify_admins(context, f"\u26a0\ufe0f Data for the {due.session} session is {result.outcome} after "
-                                         f"{config.stale_give_up_minutes:g} minutes of retries; no signal was "
-                                         f"evaluated. " + "; ".join(result.notes[:3]))
-    elif result is not None:
-        log.info("evaluated %s: %s", result.as_of, plural(len(result.new_signals), "new signal"))
-    schedule_next_evaluation(context.app, services)
 
 
 async def watch_job(context: BotContext) -> None:
@@ -485,7 +374,7 @@ async def deliver_job(context: BotContext) -> None:
     await _tell_admins_of_a_backlog(context, services)
 
 
-async def _tell_admins_of_expired(context: BotContext, services: Services,
+async def _tell_admins_of_expired(context: BotContext, services: BotServices,
                                   report: DrainReport) -> None:
     """Alerts that stopped being news before Telegram took them: admins hear of it once per session."""
     for session in sorted(report.expired_sessions):
@@ -496,7 +385,7 @@ async def _tell_admins_of_expired(context: BotContext, services: Services,
                                          f"hours of the close ({expired} expired in all, see /stats).")
 
 
-async def _tell_admins_of_a_backlog(context: BotContext, services: Services) -> None:
+async def _tell_admins_of_a_backlog(context: BotContext, services: BotServices) -> None:
     """Alerts that wait (Telegram unreachable, rate limits) are kept, not dropped: admins hear of it once."""
     oldest = await asyncio.to_thread(services.store.oldest_waiting)
     if oldest is None:

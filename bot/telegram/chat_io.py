@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import re
 from html import escape
-from typing import Any, TYPE_CHECKING, TypeAlias, TypeVar, cast
+from typing import Any, TypeAlias, TypeVar, cast
 
 from dataclasses import dataclass
 
@@ -19,9 +19,8 @@ from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, Job
 
 from bot.presentation.messages import split_message
 from bot.telegram.throttle import ChatThrottle
+from bot.telegram.needs import BotServices
 
-if TYPE_CHECKING:  # for annotations only: imports flow down from the runtime, never up to it
-    from bot.runtime.services import Services
 
 T = TypeVar("T")
 
@@ -30,7 +29,7 @@ T = TypeVar("T")
 class BotData:
     """What the application holds for every handler and job: typed, never looked up by a string."""
 
-    services: Services | None = None
+    services: BotServices | None = None
     throttle: ChatThrottle | None = None
 
 
@@ -46,7 +45,7 @@ class BotContext(CallbackContext[ExtBot[Any], dict[str, Any], dict[str, Any], Bo
         return cast("BotApplication", self.application)
 
     @property
-    def services(self) -> Services:
+    def services(self) -> BotServices:
         services = self.bot_data.services
         assert services is not None, "build_application sets the services before any update"
         return services
@@ -58,13 +57,14 @@ BotApplication: TypeAlias = ("Application[ExtBot[Any], BotContext, dict[str, Any
                              "JobQueue[BotContext]]")
 
 
+EVALUATE_JOB = "evaluate"  # the one scheduled evaluation (bot/runtime/scheduling.py); /status reads it
 ECHO_LIMIT = 64  # characters of a user's own words quoted back
 
 
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
-def services_of(application: BotApplication) -> Services:
+def services_of(application: BotApplication) -> BotServices:
     """The services build_application handed the application (set before it starts)."""
     services = application.bot_data.services
     if services is None:
@@ -129,7 +129,7 @@ def small_number(word: str, low: int, high: int) -> int | None:
     return value if low <= value <= high else None
 
 
-async def remember_chat(update: Update, services: Services) -> None:
+async def remember_chat(update: Update, services: BotServices) -> None:
     chat = update.effective_chat
     if chat is not None:
         await asyncio.to_thread(services.store.upsert_chat, chat.id, chat.type, chat.title or chat.full_name or "")
@@ -144,7 +144,7 @@ def topic_of(update: Update) -> int | None:
     return message.message_thread_id
 
 
-async def bind_alerts_here(update: Update, services: Services) -> None:
+async def bind_alerts_here(update: Update, services: BotServices) -> None:
     """In a forum group, alerts go to the topic where the chat's subscriptions were last changed
     (/subscribe, the topic buttons, /digest, /alert); the General topic, or no topic, is the chat itself."""
     chat = update.effective_chat

@@ -14,7 +14,7 @@ import json
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 from html import escape
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,7 @@ from bot.telegram.custom_alerts import alert_command, alerts_command
 from bot.telegram.controls import digest_command, quiet_command, settings_button, settings_command, timezone_command
 from bot.telegram.chat_io import (
     ECHO_LIMIT,
+    EVALUATE_JOB,
     bind_alerts_here,
     chat_of,
     echo,
@@ -47,9 +48,8 @@ from bot.presentation.messages import (
 from bot.storage import Replica
 from signals.topics import TOPIC_BY_NAME, TOPIC_NAMES, TOPICS
 from bot.telegram.chat_io import BotContext
+from bot.telegram.needs import BotServices
 
-if TYPE_CHECKING:  # for annotations only: imports flow down from the runtime, never up to it
-    from bot.runtime.services import Services
 
 Handler = Callable[[Update, BotContext], Coroutine[Any, Any, None]]
 T = TypeVar("T")
@@ -236,7 +236,7 @@ async def chart_button(update: Update, context: BotContext) -> None:
     await send_chart(update, context.services, name)
 
 
-async def send_chart(update: Update, services: Services, name: str) -> None:
+async def send_chart(update: Update, services: BotServices, name: str) -> None:
     stored = await services.chart(name)
     if stored is None:
         await reply(update, services.first_reading_note().replace("No reading yet", "No chart yet", 1))
@@ -252,7 +252,7 @@ async def status(update: Update, context: BotContext) -> None:
     await reply(update, await asyncio.to_thread(status_text, services, context, admin))
 
 
-def status_text(services: Services, context: BotContext, admin: bool = False) -> str:
+def status_text(services: BotServices, context: BotContext, admin: bool = False) -> str:
     """What everyone may see; error texts, file paths and failing tickers only in admin chats."""
     store = services.store
     lines = ["<b>Status</b>"]
@@ -295,7 +295,7 @@ def status_text(services: Services, context: BotContext, admin: bool = False) ->
         lines.append(replicas_line(store.replicas(), store.replica))
     if services.tick_lock.locked():
         lines.append("A tick is running now.")
-    jobs = context.job_queue.get_jobs_by_name("evaluate") if context.job_queue else ()
+    jobs = context.job_queue.get_jobs_by_name(EVALUATE_JOB) if context.job_queue else ()
     if jobs and jobs[0].next_t is not None:
         lines.append(f"Next run: {_local(jobs[0].next_t.isoformat())}")
     if not services.offline:

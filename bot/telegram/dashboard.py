@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING
 
 from telegram import (Bot, Chat, ChatMember, InlineKeyboardButton, InlineKeyboardMarkup, MenuButtonWebApp, Update,
                       WebAppInfo)
@@ -17,24 +16,22 @@ from telegram.error import TelegramError
 
 from bot.telegram.chat_io import BotApplication
 from bot.webapp.server import Dashboard
+from bot.telegram.needs import BotServices, BotSettings
 
-if TYPE_CHECKING:  # the runtime builds what is passed here; imports never flow up to it
-    from bot.runtime.config import AppConfig
-    from bot.runtime.services import Services
 
 log = logging.getLogger(__name__)
 
 DASHBOARD_LABEL = "Dashboard"
 
 
-def dashboard_button(config: AppConfig) -> InlineKeyboardButton | None:
+def dashboard_button(config: BotSettings) -> InlineKeyboardButton | None:
     """The button that opens the page inside Telegram; web_app buttons work in private chats only."""
     if not config.webapp_url:
         return None
     return InlineKeyboardButton(DASHBOARD_LABEL, web_app=WebAppInfo(config.webapp_url))
 
 
-def with_dashboard(markup: InlineKeyboardMarkup, update: Update, config: AppConfig) -> InlineKeyboardMarkup:
+def with_dashboard(markup: InlineKeyboardMarkup, update: Update, config: BotSettings) -> InlineKeyboardMarkup:
     """`markup` with a Dashboard row below it, in a private chat when the page is public."""
     button = dashboard_button(config)
     chat = update.effective_chat
@@ -43,7 +40,7 @@ def with_dashboard(markup: InlineKeyboardMarkup, update: Update, config: AppConf
     return InlineKeyboardMarkup([*markup.inline_keyboard, [button]])
 
 
-async def set_menu_button(bot: Bot, config: AppConfig) -> None:
+async def set_menu_button(bot: Bot, config: BotSettings) -> None:
     """The chat's menu button opens the dashboard (every private chat with the bot)."""
     if not config.webapp_url:
         return
@@ -63,7 +60,7 @@ def may_change_with(bot: Bot) -> Callable[[int, int], Awaitable[bool]]:
     return may_change
 
 
-async def start_dashboard(application: BotApplication, services: Services) -> Dashboard | None:
+async def start_dashboard(application: BotApplication, services: BotServices) -> Dashboard | None:
     """Serve the page on WEBAPP_HOST:WEBAPP_PORT in the bot's loop; None when no port is set."""
     config = services.config
     if config.webapp_port is None or config.telegram_bot_token is None:
@@ -77,7 +74,7 @@ async def start_dashboard(application: BotApplication, services: Services) -> Da
     return dashboard
 
 
-async def stop_dashboard(services: Services) -> None:
+async def stop_dashboard(services: BotServices) -> None:
     if services.dashboard is not None:
         await services.dashboard.stop()
         services.dashboard = None

@@ -10,7 +10,7 @@ answer reads as if nothing would come.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import asyncio
 import time
@@ -21,9 +21,6 @@ from dataclasses import dataclass, field
 from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ApplicationHandlerStop, SimpleUpdateProcessor
-
-if TYPE_CHECKING:
-    from bot.telegram.chat_io import BotContext
 
 
 @dataclass
@@ -95,10 +92,10 @@ class ChatThrottle:
             self._warned.pop(chat_id, None)
 
 
-def throttle_handler(throttle: ChatThrottle) -> Callable[[Update, BotContext], Coroutine[Any, Any, None]]:
+def throttle_handler(throttle: ChatThrottle) -> Callable[[Update, object], Coroutine[Any, Any, None]]:
     """A TypeHandler callback for the group before all others: over-budget updates stop there."""
 
-    async def check(update: Update, context: BotContext) -> None:
+    async def check(update: Update, context: object) -> None:  # the context is not needed here
         chat = update.effective_chat
         message = update.effective_message
         is_command = bool(message and message.text and message.text.startswith("/"))

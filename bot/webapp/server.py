@@ -56,7 +56,8 @@ STATIC = files("bot.webapp") / "static"
 class DashboardSource(Protocol):
     """What the page reads: the runtime's services satisfy it (the page never sees the token)."""
 
-    store: Store
+    @property
+    def store(self) -> Store: ...
 
     async def snapshot(self, wait_seconds: float = ...) -> dict[str, Any] | None: ...
 
