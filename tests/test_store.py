@@ -374,3 +374,19 @@ def test_concurrent_drains_on_the_server_claim_each_row_once_and_keep_each_chats
     finally:
         for store in stores:
             store.close()
+
+
+def test_one_bound_of_alive_for_status_claims_and_names():
+    import inspect
+
+    from bot.storage import ALIVE_WITHIN_SECONDS, Replica
+    from bot.storage.sql_store import SqlStore
+
+    now = datetime(2024, 1, 8, 21, 0, tzinfo=timezone.utc)
+
+    def beat(seconds_ago: float) -> Replica:
+        return Replica("a", "leader", "h", 1, now.isoformat(), (now - timedelta(seconds=seconds_ago)).isoformat(), None)
+
+    assert beat(ALIVE_WITHIN_SECONDS - 1).alive(now) and not beat(ALIVE_WITHIN_SECONDS + 1).alive(now)
+    default = inspect.signature(SqlStore.release_orphaned_leases).parameters["alive_within_seconds"].default
+    assert default == ALIVE_WITHIN_SECONDS

@@ -17,7 +17,7 @@ import logging
 import os
 import signal
 import socket
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from bot.runtime.config import AppConfig, webhook_arguments
 from bot.runtime.leadership import LEADERSHIP_POLL_SECONDS, AdvisoryLock, Leadership
@@ -29,7 +29,6 @@ from signals.errors import RotationError
 
 log = logging.getLogger(__name__)
 
-ALIVE_WITHIN_SECONDS = 20.0  # a replica silent this long is taken for dead: its claims go out again
 # A new leader waits this long before polling when the last leader was seen alive a moment ago: that one
 # checks its lock every LEADERSHIP_POLL_SECONDS (each check bounded by as much) and stops polling when it
 # fails, so by then it has (the server frees a lock the moment its session ends; the old leader needs
@@ -61,7 +60,7 @@ def _refuse_a_namesake(services: Services) -> None:
     """Two live replicas under one name would take each other's claims for a dead one's."""
     now = datetime.now(timezone.utc)
     for replica in services.store.replicas():
-        alive = now - datetime.fromisoformat(replica.beat_at) < timedelta(seconds=ALIVE_WITHIN_SECONDS)
+        alive = replica.alive(now)
         if replica.name == services.store.replica and alive:
             raise RotationError(f"a replica named {replica.name!r} is running (pid {replica.pid} on {replica.host}); "
                                 f"give each replica its own REPLICA_NAME")
@@ -131,10 +130,10 @@ async def _serve(services: Services, lock: Leadership) -> None:
 
 
 def _alive_replicas(services: Services) -> list[Replica]:
-    """The replicas that beat within ALIVE_WITHIN_SECONDS, this one included."""
+    """The replicas alive now (`Replica.alive`: one bound for the whole bot), this one included."""
     now = datetime.now(timezone.utc)
     return [r for r in services.store.replicas()
-            if now - datetime.fromisoformat(r.beat_at) < timedelta(seconds=ALIVE_WITHIN_SECONDS)]
+            if r.alive(now)]
 
 
 def free_senders(config: AppConfig, alive: int) -> int:

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.storage.protocol import Delivery, Replica, Store
+from bot.storage.protocol import ALIVE_WITHIN_SECONDS, Delivery, Replica, Store
 from signals.database import is_postgres_url
 
-__all__ = ["Delivery", "Replica", "Store", "damage_line", "open_store"]
+__all__ = ["ALIVE_WITHIN_SECONDS", "Delivery", "Replica", "Store", "damage_line", "open_store"]
 
 
 def open_store(target: str | Path, replica: str = "main") -> Store:

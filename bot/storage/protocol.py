@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from abc import abstractmethod
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from bot.storage.preferences import ChatSettings
@@ -28,6 +28,11 @@ class Delivery:
     last_error: str | None = None
 
 
+# The one bound of "alive": a replica whose last beat is older is taken for dead (its claims go out
+# again, /status no longer lists it, its name may be taken). Beats come every 5 s (WATCH_EVERY_SECONDS).
+ALIVE_WITHIN_SECONDS = 20.0
+
+
 @dataclass(frozen=True)
 class Replica:
     """A running bot on this store, as it last said."""
@@ -39,6 +44,9 @@ class Replica:
     started_at: str
     beat_at: str
     leader_since: str | None
+
+    def alive(self, now: datetime) -> bool:
+        return now - datetime.fromisoformat(self.beat_at) < timedelta(seconds=ALIVE_WITHIN_SECONDS)
 
 
 class Store(Protocol):
@@ -91,7 +99,8 @@ class Store(Protocol):
     @abstractmethod
     def release_leases(self, ids: Iterable[int]) -> int: ...
     @abstractmethod
-    def release_orphaned_leases(self, alive_within_seconds: float = 20.0, at_start: bool = True) -> int: ...
+    def release_orphaned_leases(self, alive_within_seconds: float = ALIVE_WITHIN_SECONDS,
+                                at_start: bool = True) -> int: ...
     @abstractmethod
     def next_retry_at(self) -> str | None: ...
     @abstractmethod

@@ -15,7 +15,7 @@ from typing import Any
 
 from bot.storage.preferences import ChatSettings
 from bot.storage.migrations import STORE_MIGRATIONS
-from bot.storage.protocol import Delivery, Replica, Store
+from bot.storage.protocol import ALIVE_WITHIN_SECONDS, Delivery, Replica, Store
 from signals.database import Database
 from signals.signal import Signal
 from signals.topics import TOPIC_NAMES
@@ -235,7 +235,8 @@ class SqlStore(Store):
         return self.db.executemany("UPDATE outbox SET lease_until = NULL, leased_by = NULL WHERE id = ? "
                                    "AND status = 'pending' AND leased_by = ?", [(i, self.replica) for i in ids])
 
-    def release_orphaned_leases(self, alive_within_seconds: float = 20.0, at_start: bool = True) -> int:
+    def release_orphaned_leases(self, alive_within_seconds: float = ALIVE_WITHIN_SECONDS,
+                                at_start: bool = True) -> int:
         """Claims held by no living replica (it was killed): due again.
 
         A replica is alive while its beat is younger than `alive_within_seconds`. `at_start`: this

@@ -318,7 +318,7 @@ def status_text(services: BotServices, context: BotContext, admin: bool = False)
 def replicas_line(replicas: list[Replica], me: str, now: datetime | None = None) -> str:
     """Which replica leads and which stand by, as each last said (this one marked); silent ones are left out."""
     now = now or datetime.now(timezone.utc)
-    alive = [r for r in replicas if (now - datetime.fromisoformat(r.beat_at)).total_seconds() < 30]
+    alive = [r for r in replicas if r.alive(now)]
     leaders = [r for r in alive if r.role == "leader"]
     standbys = [r for r in alive if r.role != "leader"]
 
