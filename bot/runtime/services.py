@@ -20,7 +20,7 @@ from signals.metrics import Metrics
 from signals.settings import DetectorSettings
 from signals.signal import Signal
 
-if TYPE_CHECKING:  # for annotations only: imports flow down from the runtime, never up to it
+if TYPE_CHECKING:  # annotations only (the runtime may import any layer: it is the top)
     from bot.delivery.pacing import PacedRequest
     from bot.telegram.listening import ListeningWatch
     from bot.webapp.server import Dashboard

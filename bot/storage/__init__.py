@@ -1,8 +1,9 @@
 """The bot's state behind one seam: the `Store` protocol and its two engines.
 
 `open_store` picks the engine from the target: a `postgresql://` URL (DATABASE_URL) for a server
-that replicas share, otherwise a file path for the embedded default. Nothing outside this package
-(and the price cache's own module) writes SQL.
+that replicas share, otherwise a file path for the embedded default. The bot's state is written
+here only; the price cache (signals/sources/price_cache.py) keeps its own tables, and the leader's
+advisory lock (bot/runtime/leadership.py) is one statement on a connection of its own.
 """
 
 from __future__ import annotations

@@ -54,11 +54,15 @@ class Snapshot:
 
 def _download(url: str, label: str, client: httpx.Client | None) -> str:
     """The page's text; any network trouble or a status other than 200 is a UniverseError naming the list."""
+    own = client is None  # a client made here is closed here; a caller's stays the caller's
     http = client or httpx.Client(timeout=30.0, follow_redirects=True, headers={"User-Agent": USER_AGENT})
     try:
         response = http.get(url)
     except httpx.HTTPError as exc:
         raise UniverseError(f"{label} list: {type(exc).__name__}: {exc}") from exc
+    finally:
+        if own:
+            http.close()
     if response.status_code != 200:
         raise UniverseError(f"{label} list: HTTP {response.status_code}")
     return response.text
