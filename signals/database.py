@@ -20,10 +20,12 @@ import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeAlias
+
+from signals.errors import RotationError
 
 if TYPE_CHECKING:  # psycopg is loaded only when a PostgreSQL URL is opened (connect_postgres)
     import psycopg
@@ -38,12 +40,22 @@ def is_postgres_url(target: str | Path) -> bool:
     return isinstance(target, str) and target.startswith(POSTGRES_SCHEMES)
 
 
+class MigrationMismatch(RotationError):
+    """The database's recorded steps are not this release's: opening it would run the wrong DDL."""
+
+
 @dataclass(frozen=True)
 class Migration:
-    """One numbered schema step; `postgresql` when the server needs other DDL than the file."""
+    """One schema step, known by its name; `postgresql` when the server needs other DDL than the file.
+
+    A database records each step it took by number and name: a step's name that differs from the
+    one recorded under its number (a reordered list, or a database another release wrote) stops the
+    open with one line instead of running the wrong DDL.
+    """
 
     sqlite: str
     postgresql: str | None = None
+    name: str = field(kw_only=True)
 
     def text(self, dialect: str) -> str:
         if dialect != "postgresql":
@@ -139,24 +151,54 @@ class Database:
                 self._serialize_migrations()
                 done = self.version(component)
                 if done == 0 and adopt:
-                    self._record(component, range(1, adopt + 1), "adopted")
+                    self._record(component, migrations[:adopt], 1, "adopted")
                     done = adopt
+                self._check_names(component, migrations)
                 for number in range(done + 1, len(migrations) + 1):
                     self._script(migrations[number - 1].text(self.dialect))
-                    self._record(component, [number], _now())
+                    self._record(component, [migrations[number - 1]], number, _now())
             return self.version(component)
+
+    def _check_names(self, component: str, migrations: Sequence[Migration]) -> None:
+        """Each recorded step is the step of that name here; steps recorded before names are named now."""
+        names = [m.name for m in migrations]
+        if len(set(names)) != len(names):
+            raise ValueError(f"{component}: two migrations share a name")
+        for row in self.query("SELECT version, name FROM schema_migrations WHERE component = ? ORDER BY version",
+                              [component]):
+            number = int(row["version"])
+            declared = names[number - 1] if number <= len(names) else None
+            if declared is None:
+                raise MigrationMismatch(f"the {component} schema in {self.description} is at step {number} "
+                                        f"({row['name'] or 'unnamed'}), newer than this release knows "
+                                        f"({len(names)} steps): run the release that wrote it")
+            if row["name"] is None:
+                self._execute("UPDATE schema_migrations SET name = ? WHERE component = ? AND version = ?",
+                              [declared, component, number])
+            elif row["name"] != declared:
+                raise MigrationMismatch(f"the {component} schema in {self.description} took step {number} as "
+                                        f"{row['name']!r}, this release has {declared!r} there: the steps were "
+                                        "reordered, or another release wrote this database")
 
     def version(self, component: str) -> int:
         row = self.execute("SELECT MAX(version) AS v FROM schema_migrations WHERE component = ?", [component]).first()
         return int(row["v"]) if row and row["v"] is not None else 0
 
-    def _record(self, component: str, numbers: Iterable[int], applied_at: str) -> None:
-        self._executemany("INSERT INTO schema_migrations (component, version, applied_at) VALUES (?, ?, ?)",
-                          [(component, number, applied_at) for number in numbers])
+    def _record(self, component: str, steps: Sequence[Migration], first: int, applied_at: str) -> None:
+        self._executemany("INSERT INTO schema_migrations (component, version, name, applied_at) VALUES (?, ?, ?, ?)",
+                          [(component, first + offset, step.name, applied_at) for offset, step in enumerate(steps)])
 
     def _create_migrations_table(self) -> None:
         self._execute("CREATE TABLE IF NOT EXISTS schema_migrations (component TEXT NOT NULL, "
-                      "version INTEGER NOT NULL, applied_at TEXT NOT NULL, PRIMARY KEY (component, version))", ())
+                      "version INTEGER NOT NULL, name TEXT, applied_at TEXT NOT NULL, "
+                      "PRIMARY KEY (component, version))", ())
+        if "name" not in self._migration_columns():  # a table from before steps had names
+            # the server's IF NOT EXISTS: two replicas starting at once both see the column missing
+            guard = "IF NOT EXISTS " if self.dialect == "postgresql" else ""
+            self._execute(f"ALTER TABLE schema_migrations ADD COLUMN {guard}name TEXT", ())
+
+    def _migration_columns(self) -> set[str]:
+        raise NotImplementedError
 
     # what each engine supplies -----------------------------------------------------------------
 
@@ -233,6 +275,9 @@ class SqliteDatabase(Database):
 
     def _rollback(self) -> None:
         self.connection.execute("ROLLBACK")
+
+    def _migration_columns(self) -> set[str]:
+        return {str(row[1]) for row in self._tuples("PRAGMA table_info(schema_migrations)", ())}
 
     def user_version(self) -> int:
         """The store's version as files kept it before `schema_migrations`."""
@@ -322,6 +367,11 @@ class PostgresDatabase(Database):
         if self.connection.broken and not self._depth:
             self.connection = connect_postgres(self.url, self._application_name)
         return self.connection
+
+    def _migration_columns(self) -> set[str]:
+        return {str(row[0]) for row in self._tuples(
+            "SELECT column_name FROM information_schema.columns WHERE table_name = 'schema_migrations' "
+            "AND table_schema = current_schema()", ())}
 
     def _script(self, script: str) -> None:
         self.connection.execute(script)  # no parameters: psycopg sends the statements as one

@@ -390,3 +390,33 @@ def test_one_bound_of_alive_for_status_claims_and_names():
     assert beat(ALIVE_WITHIN_SECONDS - 1).alive(now) and not beat(ALIVE_WITHIN_SECONDS + 1).alive(now)
     default = inspect.signature(SqlStore.release_orphaned_leases).parameters["alive_within_seconds"].default
     assert default == ALIVE_WITHIN_SECONDS
+
+
+def test_migrations_are_recorded_by_name_and_a_reordered_list_is_refused(store_target):
+    from signals.database import Migration, MigrationMismatch
+
+    first = open_store(store_target)
+    first.close()
+    again = open_store(store_target)
+    names = [row["name"] for row in again.db.query(
+        "SELECT name FROM schema_migrations WHERE component = 'store' ORDER BY version")]
+    assert names == [step.name for step in MIGRATIONS]
+    steps = (Migration("CREATE TABLE a (x INTEGER);", name="table a"), Migration("CREATE TABLE b (y INTEGER);",
+                                                                              name="table b"))
+    assert again.db.migrate("probe", steps) == 2
+    with pytest.raises(MigrationMismatch, match="took step 1 as 'table a', this release has 'table b'"):
+        again.db.migrate("probe", steps[::-1])
+    with pytest.raises(MigrationMismatch, match="newer than this release knows"):
+        again.db.migrate("probe", steps[:1])
+    again.close()
+
+
+def test_steps_recorded_before_names_are_named_at_the_next_open(store_target):
+    first = open_store(store_target)
+    first.db.execute("UPDATE schema_migrations SET name = NULL WHERE component = 'store'")
+    first.close()
+    again = open_store(store_target)
+    names = [row["name"] for row in again.db.query(
+        "SELECT name FROM schema_migrations WHERE component = 'store' ORDER BY version")]
+    again.close()
+    assert names == [step.name for step in MIGRATIONS]

@@ -1,4 +1,4 @@
-"""The store's schema, step by step: numbered, applied in order at open, recorded per database.
+"""The store's schema, step by step: each step named, applied in order at open, recorded by number and name.
 
 Each step is written once for the file; the server takes the same text with its own names for the
 same types (signals/database.py), except where a step must say something SQLite cannot (or the other way
@@ -69,24 +69,24 @@ STORE_MIGRATIONS: tuple[Migration, ...] = (
         new_signals INTEGER NOT NULL DEFAULT 0,
         error TEXT
     );
-    """),
+    """, name="first schema"),
     # 2: one-time notices (an admin is told once that a session's data is stale)
-    Migration("CREATE TABLE notices (key TEXT PRIMARY KEY, created_at TEXT NOT NULL);"),
+    Migration("CREATE TABLE notices (key TEXT PRIMARY KEY, created_at TEXT NOT NULL);", name="notices"),
     # 3: the charts of the latest session, drawn when first asked, so /chart serves stored bytes
     Migration("CREATE TABLE charts (name TEXT PRIMARY KEY, as_of TEXT NOT NULL, png BLOB NOT NULL, "
-              "created_at TEXT NOT NULL);"),
+              "created_at TEXT NOT NULL);", name="charts"),
     # 4: delivery state per message part (a split alert whose second part failed never resends the
     # first), and answers Telegram may or may not have acted on (retried once, then left alone)
     Migration("""
     ALTER TABLE outbox ADD COLUMN parts_sent INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE outbox ADD COLUMN ambiguous INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE outbox ADD COLUMN lease_until TEXT;
-    """),
+    """, name="delivery parts"),
     # 5: heartbeats (the event loop, ticks) that `rotation-bot health` reads; sent rows pruned by age
     Migration("""
     CREATE TABLE heartbeats (name TEXT PRIMARY KEY, at TEXT NOT NULL);
     CREATE INDEX outbox_sent_at ON outbox (sent_at) WHERE status = 'sent';
-    """),
+    """, name="heartbeats"),
     # 6: delivery counts kept by triggers, so /status and /stats read six rows instead of scanning
     # the outbox; pending rows served in id order by a partial index (no sort of every due row).
     # The server counts with an index instead: triggers on one counts row would make every replica's
@@ -110,7 +110,7 @@ STORE_MIGRATIONS: tuple[Migration, ...] = (
     """, postgresql="""
     CREATE INDEX outbox_pending_by_id ON outbox (id) WHERE status = 'pending';
     CREATE INDEX outbox_by_status ON outbox (status);
-    """),
+    """, name="delivery counts"),
     # 7: the sectors and credit topics arrive. A chat that took every topic there was (it asked for
     # "all", or ticked each) gets the new ones too; a chat that chose some keeps its choice.
     Migration("""
@@ -126,7 +126,7 @@ STORE_MIGRATIONS: tuple[Migration, ...] = (
         WHERE subscriptions.topic IN ('breadth', 'breakout', 'rates')
         GROUP BY chat_id, new.topic HAVING COUNT(DISTINCT subscriptions.topic) = 3
         ON CONFLICT DO NOTHING;
-    """),
+    """, name="sectors and credit topics"),
     # 8: per-chat controls (digest, quiet hours, time zone) and a chat's own alerts on metric paths
     Migration("""
     CREATE TABLE chat_settings (
@@ -150,12 +150,12 @@ STORE_MIGRATIONS: tuple[Migration, ...] = (
         created_at TEXT NOT NULL
     );
     CREATE INDEX custom_alerts_chat ON custom_alerts (chat_id);
-    """),
+    """, name="chat controls and own alerts"),
     # 9: a run keeps the data warnings it saw (bad rows, truncated or missing files), so /status can
     # name them; outbox rows past their window are 'expired' (no schema change: a status value)
-    Migration("ALTER TABLE runs ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]';"),
+    Migration("ALTER TABLE runs ADD COLUMN warnings TEXT NOT NULL DEFAULT '[]';", name="run warnings"),
     # 10: a forum group's alerts go to one of its topics (message_thread_id); NULL: the chat itself
-    Migration("ALTER TABLE chat_settings ADD COLUMN thread_id INTEGER;"),
+    Migration("ALTER TABLE chat_settings ADD COLUMN thread_id INTEGER;", name="forum topics"),
     # 11: the cycle topic arrives; as in 7, a chat that took every topic there was gets it too
     Migration("""
     INSERT OR IGNORE INTO subscriptions (chat_id, topic, created_at)
@@ -168,7 +168,7 @@ STORE_MIGRATIONS: tuple[Migration, ...] = (
         WHERE topic IN ('breadth', 'breakout', 'rates', 'sectors', 'credit')
         GROUP BY chat_id HAVING COUNT(DISTINCT topic) = 5
         ON CONFLICT DO NOTHING;
-    """),
+    """, name="cycle topic"),
     # 12: replicas. Each running bot says who it is and whether it leads; a claimed delivery names
     # its claimer, so the claims of a replica that died are given back without touching the living's.
     Migration("""
@@ -182,5 +182,5 @@ STORE_MIGRATIONS: tuple[Migration, ...] = (
         leader_since TEXT
     );
     ALTER TABLE outbox ADD COLUMN leased_by TEXT;
-    """),
+    """, name="replicas"),
 )

@@ -55,7 +55,7 @@ CREATE TABLE IF NOT EXISTS cache_refreshes (
     outcome TEXT NOT NULL DEFAULT 'running', expected_session TEXT, last_session TEXT,
     requests INTEGER NOT NULL DEFAULT 0, rows INTEGER NOT NULL DEFAULT 0, failed TEXT, error TEXT
 );
-"""),)
+""", name="first cache schema"),)
 _FIELDS = ("open", "high", "low", "close", "adj_close", "volume")
 _EPOCH = np.datetime64("1970-01-01", "D")
 
