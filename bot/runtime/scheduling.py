@@ -99,6 +99,33 @@ def schedule_next_evaluation(application: BotApplication, services: Services) ->
     log.info("next evaluation after the %s close, at %s", due.session, due.at.astimezone(NEW_YORK))
 
 
+# A failed evaluation (a full disk, a database away) is tried again soon, not at the next close: after
+# 30 s, then twice as long each time up to 10 minutes, until it succeeds or the next session's own
+# evaluation is due (which catches up the missed one).
+RETRY_FIRST_SECONDS = 30.0
+RETRY_CAP_SECONDS = 600.0
+
+
+async def _retry_failed_evaluation(context: BotContext, services: Services, exc: Exception) -> None:
+    """One traceback and one admin message for the first failure of a streak; one line per retry after."""
+    attempt = context.job.data if context.job is not None and isinstance(context.job.data, int) else 0
+    wait = min(RETRY_CAP_SECONDS, RETRY_FIRST_SECONDS * 2 ** attempt)
+    due = services.calendar.next_due(datetime.now(timezone.utc))
+    if due is not None and datetime.now(timezone.utc) + timedelta(seconds=wait) >= due.at:
+        log.warning("scheduled evaluation failed again (%s: %s); the next session's evaluation is due first",
+                    type(exc).__name__, exc)
+        schedule_next_evaluation(context.app, services)
+        return
+    if attempt == 0:
+        log.exception("scheduled evaluation failed; trying again in %.0f s", wait)
+        await notify_admins(context, f"\u26a0\ufe0f Scheduled evaluation failed: {type(exc).__name__}: {exc}. "
+                                     f"Trying again in {wait:.0f} s, then less and less often until it succeeds.")
+    else:
+        log.warning("scheduled evaluation failed again (attempt %d: %s: %s); next try in %.0f s", attempt + 1,
+                    type(exc).__name__, exc, wait)
+    jobs_of(context.app).run_once(evaluate_job, when=wait, name=EVALUATE_JOB, data=attempt + 1)
+
+
 async def evaluate_job(context: BotContext) -> None:
     """The scheduled tick. Stale or partial live data is retried every few minutes for a while;
     then the session is left stale (no detector fired), /status says so, and admins are told once."""
@@ -114,9 +141,7 @@ async def evaluate_job(context: BotContext) -> None:
         log.info("the tick stopped: the bot is shutting down")
         return
     except Exception as exc:  # a failed tick must not stop the schedule; it is recorded in runs
-        log.exception("scheduled tick failed")
-        await notify_admins(context, f"\u26a0\ufe0f Scheduled evaluation failed: {type(exc).__name__}: {exc}")
-        schedule_next_evaluation(context.app, services)
+        await _retry_failed_evaluation(context, services, exc)
         return
     if result is not None and result.outcome != "ok" and due is not None:
         give_up_at = due.at + timedelta(minutes=config.stale_give_up_minutes)
