@@ -14,16 +14,17 @@ them reach the same schema the same way.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import re
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeAlias
+from typing import TYPE_CHECKING, Any, Concatenate, ParamSpec, Protocol, TypeAlias, TypeVar
 
 from signals.errors import RotationError
 
@@ -34,10 +35,34 @@ if TYPE_CHECKING:  # psycopg is loaded only when a PostgreSQL URL is opened (con
     PgCursor: TypeAlias = "psycopg.Cursor[Any]"
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+log = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 def is_postgres_url(target: str | Path) -> bool:
     return isinstance(target, str) and target.startswith(POSTGRES_SCHEMES)
+
+
+_CORRUPTION_SQLITE = ("SQLITE_CORRUPT", "SQLITE_NOTADB")  # and SQLITE_CORRUPT_INDEX, _SEQUENCE, _VTAB
+_CORRUPTION_SQLSTATES = frozenset({"XX001", "XX002"})  # PostgreSQL's data_corrupted, index_corrupted
+
+
+def names_corruption(exc: BaseException | None) -> bool:
+    """An engine's error that says the database itself is damaged, not that it is busy or away: it
+    (or what caused it) is SQLite's CORRUPT or NOTADB, or PostgreSQL's data or index corrupted."""
+    seen = 0
+    while exc is not None and seen < 8:
+        if str(getattr(exc, "sqlite_errorname", "")).startswith(_CORRUPTION_SQLITE):
+            return True
+        if getattr(exc, "sqlstate", None) in _CORRUPTION_SQLSTATES:
+            return True
+        exc, seen = exc.__cause__ or exc.__context__, seen + 1
+    return False
+
+
+class ConnectionLost(RotationError):
+    """The server's connection died inside a transaction: the transaction is gone (the server rolled it
+    back), so the whole of it may be run again on a new connection (`retried_on_lost_connection`)."""
 
 
 class MigrationMismatch(RotationError):
@@ -96,6 +121,10 @@ class Database:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._depth = 0
+
+    @property
+    def in_transaction(self) -> bool:
+        return self._depth > 0
 
     # statements --------------------------------------------------------------------------------
 
@@ -234,6 +263,35 @@ class Database:
         raise NotImplementedError
 
 
+class HasDatabase(Protocol):
+    db: Database
+
+
+Owner = TypeVar("Owner", bound=HasDatabase)
+Arguments = ParamSpec("Arguments")
+
+
+def retried_on_lost_connection(
+        method: Callable[Concatenate[Owner, Arguments], _T]) -> Callable[Concatenate[Owner, Arguments], _T]:
+    """A method whose transaction died with its connection runs once more, whole, on a new one.
+
+    Only the outermost transaction is retried (an inner one's retry would find the same dead
+    connection); a transaction the server rolled back did nothing, so running it again is safe.
+    """
+
+    @functools.wraps(method)
+    def run(owner: Owner, /, *args: Arguments.args, **kwargs: Arguments.kwargs) -> _T:
+        try:
+            return method(owner, *args, **kwargs)
+        except ConnectionLost:
+            if owner.db.in_transaction:
+                raise
+            log.warning("a transaction on %s died with its connection; running it again", owner.db.description)
+            return method(owner, *args, **kwargs)
+
+    return run
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="microseconds")
 
@@ -343,27 +401,59 @@ class PostgresDatabase(Database):
         self.connection = connect_postgres(url, application_name)
 
     def _execute(self, sql: str, params: Sequence[Any]) -> Result:
-        with self._live().cursor() as cursor:
-            _run(cursor, sql, params)
-            rows = list(cursor.fetchall()) if cursor.description else []
-            return Result(cursor.rowcount, rows)
+        def run(connection: PgConnection) -> Result:
+            with connection.cursor() as cursor:
+                _run(cursor, sql, params)
+                rows = list(cursor.fetchall()) if cursor.description else []
+                return Result(cursor.rowcount, rows)
+
+        return self._reconnecting(run)
 
     def _tuples(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         from psycopg.rows import tuple_row
 
-        with self._live().cursor(row_factory=tuple_row) as cursor:
-            _run(cursor, sql, params)
-            return cursor.fetchall()
+        def run(connection: PgConnection) -> list[tuple[Any, ...]]:
+            with connection.cursor(row_factory=tuple_row) as cursor:
+                _run(cursor, sql, params)
+                return cursor.fetchall()
+
+        return self._reconnecting(run)
 
     def _executemany(self, sql: str, rows: list[Sequence[Any]]) -> int:
         if not rows:
             return 0
-        with self._live().cursor() as cursor:
-            cursor.executemany(_pg(sql), rows)
-            return cursor.rowcount
+
+        def run(connection: PgConnection) -> int:
+            with connection.cursor() as cursor:
+                cursor.executemany(_pg(sql), rows)
+                return cursor.rowcount
+
+        return self._reconnecting(run)
+
+    def _reconnecting(self, run: Callable[[PgConnection], _T]) -> _T:
+        """`run` on the connection; when the connection turns out dead (killed by an administrator or a
+        pooler, the server restarted) outside a transaction, once more on a new one.
+
+        A dead connection is only known by using it, so the first statement after an idle kill fails:
+        retried, the command or the record of a send goes through instead of failing (a send not
+        recorded goes out again when its claim runs out). Inside a transaction the statement is not
+        retried (the transaction's earlier statements died with the connection): ConnectionLost says
+        the whole transaction may be, which `retried_on_lost_connection` does.
+        """
+        import psycopg
+
+        try:
+            return run(self._live())
+        except psycopg.OperationalError as exc:
+            if not self.connection.broken:
+                raise
+            if self._depth:
+                raise ConnectionLost(f"the connection to {self.description} was lost in a transaction") from exc
+            log.warning("the connection to %s was lost; reconnecting", self.description)
+            return run(self._live())
 
     def _live(self) -> PgConnection:
-        """The connection; outside a transaction a broken one (the server restarted) is replaced once."""
+        """The connection; outside a transaction a broken one (the server restarted) is replaced."""
         if self.connection.broken and not self._depth:
             self.connection = connect_postgres(self.url, self._application_name)
         return self.connection
@@ -377,10 +467,20 @@ class PostgresDatabase(Database):
         self.connection.execute(script)  # no parameters: psycopg sends the statements as one
 
     def _begin(self) -> None:
-        self._live().execute("BEGIN")
+        self._reconnecting(lambda connection: connection.execute("BEGIN"))
 
     def _commit(self) -> None:
-        self.connection.execute("COMMIT")
+        """A COMMIT that got no answer may or may not have taken: ConnectionLost, and the store's
+        transactions are written to be safe to run again (ON CONFLICT, claims renewed by their holder; only an
+        /alert added at that very moment could be added twice, and /alerts would show it)."""
+        import psycopg
+
+        try:
+            self.connection.execute("COMMIT")
+        except psycopg.OperationalError as exc:
+            if not self.connection.broken:
+                raise
+            raise ConnectionLost(f"the connection to {self.description} was lost at a commit") from exc
 
     def _rollback(self) -> None:
         if not self.connection.closed:

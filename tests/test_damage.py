@@ -129,3 +129,86 @@ def test_damage_found_while_running_tells_admins_and_status(tmp_path):
     told = [m["text"] for m in fake.sent(ADMIN_CHAT) if "is damaged" in m["text"]]
     assert len(told) == 1 and "restore it from a backup" in told[0]
     assert "fails its integrity check" in status_reply(fake, ADMIN_CHAT)
+
+
+def engine_corruption_error(tmp_path) -> sqlite3.DatabaseError:
+    """The error SQLite itself raises on a query that reads damaged pages (not one built by hand)."""
+    path = tmp_path / "damaged.sqlite"
+    store = open_store(path)
+    for chat in range(1000, 4000):
+        store.upsert_chat(chat)
+        store.subscribe(chat, ["rotation"])
+    store.close()
+    data = bytearray(path.read_bytes())
+    pages = len(data) // 4096
+    for page in range(pages // 2, pages // 2 + 3):
+        data[page * 4096 + 100: page * 4096 + 400] = random.Random(page).randbytes(300)
+    path.write_bytes(bytes(data))
+    damaged = open_store(path)
+    try:
+        damaged.stats()
+    except sqlite3.DatabaseError as exc:
+        return exc
+    finally:
+        damaged.close()
+    raise AssertionError("the damaged pages were not read")
+
+
+def test_a_store_error_that_names_corruption_is_said_at_once(tmp_path, caplog):
+    """A command that reads damaged pages: the log, the admins (once) and /status say it now, not at the
+    next daily check, and the user is told what happened (old main: "something went wrong", 0 lines)."""
+    corrupt = engine_corruption_error(tmp_path)
+    assert corrupt.sqlite_errorname == "SQLITE_CORRUPT"
+    folder = make_folder(tmp_path / "data")
+    with FakeTelegram() as fake, caplog.at_level("ERROR", logger="bot.telegram"):
+        async def scenario():
+            async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
+                def damaged_stats():
+                    raise corrupt
+
+                services.store.stats = damaged_stats
+                for _ in range(2):
+                    fake.push_message(ADMIN_CHAT, "/stats")
+                await until(lambda: len([m for m in fake.sent() if "database is damaged" in m["text"]]) >= 2)
+                fake.push_message(ADMIN_CHAT, "/status")
+                fake.push_message(USER, "/status")
+                await until(lambda: status_reply(fake, ADMIN_CHAT) and status_reply(fake, USER))
+
+        asyncio.run(scenario())
+    told = [m["text"] for m in fake.sent(ADMIN_CHAT) if "is damaged:" in m["text"]]
+    assert len(told) == 1 and "malformed" in told[0] and "restore it from a backup" in told[0]
+    logged = [r for r in caplog.records if "is damaged" in r.getMessage()]
+    assert len(logged) == 1
+    admin_status = status_reply(fake, ADMIN_CHAT)
+    assert "fails its integrity check: DatabaseError: database disk image is malformed" in admin_status
+    assert "Could not read the deliveries: DatabaseError" in admin_status  # and the rest still answers
+    assert "fails its integrity check; the administrators know" in status_reply(fake, USER)
+
+
+def test_a_repeating_job_that_keeps_failing_logs_one_traceback_then_a_line_a_minute(tmp_path, monkeypatch, caplog):
+    """The disk full under the 5-second beats: one traceback, then quiet within the minute, and a
+    recovery ends the streak (old main: a traceback every turn)."""
+    from bot.telegram import application as app_module
+
+
+    monkeypatch.setattr(app_module, "WATCH_EVERY_SECONDS", 0.05)
+    folder = make_folder(tmp_path / "data")
+    calls = {"n": 0}
+    with FakeTelegram() as fake, caplog.at_level("WARNING", logger="bot.telegram.application"):
+        async def scenario():
+            async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
+                beat = services.store.beat
+
+                def full_disk(name, at=None):
+                    calls["n"] += 1
+                    raise sqlite3.OperationalError("database or disk is full")
+
+                services.store.beat = full_disk
+                await until(lambda: calls["n"] >= 20)
+                services.store.beat = beat
+                await asyncio.sleep(0.3)
+
+        asyncio.run(scenario())
+    about_watch = [r for r in caplog.records if "the watch job" in r.getMessage()]
+    assert len(about_watch) == 1 and about_watch[0].exc_info is not None
+    assert "disk is full" in str(about_watch[0].exc_info[1])

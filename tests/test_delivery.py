@@ -177,3 +177,53 @@ def test_a_slow_group_that_outlives_its_claim_is_never_sent_twice(store_target, 
     finally:
         a.close()
         b.close()
+
+
+def _kill_connection(store) -> None:
+    """What an administrator's pg_terminate_backend (or a pooler's idle timeout) does to the store."""
+    import psycopg
+
+    pid = store.db.connection.info.backend_pid
+    with psycopg.connect(store.db.url, autocommit=True) as admin:
+        admin.execute("SELECT pg_terminate_backend(%s)", [pid])
+
+
+def test_a_store_connection_killed_mid_broadcast_is_replaced_and_no_alert_waits_or_repeats(postgres_url, clock):
+    """The connection dies while a send is in flight: recording it reconnects and goes through, so no
+    chat gets the alert twice and none waits for the claim to run out (old main: that chat's row was
+    resent after the 5-minute claim)."""
+    store = open_store(postgres_url, replica="a")
+    try:
+        for chat in range(1, 41):
+            store.upsert_chat(chat)
+            store.subscribe(chat, ["rates"])
+        store.record_signals([make_signal("2024-01-08")])
+        clock.now = datetime.now(timezone.utc) + timedelta(seconds=5)
+        sent: list[int] = []
+
+        class KillingSender:
+            async def send(self, chat_id: int, part: Part) -> None:
+                sent.append(chat_id)
+                if len(sent) in (7, 23):
+                    await asyncio.to_thread(_kill_connection, store)
+
+        report = asyncio.run(Deliverer(store, KillingSender(), backoff_seconds=0.0, clock=clock).drain())
+        assert sorted(sent) == list(range(1, 41)), "a chat got the alert twice or not at all"
+        assert report.sent == 40
+        assert {row["status"] for row in store.outbox_rows()} == {"sent"}
+    finally:
+        store.close()
+
+
+def test_an_idle_store_connection_killed_answers_the_next_call(postgres_url):
+    store = open_store(postgres_url)
+    try:
+        store.upsert_chat(9)
+        _kill_connection(store)
+        assert store.subscribe(9, ["rates"]) == ["rates"]
+        _kill_connection(store)
+        with store.db.transaction():  # a transaction's BEGIN on the dead connection: a new one
+            store.db.execute("UPDATE chats SET title = ? WHERE id = ?", ["t", 9])
+        assert store.chat(9)["title"] == "t"
+    finally:
+        store.close()

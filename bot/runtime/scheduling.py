@@ -18,7 +18,8 @@ from telegram import Update
 from bot.delivery.channels import attach_channels
 from bot.presentation.messages import plural
 from bot.runtime.services import Services
-from bot.telegram.application import give_back_orphaned_claims, notify_admins, register_commands, schedule_shared_jobs
+from bot.telegram.admins import notify_admins, say_damage
+from bot.telegram.application import give_back_orphaned_claims, register_commands, schedule_shared_jobs
 from bot.telegram.chat_io import EVALUATE_JOB, BotApplication, BotContext, jobs_of, services_of
 from bot.telegram.dashboard import start_dashboard, stop_dashboard
 from signals.errors import Cancelled
@@ -116,7 +117,9 @@ async def _retry_failed_evaluation(context: BotContext, services: Services, exc:
                     type(exc).__name__, exc)
         schedule_next_evaluation(context.app, services)
         return
-    if attempt == 0:
+    if await say_damage(context, exc):
+        log.warning("scheduled evaluation failed on the damaged database; trying again in %.0f s", wait)
+    elif attempt == 0:
         log.exception("scheduled evaluation failed; trying again in %.0f s", wait)
         await notify_admins(context, f"\u26a0\ufe0f Scheduled evaluation failed: {type(exc).__name__}: {exc}. "
                                      f"Trying again in {wait:.0f} s, then less and less often until it succeeds.")

@@ -16,7 +16,7 @@ from typing import Any
 from bot.storage.preferences import ChatSettings
 from bot.storage.migrations import STORE_MIGRATIONS
 from bot.storage.protocol import ALIVE_WITHIN_SECONDS, Delivery, Replica, Store
-from signals.database import Database
+from signals.database import Database, retried_on_lost_connection
 from signals.signal import Signal
 from signals.topics import TOPIC_NAMES
 
@@ -81,6 +81,7 @@ class SqlStore(Store):
     def chat(self, chat_id: int) -> dict[str, Any] | None:
         return self.db.execute("SELECT * FROM chats WHERE id = ?", [chat_id]).first()
 
+    @retried_on_lost_connection
     def subscribe(self, chat_id: int, topics: Iterable[str]) -> list[str]:
         """Subscribe to each topic; returns the topics that were new."""
         added = []
@@ -91,6 +92,7 @@ class SqlStore(Store):
                     added.append(topic)
         return added
 
+    @retried_on_lost_connection
     def unsubscribe(self, chat_id: int, topics: Iterable[str]) -> list[str]:
         """Unsubscribe; pending deliveries of those topics to this chat are cancelled too."""
         removed = []
@@ -107,6 +109,7 @@ class SqlStore(Store):
     def subscriptions(self, chat_id: int) -> set[str]:
         return {row["topic"] for row in self.db.query("SELECT topic FROM subscriptions WHERE chat_id = ?", [chat_id])}
 
+    @retried_on_lost_connection
     def deactivate_chat(self, chat_id: int, reason: str) -> int:
         """The chat blocked the bot or is gone: stop delivering to it; returns deliveries cancelled."""
         with self.db.transaction() as db:
@@ -115,6 +118,7 @@ class SqlStore(Store):
             return db.execute("UPDATE outbox SET status = 'cancelled', last_error = ? WHERE chat_id = ? "
                               "AND status = 'pending'", [reason, chat_id]).rowcount
 
+    @retried_on_lost_connection
     def migrate_chat(self, old_id: int, new_id: int) -> None:
         """A group became a supergroup: the same chat under a new id keeps everything."""
         with self.db.transaction() as db:
@@ -131,6 +135,7 @@ class SqlStore(Store):
 
     # signals and the outbox --------------------------------------------------------------------
 
+    @retried_on_lost_connection
     def record_signals(self, signals: Iterable[Signal],
                        digest: Callable[[list[Signal]], Signal] | None = None) -> list[Signal]:
         """Store new signals and, in the same transaction, one delivery per subscribed active chat.
@@ -168,6 +173,7 @@ class SqlStore(Store):
     def has_signals(self) -> bool:
         return bool(self.db.query("SELECT 1 AS x FROM signals LIMIT 1"))
 
+    @retried_on_lost_connection
     def record_history(self, signals: Iterable[Signal]) -> int:
         """Signals a fresh bot finds in the history it starts with: stored (so /history and the answers
         agree from the first minute), never queued for anyone. Returns how many were new."""
@@ -175,6 +181,7 @@ class SqlStore(Store):
         with self.db.transaction() as db:
             return db.executemany(_INSERT_SIGNAL, [_signal_row(s, now) for s in signals])
 
+    @retried_on_lost_connection
     def record_for_chat(self, signal: Signal, chat_id: int) -> bool:
         """A signal meant for one chat (its own alert), once."""
         with self.db.transaction() as db:
@@ -187,6 +194,7 @@ class SqlStore(Store):
                              [*wanted, limit])
         return [_signal(row) for row in rows]
 
+    @retried_on_lost_connection
     def due_deliveries(self, now: str | None = None, limit: int = 500, lease_seconds: float = 300.0
                        ) -> list[Delivery]:
         """Claim the pending deliveries due by `now`, oldest first, and return them.
@@ -211,6 +219,7 @@ class SqlStore(Store):
     def _before_claim(self, db: Database) -> None:
         """What an engine does first in a claim's transaction."""
 
+    @retried_on_lost_connection
     def hold(self, ids: Iterable[int], now: str | None = None, lease_seconds: float = 300.0) -> set[int]:
         """Renew this replica's claim on `ids` and say which it still holds.
 
@@ -321,6 +330,7 @@ class SqlStore(Store):
                         [chat_id, *changes.values(), utc_now()])
         return self.chat_settings(chat_id)
 
+    @retried_on_lost_connection
     def add_custom_alert(self, chat_id: int, path: str, op: str, threshold: float, limit: int) -> int | None:
         """A chat's own alert; None when the chat already has `limit` of them."""
         with self.db.transaction() as db:
@@ -409,6 +419,7 @@ class SqlStore(Store):
     def _scoped(self, name: str) -> str:
         return f"{self.replica}:{name}"
 
+    @retried_on_lost_connection
     def announce_replica(self, role: str, host: str, pid: int, at: datetime | None = None) -> None:
         """This replica is alive in `role`; `leader_since` is kept while it keeps leading."""
         now = _iso(at) if at is not None else utc_now()

@@ -8,6 +8,7 @@ it again every few seconds, so retries and anything left by a restart go out.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from typing import Any, TypedDict, cast
 
 import asyncio
@@ -18,7 +19,6 @@ from dataclasses import replace
 
 import httpx
 from datetime import datetime, timedelta, timezone
-from html import escape
 from zoneinfo import ZoneInfo
 
 from telegram import BotCommand, BotCommandScopeChat, BotCommandScopeDefault, Update
@@ -68,6 +68,7 @@ from bot.delivery.pacing import PacedRequest
 from bot.telegram.listening import ListeningWatch
 from bot.delivery.request import NotTelegramAnswer, TelegramRequest
 from bot.storage import damage_line
+from bot.telegram.admins import notify_admins, say_damage
 from bot.telegram.throttle import ChatThrottle, ThrottledUpdates, throttle_handler
 from bot.telegram.needs import BotServices, BotSettings
 
@@ -275,12 +276,46 @@ async def on_error(update: object, context: BotContext) -> None:
     if update is None and isinstance(context.error, TelegramError):
         log.warning("polling Telegram failed: %s: %s", type(context.error).__name__, context.error)
         return
-    log.error("unexpected error while handling an update", exc_info=context.error)
+    damaged = await say_damage(context, context.error)
+    if not damaged:
+        log.error("unexpected error while handling an update", exc_info=context.error)
     if isinstance(update, Update) and update.effective_message is not None:
+        answer = ("The bot's database is damaged, so this could not be done; the administrators have been told."
+                  if damaged else "Sorry, something went wrong on my side. It has been logged.")
         try:
-            await update.effective_message.reply_text("Sorry, something went wrong on my side. It has been logged.")
+            await update.effective_message.reply_text(answer)
         except TelegramError:
             log.warning("could not tell the user about the error", exc_info=True)
+
+
+JobCallback = Callable[[BotContext], Coroutine[Any, Any, None]]
+
+
+def said_once(job: JobCallback) -> JobCallback:
+    """A repeating job's failures said without flooding the log: the first of a kind with its traceback,
+    then one line a minute while it lasts (bot/telegram/repeats.py); damage to the store at once."""
+
+    async def run(context: BotContext) -> None:
+        name = context.job.name if context.job is not None and context.job.name else job.__name__
+        failures = context.bot_data.failures
+        try:
+            await job(context)
+        except Exception as exc:  # a repeating job's failure must not stop it; it is said here, once
+            if await say_damage(context, exc):
+                return
+            verdict = failures.failed(name, exc)
+            if verdict is None:
+                return
+            kind, repeated = verdict
+            if kind == "first":
+                log.error("the %s job failed (said again at most once a minute while it lasts)", name, exc_info=exc)
+            else:
+                log.warning("the %s job is still failing (%d times in the last minute): %s: %s", name, repeated,
+                            type(exc).__name__, exc)
+        else:
+            failures.succeeded(name)
+
+    return run
 
 
 def schedule_shared_jobs(application: BotApplication, services: BotServices) -> None:
@@ -291,12 +326,12 @@ def schedule_shared_jobs(application: BotApplication, services: BotServices) -> 
             job.schedule_removal()
     # replicas sharing a paid broadcast look often: a leader's tick queues thousands at once
     helping = services.config.replicated and services.config.telegram_paid_broadcast
-    queue.run_repeating(deliver_job, interval=HELP_EVERY_SECONDS if helping else DELIVER_EVERY_SECONDS, first=0.1,
-                        name=DELIVER_JOB)
-    queue.run_repeating(watch_job, interval=WATCH_EVERY_SECONDS, first=0.1, name=WATCH_JOB)
+    queue.run_repeating(said_once(deliver_job), interval=HELP_EVERY_SECONDS if helping else DELIVER_EVERY_SECONDS,
+                        first=0.1, name=DELIVER_JOB)
+    queue.run_repeating(said_once(watch_job), interval=WATCH_EVERY_SECONDS, first=0.1, name=WATCH_JOB)
     if not queue.get_jobs_by_name(INTEGRITY_JOB):  # the start checked already (bot/runtime/runner.py)
-        queue.run_repeating(integrity_job, interval=INTEGRITY_EVERY_SECONDS, first=INTEGRITY_EVERY_SECONDS,
-                            name=INTEGRITY_JOB)
+        queue.run_repeating(said_once(integrity_job), interval=INTEGRITY_EVERY_SECONDS,
+                            first=INTEGRITY_EVERY_SECONDS, name=INTEGRITY_JOB)
 
 
 async def give_back_orphaned_claims(services: BotServices) -> None:
@@ -398,11 +433,3 @@ async def _tell_admins_of_a_backlog(context: BotContext, services: BotServices) 
         await notify_admins(context, f"\u26a0\ufe0f {pending} alerts are waiting to be delivered, the oldest for "
                                      f"{int(waited.total_seconds() // 60)} minutes. Nothing is dropped; they go out "
                                      f"as soon as Telegram accepts them.")
-
-
-async def notify_admins(context: BotContext, text: str) -> None:
-    for chat_id in context.services.config.admin_chat_ids:
-        try:
-            await context.bot.send_message(chat_id, escape(text))
-        except TelegramError:
-            log.warning("could not notify admin chat %s", chat_id, exc_info=True)

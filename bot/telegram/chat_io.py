@@ -11,7 +11,7 @@ import re
 from html import escape
 from typing import Any, TypeAlias, TypeVar, cast
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from telegram import CallbackQuery, Update
 from telegram.constants import ChatMemberStatus, ChatType
@@ -20,6 +20,7 @@ from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot, Job
 from bot.presentation.messages import split_message
 from bot.telegram.throttle import ChatThrottle
 from bot.telegram.needs import BotServices
+from bot.telegram.repeats import RepeatedFailures
 
 
 T = TypeVar("T")
@@ -31,6 +32,7 @@ class BotData:
 
     services: BotServices | None = None
     throttle: ChatThrottle | None = None
+    failures: RepeatedFailures = field(default_factory=RepeatedFailures)
 
 
 class BotContext(CallbackContext[ExtBot[Any], dict[str, Any], dict[str, Any], BotData]):

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import asyncio
 
-import json
 
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from typing import Any, TypeVar
 from html import escape
 from zoneinfo import ZoneInfo
@@ -24,12 +22,13 @@ from bot.presentation.buttons import CHART, HISTORY, SETTING, TOGGLE_TOPIC, Butt
 from bot.presentation.chat_changes import change_topics
 from bot.presentation.topics import CHARTS, VIEWS, TopicView
 from bot.presentation.topics.answer_parts import chart_keyboard
+from bot.telegram.admins import say_damage
 from bot.telegram.dashboard import with_dashboard
+from bot.telegram.status import status_text
 from bot.telegram.custom_alerts import alert_command, alerts_command
 from bot.telegram.controls import digest_command, quiet_command, settings_button, settings_command, timezone_command
 from bot.telegram.chat_io import (
     ECHO_LIMIT,
-    EVALUATE_JOB,
     bind_alerts_here,
     chat_of,
     echo,
@@ -45,7 +44,6 @@ from bot.presentation.messages import (
     plural,
     signal_message,
 )
-from bot.storage import Replica
 from signals.topics import TOPIC_BY_NAME, TOPIC_NAMES, TOPICS
 from bot.telegram.chat_io import BotContext
 from bot.telegram.needs import BotServices
@@ -249,86 +247,10 @@ async def send_chart(update: Update, services: BotServices, name: str) -> None:
 async def status(update: Update, context: BotContext) -> None:
     services = context.services
     admin = services.is_admin(chat_of(update) if update.effective_chat else None)
-    await reply(update, await asyncio.to_thread(status_text, services, context, admin))
-
-
-def status_text(services: BotServices, context: BotContext, admin: bool = False) -> str:
-    """What everyone may see; error texts, file paths and failing tickers only in admin chats."""
-    store = services.store
-    lines = ["<b>Status</b>"]
-    last = store.last_run()
-    last_ok = store.last_run("ok")
-    failure = services.last_failure
-    if failure is not None and (last is None or failure[0] > (last["finished_at"] or last["started_at"])):
-        last = {"outcome": "error", "finished_at": failure[0], "started_at": failure[0], "error": failure[1],
-                "warnings": "[]", "new_signals": 0}
-    if last is None:
-        lines.append("Last run: none yet")
-    elif last["outcome"] == "error":
-        why = f": {escape(last['error'][:300])}" if admin and last["error"] else \
-            " (the bot's administrators have the details)"
-        lines.append(f"\u26a0\ufe0f Last run: failed at {_local(last['finished_at'] or last['started_at'])}{why}")
-    else:
-        outcome = escape(last["outcome"])
-        finished = _local(last["finished_at"] or last["started_at"])
-        counted = f", {plural(last['new_signals'], 'new signal')}" if last["outcome"] == "ok" else ""
-        lines.append(f"Last run: {outcome} at {finished}{counted}")
-        if last["error"] and admin:
-            lines.append(f"\u26a0\ufe0f Last error: {escape(last['error'][:300])}")
-        elif last["error"]:
-            lines.append("\u26a0\ufe0f The last run had a problem; the bot's administrators have the details.")
-    warnings = json.loads(last.get("warnings") or "[]") if last is not None else []
-    if warnings and admin:
-        shown = warnings[:8]
-        lines.append(f"\u26a0\ufe0f Data warnings ({len(warnings)}):")
-        lines.extend(f"\u2022 {escape(line[:200])}" for line in shown)
-        if len(warnings) > len(shown):
-            lines.append(f"\u2022 and {len(warnings) - len(shown)} more (rotation-bot metrics lists each)")
-    elif warnings:
-        lines.append(f"\u26a0\ufe0f The data has {len(warnings)} warning{'s' if len(warnings) != 1 else ''}; "
-                     "the bot's administrators have the details.")
-    if services.damage:
-        lines.append("\u26a0\ufe0f The database fails its integrity check"
-                     + (f": {escape(services.damage[0][:200])}" if admin else "; the administrators know."))
-    lines.append(f"Data as of: {escape(last_ok['data_as_of']) if last_ok else 'none yet'}")
-    if services.config.replicated:
-        lines.append(replicas_line(store.replicas(), store.replica))
-    if services.tick_lock.locked():
-        lines.append("A tick is running now.")
-    jobs = context.job_queue.get_jobs_by_name(EVALUATE_JOB) if context.job_queue else ()
-    if jobs and jobs[0].next_t is not None:
-        lines.append(f"Next run: {_local(jobs[0].next_t.isoformat())}")
-    if not services.offline:
-        due = services.calendar.last_due(datetime.now(timezone.utc))
-        evaluated = last_ok["data_as_of"] if last_ok else None
-        if due and evaluated is None and last is None:
-            lines.append(f"No session evaluated yet: the first evaluation (of the {due.session} session) is "
-                         f"{'running now' if services.tick_lock.locked() else 'due'}.")
-        elif due and (evaluated is None or evaluated < due.session):
-            since = f"the last evaluated session is {escape(evaluated)}" if evaluated else \
-                "no session has been evaluated on good data yet"
-            lines.append(f"\u26a0\ufe0f Data is stale: the {due.session} session closed but {since}.")
-    lines.extend(escape(line) for line in services.feed.status_lines(detail=admin))
-    counts = store.stats()["deliveries"]
-    lines.append(f"Deliveries pending: {counts.get('pending', 0)}, failed: {counts.get('failed', 0)}, "
-                 f"expired: {counts.get('expired', 0)}")
-    return "\n".join(lines)
-
-
-def replicas_line(replicas: list[Replica], me: str, now: datetime | None = None) -> str:
-    """Which replica leads and which stand by, as each last said (this one marked); silent ones are left out."""
-    now = now or datetime.now(timezone.utc)
-    alive = [r for r in replicas if r.alive(now)]
-    leaders = [r for r in alive if r.role == "leader"]
-    standbys = [r for r in alive if r.role != "leader"]
-
-    def name(replica: Replica) -> str:
-        return escape(replica.name) + (" (this one)" if replica.name == me else "")
-
-    lead = (f"{name(leaders[0])} leads since {_local(leaders[0].leader_since or leaders[0].beat_at)}"
-            if leaders else "none leads right now (a standby takes over within seconds)")
-    waiting = f"; standing by: {', '.join(name(r) for r in standbys)}" if standbys else ""
-    return f"Replicas: {lead}{waiting}"
+    answer = await asyncio.to_thread(status_text, services, context, admin)
+    await reply(update, answer.text)
+    for error in answer.store_errors:
+        await say_damage(context, error)
 
 
 async def run_now(update: Update, context: BotContext) -> None:
@@ -405,13 +327,6 @@ async def stale_button(update: Update, context: BotContext) -> None:
     """Any other button press is answered too, or the user's spinner never stops."""
     if update.callback_query is not None:
         await update.callback_query.answer("That button is out of date; send /signals for a fresh one.")
-
-
-def _local(stamp: str) -> str:
-    moment = datetime.fromisoformat(stamp)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(NEW_YORK).strftime("%a %Y-%m-%d %H:%M ET")
 
 
 COMMANDS: tuple[Command, ...] = (
