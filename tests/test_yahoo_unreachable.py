@@ -136,3 +136,81 @@ def test_ctrl_c_and_sigterm_stop_fetch_mid_refresh_within_five_seconds(tmp_path,
     assert took < 5
     assert process.returncode == 1 and "Traceback" not in err
     assert err.strip().splitlines()[-1].startswith("rotation-bot: error: stopped on request")
+
+
+class Blackhole:
+    """A proxy that accepts every connection and never answers: a network that hangs, not one that fails."""
+
+    def __init__(self) -> None:
+        import socket
+
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.held: list = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                connection, _ = self.server.accept()
+            except OSError:
+                return
+            self.held.append(connection)
+
+    def env(self) -> dict[str, str]:
+        proxy = f"http://127.0.0.1:{self.port}"
+        return {"HTTPS_PROXY": proxy, "HTTP_PROXY": proxy, "https_proxy": proxy, "http_proxy": proxy,
+                "NO_PROXY": "127.0.0.1,localhost", "no_proxy": "127.0.0.1,localhost"}
+
+    def close(self) -> None:
+        self.server.close()
+        for connection in self.held:
+            connection.close()
+
+
+def stop_time(process: subprocess.Popen, signum: int, after: float) -> tuple[float, str]:
+    time.sleep(after)
+    assert process.poll() is None, process.stderr.read()
+    began = time.monotonic()
+    process.send_signal(signum)
+    try:
+        _, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    return time.monotonic() - began, err
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_evaluate_on_a_hanging_network_stops_within_five_seconds(tmp_path, signum):
+    """Every read hangs (the lists, Yahoo, FRED): a stop asked mid-read ends the command in seconds,
+    with one line (old main: SIGINT ignored for more than 30 s, each read waiting out its timeout)."""
+    hole = Blackhole()
+    try:
+        process = cli("evaluate", "--db", str(tmp_path / "bot.sqlite"), env=hole.env(), cwd=tmp_path)
+        took, err = stop_time(process, signum, after=6)
+    finally:
+        hole.close()
+    print(f"evaluate, hanging network, {signal.Signals(signum).name}: stopped in {took:.1f} s; {err[-200:]!r}")
+    assert took < 5
+    assert process.returncode == 1 and "Traceback" not in err
+    assert err.strip().splitlines()[-1].startswith("rotation-bot: error: stopped on request")
+
+
+@pytest.mark.slow
+def test_run_whose_tick_hangs_on_the_network_stops_within_five_seconds(tmp_path):
+    """Telegram answers, Yahoo hangs: the start-up tick waits on a read; SIGINT ends `run` in seconds,
+    exit 0, no traceback (old main: two SIGINTs ignored over 90 s)."""
+    from tests.fake_telegram import FakeTelegram
+
+    hole = Blackhole()
+    try:
+        with FakeTelegram() as fake:
+            env = {**hole.env(), "TELEGRAM_BOT_TOKEN": fake.token, "TELEGRAM_API_URL": fake.base_url}
+            process = cli("run", "--db", str(tmp_path / "bot.sqlite"), env=env, cwd=tmp_path)
+            took, err = stop_time(process, signal.SIGINT, after=12)
+    finally:
+        hole.close()
+    print(f"run, hanging network, SIGINT: stopped in {took:.1f} s; {err[-300:]!r}")
+    assert took < 5
+    assert process.returncode == 0 and "Traceback" not in err

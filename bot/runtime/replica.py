@@ -77,7 +77,7 @@ async def _serve(services: Services, lock: Leadership) -> None:
 
     def stopping() -> None:
         log.info("stopping: finishing the sends in flight")
-        services.feed.cancel()
+        services.cancel()
         if services.deliverer is not None:
             services.deliverer.stop()
         stop.set()
@@ -120,7 +120,7 @@ async def _serve(services: Services, lock: Leadership) -> None:
                 except TimeoutError:
                     pass
         finally:
-            services.feed.cancel()
+            services.cancel()
             await stop_dashboard(services)
             updater = application.updater
             if updater is not None and updater.running:

@@ -132,7 +132,7 @@ def _with_stop_signals(post_init: AppHook, services: Services) -> AppHook:
     async def install(application: BotApplication) -> None:
         def stop() -> None:
             log.info("stopping: finishing the sends in flight")
-            services.feed.cancel()  # a refresh in progress stops at its next batch
+            services.cancel()  # a refresh in progress stops at its next batch
             if services.deliverer is not None:
                 services.deliverer.stop()
             stopping.append(asyncio.ensure_future(_stop_polling_then_run(application)))
@@ -184,7 +184,7 @@ async def run_console(services: Services) -> None:
 
     def stopping() -> None:
         stop.set()
-        services.feed.cancel()
+        services.cancel()
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping)
@@ -253,7 +253,7 @@ def evaluate_once(config: AppConfig, as_of: str | None) -> TickResult:
 async def _evaluate_and_deliver(services: Services, as_of: str | None) -> TickResult:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):  # a refresh stops at its next batch, nothing half-written
-        loop.add_signal_handler(signum, services.feed.cancel)
+        loop.add_signal_handler(signum, services.cancel)
     if services.config.telegram_bot_token is None:
         result = await services.tick("manual", as_of)
         assert result is not None

@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any, TYPE_CHECKING
 
 import asyncio
+import functools
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
@@ -14,6 +16,7 @@ from bot.runtime.feeds import DataFeed
 from bot.runtime.schedule import SessionCalendar, human_time
 from bot.storage import Store
 from bot.runtime.tick import TickResult, run_tick
+from bot.runtime.worker import abandonable
 from signals.errors import Cancelled
 from signals.engine import MetricsEngine
 from signals.metrics import Metrics
@@ -47,9 +50,16 @@ class Services:
     leading: bool = False  # this process polls and runs the schedule (always, on a file; one replica on a server)
     dashboard: Dashboard | None = None  # the Mini App's server, when WEBAPP_PORT is set
     stop: asyncio.Event | None = None  # a replica's stop (bot/runtime/replica.py); None: run_polling owns the loop
+    stop_requested: threading.Event = field(default_factory=threading.Event)  # SIGINT/SIGTERM came (cancel)
 
     def __post_init__(self) -> None:
         self.engine = MetricsEngine(self.settings)
+
+    def cancel(self) -> None:
+        """A stop was asked (Ctrl-C, SIGTERM): a refresh stops at its next batch, and a tick that waits on a
+        hanging network is left behind within seconds (bot/runtime/worker.py)."""
+        self.stop_requested.set()
+        self.feed.cancel()
 
     def is_admin(self, chat_id: int | None) -> bool:
         return chat_id is not None and chat_id in self.config.admin_chat_ids
@@ -77,8 +87,9 @@ class Services:
             expected_session = self.expected_session()
         async with self.tick_lock:
             try:
-                result = await asyncio.to_thread(run_tick, self.store, self.feed, self.settings, as_of, trigger,
-                                                 expected_session, self.engine, self.config.outbox_retention_days)
+                result = await abandonable(functools.partial(
+                    run_tick, self.store, self.feed, self.settings, as_of, trigger, expected_session, self.engine,
+                    self.config.outbox_retention_days), self.stop_requested, name="tick")
             except Cancelled:
                 raise
             except Exception as exc:  # kept in memory as well: a full disk cannot record it in the runs table
