@@ -10,6 +10,7 @@ counts it.
 from __future__ import annotations
 
 import signal
+import threading
 import time
 from collections import Counter
 
@@ -168,6 +169,20 @@ def test_webhook_mode_takes_updates_without_polling(tmp_path):
             assert _posts(fake, url, 9, "s3cret-of-the-test") == 200
             wait_for(lambda: answered(fake, 9), timeout=30)
             assert not fake.calls_of("getUpdates")
+            # the headers decide before the body is read (old main read 60 MiB bodies, then refused them)
+            assert first_line_answered(port, secret=None, length=60 << 20) == "HTTP/1.1 403 Forbidden"
+            assert first_line_answered(port, secret="s3cret-of-the-test", length=60 << 20) == \
+                "HTTP/1.1 413 Request Entity Too Large"
+            before = resident_mib(process.pid)
+            flood = [threading.Thread(target=post_without_secret, args=(port, 60)) for _ in range(8)]
+            for thread in flood:
+                thread.start()
+            for thread in flood:
+                thread.join(60)
+            grew = resident_mib(process.pid) - before
+            print(f"8 x 60 MiB posts without the secret: the bot's memory grew {grew:.1f} MiB")
+            assert grew < 20  # old main: from 309 to 1,017 MiB
+            assert _posts(fake, url, 9, "s3cret-of-the-test") == 200
             process.send_signal(signal.SIGTERM)
             _, err = process.communicate(timeout=30)
             assert process.returncode == 0, err
@@ -205,6 +220,36 @@ def test_every_replica_takes_webhook_updates_and_one_leads(postgres_url, tmp_pat
                     process.communicate(timeout=30)
                 finally:
                     process.kill()
+
+
+def first_line_answered(port: int, secret: str | None, length: int) -> str:
+    """The status line the bot answers to a post's headers alone (its body never sent)."""
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as connection:
+        secret_header = f"X-Telegram-Bot-Api-Secret-Token: {secret}\r\n" if secret else ""
+        connection.sendall(f"POST /telegram HTTP/1.1\r\nHost: bot\r\nContent-Type: application/json\r\n"
+                           f"{secret_header}Content-Length: {length}\r\n\r\n".encode())
+        return connection.recv(200).decode().split("\r\n")[0]
+
+
+def post_without_secret(port: int, mib: int) -> None:
+    import socket
+
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as connection:
+            connection.sendall(f"POST /telegram HTTP/1.1\r\nHost: bot\r\nContent-Type: application/json\r\n"
+                               f"Content-Length: {mib << 20}\r\n\r\n".encode())
+            for _ in range(mib):
+                connection.sendall(b"x" * (1 << 20))
+    except OSError:  # refused and closed: what should happen
+        pass
+
+
+def resident_mib(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as status:
+        line = next(line for line in status if line.startswith("VmRSS:"))
+    return int(line.split()[1]) / 1024
 
 
 def _posts(fake, url: str, chat: int, secret: str | None, text: str = "/help") -> int:

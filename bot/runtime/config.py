@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import socket
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -17,6 +17,9 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from bot.delivery.channels import ChannelTarget, parse_channels
 from signals.database import is_postgres_url, redact_url, url_port_problem
 from signals.errors import ConfigError
+
+if TYPE_CHECKING:  # the listener (tornado, telegram) is loaded only in webhook mode
+    from bot.telegram.webhook import WebhookSettings
 
 
 class AppConfig(BaseSettings):
@@ -151,12 +154,14 @@ def load_config(**overrides: Any) -> AppConfig:
         raise ConfigError(f"invalid setting {name}: {first['msg']}") from exc
 
 
-def webhook_arguments(config: AppConfig) -> dict[str, Any]:
-    """Where PTB's webhook server listens and what it tells Telegram (TELEGRAM_WEBHOOK_*)."""
+def webhook_settings(config: AppConfig) -> WebhookSettings:
+    """Where the webhook listener listens and what it tells Telegram (TELEGRAM_WEBHOOK_*)."""
     from urllib.parse import urlsplit
+
+    from bot.telegram.webhook import WebhookSettings
 
     url = config.telegram_webhook_url
     assert url is not None
     secret = config.telegram_webhook_secret.get_secret_value() if config.telegram_webhook_secret else None
-    return {"listen": config.telegram_webhook_listen, "port": config.telegram_webhook_port,
-            "url_path": urlsplit(url).path.lstrip("/"), "webhook_url": url, "secret_token": secret}
+    return WebhookSettings(listen=config.telegram_webhook_listen, port=config.telegram_webhook_port,
+                           url_path=urlsplit(url).path.lstrip("/"), webhook_url=url, secret_token=secret)

@@ -19,12 +19,13 @@ import signal
 import socket
 from datetime import datetime, timezone
 
-from bot.runtime.config import AppConfig, webhook_arguments
+from bot.runtime.config import AppConfig, webhook_settings
 from bot.runtime.leadership import LEADERSHIP_POLL_SECONDS, AdvisoryLock, Leadership
 from bot.runtime.scheduling import begin_beats, take_the_lead
 from bot.runtime.services import Services
 from bot.storage import Replica
 from bot.telegram.chat_io import BotApplication
+from bot.telegram.webhook import WebhookListener
 from signals.errors import RotationError
 
 log = logging.getLogger(__name__)
@@ -90,8 +91,7 @@ async def _serve(services: Services, lock: Leadership) -> None:
     await asyncio.to_thread(services.store.announce_replica, role, host, pid)
     async with application:
         await application.start()
-        if config.telegram_webhook_url:
-            await _start_webhook(application, config)
+        listener = await _start_webhook(application, config) if config.telegram_webhook_url else None
         await start_dashboard(application, services)  # every replica serves it: they read one database
         schedule_shared_jobs(application, services)
         log.info("replica %s started as a standby", config.replica)
@@ -122,6 +122,8 @@ async def _serve(services: Services, lock: Leadership) -> None:
         finally:
             services.cancel()
             await stop_dashboard(services)
+            if listener is not None:
+                await listener.stop()
             updater = application.updater
             if updater is not None and updater.running:
                 await updater.stop()
@@ -162,8 +164,9 @@ async def _still_leading(lock: Leadership) -> bool:
         return False
 
 
-async def _start_webhook(application: BotApplication, config: AppConfig) -> None:
+async def _start_webhook(application: BotApplication, config: AppConfig) -> WebhookListener:
     """Telegram posts updates to TELEGRAM_WEBHOOK_URL; each replica listens behind it (a load balancer's)."""
-    assert application.updater is not None
-    await application.updater.start_webhook(bootstrap_retries=-1, **webhook_arguments(config))
+    listener = WebhookListener(application, webhook_settings(config))
+    await listener.start()
     log.info("taking updates by webhook on %s:%d", config.telegram_webhook_listen, config.telegram_webhook_port)
+    return listener

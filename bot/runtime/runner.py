@@ -11,7 +11,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from contextlib import nullcontext
 from datetime import datetime, timezone
 
-from bot.runtime.config import AppConfig, webhook_arguments
+from bot.runtime.config import AppConfig, webhook_settings
 from bot.runtime.scheduling import begin_beats, start_single_bot, stop_single_bot
 from bot.runtime.instance_lock import InstanceLock
 from bot.runtime.logs import redact
@@ -81,18 +81,49 @@ def run_bot(config: AppConfig) -> int:
             # Telegram answered a moment ago; if it blinks now, PTB retries its own start-up too.
             # SIGINT/SIGTERM: the deliverer stops starting sends first, so the stop does not wait for
             # a drain of thousands of messages (what is left goes out at the next start).
-            application.post_init = _with_stop_signals(start_single_bot, services)
-            application.post_shutdown = stop_single_bot
             if config.telegram_webhook_url:
-                application.run_webhook(stop_signals=None, close_loop=True, bootstrap_retries=-1,
-                                        **webhook_arguments(config))
+                asyncio.run(_serve_webhook(application, services))
             else:
+                application.post_init = _with_stop_signals(start_single_bot, services)
+                application.post_shutdown = stop_single_bot
                 application.run_polling(stop_signals=None, close_loop=True, bootstrap_retries=-1)
             if services.exit_reason:
                 raise RotationError(services.exit_reason)
             return 0
         finally:
             services.close()
+
+
+async def _serve_webhook(application: BotApplication, services: Services) -> None:
+    """One bot taking Telegram's posts (bot/telegram/webhook.py) until SIGINT/SIGTERM or its own stop:
+    the Application's life by hand, as a replica's, since PTB's run_webhook would bring its own server."""
+    from bot.telegram.webhook import WebhookListener
+
+    stop = services.stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def stopping() -> None:
+        log.info("stopping: finishing the sends in flight")
+        services.cancel()
+        if services.deliverer is not None:
+            services.deliverer.stop()
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping)
+    listener = WebhookListener(application, webhook_settings(services.config))
+    async with application:
+        await application.start()
+        try:
+            await listener.start()
+            await start_single_bot(application)
+            await stop.wait()
+        finally:
+            services.cancel()
+            await listener.stop()
+            if application.running:
+                await application.stop()
+            await stop_single_bot(application)
 
 
 STARTUP_BACKOFF_CAP_SECONDS = 60.0
