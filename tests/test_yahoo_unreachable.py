@@ -214,3 +214,21 @@ def test_run_whose_tick_hangs_on_the_network_stops_within_five_seconds(tmp_path)
     print(f"run, hanging network, SIGINT: stopped in {took:.1f} s; {err[-300:]!r}")
     assert took < 5
     assert process.returncode == 0 and "Traceback" not in err
+
+
+def test_fred_that_never_answers_is_asked_once_not_once_per_series(tmp_path):
+    """A read that times out says the network is away: the other five series would each wait out their
+    timeout too (old main: six timeouts in a row, 120 s of a hanging network)."""
+    asked: list[str] = []
+
+    def hangs(request: httpx.Request) -> httpx.Response:
+        asked.append(request.url.params["id"])
+        raise httpx.ReadTimeout("timed out", request=request)
+
+    yahoo = FakeYahoo(histories())
+    source = source_over(tmp_path, yahoo)
+    source.fred = FredClient(httpx.Client(transport=httpx.MockTransport(hangs)))
+    report = source.refresh()
+    assert len(asked) == 1
+    assert any(note.startswith("FRED unreachable") for note in report.notes) and report.outcome == "partial"
+    source.cache.close()

@@ -132,6 +132,9 @@ def cmd_evaluate(args: argparse.Namespace, config: AppConfig) -> int:
 
     setup_logging("WARNING" if args.json else config.log_level,
                   config.telegram_bot_token.get_secret_value() if config.telegram_bot_token else None)
+    if config.rotation_data is None:  # minutes on a first start or a slow network: said, not silent
+        print("Refreshing live data (Yahoo Finance, FRED, the index lists); Ctrl-C stops it.", file=sys.stderr,
+              flush=True)
     result = evaluate_once(config, args.as_of)
     if args.json:
         _print_json({"as_of": result.as_of, "run_id": result.run_id,

@@ -305,6 +305,9 @@ class LiveSource:
             except FredError as exc:
                 report.partial = True
                 report.failed[series] = str(exc)
+                if isinstance(exc.__cause__, httpx.TransportError):  # no answer at all: the rest would wait too
+                    report.notes.append(f"FRED unreachable ({exc}); stopped asking, the cached rates are used")
+                    return
                 continue
             report.rows += self.cache.write_rates(series, observed)
 
