@@ -60,6 +60,15 @@ def names_corruption(exc: BaseException | None) -> bool:
     return False
 
 
+def names_busy(exc: BaseException | None) -> bool:
+    """The engine's "another holds the lock" (SQLite BUSY after its 30 s wait, PostgreSQL's lock not
+    available or a deadlock): the same statement may well go through when tried again."""
+    if exc is None:
+        return False
+    return (str(getattr(exc, "sqlite_errorname", "")).startswith("SQLITE_BUSY")
+            or getattr(exc, "sqlstate", None) in ("55P03", "40P01"))
+
+
 class ConnectionLost(RotationError):
     """The server's connection died inside a transaction: the transaction is gone (the server rolled it
     back), so the whole of it may be run again on a new connection (`retried_on_lost_connection`)."""
@@ -367,12 +376,16 @@ def _statements(script: str) -> list[str]:
     return statements
 
 
+BUSY_WAIT_SECONDS = 30.0  # how long a statement waits for another process's write lock before SQLITE_BUSY
+
+
 def _connect_private(path: Path) -> sqlite3.Connection:
     """Autocommit (transactions are explicit), the file and its WAL readable by us only."""
     path.parent.mkdir(parents=True, exist_ok=True)
     if not path.exists():
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
-    connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None, timeout=30)
+    connection = sqlite3.connect(path, check_same_thread=False, isolation_level=None,
+                                 timeout=BUSY_WAIT_SECONDS)
     connection.execute("PRAGMA journal_mode = WAL")
     for suffix in ("", "-wal", "-shm"):
         companion = Path(f"{path}{suffix}")

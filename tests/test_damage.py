@@ -212,3 +212,32 @@ def test_a_repeating_job_that_keeps_failing_logs_one_traceback_then_a_line_a_min
     about_watch = [r for r in caplog.records if "the watch job" in r.getMessage()]
     assert len(about_watch) == 1 and about_watch[0].exc_info is not None
     assert "disk is full" in str(about_watch[0].exc_info[1])
+
+
+def test_a_write_lock_held_by_another_process_longer_than_the_wait_loses_no_subscribe(tmp_path, monkeypatch):
+    """Another process holds the file's write lock for 1.5 times the engine's wait (45 s of 30 in
+    production): /subscribe is tried once more and goes through (old main: "something went wrong")."""
+    import subprocess
+    import sys
+
+    from signals import database
+
+    monkeypatch.setattr(database, "BUSY_WAIT_SECONDS", 1.0)
+    folder = make_folder(tmp_path / "data")
+    path = tmp_path / "bot.sqlite"
+    holder = ("import sqlite3, sys, time\n"
+              "c = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+              "c.execute('BEGIN IMMEDIATE'); print('held', flush=True); time.sleep(1.5); c.execute('COMMIT')\n")
+    with FakeTelegram() as fake:
+        async def scenario():
+            async with running_bot(fake, folder, path) as services:
+                process = subprocess.Popen([sys.executable, "-c", holder, str(path)], stdout=subprocess.PIPE, text=True)
+                assert process.stdout.readline().strip() == "held"
+                fake.push_message(USER, "/subscribe rates")
+                await until(lambda: any("rates" in m["text"] for m in fake.sent(USER)), timeout=20)
+                process.wait(10)
+                return services.store.subscriptions(USER)
+
+        topics = asyncio.run(scenario())
+    assert "rates" in topics
+    assert not any("went wrong" in m["text"] for m in fake.sent(USER))

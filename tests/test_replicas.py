@@ -278,3 +278,31 @@ def test_replicas_alive_share_the_bots_limits(tmp_path):
     finally:
         first.close()
         second.close()
+
+
+def test_a_namesake_whose_process_is_gone_from_this_host_is_its_dead_last_life(store_target):
+    """A supervisor's immediate restart under the same REPLICA_NAME starts at once (old main: refused for
+    25-31 s, until the dead one's beat aged out); a live namesake, or one on another host, is refused."""
+    import os
+    import subprocess
+    import sys
+
+    from bot.runtime.replica import refuse_a_live_namesake
+    from signals.errors import RotationError
+
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    store = open_store(store_target, replica="a")
+    try:
+        store.announce_replica("leader", "host-1", ended.pid)  # beat just now, then SIGKILLed
+        refuse_a_live_namesake(store, "host-1", os.getpid())
+        store.announce_replica("leader", "host-1", os.getpid())  # a container restarted: pid 1 again
+        refuse_a_live_namesake(store, "host-1", os.getpid())
+        store.announce_replica("leader", "host-1", os.getppid())  # alive on this host
+        with pytest.raises(RotationError, match="is running"):
+            refuse_a_live_namesake(store, "host-1", os.getpid())
+        store.announce_replica("leader", "host-2", ended.pid)  # another host: its pids say nothing here
+        with pytest.raises(RotationError, match="is running"):
+            refuse_a_live_namesake(store, "host-1", os.getpid())
+    finally:
+        store.close()

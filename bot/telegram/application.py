@@ -69,6 +69,7 @@ from bot.telegram.listening import ListeningWatch
 from bot.delivery.request import NotTelegramAnswer, TelegramRequest
 from bot.storage import damage_line
 from bot.telegram.admins import notify_admins, say_damage
+from signals.database import names_busy
 from bot.telegram.throttle import ChatThrottle, ThrottledUpdates, throttle_handler
 from bot.telegram.needs import BotServices, BotSettings
 
@@ -253,16 +254,22 @@ async def _callback_without_chat(update: Update, context: BotContext) -> None:
 
 
 def _guarded(command: Command) -> Handler:
-    """Admin-only commands answer non-admins with a refusal instead of running."""
-    if not command.admin_only:
-        return command.handler
+    """Admin-only commands answer non-admins with a refusal instead of running; a command that met a
+    database held by another process (after the engine's own 30 s wait) runs once more before it fails,
+    so a lock held 45 s by a backup or a `db` command loses no /subscribe."""
 
     async def guarded(update: Update, context: BotContext) -> None:
         chat = update.effective_chat
-        if not context.services.is_admin(chat.id if chat else None):
+        if command.admin_only and not context.services.is_admin(chat.id if chat else None):
             await reply(update, "This command is for the bot's administrators.")
             return
-        await command.handler(update, context)
+        try:
+            await command.handler(update, context)
+        except Exception as exc:  # only a busy database is tried again; the rest goes to on_error
+            if not names_busy(exc):
+                raise
+            log.warning("/%s found the database busy (%s); trying once more", command.name, exc)
+            await command.handler(update, context)
 
     return guarded
 
