@@ -306,3 +306,31 @@ def test_a_namesake_whose_process_is_gone_from_this_host_is_its_dead_last_life(s
             refuse_a_live_namesake(store, "host-1", os.getpid())
     finally:
         store.close()
+
+
+def test_evaluate_beside_running_replicas_queues_and_leaves_sending_to_them(postgres_url, tmp_path):
+    """A tick by hand beside a running leader records the alert and sends nothing itself: the replicas
+    send at the bot's shared rate (old main: a second sender, 44 sends in one second)."""
+    import socket
+
+    from bot.runtime.config import load_config
+    from bot.runtime.runner import evaluate_once
+    from tests.fake_telegram import FakeTelegram
+
+    folder = make_folder(tmp_path / "data")
+    announce_cut(folder)
+    leader = open_store(postgres_url, replica="a")
+    try:
+        for chat in range(1, 31):
+            leader.upsert_chat(chat)
+            leader.subscribe(chat, ["rates"])
+        leader.announce_replica("leader", socket.gethostname(), 1)
+        with FakeTelegram() as fake:
+            config = load_config(telegram_bot_token=fake.token, telegram_api_url=fake.base_url,
+                                 database_url=postgres_url, rotation_data=folder)
+            result = evaluate_once(config, None)
+            assert result.new_signals
+            assert not fake.calls_of("send")
+        assert leader.stats()["deliveries"].get("pending") == 30
+    finally:
+        leader.close()

@@ -281,12 +281,24 @@ def evaluate_once(config: AppConfig, as_of: str | None) -> TickResult:
             services.close()
 
 
+def _replicas_running(services: Services) -> bool:
+    """Replicas alive on the server send what a tick by hand queues, at the bot's shared rate: a second
+    sender here would not know that rate (44 sends in one second were measured beside a leader)."""
+    if not services.config.replicated:
+        return False
+    now = datetime.now(timezone.utc)
+    running = [r for r in services.store.replicas() if r.alive(now)]
+    if running:
+        log.warning("%d replica(s) running: they deliver what this evaluation queues", len(running))
+    return bool(running)
+
+
 async def _evaluate_and_deliver(services: Services, as_of: str | None) -> TickResult:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):  # a refresh stops at its next batch, nothing half-written
         loop.add_signal_handler(signum, services.cancel)
-    if services.config.telegram_bot_token is None:
-        result = await services.tick("manual", as_of)
+    if services.config.telegram_bot_token is None or await asyncio.to_thread(_replicas_running, services):
+        result = await services.tick("manual", as_of)  # queued only: no Deliverer here
         assert result is not None
         return result
     from bot.telegram.application import build_application
