@@ -11,7 +11,7 @@ import pytest
 from bot.presentation.messages import CAPTION_LIMIT, MESSAGE_LIMIT, signal_message
 from bot.delivery.outgoing import AlertComposer
 from bot.presentation.chart_keys import chart_for
-from bot.storage import Delivery, open_store
+from bot.storage import Delivery
 from signals.signal import Signal
 from tests.bot_harness import make_folder, running_bot, until
 from tests.fake_telegram import FakeTelegram
@@ -21,11 +21,10 @@ CHAT = 601
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = open_store(tmp_path / "bot.sqlite")
-    s.upsert_chat(CHAT)
-    yield s
-    s.close()
+def store(store):
+    """The shared two-engine store (conftest.py), with the chat these tests talk to."""
+    store.upsert_chat(CHAT)
+    return store
 
 
 def compose(store, signal, charts=None, at=datetime(2024, 1, 5, 15, 0, tzinfo=timezone.utc)):

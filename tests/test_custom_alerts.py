@@ -33,11 +33,10 @@ def run(store: Store, values: list[float | None], start: int = 0) -> list[str]:
 
 
 @pytest.fixture
-def store(tmp_path):
-    s = open_store(tmp_path / "bot.sqlite")
-    s.upsert_chat(USER)
-    yield s
-    s.close()
+def store(store):
+    """The shared two-engine store (conftest.py), with the chat these tests talk to."""
+    store.upsert_chat(USER)
+    return store
 
 
 def test_metric_paths_are_the_numeric_leaves_of_metrics_json():

@@ -15,13 +15,6 @@ from tests.test_no_lookahead import SYNTHETIC
 SETTINGS = load_detector_settings()
 
 
-@pytest.fixture
-def store(tmp_path):
-    s = open_store(tmp_path / "bot.sqlite")
-    yield s
-    s.close()
-
-
 def expected_between(after: str, through: str):
     return [s for s in replay(SYNTHETIC, start="2020-01-01", end=through).signals if after < s.date <= through]
 
