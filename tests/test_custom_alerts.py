@@ -12,6 +12,7 @@ from bot.presentation.custom_alert_rules import evaluate_custom_alerts, metric_p
 from bot.storage import Store, open_store
 from signals.settings import load_detector_settings
 from tests.bot_harness import announce_cut, make_folder, running_bot, until, settled
+from tests.outbox import outbox_rows
 
 SETTINGS = load_detector_settings()
 DAYS = [d.strftime("%Y-%m-%d") for d in pd.bdate_range("2024-01-02", periods=200)]
@@ -57,7 +58,7 @@ def test_fires_once_when_crossed_and_rearms_after_three_sessions_back(store):
     store.add_custom_alert(USER, "rates.yield_2y", "above", 4.5, 20)
     fired = run(store, [4.4, 4.6, 4.7, 4.4, 4.6, 4.4, 4.4, 4.4, 4.8])
     assert fired == [DAYS[1], DAYS[8]]  # 4.4 once or twice in between does not re-arm; three sessions do
-    rows = [(row["key"], row["date"]) for row in store.outbox_rows(USER)]
+    rows = [(row["key"], row["date"]) for row in outbox_rows(store, USER)]
     assert rows == [("custom:1", DAYS[1]), ("custom:1", DAYS[8])]
 
 

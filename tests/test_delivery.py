@@ -11,6 +11,7 @@ from bot.delivery.drain import ChatGone, ChatMoved, Deliverer, RateLimited, Tran
 from bot.delivery.outgoing import Part
 from bot.storage import open_store
 from signals.signal import Signal
+from tests.outbox import outbox_rows
 
 
 class FakeSender:
@@ -78,7 +79,7 @@ def test_transient_errors_are_retried_while_the_alert_is_news_then_expire(setup,
     waits = []
     for _ in range(80):  # 80 answers of 502 over 80 minutes: none gives up
         drain(deliverer)
-        (row,) = store.outbox_rows(2)
+        (row,) = outbox_rows(store, 2)
         assert row["status"] == "pending"
         waits.append((datetime.fromisoformat(row["next_attempt_at"]) - clock.now).total_seconds())
         clock.advance(60)
@@ -86,7 +87,7 @@ def test_transient_errors_are_retried_while_the_alert_is_news_then_expire(setup,
     clock.advance(50 * 3600)  # past the close of the alert's session + 24 hours, whatever the hour the test starts
     report = drain(deliverer)
     assert report.expired == 1 and report.failed == 0
-    (row,) = store.outbox_rows(2)
+    (row,) = outbox_rows(store, 2)
     assert (row["status"], row["last_error"]) == ("expired", "expired: Bad Gateway")
     assert store.stats()["deliveries"] == {"sent": 2, "expired": 1}
 
@@ -210,7 +211,7 @@ def test_a_store_connection_killed_mid_broadcast_is_replaced_and_no_alert_waits_
         report = asyncio.run(Deliverer(store, KillingSender(), backoff_seconds=0.0, clock=clock).drain())
         assert sorted(sent) == list(range(1, 41)), "a chat got the alert twice or not at all"
         assert report.sent == 40
-        assert {row["status"] for row in store.outbox_rows()} == {"sent"}
+        assert {row["status"] for row in outbox_rows(store)} == {"sent"}
     finally:
         store.close()
 

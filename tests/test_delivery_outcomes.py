@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from bot.delivery.drain import Ambiguous, Permanent, Transient, Unreachable
 from tests.test_delivery import drain, make_signal, setup  # noqa: F401 (a fixture)
+from tests.outbox import outbox_rows
 
 
 def time_passes(clock) -> None:
@@ -16,7 +17,7 @@ def time_passes(clock) -> None:
 
 def rows(store, chat: int):
     return [(r["status"], r["attempts"], r["parts_sent"], r["ambiguous"], r["last_error"])
-            for r in store.outbox_rows(chat)]
+            for r in outbox_rows(store, chat)]
 
 
 def test_a_permanent_refusal_fails_at_once_and_does_not_block_the_chat(setup):  # noqa: F811

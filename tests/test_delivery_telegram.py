@@ -9,13 +9,14 @@ import pytest
 
 
 from tests.bot_harness import announce_cut, make_folder, running_bot, until
+from tests.outbox import outbox_rows
 
 USER = 501
 
 
 def outbox_row(store, *columns: str) -> tuple:
     """The one outbox row these tests queue, as the columns asked for."""
-    (row,) = store.outbox_rows()
+    (row,) = outbox_rows(store)
     return tuple(row[column] for column in columns)
 
 

@@ -16,6 +16,7 @@ from bot.storage import open_store
 from tests.bot_harness import announce_cut, make_folder
 from tests.fake_telegram import FakeTelegram
 from tests.test_run_command import cli, wait_for
+from tests.outbox import outbox_rows
 
 CHATS = 500
 IN_FLIGHT = 16  # the deliverer's concurrency: at most this many sends are unrecorded at any moment
@@ -176,7 +177,7 @@ def test_two_minutes_without_telegram_keep_the_schedule_and_lose_nothing(tmp_pat
                     counts = services.store.stats()["deliveries"]
                     assert counts.get("failed", 0) == 0 and counts.get("pending", 0) == 50
                     assert services.application.job_queue.get_jobs_by_name(EVALUATE_JOB)
-                attempts = max(row["attempts"] for row in services.store.outbox_rows())
+                attempts = max(row["attempts"] for row in outbox_rows(services.store))
                 assert attempts == 0  # waiting for Telegram used up nothing
                 bot._base_url = real_url
                 await until(lambda: services.store.stats()["deliveries"].get("sent", 0) == 50, timeout=120)

@@ -17,6 +17,7 @@ from bot.storage import open_store
 from bot.storage.migrations import STORE_MIGRATIONS as MIGRATIONS
 from signals.database import open_database
 from signals.signal import Signal
+from tests.outbox import next_retry_at, outbox_rows
 
 
 def signal(key="rates:fed_cut", date="2024-01-05", direction="start", type_="rates") -> Signal:
@@ -161,7 +162,7 @@ def test_retry_schedule_and_failure(store):
     (delivery,) = store.due_deliveries()
     store.mark_retry(delivery.id, "Bad Gateway", "2999-01-01T00:00:00+00:00")
     assert store.due_deliveries() == []
-    assert store.next_retry_at() == "2999-01-01T00:00:00+00:00"
+    assert next_retry_at(store) == "2999-01-01T00:00:00+00:00"
     (delivery,) = store.due_deliveries(now="2999-01-01T00:00:00+00:00")  # its retry, claimed again
     store.mark_failed(delivery.id, "gave up")
     assert store.stats()["deliveries"] == {"failed": 1}
@@ -232,7 +233,7 @@ def test_delivery_counts_match_the_outbox(store):
     store.mark_failed(second.id, "gave up")
     store.deactivate_chat(3, "blocked")
     assert store.prune_sent(30, now=datetime.now(timezone.utc) + timedelta(days=31)) == 1
-    scanned = Counter(row["status"] for row in store.outbox_rows())
+    scanned = Counter(row["status"] for row in outbox_rows(store))
     assert store.stats()["deliveries"] == dict(scanned) == {"failed": 1, "cancelled": 2, "pending": 2}
     if store.dialect == "sqlite":  # kept by triggers: /status reads six rows, not the outbox
         plan = " ".join(str(r) for r in store.db.tuples("EXPLAIN QUERY PLAN SELECT status, n FROM outbox_counts"))
@@ -252,7 +253,7 @@ def test_one_digest_per_session_and_a_follow_up_when_a_rerun_finds_more(store):
     store.record_signals([signal()], digest=digest)
     store.record_signals([signal()], digest=digest)  # the same run again: nothing new, no second digest
     store.record_signals([signal("rates:fed_hike")], digest=digest)  # revised data: one more signal
-    rows = [(row["key"], row["chat_id"]) for row in store.outbox_rows()]
+    rows = [(row["key"], row["chat_id"]) for row in outbox_rows(store)]
     assert rows == [("rates:fed_cut", 2), ("digest", 1), ("rates:fed_hike", 2), ("digest:2", 1)]
 
 
@@ -273,7 +274,7 @@ def test_claims_of_a_dead_replica_come_back_and_a_living_ones_stay(store_target)
         b.announce_replica("standby", "host-b", 2, at=datetime.now(timezone.utc) - timedelta(minutes=5))
         assert a.release_orphaned_leases(alive_within_seconds=20) == 2  # b went silent: it died
         assert sorted(d.chat_id for d in a.due_deliveries()) == [1, 2]
-        assert {row["leased_by"] for row in a.outbox_rows()} == {"a"}
+        assert {row["leased_by"] for row in outbox_rows(a)} == {"a"}
     finally:
         a.close()
         b.close()
@@ -301,7 +302,7 @@ def test_only_the_holder_of_a_claim_renews_it_or_records_an_outcome(store_target
         assert a.mark_expired(claimed.id, "old") is False
         assert a.mark_sent(claimed.id) is False
         assert a.release_leases([claimed.id]) == 0
-        (row,) = a.outbox_rows()
+        (row,) = outbox_rows(a)
         assert (row["status"], row["leased_by"], row["attempts"], row["parts_sent"]) == ("pending", "b", 0, 0)
         assert b.mark_sent(taken.id) is True
         assert a.stats()["deliveries"] == {"sent": 1}

@@ -259,9 +259,6 @@ class SqlStore(Store):
             "leased_by NOT IN (SELECT name FROM replicas WHERE beat_at > ?)))",
             [self.replica, bool(at_start), self.replica, cutoff]).rowcount
 
-    def next_retry_at(self) -> str | None:
-        return self.db.execute("SELECT MIN(next_attempt_at) AS at FROM outbox WHERE status = 'pending'").rows[0]["at"]
-
     # An outcome is recorded only by the replica that holds the row's claim, and only while the row
     # is pending: two drains (or a drain and /unsubscribe) never turn a settled row back, and a
     # replica whose claim passed to another records nothing over it.
@@ -295,12 +292,6 @@ class SqlStore(Store):
     def oldest_waiting(self) -> str | None:
         """When the oldest pending delivery was queued (None when nothing waits)."""
         return self.db.execute("SELECT MIN(created_at) AS at FROM outbox WHERE status = 'pending'").rows[0]["at"]
-
-    def outbox_rows(self, chat_id: int | None = None) -> list[dict[str, Any]]:
-        """The outbox as it stands (one chat's, or all), with each row's signal key, in id order."""
-        where, params = ("WHERE outbox.chat_id = ?", [chat_id]) if chat_id is not None else ("", [])
-        return self.db.query(f"SELECT outbox.*, signals.key AS key, signals.date AS date FROM outbox "
-                             f"JOIN signals ON signals.id = outbox.signal_id {where} ORDER BY outbox.id", params)
 
     def prune_sent(self, older_than_days: float = 30.0, now: datetime | None = None) -> int:
         """Sent deliveries past the retention window: the outbox stays the size of recent traffic."""
