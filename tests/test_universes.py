@@ -96,7 +96,7 @@ def test_every_universe_of_the_registry_has_its_list_source_snapshot_chart_and_b
     from bot.presentation.topics import CHARTS
     from bot.telegram.commands import COMMANDS
     from signals.metrics.breadth import UNIVERSE_INDEX, UNIVERSE_LABELS
-    from signals.sources.universe import UNIVERSES as SOURCES, snapshot
+    from signals.sources.universe import LIST_SOURCES as SOURCES, snapshot
     from signals.universe_specs import UNIVERSES
 
     breadth = next(c for c in COMMANDS if c.name == "breadth")

@@ -23,7 +23,7 @@ from signals.sources.folder import folder_key, load_folder
 from signals.sources.folder_cache import FolderCache
 from signals.sources.live import LiveSource, Progress
 from signals.sources.price_cache import PriceCache
-from signals.sources.universe import UNIVERSES
+from signals.sources.universe import LIST_SOURCES
 
 
 @dataclass(frozen=True)
@@ -198,7 +198,7 @@ class LiveFeed:
             lines.append(f"Failing tickers ({len(failing)}){shown}")
         for name in self.source.universe_fetchers:
             info = cache.universe_info(name)
-            label = UNIVERSES[name].label if name in UNIVERSES else name
+            label = LIST_SOURCES[name].label if name in LIST_SOURCES else name
             if not info["fetched_at"]:
                 lines.append(f"{label} list: not fetched yet")
                 continue

@@ -15,13 +15,11 @@ import pandas as pd
 from signals.detectors.base import Condition, Detector, KeySpec, Part, at, column, known, number, part, plain, signed
 from signals.detectors.edges import condition
 from signals.metrics import Metrics
-from signals.metrics.breadth import UNIVERSE_INDEX, UNIVERSE_LABELS
+from signals.metrics.breadth import UNIVERSE_LABELS
 from signals.metrics.rolling import change_pct, rolling_low, shifted
 from signals.settings import BreadthSettings, DetectorSettings
 from signals.tickers import EQUAL_WEIGHT_ETF, SP500_ETF, SP500_INDEX
-
-UNIVERSES = tuple(UNIVERSE_INDEX)
-
+from signals.universe_specs import UNIVERSE_NAMES
 
 def _nan_frame(metrics: Metrics) -> pd.DataFrame:
     return pd.DataFrame(np.nan, index=metrics.sessions,
@@ -39,7 +37,7 @@ def breadth_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Con
     rules = settings.breadth
     conditions = [_narrow(metrics, settings), _participation(metrics, settings), _smallcap_narrow(metrics, settings),
                   _equal_weight(metrics, settings)]
-    for name in UNIVERSES:
+    for name in UNIVERSE_NAMES:
         conditions.append(_washout(metrics, name, rules))
         conditions.append(_thrust(metrics, name, rules))
     return conditions
@@ -256,7 +254,7 @@ def _below(gap: float | None) -> str:
 
 
 _UNIVERSE_KEYS = tuple(
-    spec for name in UNIVERSES for spec in (
+    spec for name in UNIVERSE_NAMES for spec in (
         KeySpec(f"breadth:washout:{name}", f"{UNIVERSE_LABELS[name]} washout",
                 f"fewer than {{breadth.washout_below_pct:g}}% of {UNIVERSE_LABELS[name]} members above their "
                 f"200-day average; ends above {{breadth.washout_end_above_pct:g}}%"),

@@ -27,7 +27,7 @@ from signals.sources.fred import SERIES as FRED_SERIES
 from signals.sources.fred import FredClient, FredError
 from signals.sources.price_cache import PriceCache, to_block
 from signals.sources.folder import members_with_data
-from signals.sources.universe import UNIVERSES, UniverseError, snapshot
+from signals.sources.universe import LIST_SOURCES, UniverseError, snapshot
 from signals.sources.yahoo import YahooClient, YahooRateLimited, YahooUnreachable
 from signals.sources.csv_prices import ParsedChunk, ParsedPrices
 from signals.tickers import INDEX_HISTORY, WATCHED, YIELD_TICKERS
@@ -92,7 +92,7 @@ class LiveSource:
         self.yahoo = yahoo or YahooClient()
         self.fred = fred or FredClient()
         # each universe's live list; a test or a notebook passes its own
-        self.universe_fetchers = universe_fetchers or {name: source.fetch for name, source in UNIVERSES.items()}
+        self.universe_fetchers = universe_fetchers or {name: source.fetch for name, source in LIST_SOURCES.items()}
         self.settings = settings or LiveSettings()
         self._stop = threading.Event()
         self.sleep = sleep or self._stop.wait  # waits end at once when asked to stop
@@ -148,7 +148,7 @@ class LiveSource:
             age = (self.today() - _aware(datetime.fromisoformat(fetched_at))).total_seconds() / 86400
         if age is not None and age < self.settings.universe_max_age_days and info["source"] == "live":
             return
-        label = UNIVERSES[name].label if name in UNIVERSES else name
+        label = LIST_SOURCES[name].label if name in LIST_SOURCES else name
         try:
             self.cache.write_universe(self.universe_fetchers[name](), name, source="live")
             report.lists_changed = True

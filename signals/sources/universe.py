@@ -20,7 +20,7 @@ from importlib import resources
 import httpx
 import pandas as pd
 
-from signals.universe_specs import UNIVERSES as UNIVERSE_SPECS
+from signals.universe_specs import UNIVERSES
 
 WIKIPEDIA_SP500 = "https://en.wikipedia.org/wiki/List_of_S%26P_500_companies"
 USER_AGENT = "rotation-bot/0.1 (market breadth alerts; https://github.com/)"
@@ -178,5 +178,5 @@ def snapshot(name: str) -> Snapshot:
 
 
 _FETCHERS = {"sp500": fetch_sp500, "russell2000": fetch_russell2000}  # where each universe's live list comes from
-UNIVERSES: dict[str, UniverseSource] = {
-    u.name: UniverseSource(u.name, u.label, _FETCHERS[u.name], u.min_members) for u in UNIVERSE_SPECS}
+LIST_SOURCES: dict[str, UniverseSource] = {  # each universe's live member list
+    u.name: UniverseSource(u.name, u.label, _FETCHERS[u.name], u.min_members) for u in UNIVERSES}
