@@ -66,8 +66,13 @@ class Batch:
 
 
 def _real_download(tickers: list[str], **kwargs: Any) -> pd.DataFrame | None:
+    import multitasking
     import yfinance
 
+    # yfinance's per-ticker threads (multitasking) are not daemons by default: a stop during a download
+    # on a hanging network would wait for each of their 20-30 s timeouts (minutes) before the process
+    # could exit. As daemons they are left behind with the tick (bot/runtime/worker.py).
+    multitasking.set_daemon(True)
     return yfinance.download(tickers, **kwargs)
 
 
