@@ -232,3 +232,27 @@ def test_fred_that_never_answers_is_asked_once_not_once_per_series(tmp_path):
     assert len(asked) == 1
     assert any(note.startswith("FRED unreachable") for note in report.notes) and report.outcome == "partial"
     source.cache.close()
+
+
+def test_yfinances_own_threads_are_daemons_so_a_stop_does_not_wait_for_them(monkeypatch):
+    """yfinance downloads in multitasking threads, non-daemon by default: a stop during a download on a
+    hanging network waited for each of their timeouts (220 s for one batch of 4 tickers, measured)."""
+    import multitasking
+    import yfinance
+
+    from signals.sources.yahoo import _real_download
+
+    daemons: list[bool] = []
+
+    @multitasking.task
+    def one_ticker() -> None:
+        daemons.append(threading.current_thread().daemon)
+
+    def download(tickers, **kwargs):
+        one_ticker()
+        multitasking.wait_for_tasks()
+
+    multitasking.set_daemon(False)
+    monkeypatch.setattr(yfinance, "download", download)
+    _real_download(["SPY"])
+    assert daemons == [True]
