@@ -111,6 +111,8 @@ days = nyse_sessions(30, start="2024-01-02")
 close = random_walk(days, ["SPY"], seed=1)
 slow = FakeYahoo({"SPY": history_frame(close["SPY"])}, delay=1.0)
 yfinance.download = slow.download
+import signals.sources.yahoo
+signals.sources.yahoo.probe_yahoo = lambda timeout=10.0: None  # the fake stands for a Yahoo that answers
 from bot.runtime.cli import main
 print("fetching", flush=True)
 sys.exit(main(["fetch", "--db", sys.argv[1]]))
@@ -256,3 +258,51 @@ def test_yfinances_own_threads_are_daemons_so_a_stop_does_not_wait_for_them(monk
     monkeypatch.setattr(yfinance, "download", download)
     _real_download(["SPY"])
     assert daemons == [True]
+
+
+def test_a_yahoo_that_never_answers_is_said_after_one_deadline_not_after_every_timeout(monkeypatch):
+    """The probe: one request, one deadline, through the environment's proxy (a blackhole here), instead
+    of yfinance's several requests per ticker each waiting out its timeout (220 s for 4 tickers)."""
+    from signals.sources.yahoo import probe_yahoo
+
+    hole = Blackhole()
+    try:
+        for name, value in hole.env().items():
+            monkeypatch.setenv(name, value)
+        monkeypatch.setenv("NO_PROXY", "")
+        monkeypatch.setenv("no_proxy", "")
+        began = time.monotonic()
+        reason = probe_yahoo(timeout=1.0)
+        took = time.monotonic() - began
+    finally:
+        hole.close()
+    assert reason is not None and reason.startswith("no answer from query2.finance.yahoo.com within 1 s")
+    assert took < 3
+
+
+def test_the_probe_comes_before_the_first_download_and_after_one_that_never_reached_yahoo():
+    from signals.sources.yahoo import YahooUnreachable
+
+    answers = ["no answer", None, None]
+    probed, downloads = [], []
+    yahoo = FakeYahoo(histories())
+
+    def download(tickers, **kwargs):
+        downloads.append(tickers)
+        if len(downloads) == 2:
+            raise RuntimeError("curl: (28) Connection timed out after 20001 milliseconds")
+        return yahoo.download(tickers, **kwargs)
+
+    def probe():
+        probed.append(True)
+        return answers.pop(0)
+
+    client = YahooClient(download=download, probe=probe)
+    with pytest.raises(YahooUnreachable, match="no answer"):
+        client.fetch(["SPY"], start="2024-01-02")
+    assert downloads == []  # yfinance was never asked
+    client.fetch(["SPY"], start="2024-01-02")
+    with pytest.raises(YahooUnreachable):
+        client.fetch(["SPY"], start="2024-01-02")
+    client.fetch(["SPY"], start="2024-01-02")
+    assert len(probed) == 3 and len(downloads) == 3

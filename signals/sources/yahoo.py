@@ -96,14 +96,51 @@ class _FailureListener(logging.Handler):
             self.failures[ticker.upper()] = match.group("reason").strip()
 
 
+YAHOO_HOST = "https://query2.finance.yahoo.com/"
+PROBE_SECONDS = 10.0
+
+
+def probe_yahoo(timeout: float = PROBE_SECONDS) -> str | None:
+    """Why Yahoo cannot be reached at all (no answer within `timeout`, refused, DNS), else None.
+
+    yfinance makes several requests per ticker (its time zone, then the bars), each waiting out its
+    own 20-30 s timeout: on a network that hangs, one batch of 4 tickers took 220 s and a refresh
+    eight minutes before it said anything. One request with one deadline says it in seconds. Any HTTP
+    answer, whatever its status, means Yahoo is there (the proxies are the environment's, as curl's).
+    """
+    import httpx
+
+    try:
+        httpx.head(YAHOO_HOST, timeout=timeout)
+    except httpx.TransportError as exc:
+        return f"no answer from {YAHOO_HOST.split('/')[2]} within {timeout:g} s ({type(exc).__name__})"
+    return None
+
+
 class YahooClient:
-    def __init__(self, download: DownloadFunction | None = None, threads: int = 4, timeout: float = 20.0) -> None:
+    def __init__(self, download: DownloadFunction | None = None, threads: int = 4, timeout: float = 20.0,
+                 probe: Callable[[], str | None] | None = None) -> None:
         self._download = download or _real_download
         self.threads = threads
         self.timeout = timeout
+        # Yahoo itself is probed before the first real download, and again after one that never reached it
+        self._probe = probe if probe is not None else (probe_yahoo if download is None else None)
+        self._reached = False
 
     def fetch(self, tickers: list[str], start: str, end: str | None = None) -> Batch:
         """Daily bars of `tickers` from `start` (inclusive) to `end` (exclusive, yfinance's rule)."""
+        if self._probe is not None and not self._reached:
+            unreachable = self._probe()
+            if unreachable:
+                raise YahooUnreachable(unreachable)
+            self._reached = True
+        try:
+            return self._fetch(tickers, start, end)
+        except YahooUnreachable:
+            self._reached = False
+            raise
+
+    def _fetch(self, tickers: list[str], start: str, end: str | None) -> Batch:
         listener = _FailureListener()
         yahoo_logger = logging.getLogger("yfinance")
         yahoo_logger.addHandler(listener)
