@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import signal
 import socket
 from datetime import datetime, timezone
 
@@ -95,19 +94,7 @@ async def _serve(services: Services, lock: Leadership) -> None:
     from bot.telegram.dashboard import start_dashboard, stop_dashboard
 
     config = services.config
-    stop = asyncio.Event()
-    services.stop = stop
-    loop = asyncio.get_running_loop()
-
-    def stopping() -> None:
-        log.info("stopping: finishing the sends in flight")
-        services.cancel()
-        if services.deliverer is not None:
-            services.deliverer.stop()
-        stop.set()
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stopping)
+    stop = services.stop_on_signals()
     application = build_application(services)
     host, pid = socket.gethostname(), os.getpid()
     role = "standby"

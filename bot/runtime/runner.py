@@ -99,18 +99,7 @@ async def _serve_webhook(application: BotApplication, services: Services) -> Non
     the Application's life by hand, as a replica's, since PTB's run_webhook would bring its own server."""
     from bot.telegram.webhook import WebhookListener
 
-    stop = services.stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-
-    def stopping() -> None:
-        log.info("stopping: finishing the sends in flight")
-        services.cancel()
-        if services.deliverer is not None:
-            services.deliverer.stop()
-        stop.set()
-
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stopping)
+    stop = services.stop_on_signals()
     listener = WebhookListener(application, webhook_settings(services.config))
     async with application:
         await application.start()

@@ -6,6 +6,8 @@ from typing import Any, TYPE_CHECKING
 
 import asyncio
 import functools
+import logging
+import signal
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -27,6 +29,9 @@ if TYPE_CHECKING:  # annotations only (the runtime may import any layer: it is t
     from bot.delivery.pacing import PacedRequest
     from bot.telegram.listening import ListeningWatch
     from bot.webapp.server import Dashboard
+
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -60,6 +65,23 @@ class Services:
         hanging network is left behind within seconds (bot/runtime/worker.py)."""
         self.stop_requested.set()
         self.feed.cancel()
+
+    def stop_on_signals(self) -> asyncio.Event:
+        """SIGINT/SIGTERM on the running loop: no new sends, a tick left behind if it hangs, and `stop` set
+        (the event returned) for a loop that runs the Application by hand (a replica, a webhook)."""
+        stop = self.stop = asyncio.Event()
+
+        def stopping() -> None:
+            log.info("stopping: finishing the sends in flight")
+            self.cancel()
+            if self.deliverer is not None:
+                self.deliverer.stop()
+            stop.set()
+
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stopping)
+        return stop
 
     def is_admin(self, chat_id: int | None) -> bool:
         return chat_id is not None and chat_id in self.config.admin_chat_ids
