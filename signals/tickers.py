@@ -25,7 +25,3 @@ TREASURIES_7_10Y = "IEF"
 # The indices whose history the live cache keeps from 1987 (Yahoo has ^RUT from 1987-09): the index-level
 # keys' records come from it; the (session x member) grid still starts at the live history's start.
 INDEX_HISTORY = (SP500_INDEX, RUSSELL_2000, YIELD_3M, YIELD_10Y, "^VIX")
-
-# Every index/ETF a detector reads: a session on which one of them had no bar of its own (its close
-# was carried) leaves the detectors that read it undecided.
-DETECTOR_INPUTS = WATCHED + CYCLICAL_SECTORS + (TECH_SECTOR, REGIONAL_BANKS, HIGH_YIELD, TREASURIES_7_10Y)

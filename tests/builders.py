@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 
 from signals.market_data import MarketData
-from signals.metrics import GROUPS, Metrics, compute_metrics
+from signals.metrics import Metrics, compute_metrics
+from signals.metrics.group import Computed
 
 
 def sessions(count: int, start: str = "2020-01-02") -> pd.DatetimeIndex:
@@ -115,7 +116,7 @@ def blank_metrics(count: int) -> Metrics:
     index = sessions(count)
     close = pd.DataFrame({"A": 1.0, "SPY": 1.0, "IWM": 1.0, "RSP": 1.0, "^GSPC": 1.0}, index=index)
     metrics = compute_metrics(market(close, members=["A"]))
-    nan = {name: metrics.group(name).astype("float64") * np.nan for name in GROUPS}
-    universes = {"sp500": nan["breadth"], "russell2000": nan["breadth"].copy()}
-    return Metrics(nan["breadth"], nan["breakout"], nan["rates"], nan["sectors"], nan["credit"], nan["cycle"],
-                   metrics.cycle_pair, universes=universes)
+    nan = {name: Computed(computed.frame.astype("float64") * np.nan, computed.facts)
+           for name, computed in metrics.computed.items()}
+    universes = {"sp500": nan["breadth"].frame, "russell2000": nan["breadth"].frame.copy()}
+    return Metrics(index, nan, universes)

@@ -62,7 +62,7 @@ def walk():
 @pytest.mark.parametrize("day", [49, 50, 199, 200, 251, 252, 281, 299])
 def test_matches_naive_definitions(walk, day):
     data, close, members = walk
-    breadth = compute_metrics(data).breadth
+    breadth = compute_metrics(data).group("breadth")
     expected = naive_breadth(close, members, day)
     for name, value in expected.items():
         got = breadth[name].iat[day]
@@ -77,7 +77,7 @@ def test_denominator_counts_only_members_with_a_defined_average():
     index = sessions(210)
     close = pd.DataFrame({"A": np.linspace(10, 20, 210), "B": np.linspace(20, 10, 210)}, index=index)
     close.iloc[:100, 1] = np.nan  # B has only 110 sessions: no 200-day average yet
-    breadth = compute_metrics(market(close)).breadth
+    breadth = compute_metrics(market(close)).group("breadth")
     assert breadth["pct_above_200dma"].iat[-1] == 100.0  # A alone, rising: 1 of 1
     assert breadth["pct_above_50dma"].iat[-1] == 50.0  # A above, B (falling) below
     assert breadth["pct_above_200dma"].iloc[:199].isna().all()  # no zero-division, no fake 0%
@@ -86,7 +86,7 @@ def test_denominator_counts_only_members_with_a_defined_average():
 def test_advance_decline_line_mcclellan_and_zweig():
     index = sessions(4)
     close = pd.DataFrame({"A": [10, 11, 12, 11], "B": [10, 9, 9, 10], "C": [5, 6, 7, 8]}, index=index)
-    breadth = compute_metrics(market(close)).breadth
+    breadth = compute_metrics(market(close)).group("breadth")
     assert breadth["advances"].tolist() == [0, 2, 2, 2]
     assert breadth["declines"].tolist() == [0, 1, 0, 1]
     assert breadth["ad_line"].tolist() == [0, 1, 3, 4]
@@ -112,7 +112,7 @@ def test_index_distance_and_equal_weight_ratio():
     index = sessions(260)
     gspc = np.concatenate([np.linspace(100, 200, 200), np.linspace(200, 180, 60)])
     close = pd.DataFrame({"A": 1.0, "^GSPC": gspc, "SPY": gspc / 10, "RSP": np.linspace(10, 12, 260)}, index=index)
-    breadth = compute_metrics(market(close, members=["A"])).breadth
+    breadth = compute_metrics(market(close, members=["A"])).group("breadth")
     assert breadth["index_pct_from_52w_high"].iat[-1] == pytest.approx((180 / 200 - 1) * 100)
     ratio = close["RSP"] / close["SPY"]
     assert breadth["rsp_spy_ratio"].iat[-1] == pytest.approx(ratio.iat[-1])
@@ -123,7 +123,7 @@ def test_index_distance_and_equal_weight_ratio():
 
 def test_twenty_session_change_of_participation(walk):
     data, close, members = walk
-    breadth = compute_metrics(data).breadth
+    breadth = compute_metrics(data).group("breadth")
     for day in (219, 299):
         expected = naive_breadth(close, members, day)["pct_above_200dma"] - \
             naive_breadth(close, members, day - 20)["pct_above_200dma"]
@@ -136,7 +136,7 @@ def test_spy_stands_in_for_a_missing_index_with_a_note():
     metrics = compute_metrics(market(close, members=["A"]))
     assert any("SPY stands in" in note for note in metrics.notes)
     assert any("RSP" in note for note in metrics.notes)
-    assert metrics.breadth["rsp_spy_ratio"].isna().all()
+    assert metrics.group("breadth")["rsp_spy_ratio"].isna().all()
 
 
 @pytest.mark.market_data

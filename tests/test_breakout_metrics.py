@@ -24,7 +24,7 @@ def bars():
 
 def test_prior_highs_exclude_today(bars):
     close, high, low, volume = bars
-    out = compute_metrics(market(close, members=["A"], high=high, low=low, volume=volume)).breakout
+    out = compute_metrics(market(close, members=["A"], high=high, low=low, volume=volume)).group("breakout")
     iwm = close["IWM"]
     for day in (20, 100, 319):
         prior20 = iwm.iloc[day - 20:day].max()
@@ -41,13 +41,13 @@ def test_prior_highs_exclude_today(bars):
 def test_a_new_high_reads_positive_against_the_prior_high():
     index = sessions(30)
     close = pd.DataFrame({"IWM": np.arange(1, 31, dtype=float), "SPY": 1.0, "A": 1.0}, index=index)
-    out = compute_metrics(market(close, members=["A"])).breakout
+    out = compute_metrics(market(close, members=["A"])).group("breakout")
     assert out["iwm_pct_vs_prior_20d_high"].iat[-1] == pytest.approx((30 / 29 - 1) * 100)
 
 
 def test_adx_is_ta_on_clean_bars_with_the_warm_up_masked(bars):
     close, high, low, volume = bars
-    out = compute_metrics(market(close, members=["A"], high=high, low=low, volume=volume)).breakout
+    out = compute_metrics(market(close, members=["A"], high=high, low=low, volume=volume)).group("breakout")
     reference = ADXIndicator(high["IWM"], low["IWM"], close["IWM"], window=14).adx()
     assert out["iwm_adx_14"].iloc[:27].isna().all()  # ta reports 0.0 there: not a real reading
     assert (reference.iloc[:27] == 0).all()
@@ -69,14 +69,14 @@ def test_a_nan_bar_does_not_poison_later_adx(bars):
     close, high, low, volume = bars
     high = high.copy()
     high.iloc[150, high.columns.get_loc("IWM")] = np.nan
-    out = compute_metrics(market(close, members=["A"], high=high, low=low, volume=volume)).breakout
+    out = compute_metrics(market(close, members=["A"], high=high, low=low, volume=volume)).group("breakout")
     assert np.isnan(out["iwm_adx_14"].iat[150])
     assert out["iwm_adx_14"].iloc[151:].notna().all()
 
 
 def test_volume_ratio_against_the_prior_fifty_sessions(bars):
     close, high, low, volume = bars
-    out = compute_metrics(market(close, members=["A"], high=high, low=low, volume=volume)).breakout
+    out = compute_metrics(market(close, members=["A"], high=high, low=low, volume=volume)).group("breakout")
     day = 200
     expected = volume["IWM"].iat[day] / volume["IWM"].iloc[day - 50:day].mean()
     assert out["iwm_volume_ratio_50d"].iat[day] == pytest.approx(expected)
@@ -86,8 +86,8 @@ def test_volume_ratio_against_the_prior_fifty_sessions(bars):
 def test_missing_optional_columns_degrade_with_notes(bars):
     close = bars[0]
     metrics = compute_metrics(market(close, members=["A"]))
-    assert metrics.breakout["iwm_adx_14"].isna().all()
-    assert metrics.breakout["iwm_volume_ratio_50d"].isna().all()
+    assert metrics.group("breakout")["iwm_adx_14"].isna().all()
+    assert metrics.group("breakout")["iwm_volume_ratio_50d"].isna().all()
     assert any("ADX confirmation is unavailable" in note for note in metrics.notes)
     assert any("volume confirmation is unavailable" in note for note in metrics.notes)
-    assert metrics.breakout["iwm_pct_vs_prior_252d_high"].notna().any()  # the rest still works
+    assert metrics.group("breakout")["iwm_pct_vs_prior_252d_high"].notna().any()  # the rest still works

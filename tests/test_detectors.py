@@ -26,8 +26,8 @@ def keyed(signals, key):
 
 
 def test_narrow_leadership_fires_with_its_numbers(blank):
-    blank.breadth["index_pct_from_52w_high"] = -0.6
-    blank.breadth["median_pct_from_52w_high"] = [-5.0] * 30 + [-11.3] * 20 + [-5.0] * 10
+    blank.group("breadth")["index_pct_from_52w_high"] = -0.6
+    blank.group("breadth")["median_pct_from_52w_high"] = [-5.0] * 30 + [-11.3] * 20 + [-5.0] * 10
     signals = detect(blank, DEFAULTS)
     found = [s for s in signals if s.key == "breadth:narrow_leadership"]
     assert [(s.direction) for s in found] == ["start", "end"]
@@ -41,27 +41,27 @@ def test_narrow_leadership_fires_with_its_numbers(blank):
 
 
 def test_narrow_leadership_needs_the_index_near_its_high(blank):
-    blank.breadth["index_pct_from_52w_high"] = -3.5
-    blank.breadth["median_pct_from_52w_high"] = -15.0
+    blank.group("breadth")["index_pct_from_52w_high"] = -3.5
+    blank.group("breadth")["median_pct_from_52w_high"] = -15.0
     assert keyed(detect(blank, DEFAULTS), "breadth:narrow_leadership") == []
 
 
 def test_participation_drop_needs_a_rising_index(blank):
-    blank.breadth["pct_above_200dma"] = np.r_[np.full(30, 70.0), np.full(30, 55.0)]
-    blank.breadth["index_close"] = np.linspace(100, 110, SESSIONS)
+    blank.group("breadth")["pct_above_200dma"] = np.r_[np.full(30, 70.0), np.full(30, 55.0)]
+    blank.group("breadth")["index_close"] = np.linspace(100, 110, SESSIONS)
     signals = detect(blank, DEFAULTS)
     (start,) = [s for s in signals if s.key == "breadth:participation_drop" and s.direction == "start"]
     assert start.date == blank.sessions[30].strftime("%Y-%m-%d")
     assert "−15.0 points in 20 sessions (now 55.0%)" in start.title
-    blank.breadth["index_close"] = np.linspace(110, 100, SESSIONS)  # falling index: an ordinary sell-off
+    blank.group("breadth")["index_close"] = np.linspace(110, 100, SESSIONS)  # falling index: an ordinary sell-off
     assert keyed(detect(blank, DEFAULTS), "breadth:participation_drop") == []
 
 
 def test_iwm_breakout_above_its_prior_year_high(blank, tmp_path):
     iwm = np.r_[np.full(40, 100.0), [99.0] * 5, 101.5 + 0.5 * np.arange(15)]  # new highs daily
-    blank.breakout["iwm_close"] = iwm
-    blank.breakout["iwm_adx_14"] = 25.0
-    blank.breakout["iwm_volume_ratio_50d"] = 0.9
+    blank.group("breakout")["iwm_close"] = iwm
+    blank.group("breakout")["iwm_adx_14"] = 25.0
+    blank.group("breakout")["iwm_volume_ratio_50d"] = 0.9
     config = tmp_path / "short.toml"
     config.write_text("[breakout]\niwm_high_sessions = 30\n")
     settings = load_detector_settings(config)
@@ -77,21 +77,21 @@ def test_iwm_breakout_above_its_prior_year_high(blank, tmp_path):
 
 def test_ratio_breakout_requires_being_above_the_200_day_average(blank, tmp_path):
     ratio = np.r_[np.full(40, 0.40), 0.41 + 0.001 * np.arange(20)]
-    blank.breakout["iwm_spy_ratio"] = ratio
-    blank.breakout["iwm_spy_200d_avg"] = 0.405
-    blank.breakout["iwm_spy_pct_vs_200d_avg"] = (ratio / 0.405 - 1) * 100
+    blank.group("breakout")["iwm_spy_ratio"] = ratio
+    blank.group("breakout")["iwm_spy_200d_avg"] = 0.405
+    blank.group("breakout")["iwm_spy_pct_vs_200d_avg"] = (ratio / 0.405 - 1) * 100
     config = tmp_path / "short.toml"
     config.write_text("[breakout]\nratio_high_sessions = 20\n")
     found = keyed(detect(blank, load_detector_settings(config)), "breakout:iwm_spy_ratio")
     assert found == [(blank.sessions[40].strftime("%Y-%m-%d"), "start")]
-    blank.breakout["iwm_spy_200d_avg"] = 0.5
+    blank.group("breakout")["iwm_spy_200d_avg"] = 0.5
     assert keyed(detect(blank, load_detector_settings(config)), "breakout:iwm_spy_ratio") == []
 
 
 def test_two_year_yield_moves_of_forty_basis_points(blank):
     move = np.r_[np.zeros(20), np.full(10, -45.0), np.zeros(10), np.full(20, 41.0)]
-    blank.rates["yield_2y_change_20d_bp"] = move
-    blank.rates["yield_2y"] = 4.0
+    blank.group("rates")["yield_2y_change_20d_bp"] = move
+    blank.group("rates")["yield_2y"] = 4.0
     signals = detect(blank, DEFAULTS)
     assert keyed(signals, "rates:2y_easing") == [(blank.sessions[20].strftime("%Y-%m-%d"), "start"),
                                                  (blank.sessions[32].strftime("%Y-%m-%d"), "end")]
@@ -104,9 +104,9 @@ def test_fed_moves_are_events_each_time(blank):
     change = np.zeros(SESSIONS)
     change[[10, 12, 14]] = -50.0  # cuts in quick succession: each is news, exempt from the start limit
     change[50] = 25.0
-    blank.rates["fed_target_change_bp"] = change
-    blank.rates["fed_target_upper"] = 1.25
-    blank.rates["fed_target_lower"] = 1.0
+    blank.group("rates")["fed_target_change_bp"] = change
+    blank.group("rates")["fed_target_upper"] = 1.25
+    blank.group("rates")["fed_target_lower"] = 1.0
     signals = detect(blank, DEFAULTS)
     cuts = [d for d, _ in keyed(signals, "rates:fed_cut")]
     assert cuts == [blank.sessions[i].strftime("%Y-%m-%d") for i in (10, 12, 14)]
@@ -116,7 +116,7 @@ def test_fed_moves_are_events_each_time(blank):
 
 
 def test_curve_inversion_and_its_end(blank):
-    blank.rates["spread_10y_3m_bp"] = np.r_[np.full(10, 20.0), np.full(30, -50.0), np.full(20, 15.0)]
+    blank.group("rates")["spread_10y_3m_bp"] = np.r_[np.full(10, 20.0), np.full(30, -50.0), np.full(20, 15.0)]
     signals = detect(blank, DEFAULTS)
     assert keyed(signals, "rates:curve_inverted") == [(blank.sessions[10].strftime("%Y-%m-%d"), "start"),
                                                       (blank.sessions[42].strftime("%Y-%m-%d"), "end")]
@@ -125,7 +125,7 @@ def test_curve_inversion_and_its_end(blank):
 
 
 def test_keys_are_stable_and_identity_is_key_date_direction(blank):
-    blank.rates["spread_10y_3m_bp"] = np.r_[np.full(10, 20.0), np.full(50, -50.0)]
+    blank.group("rates")["spread_10y_3m_bp"] = np.r_[np.full(10, 20.0), np.full(50, -50.0)]
     first, second = detect(blank, DEFAULTS), detect(replace(blank), DEFAULTS)
     assert [s.identity for s in first] == [s.identity for s in second]
     assert {s.key for s in first} == {"rates:curve_inverted"}

@@ -78,7 +78,7 @@ def test_a_member_gap_is_carried_and_the_member_stays_in_breadth(tmp_path, clean
     data = load_folder(write(tmp_path, bars))
     assert "prices/M03.csv: no bar for 2 sessions (2020-10-30..2020-11-02): the previous close is carried " \
            "forward (neither an advance nor a decline)" in messages(data)
-    metrics, reference = compute_metrics(data).breadth, compute_metrics(clean).breadth
+    metrics, reference = compute_metrics(data).group("breadth"), compute_metrics(clean).group("breadth")
     # the member still has its 200-day average every session: nothing goes null for a year
     assert (metrics["members_with_200dma"] == reference["members_with_200dma"]).all()
     assert metrics["pct_above_200dma"].notna().sum() == reference["pct_above_200dma"].notna().sum()
@@ -97,7 +97,7 @@ def test_a_gap_longer_than_five_sessions_leaves_the_member_out_until_its_windows
     assert any("M04.csv: no bar for 8 sessions" in m and "carried for 5 sessions" in m for m in messages(data))
     close = data.close["M04"]
     assert close.iloc[100:105].notna().all() and close.iloc[105:108].isna().all()
-    defined = compute_metrics(data).breadth["members_with_200dma"] - compute_metrics(clean).breadth[
+    defined = compute_metrics(data).group("breadth")["members_with_200dma"] - compute_metrics(clean).group("breadth")[
         "members_with_200dma"]
     assert (defined.iloc[200:307] == -1).all() and (defined.iloc[308:] == 0).all()
 
@@ -105,7 +105,7 @@ def test_a_gap_longer_than_five_sessions_leaves_the_member_out_until_its_windows
 def test_one_missing_iwm_bar_does_not_kill_the_52_week_breakout(tmp_path, clean):
     bars = frames()
     bars["IWM"] = bars["IWM"].drop(DAYS[150])
-    metrics = compute_metrics(load_folder(write(tmp_path, bars))).breakout
+    metrics = compute_metrics(load_folder(write(tmp_path, bars))).group("breakout")
     assert metrics["iwm_pct_vs_prior_252d_high"].iloc[253:].notna().all()
 
 

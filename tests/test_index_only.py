@@ -31,11 +31,12 @@ def test_an_index_only_folder_loads_and_degrades_with_one_breadth_warning(tmp_pa
     assert not any(note.startswith(("breadth:", "sectors:", "credit:")) for note in notes)
     assert any("constituents.csv: not found" in str(issue) for issue in data.issues)
     rut = data.close["^RUT"].to_numpy()
-    np.testing.assert_array_equal(metrics.breakout["iwm_close"].to_numpy(), rut)  # ^RUT stands in for IWM
-    np.testing.assert_allclose(metrics.breakout["iwm_spy_ratio"].to_numpy(), rut / data.close["^GSPC"].to_numpy())
-    spread = metrics.rates["spread_10y_3m_bp"].to_numpy()
+    np.testing.assert_array_equal(metrics.group("breakout")["iwm_close"].to_numpy(), rut)  # ^RUT stands in for IWM
+    np.testing.assert_allclose(metrics.group("breakout")["iwm_spy_ratio"].to_numpy(),
+                               rut / data.close["^GSPC"].to_numpy())
+    spread = metrics.group("rates")["spread_10y_3m_bp"].to_numpy()
     assert np.isfinite(spread[1:]).all()  # FRED's T10Y3M gives the curve (DGS10/DGS3MO are absent)
-    assert np.isnan(metrics.rates["yield_2y"].to_numpy()[:200]).all()  # the 2-year only where FRED has it
+    assert np.isnan(metrics.group("rates")["yield_2y"].to_numpy()[:200]).all()  # the 2-year only where FRED has it
     snapshot = metrics.snapshot()
     assert snapshot["cycle"]["pair"] == "^RUT/^GSPC" and snapshot["stand_ins"] == {"IWM": "^RUT", "SPY": "^GSPC"}
 

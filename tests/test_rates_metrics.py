@@ -27,7 +27,7 @@ def setup():
 
 def test_fred_values_are_usable_the_session_after_their_date(setup, tmp_path):
     index, close, rates, two_year = setup
-    out = compute_metrics(market(close, members=["A"], rates=rates)).rates
+    out = compute_metrics(market(close, members=["A"], rates=rates)).group("rates")
     assert np.isnan(out["yield_2y"].iat[0])
     assert out["yield_2y"].iat[5] == pytest.approx(two_year[4])
     # the Fed's new target is dated by its effective day (session 20), the session after the
@@ -39,14 +39,14 @@ def test_fred_values_are_usable_the_session_after_their_date(setup, tmp_path):
 
     config = tmp_path / "lag0.toml"
     config.write_text("[rates]\npublication_lag_sessions = 0\n")
-    same_day = compute_metrics(market(close, members=["A"], rates=rates), load_detector_settings(config)).rates
+    same_day = compute_metrics(market(close, members=["A"], rates=rates), load_detector_settings(config)).group("rates")
     assert same_day["yield_2y"].iat[5] == pytest.approx(two_year[5])
     assert same_day["fed_target_change_bp"].iat[20] == -25
 
 
 def test_twenty_session_change_in_basis_points_and_the_curve(setup):
     index, close, rates, two_year = setup
-    out = compute_metrics(market(close, members=["A"], rates=rates)).rates
+    out = compute_metrics(market(close, members=["A"], rates=rates)).group("rates")
     assert out["yield_2y_change_20d_bp"].iat[25] == pytest.approx((two_year[24] - two_year[4]) * 100)
     assert out["spread_10y_3m_bp"].iat[10] == pytest.approx(-10)
     assert out["curve_inverted"].iat[10] == 1.0
@@ -58,7 +58,7 @@ def test_a_fred_value_dated_on_a_weekend_is_known_at_the_next_session():
     index = sessions(10, start="2024-01-01")  # Monday 2024-01-01 .. Friday 01-12
     close = pd.DataFrame({"A": 1.0}, index=index)
     rates = fred(pd.DatetimeIndex(["2024-01-05", "2024-01-06"]), DFEDTARU=[5.5, 5.25], DFEDTARL=[5.25, 5.0])
-    out = compute_metrics(market(close, members=["A"], rates=rates)).rates
+    out = compute_metrics(market(close, members=["A"], rates=rates)).group("rates")
     assert out.loc["2024-01-08", "fed_target_upper"] == 5.25  # Saturday's value, known Monday
     assert out.loc["2024-01-05", "fed_target_upper"] == 5.5  # Friday's own value, the target has no lag
     assert np.isnan(out.loc["2024-01-04", "fed_target_upper"])
@@ -68,8 +68,8 @@ def test_yahoo_yields_stand_in_for_missing_fred_series():
     index = sessions(25)
     close = pd.DataFrame({"A": 1.0, "^IRX": 5.2, "^TNX": np.linspace(4.0, 4.5, 25)}, index=index)
     metrics = compute_metrics(market(close, members=["A"]))
-    assert metrics.rates["yield_3m"].iat[-1] == 5.2
-    assert metrics.rates["spread_10y_3m_bp"].iat[-1] == pytest.approx(-70)
-    assert metrics.rates["yield_2y"].isna().all()
+    assert metrics.group("rates")["yield_3m"].iat[-1] == 5.2
+    assert metrics.group("rates")["spread_10y_3m_bp"].iat[-1] == pytest.approx(-70)
+    assert metrics.group("rates")["yield_2y"].isna().all()
     assert any("DGS2 not in the data" in note for note in metrics.notes)
     assert any("^IRX stands in" in note for note in metrics.notes)

@@ -15,7 +15,9 @@ from bot.presentation.topics import CHARTS, VIEWS
 from bot.telegram.commands import COMMANDS, help_text
 from bot.presentation.messages import signal_message
 from signals.detectors import DETECTORS, KEY_TOPICS, KEYS, all_conditions, key_rule
-from signals.metrics import GROUPS
+import signals.detectors
+import signals.metrics
+from signals.metrics import GROUPS, METRIC_GROUPS
 from signals.settings import default_settings_text, load_detector_settings
 from signals.signal import Signal
 from signals.topics import TOPIC_NAMES
@@ -36,6 +38,26 @@ def test_every_topic_has_its_parts(topic):
     assert topic in tomllib.loads(default_settings_text()), "a [section] in defaults.toml"
     assert any(d.topic == topic for d in DETECTORS), "a detector"
     assert f"`{topic}`" in README
+
+
+def test_a_condition_reads_only_what_its_metric_group_declares():
+    """The declared reads decide which carried sessions leave a condition undecided: an input that is
+    not declared would never block it."""
+    reads = {group.name: set(group.reads) for group in METRIC_GROUPS}
+    undeclared = sorted(f"{cond.key} reads {ticker}" for cond in all_conditions(_metrics(), DEFAULTS)
+                        for ticker in cond.inputs if ticker not in reads[cond.type])
+    assert undeclared == []
+
+
+def test_a_topic_without_its_metrics_or_detector_module_fails_at_import_naming_the_file():
+    with pytest.raises(ImportError, match="write signals/metrics/volatility.py"):
+        signals.metrics._group("volatility")
+    with pytest.raises(ImportError, match="must end in GROUP = MetricGroup"):
+        signals.metrics._group("rolling")  # a module without a declaration
+    with pytest.raises(ImportError, match="write signals/detectors/volatility.py"):
+        signals.detectors._detector("volatility")
+    with pytest.raises(ImportError, match="must end in DETECTOR = Detector"):
+        signals.detectors._detector("edges")
 
 
 def test_every_key_belongs_to_a_topic_and_is_emitted():

@@ -33,13 +33,13 @@ def keyed(metrics, key: str) -> list[tuple[int, str]]:
 
 
 def test_smallcap_narrow_needs_the_sp500_near_its_high_and_small_caps_far_below(blank):
-    blank.breadth["index_pct_from_52w_high"] = -1.0
+    blank.group("breadth")["index_pct_from_52w_high"] = -1.0
     blank.universes["russell2000"]["median_pct_from_52w_high"] = [-10.0] * 30 + [-17.9] * 30 + [-10.0] * 20
     assert keyed(blank, "breadth:smallcap_narrow") == [(30, "start"), (62, "end")]
     start = next(s for s in detect(blank, DEFAULTS) if s.key == "breadth:smallcap_narrow")
     assert "median Russell 2000 member is 17.9% below its 52-week high while the S&P 500 is 1.0% below" in start.title
     assert start.type == "breadth"
-    blank.breadth["index_pct_from_52w_high"] = -4.0  # the index is not near its high: not this picture
+    blank.group("breadth")["index_pct_from_52w_high"] = -4.0  # the index is not near its high: not this picture
     assert keyed(blank, "breadth:smallcap_narrow") == []
 
 
@@ -72,7 +72,7 @@ def test_zweig_thrust_from_below_040_to_above_0615_within_10_sessions(blank):
 
 def test_equal_weight_lagging_rsp_spy_down_5_percent_in_50_sessions(blank):
     ratio = np.r_[np.full(50, 0.40), np.linspace(0.40, 0.378, 10), np.full(20, 0.39)]
-    blank.breadth["rsp_spy_ratio"] = ratio
+    blank.group("breadth")["rsp_spy_ratio"] = ratio
     found = keyed(blank, "breadth:equal_weight_lagging")
     change = (ratio[50:] / ratio[:-50] - 1) * 100  # per session from 50 on
     first = 50 + int(np.flatnonzero(change <= -5.0)[0])
@@ -83,14 +83,14 @@ def test_equal_weight_lagging_rsp_spy_down_5_percent_in_50_sessions(blank):
 def test_new_smallcap_leg_after_120_sessions_below_the_average():
     metrics = blank_metrics(200)
     ratio = np.r_[np.full(150, 0.45), np.full(50, 0.52)]
-    metrics.breakout["iwm_spy_ratio"] = ratio
-    metrics.breakout["iwm_spy_200d_avg"] = 0.5
-    metrics.breakout["iwm_spy_pct_vs_200d_avg"] = (ratio / 0.5 - 1) * 100
+    metrics.group("breakout")["iwm_spy_ratio"] = ratio
+    metrics.group("breakout")["iwm_spy_200d_avg"] = 0.5
+    metrics.group("breakout")["iwm_spy_pct_vs_200d_avg"] = (ratio / 0.5 - 1) * 100
     signals = [s for s in detect(metrics, DEFAULTS) if s.key == "breakout:smallcap_leg"]
     assert [(s.date, s.direction) for s in signals] == [(day(metrics, 150), "start")]  # once, no end
     assert "after 150 sessions below it" in signals[0].title
     short = np.r_[np.full(150, 0.52), np.full(60, 0.45), np.full(40, 0.52)][:200]  # only 60 below
-    metrics.breakout["iwm_spy_ratio"] = short
+    metrics.group("breakout")["iwm_spy_ratio"] = short
     assert [s for s in detect(metrics, DEFAULTS) if s.key == "breakout:smallcap_leg"] == []
 
 
@@ -100,15 +100,15 @@ def test_a_close_a_hair_above_the_average_does_not_restart_the_leg_count():
     metrics = blank_metrics(200)
     ratio = np.r_[np.full(150, 0.45), np.full(50, 0.52)]
     ratio[80] = 0.5005  # 0.1% above the average: not cleared (half a daily move is about 0.3% here)
-    metrics.breakout["iwm_spy_ratio"] = ratio
-    metrics.breakout["iwm_spy_200d_avg"] = 0.5
-    metrics.breakout["iwm_spy_pct_vs_200d_avg"] = (ratio / 0.5 - 1) * 100
+    metrics.group("breakout")["iwm_spy_ratio"] = ratio
+    metrics.group("breakout")["iwm_spy_200d_avg"] = 0.5
+    metrics.group("breakout")["iwm_spy_pct_vs_200d_avg"] = (ratio / 0.5 - 1) * 100
     signals = [s for s in detect(metrics, DEFAULTS) if s.key == "breakout:smallcap_leg"]
     assert [(s.date, s.direction) for s in signals] == [(day(metrics, 150), "start")]
     assert "after 150 sessions below it" in signals[0].title
     ratio[80] = 0.51  # 2% above: a real crossing, and only 69 sessions below after it
-    metrics.breakout["iwm_spy_ratio"] = ratio
-    metrics.breakout["iwm_spy_pct_vs_200d_avg"] = (ratio / 0.5 - 1) * 100
+    metrics.group("breakout")["iwm_spy_ratio"] = ratio
+    metrics.group("breakout")["iwm_spy_pct_vs_200d_avg"] = (ratio / 0.5 - 1) * 100
     assert [s for s in detect(metrics, DEFAULTS) if s.key == "breakout:smallcap_leg"] == []
 
 
@@ -137,7 +137,7 @@ def test_relative_strength_breakouts_of_sectors(rising, key, other):
 def test_one_cyclical_alone_is_not_the_basket():
     data = market(_sector_frame(260, "XLI"), members=["A"])
     metrics = compute_metrics(data)
-    basket = metrics.sectors["cyclicals_xlk_ratio"]
+    basket = metrics.group("sectors")["cyclicals_xlk_ratio"]
     assert basket.iat[-1] == pytest.approx((120.0 * 100 * 100) ** (1 / 3) / 100)  # geometric mean over XLK
     assert [s.key for s in detect(metrics, DEFAULTS) if s.key == "sectors:cyclicals_lead"]  # it lifts the basket
 
@@ -224,7 +224,7 @@ def test_the_2024_election_breakout_alerts_on_its_day_after_a_failed_one(blank, 
     iwm[40] = 101.0  # the failed breakout
     iwm[41:56] = 99.0
     iwm[56:] = 101.0 * 1.046  # the decisive one
-    blank.breakout["iwm_close"] = iwm
+    blank.group("breakout")["iwm_close"] = iwm
     config = tmp_path / "short.toml"
     config.write_text("[breakout]\niwm_high_sessions = 30\n")
     found = [s for s in detect(blank, load_detector_settings(config)) if s.key == "breakout:iwm_52w_high"]

@@ -48,7 +48,7 @@ def test_each_universe_is_computed_over_its_own_members(folder):
     # the Russell 2000's own index, not the S&P 500's
     rut = close["^RUT"]
     assert small["index_pct_from_52w_high"].iat[-1] == pytest.approx((rut.iat[-1] / rut.iloc[-252:].max() - 1) * 100)
-    assert metrics.universes["sp500"] is metrics.breadth
+    assert metrics.universes["sp500"] is metrics.group("breadth")
 
 
 def test_metrics_json_carries_both_universes(capsys, folder):

@@ -1,33 +1,41 @@
 """Detectors: metrics in, signals (edges of named conditions) out.
 
-To add a detector, write one module ending in `DETECTOR = Detector(topic, keys, conditions)` and list
-it in `DETECTORS`. Its keys then appear in README's table (a test checks), its topic must have a
-message, a chart and a command (tests check), and its conditions get the shared start limit, bands
-and end rule of `edges.find_edges`.
+A topic's detector is its module `signals/detectors/<topic>.py`, found by the topic's name, ending in
+`DETECTOR = Detector(topic, keys, conditions)`; a topic without one fails here, at import. Its keys
+then appear in README's table (a test checks), its topic must have a message, a chart and a command
+(tests check), and its conditions get the shared start limit, bands and end rule of `edges.find_edges`.
 """
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 
 import numpy as np
 
-from signals.detectors import breadth, breakout, credit, cycle, rates, sectors
 from signals.detectors.base import Condition, Detector, KeySpec, tidy
 from signals.detectors.edges import StartLimit, find_edges
 from signals.metrics import Metrics
 from signals.settings import DetectorSettings
 from signals.signal import Signal
 from signals.signal_value import Tally
+from signals.topics import TOPIC_NAMES
 
-DETECTORS: tuple[Detector, ...] = (
-    breadth.DETECTOR,
-    breakout.DETECTOR,
-    sectors.DETECTOR,
-    credit.DETECTOR,
-    rates.DETECTOR,
-    cycle.DETECTOR,
-)
+
+def _detector(topic: str) -> Detector:
+    try:
+        module = importlib.import_module(f"{__name__}.{topic}")
+    except ModuleNotFoundError as missing:
+        if missing.name != f"{__name__}.{topic}":
+            raise
+        raise ImportError(f"topic {topic!r} has no detector: write signals/detectors/{topic}.py") from None
+    detector = getattr(module, "DETECTOR", None)
+    if not isinstance(detector, Detector) or detector.topic != topic:
+        raise ImportError(f"signals/detectors/{topic}.py must end in DETECTOR = Detector({topic!r}, ...)")
+    return detector
+
+
+DETECTORS: tuple[Detector, ...] = tuple(_detector(topic) for topic in TOPIC_NAMES)
 KEYS: dict[str, KeySpec] = {spec.key: spec for detector in DETECTORS for spec in detector.keys}
 KEY_TOPICS: dict[str, str] = {spec.key: detector.topic for detector in DETECTORS for spec in detector.keys}
 

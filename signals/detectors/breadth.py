@@ -44,7 +44,7 @@ def breadth_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Con
 
 
 def _narrow(metrics: Metrics, settings: DetectorSettings) -> Condition:
-    frame = metrics.breadth
+    frame = metrics.group("breadth")
     rules = settings.breadth
     index_gap = column(frame, "index_pct_from_52w_high")
     median_gap = column(frame, "median_pct_from_52w_high")
@@ -76,7 +76,7 @@ def _narrow(metrics: Metrics, settings: DetectorSettings) -> Condition:
 
 
 def _participation(metrics: Metrics, settings: DetectorSettings) -> Condition:
-    frame = metrics.breadth
+    frame = metrics.group("breadth")
     rules = settings.breadth
     sessions = rules.participation_sessions
     share, index_close = column(frame, "pct_above_200dma"), column(frame, "index_close")
@@ -120,7 +120,7 @@ def _participation(metrics: Metrics, settings: DetectorSettings) -> Condition:
 
 def _smallcap_narrow(metrics: Metrics, settings: DetectorSettings) -> Condition:
     rules = settings.breadth
-    sp500 = metrics.breadth
+    sp500 = metrics.group("breadth")
     small = _universe(metrics, "russell2000")
     index_gap = column(sp500, "index_pct_from_52w_high")
     median_gap = column(small, "median_pct_from_52w_high")
@@ -155,7 +155,7 @@ def _smallcap_narrow(metrics: Metrics, settings: DetectorSettings) -> Condition:
 
 def _equal_weight(metrics: Metrics, settings: DetectorSettings) -> Condition:
     rules = settings.breadth
-    frame = metrics.breadth
+    frame = metrics.group("breadth")
     sessions = rules.equal_weight_sessions
     change = change_pct(column(frame, "rsp_spy_ratio"), sessions)
     have = ~np.isnan(change)

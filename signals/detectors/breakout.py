@@ -29,7 +29,7 @@ from signals.tickers import SMALL_CAP_ETF, SP500_ETF
 
 
 def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condition]:
-    frame = metrics.breakout
+    frame = metrics.group("breakout")
     rules = settings.breakout
     confirmed, confirmation_known = _confirmation(frame, rules)
     small, large = (metrics.stand_ins.get(t, t) for t in (SMALL_CAP_ETF, SP500_ETF))  # ^RUT, ^GSPC before the ETFs

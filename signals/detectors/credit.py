@@ -15,7 +15,7 @@ from signals.tickers import HIGH_YIELD, TREASURIES_7_10Y
 
 
 def credit_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condition]:
-    frame = metrics.credit
+    frame = metrics.group("credit")
     rules = settings.credit
     change = change_pct(column(frame, "hyg_ief_ratio"), rules.hy_sessions)
     have = ~np.isnan(change)

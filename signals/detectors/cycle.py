@@ -9,7 +9,7 @@ import numpy as np
 from signals.detectors.base import Condition, Detector, KeySpec, Part, column, number, plain, signed
 from signals.detectors.edges import condition
 from signals.metrics import Metrics
-from signals.metrics.cycle import SMALL, phases
+from signals.metrics.cycle import GROUP as CYCLE, SMALL, phases
 from signals.settings import DetectorSettings
 
 RULE_OF_THUMB_MONTHS = (18, 24)  # what is often said: "small-cap outperformance cycles typically last 18-24 months"
@@ -17,12 +17,12 @@ SESSIONS_PER_MONTH = 21
 
 
 def cycle_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condition]:
-    frame = metrics.cycle
+    frame = metrics.group("cycle")
     band = settings.cycle.band_pct
     leader = column(frame, "leader")
     small = condition(leader == SMALL, ~np.isnan(leader))
     ratio = column(frame, "ratio")
-    pair = metrics.cycle_pair.name or "the small/large ratio"
+    pair = metrics.facts(CYCLE).name or "the small/large ratio"
 
     def describe(direction: str, position: int) -> tuple[str, dict[str, Any]]:
         turn = float(frame["since_position"].iat[position])
@@ -49,7 +49,7 @@ def cycle_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condi
         return (f"Large caps lead again: {pair} is {signed(values['move_pct'])}% from its high of "
                 f"{values['since']}, past the {band:g}% band{lasted}.{record}"), values
 
-    return [Condition("cycle", "cycle:small_caps_lead", "state", small, describe, metrics.cycle_pair.inputs,
+    return [Condition("cycle", "cycle:small_caps_lead", "state", small, describe, metrics.facts(CYCLE).inputs,
                       limited=False, end_after=1, parts=(Part("cycle.leader", small),))]
 
 

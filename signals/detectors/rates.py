@@ -13,7 +13,7 @@ from signals.settings import DetectorSettings
 
 
 def rates_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condition]:
-    frame = metrics.rates
+    frame = metrics.group("rates")
     move = column(frame, "yield_2y_change_20d_bp")
     threshold = settings.rates.yield_2y_move_bp
     holds = settings.rates.yield_2y_hold_bp

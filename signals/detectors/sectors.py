@@ -59,7 +59,7 @@ def _relative_breakout(frame: pd.DataFrame, prefix: str, settings: DetectorSetti
 
 
 def sectors_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condition]:
-    frame = metrics.sectors
+    frame = metrics.group("sectors")
     rules = settings.sectors
     cyclicals = _relative_breakout(frame, "cyclicals_xlk", settings)
     banks = _relative_breakout(frame, "kre_spy", settings)

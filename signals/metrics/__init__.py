@@ -1,49 +1,61 @@
 """Metrics: whole-history (session x metric) frames computed from a `MarketData` in one pass.
 
 Every operation is backward-looking; `MarketData.as_of` cuts the future off before any metric runs.
+The groups are declarations (signals/metrics/group.py), one module per topic, found by the topic's
+name: `compute_metrics` runs each universe's breadth (the (session x member) pass), then every group.
+A topic without its module fails here, at import, naming the file it needs.
 """
 
 from __future__ import annotations
 
-import math
+import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import numpy as np
 import pandas as pd
 
 from signals.market_data import MarketData
-from signals.metrics.breadth import compute_breadth, universe_breadth
-from signals.metrics.breakout import compute_breakout
-from signals.metrics.rates import compute_rates
+from signals.metrics.breadth import universe_breadth
+from signals.metrics.group import Computed, MetricGroup, MetricInputs, row_snapshot
 from signals.settings import DetectorSettings, load_detector_settings
-from signals.metrics.credit import compute_credit
-from signals.metrics.cycle import Pair, compute_cycle, cycle_snapshot
-from signals.metrics.sectors import compute_sectors
-from signals.tickers import DETECTOR_INPUTS, RUSSELL_2000, SMALL_CAP_ETF, SP500_ETF, SP500_INDEX
+from signals.tickers import RUSSELL_2000, SMALL_CAP_ETF, SP500_ETF, SP500_INDEX
 from signals.topics import TOPIC_NAMES
 
-GROUPS = TOPIC_NAMES  # one metric group per topic
+Facts = TypeVar("Facts")
+
+
+def _group(topic: str) -> MetricGroup[Any]:
+    try:
+        module = importlib.import_module(f"{__name__}.{topic}")
+    except ModuleNotFoundError as missing:
+        if missing.name != f"{__name__}.{topic}":
+            raise
+        raise ImportError(f"topic {topic!r} has no metrics: write signals/metrics/{topic}.py") from None
+    group = getattr(module, "GROUP", None)
+    if not isinstance(group, MetricGroup) or group.name != topic:
+        raise ImportError(f"signals/metrics/{topic}.py must end in GROUP = MetricGroup({topic!r}, ...)")
+    return group
+
+
+METRIC_GROUPS: tuple[MetricGroup[Any], ...] = tuple(_group(topic) for topic in TOPIC_NAMES)
+GROUPS: tuple[str, ...] = tuple(group.name for group in METRIC_GROUPS)
 
 
 @dataclass(frozen=True)
 class Metrics:
     """The metric groups over the same sessions, plus what was degraded and why.
 
-    `universes` holds each universe's breadth (`sp500` is `breadth` itself). `carried_inputs` says,
-    per session, which watched index/ETF had no bar of its own (its close was carried forward);
+    `universes` holds each universe's breadth (`sp500` is the `breadth` group's frame). `carried_inputs`
+    says, per session, which read index/ETF had no bar of its own (its close was carried forward);
     `suspect` why a session may not fire a detector. Detectors read both through `unusable`.
     """
 
-    breadth: pd.DataFrame
-    breakout: pd.DataFrame
-    rates: pd.DataFrame
-    sectors: pd.DataFrame
-    credit: pd.DataFrame
-    cycle: pd.DataFrame
-    cycle_pair: Pair
+    sessions: pd.DatetimeIndex
+    computed: Mapping[str, Computed[Any]]  # by group name, in the topics' order
+    universes: dict[str, pd.DataFrame]
     notes: tuple[str, ...] = ()
-    universes: dict[str, pd.DataFrame] = field(default_factory=dict)
     carried_inputs: pd.DataFrame | None = None
     suspect: pd.Series | None = None
     stand_ins: dict[str, str] = field(default_factory=dict)  # ETF -> the index read in its place (index-only history)
@@ -59,53 +71,30 @@ class Metrics:
                     blocked |= self.carried_inputs[ticker].to_numpy(dtype=bool)
         return blocked
 
-    @property
-    def sessions(self) -> pd.DatetimeIndex:
-        return self.breadth.index
-
     def group(self, name: str) -> pd.DataFrame:
-        if name not in GROUPS:
-            raise KeyError(name)
-        return getattr(self, name)
+        """A group's frame by its name (a topic's)."""
+        return self.computed[name].frame
+
+    def facts(self, group: MetricGroup[Facts]) -> Facts:
+        """What `group` learned beside its frame, typed by its declaration (the cycle's pair)."""
+        return cast(Facts, self.computed[group.name].facts)
 
     def snapshot(self, session: pd.Timestamp | None = None) -> dict[str, Any]:
-        """One session's metrics as plain JSON-ready values (NaN becomes None)."""
+        """One session's metrics as plain JSON-ready values (NaN becomes None), each group as it declares."""
         session = self.sessions[-1] if session is None else session
+        position = self.sessions.get_loc(session)
         result: dict[str, Any] = {"as_of": session.strftime("%Y-%m-%d")}
-        for name in GROUPS:
-            frame = self.group(name)
-            position = frame.index.get_loc(session)
-            if name == "cycle":  # a phase, not a row of numbers: leader, dates, its history
-                result[name] = cycle_snapshot(frame, self.cycle_pair, position)
-                continue
-            result[name] = {column: _plain(frame[column].iat[position]) for column in frame.columns}
+        for group in METRIC_GROUPS:
+            result[group.name] = group.snapshot(self.computed[group.name], position)
         if self.stand_ins:
             result["stand_ins"] = dict(self.stand_ins)
-        result["universes"] = {}
-        for name, frame in self.universes.items():
-            position = frame.index.get_loc(session)
-            result["universes"][name] = {column: _plain(frame[column].iat[position]) for column in frame.columns}
+        result["universes"] = {name: row_snapshot(Computed(frame, None), position)
+                               for name, frame in self.universes.items()}
         return result
 
 
-def _plain(value: Any) -> Any:
-    if value is None:
-        return None
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        return value
-    if math.isnan(number) or math.isinf(number):
-        return None
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    return round(number, 6)
-
-
 def compute_metrics(data: MarketData, settings: DetectorSettings | None = None,
-                    aggregates: dict[str, pd.DataFrame] | None = None) -> Metrics:
+                    aggregates: Mapping[str, pd.DataFrame] | None = None) -> Metrics:
     """Every metric over the whole history of `data`.
 
     `aggregates` (per universe, from `member_aggregates`) lets a live engine skip the only
@@ -114,28 +103,21 @@ def compute_metrics(data: MarketData, settings: DetectorSettings | None = None,
     settings = settings or load_detector_settings()
     notes: list[str] = []
     aggregates = aggregates or {}
-    breadth = compute_breadth(data, notes, aggregates.get("sp500"))
-    universes = {"sp500": breadth}
-    for name in data.universe_names:
-        if name != "sp500":
-            universes[name] = universe_breadth(data, name, notes, aggregates.get(name))
-    breakout = compute_breakout(data, notes)
-    rates = compute_rates(data, notes, settings.rates.publication_lag_sessions)
-    sectors = compute_sectors(data, notes)
-    credit = compute_credit(data, notes)
-    cycle, pair = compute_cycle(data, notes, settings.cycle.band_pct)
-    notes = _index_only(data, notes)
+    universes = {name: universe_breadth(data, name, notes, aggregates.get(name)) for name in data.universe_names}
+    inputs = MetricInputs(data, settings, universes, notes)
+    computed = {group.name: group.compute(inputs) for group in METRIC_GROUPS}
     stand_ins = {SMALL_CAP_ETF: RUSSELL_2000, SP500_ETF: SP500_INDEX} \
         if not data.has(SMALL_CAP_ETF) and data.has(RUSSELL_2000) else {}
-    return Metrics(breadth, breakout, rates, sectors, credit, cycle, pair, tuple(notes), universes,
-                   _carried_inputs(data), data.suspect, stand_ins)
+    return Metrics(data.close.index, computed, universes, tuple(_index_only(data, notes)), _carried_inputs(data),
+                   data.suspect, stand_ins)
 
 
 def _carried_inputs(data: MarketData) -> pd.DataFrame | None:
-    """The detector inputs' carried flags; ^GSPC's are SPY's when SPY stands in for a missing index."""
+    """The carried flags of what the groups read; ^GSPC's are SPY's when SPY stands in for a missing index."""
     if data.carried is None:
         return None
-    flags = {ticker: data.was_carried(ticker) for ticker in DETECTOR_INPUTS if ticker in data.close.columns}
+    read = dict.fromkeys(ticker for group in METRIC_GROUPS for ticker in group.reads)
+    flags = {ticker: data.was_carried(ticker) for ticker in read if ticker in data.close.columns}
     if not data.has(SP500_INDEX) and data.has(SP500_ETF):
         flags[SP500_INDEX] = data.was_carried(SP500_ETF)
     if not data.has(SMALL_CAP_ETF) and data.has(RUSSELL_2000):  # the indices stand in for the ETFs

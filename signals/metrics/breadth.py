@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from signals.universe_specs import UNIVERSES
+from signals.universe_specs import UNIVERSE_BY_NAME, UNIVERSES
 from signals.market_data import MarketData
 from signals.metrics.rolling import (
     FEW_ROWS,
@@ -29,6 +29,7 @@ from signals.metrics.rolling import (
     sma,
     window_extremes,
 )
+from signals.metrics.group import MetricGroup, frame_only
 from signals.tickers import EQUAL_WEIGHT_ETF, SP500_ETF, SP500_INDEX
 
 YEAR = 252
@@ -42,28 +43,32 @@ ZWEIG_SPAN = 10
 TREND_SESSIONS = 20
 
 
-def compute_breadth(data: MarketData, notes: list[str], aggregates: pd.DataFrame | None = None) -> pd.DataFrame:
-    """The S&P 500's breadth, one row per session; columns documented in README.md (percentages in percent)."""
-    columns = _universe_columns(data, "sp500", notes, aggregates)
-    if data.has(EQUAL_WEIGHT_ETF) and data.has(SP500_ETF):
-        ratio = data.close[EQUAL_WEIGHT_ETF].to_numpy(dtype="float64") / data.close[SP500_ETF].to_numpy(dtype="float64")
-    else:
-        notes.append(f"breadth: {EQUAL_WEIGHT_ETF} or {SP500_ETF} has no data; RSP/SPY is unavailable")
-        ratio = np.full(len(data.close.index), np.nan)
-    columns["rsp_spy_ratio"] = ratio
-    columns["rsp_spy_vs_50dma_pct"] = pct_from(ratio, sma(ratio, FAST_AVERAGE))
-    columns["rsp_spy_change_50d_pct"] = change_pct(ratio, FAST_AVERAGE)
-    return pd.DataFrame(columns, index=data.close.index)
-
-
 def universe_breadth(data: MarketData, universe: str, notes: list[str],
                      aggregates: pd.DataFrame | None = None) -> pd.DataFrame:
-    """Breadth over one universe's members beside that universe's index (^GSPC, ^RUT).
+    """Breadth over one universe's members beside that universe's index (^GSPC, ^RUT) and, where the
+    universe has one, its equal-weight ETF against its cap-weighted one (RSP/SPY); columns documented in
+    README.md (percentages in percent).
 
     The (session x member) work is `member_aggregates`; a live engine that already has it for the
     earlier sessions passes `aggregates` in, and only the cheap per-session series are built here.
     """
-    return pd.DataFrame(_universe_columns(data, universe, notes, aggregates), index=data.close.index)
+    columns = _universe_columns(data, universe, notes, aggregates)
+    spec = UNIVERSE_BY_NAME.get(universe)
+    if spec is not None and spec.equal_weight is not None:
+        columns.update(_equal_weight_columns(data, spec.equal_weight, spec.etf, notes))
+    return pd.DataFrame(columns, index=data.close.index)
+
+
+def _equal_weight_columns(data: MarketData, equal: str, cap: str, notes: list[str]) -> dict[str, np.ndarray]:
+    prefix = f"{equal.lower()}_{cap.lower()}"
+    if data.has(equal) and data.has(cap):
+        ratio = data.close[equal].to_numpy(dtype="float64") / data.close[cap].to_numpy(dtype="float64")
+    else:
+        notes.append(f"breadth: {equal} or {cap} has no data; {equal}/{cap} is unavailable")
+        ratio = np.full(len(data.close.index), np.nan)
+    return {f"{prefix}_ratio": ratio,
+            f"{prefix}_vs_50dma_pct": pct_from(ratio, sma(ratio, FAST_AVERAGE)),
+            f"{prefix}_change_50d_pct": change_pct(ratio, FAST_AVERAGE)}
 
 
 def _universe_columns(data: MarketData, universe: str, notes: list[str],
@@ -322,3 +327,9 @@ def _index_close(data: MarketData, universe: str, notes: list[str]) -> pd.Series
         return data.close[etf]
     notes.append(f"breadth: neither {index} nor {etf} has data; {universe} index metrics are unavailable")
     return pd.Series(np.nan, index=data.close.index)
+
+
+# The S&P 500's breadth is its universe's (the universes are computed before any group: they are the
+# one (session x member) pass); the breadth conditions read the index and RSP/SPY.
+GROUP = MetricGroup("breadth", reads=(SP500_INDEX, SP500_ETF, EQUAL_WEIGHT_ETF),
+                    compute=frame_only(lambda inputs: inputs.universes["sp500"]))

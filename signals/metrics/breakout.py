@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from signals.market_data import MarketData
+from signals.metrics.group import MetricGroup, frame_only
 from signals.metrics.adx import adx as wilder_adx
 from signals.metrics.rolling import pct_from, prior_high, shifted, sma
 from signals.tickers import RUSSELL_2000, SMALL_CAP_ETF, SP500_ETF, SP500_INDEX
@@ -103,3 +104,7 @@ def _volume_ratio(data: MarketData, ticker: str, notes: list[str]) -> np.ndarray
     average = shifted(sma(volume, VOLUME_WINDOW), 1)
     with np.errstate(divide="ignore", invalid="ignore"):
         return volume / np.where(average > 0, average, np.nan)
+
+
+GROUP = MetricGroup("breakout", reads=(SMALL_CAP_ETF, SP500_ETF, RUSSELL_2000, SP500_INDEX),
+                    compute=frame_only(lambda inputs: compute_breakout(inputs.data, inputs.notes)))

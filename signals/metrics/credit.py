@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from signals.market_data import MarketData
+from signals.metrics.group import MetricGroup, frame_only
 from signals.metrics.rolling import change_pct, pct_from, sma
 from signals.tickers import HIGH_YIELD, TREASURIES_7_10Y
 
@@ -31,3 +32,7 @@ def compute_credit(data: MarketData, notes: list[str]) -> pd.DataFrame:
     out["hyg_ief_200d_avg"] = sma(ratio, AVERAGE_SESSIONS)
     out["hyg_ief_pct_vs_200d_avg"] = pct_from(ratio, out["hyg_ief_200d_avg"])
     return pd.DataFrame(out, index=index)
+
+
+GROUP = MetricGroup("credit", reads=(HIGH_YIELD, TREASURIES_7_10Y),
+                    compute=frame_only(lambda inputs: compute_credit(inputs.data, inputs.notes)))

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from signals.market_data import MarketData
+from signals.metrics.group import Computed, MetricGroup, MetricInputs
 from signals.tickers import RUSSELL_2000, SMALL_CAP_ETF, SP500_ETF, SP500_INDEX
 
 SMALL, LARGE = 1.0, -1.0  # the `leader` column; NaN: not known yet
@@ -192,3 +193,17 @@ def phases(frame: pd.DataFrame) -> list[dict[str, Any]]:
                     "ratio_change_pct": round(float((ratio[end] / ratio[begin] - 1.0) * 100.0), 2),
                     "ended": bool(ended), "cut_by_gap": bool(cut.any())})
     return out
+
+
+def _computed(inputs: MetricInputs) -> Computed[Pair]:
+    frame, pair = compute_cycle(inputs.data, inputs.notes, inputs.settings.cycle.band_pct)
+    return Computed(frame, pair)
+
+
+def _snapshot(computed: Computed[Pair], position: int) -> dict[str, Any]:
+    return cycle_snapshot(computed.frame, computed.facts, position)
+
+
+# A phase, not a row of numbers: its snapshot is the leader, the dates and the phases so far.
+GROUP = MetricGroup("cycle", reads=(SMALL_CAP_ETF, SP500_ETF, RUSSELL_2000, SP500_INDEX), compute=_computed,
+                    snapshot=_snapshot)

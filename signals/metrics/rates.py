@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from signals.market_data import MarketData
+from signals.metrics.group import MetricGroup, frame_only
 from signals.metrics.rolling import shifted
 from signals.tickers import YIELD_10Y, YIELD_3M
 
@@ -78,3 +79,8 @@ def _fred_on_sessions(
     on_sessions = np.full(len(sessions), np.nan)
     on_sessions[known.index.to_numpy()] = known.to_numpy()
     return pd.Series(on_sessions).ffill(limit=5).to_numpy()
+
+
+# FRED's series first; Yahoo's yields stand in where a series is absent
+GROUP = MetricGroup("rates", reads=(YIELD_3M, YIELD_10Y), compute=frame_only(
+    lambda inputs: compute_rates(inputs.data, inputs.notes, inputs.settings.rates.publication_lag_sessions)))

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from signals.market_data import MarketData
+from signals.metrics.group import MetricGroup, frame_only
 from signals.metrics.rolling import change_pct, pct_from, prior_high, sma
 from signals.tickers import CYCLICAL_SECTORS, REGIONAL_BANKS, SP500_ETF, TECH_SECTOR
 
@@ -65,3 +66,7 @@ def compute_sectors(data: MarketData, notes: list[str]) -> pd.DataFrame:
     for ticker in RELATIVE_TO_SPY:
         out[f"{ticker.lower()}_vs_spy_20d_pct"] = change_pct(close.get(ticker, nothing), CHANGE_SESSIONS) - spy_change
     return pd.DataFrame(out, index=index)
+
+
+GROUP = MetricGroup("sectors", reads=(*RELATIVE_TO_SPY, SP500_ETF),
+                    compute=frame_only(lambda inputs: compute_sectors(inputs.data, inputs.notes)))

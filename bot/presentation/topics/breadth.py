@@ -120,7 +120,7 @@ def _chart_of(universe: str) -> Draw:
         if universe == "sp500":
             top.plot(frame.index, index_gap, color=MAIN, linewidth=2, label="S&P 500 index")
         else:  # the small-cap key reads the S&P 500's distance from its high, so that is what its threshold is on
-            sp500 = window(metrics.breadth)["index_pct_from_52w_high"]
+            sp500 = window(metrics.group("breadth"))["index_pct_from_52w_high"]
             top.plot(frame.index, sp500, color=MAIN, linewidth=2, label="S&P 500 index")
             top.plot(frame.index, index_gap, color=NEUTRAL, linewidth=1.3, label=f"{index_name} index")
         top.plot(frame.index, median_gap, color=SECOND, linewidth=2, label="median member")

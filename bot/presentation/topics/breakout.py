@@ -65,7 +65,7 @@ def answer(snapshot: dict[str, Any], settings: DetectorSettings, choice: str | N
 
 
 def draw(figure: Figure, metrics: Metrics, settings: DetectorSettings) -> Reading | None:
-    frame = window(metrics.breakout)
+    frame = window(metrics.group("breakout"))
     if not enough(frame["iwm_close"], frame["iwm_spy_ratio"]):
         return None
     top, bottom = figure.subplots(2, 1, sharex=True)

@@ -39,7 +39,7 @@ def answer(snapshot: dict[str, Any], settings: DetectorSettings, choice: str | N
 
 
 def draw(figure: Figure, metrics: Metrics, settings: DetectorSettings) -> Reading | None:
-    frame = window(metrics.credit)
+    frame = window(metrics.group("credit"))
     if not enough(frame["hyg_ief_ratio"]):
         return None
     rules = settings.credit

@@ -11,7 +11,7 @@ from bot.presentation.topics.chart_parts import (ALERT, MAIN, NEUTRAL, TEXT, THI
                                                  legend, pct)
 from bot.presentation.topics.view import ChartSpec, Reading, TopicView, formatted
 from signals.detectors.cycle import RULE_OF_THUMB_MONTHS, SESSIONS_PER_MONTH
-from signals.metrics.cycle import cycle_snapshot, phases
+from signals.metrics.cycle import GROUP as CYCLE, cycle_snapshot, phases
 from signals.settings import DetectorSettings
 from signals.topics import TOPIC_BY_NAME
 
@@ -66,13 +66,13 @@ def draw(figure: Figure, metrics: Metrics, settings: DetectorSettings) -> Readin
     """The whole history, not a year: a cycle's phases last months to years. Phases shaded by leader."""
     import pandas as pd
 
-    frame = metrics.cycle
+    frame = metrics.group("cycle")
     ratio = frame["ratio"]
     if not enough(ratio):
         return None
     axes = figure.subplots(1, 1)
     base = ratio.dropna().iat[0]
-    pair = metrics.cycle_pair.name or "small / large"
+    pair = metrics.facts(CYCLE).name or "small / large"
     axes.plot(frame.index, ratio / base * 100, color=MAIN, linewidth=1.6, label=pair)
     sessions = frame.index
     shaded: set[str] = set()
@@ -86,7 +86,7 @@ def draw(figure: Figure, metrics: Metrics, settings: DetectorSettings) -> Readin
                      label=None if label in shaded else label)
         shaded.add(label)
     axes.set_ylabel(f"{pair} (start = 100)", fontsize=TEXT)
-    now = cycle_snapshot(frame, metrics.cycle_pair, len(frame) - 1)
+    now = cycle_snapshot(frame, metrics.facts(CYCLE), len(frame) - 1)
     band = settings.cycle.band_pct
     if now["leader"] is not None:  # the band: where the next turn comes, from the extreme since this one
         scaled = ratio[pd.Timestamp(now["since"]):] / base * 100

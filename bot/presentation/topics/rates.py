@@ -56,7 +56,7 @@ def answer(snapshot: dict[str, Any], settings: DetectorSettings, choice: str | N
 
 
 def draw(figure: Figure, metrics: Metrics, settings: DetectorSettings) -> Reading | None:
-    frame = window(metrics.rates)
+    frame = window(metrics.group("rates"))
     if not enough(frame["spread_10y_3m_bp"]) and not enough(frame["yield_2y"]):
         return None
     rules = settings.rates

@@ -58,7 +58,7 @@ def _relative(axes: Axes, frame: pd.DataFrame, prefix: str, label: str) -> None:
 
 
 def draw(figure: Figure, metrics: Metrics, settings: DetectorSettings) -> Reading | None:
-    frame = window(metrics.sectors)
+    frame = window(metrics.group("sectors"))
     if not enough(frame["cyclicals_xlk_ratio"]) and not enough(frame["kre_spy_ratio"]):
         return None
     top, bottom = figure.subplots(2, 1, sharex=True)
