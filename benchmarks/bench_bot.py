@@ -88,7 +88,7 @@ async def page_loads(services, fake: FakeTelegram, stop: asyncio.Event, per_seco
     from bot.webapp.init_data import user_init_data
 
     took: list[float] = []
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{services.dashboard.port}",
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{services.state.dashboard.port}",
                                  headers={"Accept-Encoding": "gzip"}, timeout=60) as client:
         async def load(user: int) -> None:  # each load a subscriber of its own, as in life
             headers = {"Authorization": "tma " + user_init_data(fake.token, user, "bench")}

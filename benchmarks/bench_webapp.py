@@ -25,7 +25,7 @@ from pathlib import Path
 import httpx
 
 from bot.runtime.config import load_config
-from bot.runtime.runner import build_services
+from bot.runtime.assembly import build_services
 from bot.webapp.init_data import user_init_data
 from bot.webapp.links import dashboard_link
 from bot.webapp.server import Dashboard

@@ -9,16 +9,26 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from bot.runtime.scheduling import start_single_bot, stop_single_bot
-from bot.telegram.application import build_application
+from dataclasses import dataclass, fields
+
+from bot.runtime.assembly import build_services
 from bot.runtime.config import load_config
-from bot.runtime.runner import build_services
+from bot.runtime.scheduling import start_single_bot, stop_single_bot
 from bot.runtime.services import Services
+from bot.telegram.application import build_telegram, serve
+from bot.telegram.chat_io import BotApplication
 from tests.builders import csv_text, nyse_sessions, random_walk, write_folder
 from tests.fake_telegram import FakeTelegram
 
 ADMIN_CHAT = 900
 SESSIONS = nyse_sessions(40, start="2024-01-02")
+
+
+@dataclass(frozen=True)
+class HarnessServices(Services):
+    """The services with the Application beside them, for tests that inspect its jobs and queues."""
+
+    application: BotApplication | None = None
 
 
 def make_folder(root: Path) -> Path:
@@ -57,11 +67,11 @@ async def until(condition: Callable[[], Any], timeout: float = 15.0, every: floa
     raise AssertionError(f"condition not met within {timeout} s")
 
 
-async def settled(fake, services: Services, timeout: float = 15.0) -> None:
+async def settled(fake, services: HarnessServices, timeout: float = 15.0) -> None:
     """Everything asked of the bot so far is done: every update fetched and handled, no tick running,
     nothing waiting in the outbox. A check that something did *not* happen is made after this, never
     after a fixed sleep (which a slow bot passes by being slow)."""
-    application = services.application  # type: ignore[attr-defined]
+    application = services.application
 
     def idle() -> bool:
         return (fake.received_all() and application.update_queue.empty()
@@ -85,11 +95,11 @@ async def running_bot(fake: FakeTelegram, folder: Path, database: Path, config_o
     """Start the bot like `run_polling` does (post_init included), yield its services, stop it cleanly."""
     config = load_config(telegram_bot_token=fake.token, telegram_api_url=fake.base_url, rotation_data=folder,
                          database_path=database, admin_chat_ids=str(ADMIN_CHAT), **(config_overrides or {}))
-    services: Services = build_services(config)
-    for name, value in services_overrides.items():
-        setattr(services, name, value)
-    application = build_application(services)
-    services.application = application  # type: ignore[attr-defined]  # for tests that inspect jobs
+    telegram = build_telegram(config)
+    built = build_services(config, services_overrides.pop("feed", None), telegram)
+    parts = {field.name: getattr(built, field.name) for field in fields(Services)}
+    services = HarnessServices(**{**parts, **services_overrides, "application": telegram.application})
+    application = serve(telegram, services)
     try:
         async with application:
             await start_single_bot(application)

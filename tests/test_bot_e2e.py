@@ -311,8 +311,8 @@ def test_chart_is_drawn_when_asked_then_sent_from_the_store(fake, folder, tmp_pa
         async with running_bot(fake, folder, tmp_path / "bot.sqlite") as services:
             assert services.store.chart("rates") is None  # ticks no longer draw charts nobody asked for
             draws = []
-            draw = services._draw
-            services._draw = lambda name, as_of: draws.append(name) or draw(name, as_of)
+            draw = services.readings._draw
+            services.readings._draw = lambda name, as_of: draws.append(name) or draw(name, as_of)
             fake.push_message(USER, "/chart rates")
             fake.push_message(USER, "/chart moon")
             photos = await until(lambda: fake.calls_of("sendPhoto"))

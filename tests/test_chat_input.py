@@ -130,7 +130,7 @@ def test_the_throttle_budget_and_one_notice_per_window():
 
 
 def test_a_command_before_the_first_evaluation_is_answered_when_it_completes(tmp_path):
-    from bot.runtime.runner import build_services
+    from bot.runtime.assembly import build_services
     from bot.runtime.config import load_config
 
     folder = make_folder(tmp_path / "data")
@@ -196,7 +196,7 @@ def test_before_the_first_reading_a_command_says_when_it_is_expected(tmp_path):
     from datetime import datetime, timezone
 
     from bot.runtime.config import load_config
-    from bot.runtime.runner import build_services
+    from bot.runtime.assembly import build_services
 
     services = build_services(load_config(rotation_data=make_folder(tmp_path / "data"),
                                           database_path=tmp_path / "bot.sqlite"))
@@ -208,7 +208,7 @@ def test_before_the_first_reading_a_command_says_when_it_is_expected(tmp_path):
             "/status shows the bot's state.")
         async with services.tick_lock:
             assert "the first evaluation is running now" in services.first_reading_note(saturday)
-        services.last_failure = ("2024-03-09T15:00:00+00:00", "DataError: no bars")
+        services.state.last_failure = ("2024-03-09T15:00:00+00:00", "DataError: no bars")
         assert "the first evaluation failed" in services.first_reading_note(saturday)
 
     try:
@@ -220,7 +220,7 @@ def test_before_the_first_reading_a_command_says_when_it_is_expected(tmp_path):
 def test_history_asked_before_the_first_evaluation_waits_for_it(tmp_path):
     """A fresh bot asked /history in its first seconds said "No signals yet." and, 4 s later, recorded 280."""
     from bot.runtime.config import load_config
-    from bot.runtime.runner import build_services
+    from bot.runtime.assembly import build_services
 
     services = build_services(load_config(rotation_data=make_folder(tmp_path / "data"),
                                           database_path=tmp_path / "bot.sqlite"))

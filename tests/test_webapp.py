@@ -85,7 +85,7 @@ def metrics_json(folder, as_of: str, capsys) -> dict:
 def test_the_api_answers_only_signed_requests_with_what_metrics_json_says(fake, folder, tmp_path, capsys):
     async def scenario():
         async with running_bot(fake, folder, tmp_path / "bot.sqlite", config_overrides=WEBAPP) as services:
-            base = f"http://127.0.0.1:{services.dashboard.port}"
+            base = f"http://127.0.0.1:{services.state.dashboard.port}"
             async with httpx.AsyncClient(base_url=base) as client:
                 page = await client.get("/")
                 assert page.status_code == 200 and "app.js" in page.text
@@ -126,7 +126,7 @@ def test_a_change_on_the_page_is_what_the_chat_shows_and_back(fake, folder, tmp_
 
     async def scenario():
         async with running_bot(fake, folder, tmp_path / "bot.sqlite", config_overrides=WEBAPP) as services:
-            base = f"http://127.0.0.1:{services.dashboard.port}"
+            base = f"http://127.0.0.1:{services.state.dashboard.port}"
             async with httpx.AsyncClient(base_url=base, headers=auth(fake)) as client:
                 shown = (await client.get("/api/controls")).json()
                 assert shown["chat"] == USER and shown["topics"] == [] and shown["digest"] is False
@@ -173,7 +173,7 @@ def test_a_group_is_changed_only_by_its_administrators(fake, folder, tmp_path):
         async with running_bot(fake, folder, tmp_path / "bot.sqlite", config_overrides=WEBAPP) as services:
             fake.push_message(GROUP, "/start", user_id=ADMIN, chat_type="group")
             await until(lambda: services.store.chat(GROUP))
-            base = f"http://127.0.0.1:{services.dashboard.port}"
+            base = f"http://127.0.0.1:{services.state.dashboard.port}"
             async with httpx.AsyncClient(base_url=base) as client:
                 member = await client.post("/api/controls", headers=auth(fake, MEMBER),
                                            json={"chat": GROUP, "action": "topic", "value": "rates", "on": True})

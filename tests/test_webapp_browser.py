@@ -63,7 +63,7 @@ def test_the_dashboard_in_chromium(fake, folder, tmp_path, capsys):
 
     async def scenario():
         async with running_bot(fake, folder, tmp_path / "bot.sqlite", config_overrides=WEBAPP) as services:
-            base = f"http://127.0.0.1:{services.dashboard.port}/"
+            base = f"http://127.0.0.1:{services.state.dashboard.port}/"
             link = dashboard_link(base, fake.token, USER, "Ann", minutes=10)
             async with playwright_api.async_playwright() as driver:
                 browser = await driver.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])

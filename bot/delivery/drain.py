@@ -115,6 +115,9 @@ def worth_until(delivery: Delivery, window: timedelta) -> datetime:
     return max(closed, queued) + window
 
 
+CONCURRENCY = 16  # sends in flight at once: a free broadcast's rate at a round trip of ~500 ms
+
+
 class Deliverer:
     def __init__(
         self,
@@ -123,7 +126,7 @@ class Deliverer:
         worth_sending: timedelta = timedelta(hours=24),
         backoff_seconds: float = 2.0,
         backoff_cap_seconds: float = 60.0,
-        concurrency: int = 16,
+        concurrency: int = CONCURRENCY,
         composer: Composer | None = None,
         clock: Callable[[], datetime] | None = None,
         lost_answer_retries: int = 2,

@@ -16,18 +16,17 @@ import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from pathlib import Path
 
 import pandas as pd
 
 from bot.runtime.config import AppConfig
-from bot.delivery.drain import Deliverer, Sender
+from bot.delivery.drain import Sender
 from bot.runtime.feeds import ReplayFeed
 from bot.presentation.messages import plain, plural
-from bot.delivery.outgoing import AlertComposer, Part
+from bot.delivery.outgoing import Part
 from bot.presentation.render import warning_lines
-from bot.runtime.runner import build_services
+from bot.runtime.assembly import build_services
 from bot.runtime.services import Services
 from signals.errors import RotationError
 from signals.market_data import MarketData
@@ -116,23 +115,21 @@ async def run_demo(config: AppConfig, data: MarketData, out: Print, charts_dir: 
     first, last = replay_span(data, start)
     sessions = data.sessions
     feed = ReplayFeed(data, sessions[first])
-    services = build_services(config, feed)
-    application = None
+    telegram = None
+    if telegram_chat is not None:
+        from bot.telegram.application import build_telegram
+
+        telegram = build_telegram(config)  # the console's sender sends through its TelegramSender too
+    console = ConsoleSender(out, telegram.sender if telegram is not None else None, full)
+    # charts on alerts only where they are seen: drawing one a session would slow the console's replay
+    services = build_services(config, feed, telegram, sender=console, charts_on_alerts=telegram is not None)
+    application = telegram.application if telegram is not None else None
     try:
         chat = telegram_chat if telegram_chat is not None else DEMO_CHAT
         services.store.upsert_chat(chat, "private", "demo subscriber")
         services.store.subscribe(chat, TOPIC_NAMES)
-        telegram = None
-        if telegram_chat is not None:
-            from bot.telegram.application import build_application
-
-            application = build_application(services)  # its deliverer: TelegramSender, charts on alerts
+        if application is not None:
             await application.initialize()
-            telegram = services.deliverer.sender if services.deliverer is not None else None
-        console = ConsoleSender(out, telegram, full)
-        composer = AlertComposer(services.store, services.chart if telegram is not None else None)
-        services.deliverer = Deliverer(services.store, console, composer=composer,
-                                       worth_sending=timedelta(hours=config.delivery_window_hours))
         notes = warning_lines(data.issues)
         if packaged and notes:
             out(f"The sample's data has {plural(len(notes), 'note')} from the checks the bot runs on every feed "

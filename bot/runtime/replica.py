@@ -21,6 +21,7 @@ from datetime import datetime, timezone
 from bot.runtime.config import AppConfig, webhook_settings
 from bot.runtime.leadership import LEADERSHIP_POLL_SECONDS, AdvisoryLock, Leadership
 from bot.runtime.scheduling import begin_beats, take_the_lead
+from bot.runtime.assembly import build_bot
 from bot.runtime.services import Services
 from bot.storage import Replica, Store
 from bot.telegram.chat_io import BotApplication
@@ -36,24 +37,27 @@ log = logging.getLogger(__name__)
 HANDOVER_SECONDS = 2 * LEADERSHIP_POLL_SECONDS + 1.0
 
 
-def run_replica(services: Services) -> int:
+def run_replica(config: AppConfig) -> int:
     """One replica until SIGINT/SIGTERM (0), or until it must stop (RotationError, for the supervisor)."""
-    config = services.config
     if config.telegram_bot_token is None:
         raise RotationError("replicas on DATABASE_URL need TELEGRAM_BOT_TOKEN (the console schedule runs on a "
                             "SQLite file: unset DATABASE_URL)")
     assert config.database_url is not None
-    _refuse_a_namesake(services)  # before touching its beats: they may be a running namesake's
-    begin_beats(services)
-    lock = AdvisoryLock(config.database_url.get_secret_value(), config.replica)
+    services, application = build_bot(config)
     try:
-        asyncio.run(_serve(services, lock))
+        _refuse_a_namesake(services)  # before touching its beats: they may be a running namesake's
+        begin_beats(services)
+        lock = AdvisoryLock(config.database_url.get_secret_value(), config.replica)
+        try:
+            asyncio.run(_serve(services, application, lock))
+        finally:
+            lock.release()
+            services.store.retire_replica()
+        if services.state.exit_reason:
+            raise RotationError(services.state.exit_reason)
+        return 0
     finally:
-        lock.release()
-        services.store.retire_replica()
-    if services.exit_reason:
-        raise RotationError(services.exit_reason)
-    return 0
+        services.close()
 
 
 def _refuse_a_namesake(services: Services) -> None:
@@ -89,13 +93,12 @@ def _pid_running(pid: int) -> bool:
     return True
 
 
-async def _serve(services: Services, lock: Leadership) -> None:
-    from bot.telegram.application import build_application, schedule_shared_jobs
+async def _serve(services: Services, application: BotApplication, lock: Leadership) -> None:
+    from bot.telegram.application import schedule_shared_jobs
     from bot.telegram.dashboard import start_dashboard, stop_dashboard
 
     config = services.config
     stop = services.stop_on_signals()
-    application = build_application(services)
     host, pid = socket.gethostname(), os.getpid()
     role = "standby"
     await asyncio.to_thread(services.store.announce_replica, role, host, pid)
@@ -118,8 +121,9 @@ async def _serve(services: Services, lock: Leadership) -> None:
                     log.info("replica %s leads: it polls Telegram and runs the schedule", config.replica)
                     await take_the_lead(application, services, poll=not config.telegram_webhook_url)
                 elif role == "leader" and not await _still_leading(lock):
-                    services.exit_reason = ("lost the lead (the database connection that held it is gone); exiting "
-                                            "so that the supervisor starts this replica again as a standby")
+                    services.state.exit_reason = ("lost the lead (the database connection that held it is gone); "
+                                                  "exiting so that the supervisor starts this replica again as a "
+                                                  "standby")
                     break
                 await asyncio.to_thread(services.store.announce_replica, role, host, pid)
                 if services.pacing is not None:

@@ -16,40 +16,16 @@ from bot.runtime.scheduling import begin_beats, start_single_bot, stop_single_bo
 from bot.runtime.instance_lock import InstanceLock
 from bot.runtime.logs import redact
 from bot.presentation.messages import plural
-from bot.runtime.schedule import SessionCalendar, human_time
-from bot.runtime.feeds import DataFeed, data_feed
+from bot.runtime.schedule import human_time
+from bot.runtime.assembly import build_bot, build_services
 from bot.runtime.services import Services
-from bot.storage import damage_line, open_store
 from bot.runtime.tick import TickResult
 from bot.telegram.chat_io import BotApplication
 from signals.errors import Cancelled, RotationError
-from signals.settings import load_detector_settings
 
 AppHook = Callable[[BotApplication], Coroutine[Any, Any, None]]  # a post_init or post_shutdown
 
 log = logging.getLogger(__name__)
-
-
-def build_services(config: AppConfig, feed: DataFeed | None = None) -> Services:
-    """What a run needs, on the configured data feed (or `feed`: the demo's replay of the sample)."""
-    settings = load_detector_settings(config.rotation_config)
-    store = open_store(config.database, replica=config.replica)
-    damage = store.integrity()
-    if damage:  # never run on a damaged store: alerts could be lost or sent twice without anyone knowing
-        store.close()
-        raise RotationError(damage_line(config.database_name, damage))
-    # rows a killed process (this replica's last life, or a replica that died) had claimed go out again
-    released = store.release_orphaned_leases()
-    if released:
-        log.warning("%d deliveries were in flight when the last run stopped; they go out again now", released)
-    return Services(
-        config=config,
-        settings=settings,
-        store=store,
-        calendar=SessionCalendar(config.evaluation_delay_minutes),
-        deliverer=None,
-        feed=feed if feed is not None else data_feed(config),
-    )
 
 
 def run_bot(config: AppConfig) -> int:
@@ -58,26 +34,24 @@ def run_bot(config: AppConfig) -> int:
     if config.replicated:
         from bot.runtime.replica import run_replica
 
-        services = build_services(config)
-        try:
-            return run_replica(services)
-        finally:
-            services.close()
+        return run_replica(config)
     with InstanceLock(config.database_path):
-        services = build_services(config)
-        begin_beats(services)
-        try:
-            if config.telegram_bot_token is None:
+        if config.telegram_bot_token is None:
+            services = build_services(config)
+            try:
+                begin_beats(services)
                 print("No TELEGRAM_BOT_TOKEN set: running the schedule without Telegram; alerts are printed here.",
                       flush=True)
                 asyncio.run(run_console(services))
                 return 0
-            from bot.telegram.application import build_application
-
+            finally:
+                services.close()
+        services, application = build_bot(config)
+        try:
+            begin_beats(services)
             if not asyncio.run(_until_stopped(wait_for_telegram(config))):
                 print("Stopped before Telegram answered.", flush=True)
                 return 0
-            application = build_application(services)
             # Telegram answered a moment ago; if it blinks now, PTB retries its own start-up too.
             # SIGINT/SIGTERM: the deliverer stops starting sends first, so the stop does not wait for
             # a drain of thousands of messages (what is left goes out at the next start).
@@ -87,8 +61,8 @@ def run_bot(config: AppConfig) -> int:
                 application.post_init = _with_stop_signals(start_single_bot, services)
                 application.post_shutdown = stop_single_bot
                 application.run_polling(stop_signals=None, close_loop=True, bootstrap_retries=-1)
-            if services.exit_reason:
-                raise RotationError(services.exit_reason)
+            if services.state.exit_reason:
+                raise RotationError(services.state.exit_reason)
             return 0
         finally:
             services.close()
@@ -263,9 +237,12 @@ def evaluate_once(config: AppConfig, as_of: str | None) -> TickResult:
     """One tick by hand: evaluate, store, deliver (to Telegram when a token is set), exit."""
     # on a server, signals are stored once whoever evaluates: a tick by hand beside running replicas is safe
     with nullcontext() if config.replicated else InstanceLock(config.database_path):
-        services = build_services(config)
+        if config.telegram_bot_token is None:
+            services, application = build_services(config), None
+        else:
+            services, application = build_bot(config)
         try:
-            return asyncio.run(_evaluate_and_deliver(services, as_of))
+            return asyncio.run(_evaluate_and_deliver(services, application, as_of))
         finally:
             services.close()
 
@@ -282,17 +259,15 @@ def _replicas_running(services: Services) -> bool:
     return bool(running)
 
 
-async def _evaluate_and_deliver(services: Services, as_of: str | None) -> TickResult:
+async def _evaluate_and_deliver(services: Services, application: BotApplication | None,
+                                as_of: str | None) -> TickResult:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):  # a refresh stops at its next batch, nothing half-written
         loop.add_signal_handler(signum, services.cancel)
-    if services.config.telegram_bot_token is None or await asyncio.to_thread(_replicas_running, services):
-        result = await services.tick("manual", as_of)  # queued only: no Deliverer here
+    if application is None or await asyncio.to_thread(_replicas_running, services):
+        result = await services.tick("manual", as_of, deliver=False)  # queued only: others send it
         assert result is not None
         return result
-    from bot.telegram.application import build_application
-
-    application = build_application(services)
     async with application:
         result = await services.tick("manual", as_of)
         assert result is not None

@@ -55,7 +55,7 @@ async def take_the_lead(application: BotApplication, services: Services, poll: b
     A leader that takes over from a dead one first gives back the claims nobody alive holds and
     marks the runs it left unfinished, whose session it then evaluates again (idempotently).
     """
-    services.leading = True
+    services.state.leading = True
     await give_back_orphaned_claims(services)
     await register_commands(application, services)
     if services.config.telegram_channels:
@@ -133,7 +133,7 @@ async def evaluate_job(context: BotContext) -> None:
     """The scheduled tick. Stale or partial live data is retried every few minutes for a while;
     then the session is left stale (no detector fired), /status says so, and admins are told once."""
     services = _services(context.app)
-    if not services.leading:  # only the leader evaluates: a session is never evaluated twice at once
+    if not services.state.leading:  # only the leader evaluates: a session is never evaluated twice at once
         return
     config = services.config
     now = datetime.now(timezone.utc)

@@ -15,8 +15,10 @@ from datetime import datetime, timezone
 from bot.runtime.config import AppConfig
 from bot.delivery.drain import Deliverer
 from bot.runtime.feeds import DataFeed
+from bot.runtime.readings import Readings
 from bot.runtime.schedule import SessionCalendar, human_time
 from bot.storage import Store
+from bot.telegram.state import BotState
 from bot.runtime.tick import TickResult, run_tick
 from bot.runtime.worker import abandonable
 from signals.errors import Cancelled
@@ -28,37 +30,31 @@ from signals.signal import Signal
 if TYPE_CHECKING:  # annotations only (the runtime may import any layer: it is the top)
     from bot.delivery.pacing import PacedRequest
     from bot.telegram.listening import ListeningWatch
-    from bot.webapp.server import Dashboard
 
 
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Services:
+    """Built once by the runtime (`build_services`), before the Telegram side it is handed to; never
+    reassigned. What changes while the bot runs is `state` (bot/telegram/state.py) and the metrics
+    `readings` remembers."""
+
     config: AppConfig
     settings: DetectorSettings
     store: Store
     calendar: SessionCalendar
-    deliverer: Deliverer | None  # None: no Telegram; deliveries wait in the outbox for a bot that has one
     feed: DataFeed
-    tick_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    engine: MetricsEngine = field(init=False)  # remembers the costly part of history between ticks
-    latest: Metrics | None = None  # the last tick's metrics, for charts drawn on demand
-    chart_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    ticked: asyncio.Event = field(default_factory=asyncio.Event)  # set once a tick has finished
-    listening: ListeningWatch | None = None  # how polling is doing (Telegram mode only)
+    engine: MetricsEngine  # remembers the costly part of history between ticks
+    readings: Readings
+    deliverer: Deliverer | None = None  # None: no sender; deliveries wait in the outbox for a bot that has one
     pacing: PacedRequest | None = None  # the sends' pacing (Telegram mode only)
-    last_failure: tuple[str, str] | None = None  # (when, why) of the last tick that failed, even unrecorded
-    damage: list[str] = field(default_factory=list)  # what the last integrity check of the database found
-    exit_reason: str | None = None  # set when the bot stops itself (Telegram refused polling for minutes)
-    leading: bool = False  # this process polls and runs the schedule (always, on a file; one replica on a server)
-    dashboard: Dashboard | None = None  # the Mini App's server, when WEBAPP_PORT is set
-    stop: asyncio.Event | None = None  # a replica's stop (bot/runtime/replica.py); None: run_polling owns the loop
+    listening: ListeningWatch | None = None  # how polling is doing (Telegram mode only)
+    state: BotState = field(default_factory=BotState)
+    tick_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    ticked: asyncio.Event = field(default_factory=asyncio.Event)  # set once a tick has finished
     stop_requested: threading.Event = field(default_factory=threading.Event)  # SIGINT/SIGTERM came (cancel)
-
-    def __post_init__(self) -> None:
-        self.engine = MetricsEngine(self.settings)
 
     def cancel(self) -> None:
         """A stop was asked (Ctrl-C, SIGTERM): a refresh stops at its next batch, and a tick that waits on a
@@ -69,7 +65,7 @@ class Services:
     def stop_on_signals(self) -> asyncio.Event:
         """SIGINT/SIGTERM on the running loop: no new sends, a tick left behind if it hangs, and `stop` set
         (the event returned) for a loop that runs the Application by hand (a replica, a webhook)."""
-        stop = self.stop = asyncio.Event()
+        stop = self.state.stop = asyncio.Event()
 
         def stopping() -> None:
             log.info("stopping: finishing the sends in flight")
@@ -97,9 +93,10 @@ class Services:
         due = self.calendar.last_due(datetime.now(timezone.utc))
         return due.session if due else None
 
-    async def tick(self, trigger: str, as_of: str | None = None, expected_session: str | None = None
-                   ) -> TickResult | None:
-        """Run one tick off the event loop, then deliver; None when a tick is already running.
+    async def tick(self, trigger: str, as_of: str | None = None, expected_session: str | None = None,
+                   deliver: bool = True) -> TickResult | None:
+        """Run one tick off the event loop, then deliver (unless `deliver` is False: others send what it
+        queued); None when a tick is already running.
 
         Without `as_of`, live data is checked against the expected session (stale rules apply).
         """
@@ -115,14 +112,15 @@ class Services:
             except Cancelled:
                 raise
             except Exception as exc:  # kept in memory as well: a full disk cannot record it in the runs table
-                self.last_failure = (datetime.now(timezone.utc).isoformat(), f"{type(exc).__name__}: {exc}")
+                self.state.last_failure = (datetime.now(timezone.utc).isoformat(), f"{type(exc).__name__}: {exc}")
                 raise
             finally:
                 self.ticked.set()  # whoever waits for a first picture gets an answer either way
                 await asyncio.to_thread(self.store.beat, "ticked")  # `health`: the start is over
-            self.last_failure = None
-        self.latest = result.metrics
-        if self.deliverer is not None:
+            self.state.last_failure = None
+        if result.metrics is not None:
+            self.readings.remember(result.metrics)
+        if deliver and self.deliverer is not None:
             await self.deliverer.drain()
         return result
 
@@ -131,7 +129,7 @@ class Services:
         if self.tick_lock.locked():
             return ("No reading yet: the first evaluation is running now (a first start downloads the history, "
                     "which can take a few minutes). Ask again in a minute.")
-        if self.last_failure is not None:
+        if self.state.last_failure is not None:
             return ("No reading yet: the first evaluation failed; it runs again at the next scheduled run. "
                     "/status has the details.")
         due = self.calendar.next_due(now or datetime.now(timezone.utc))
@@ -159,47 +157,10 @@ class Services:
         return await asyncio.to_thread(self.store.recent_signals, count), snapshot
 
     async def chart(self, name: str) -> tuple[str, bytes] | None:
-        """The chart of the latest evaluated session: drawn once per session, when first asked.
-
-        Drawing takes about a third of a second, so ticks do not draw charts nobody asks for; the
-        PNG is stored, so later asks (and restarts) send the bytes. None before any evaluation.
-        """
-        snapshot = await asyncio.to_thread(self.store.latest_snapshot)
-        if snapshot is None:
-            return None
-        as_of = snapshot["as_of"]
-        stored = await asyncio.to_thread(self.store.chart, name)
-        if stored is not None and stored[0] == as_of:
-            return stored
-        async with self.chart_lock:  # a burst of /chart asks draws once
-            stored = await asyncio.to_thread(self.store.chart, name)
-            if stored is not None and stored[0] == as_of:
-                return stored
-            png = await asyncio.to_thread(self._draw, name, as_of)
-            await asyncio.to_thread(self.store.save_chart, name, as_of, png)
-            return as_of, png
+        return await self.readings.chart(name)
 
     async def latest_metrics(self) -> Metrics | None:
-        """The metrics of the latest stored session (the dashboard's history): the last tick's, or
-        computed again after a restart, once, off the loop."""
-        snapshot = await asyncio.to_thread(self.store.latest_snapshot)
-        if snapshot is None:
-            return None
-        async with self.chart_lock:
-            metrics = self.latest
-            if metrics is None or metrics.sessions[-1].strftime("%Y-%m-%d") != snapshot["as_of"]:
-                as_of = snapshot["as_of"]
-                metrics = await asyncio.to_thread(lambda: self.engine.compute(self.feed.load().as_of(as_of)))
-                self.latest = metrics
-            return metrics
-
-    def _draw(self, name: str, as_of: str) -> bytes:
-        from bot.presentation.charts import render_chart  # matplotlib is loaded only when a chart is drawn
-
-        metrics = self.latest
-        if metrics is None or metrics.sessions[-1].strftime("%Y-%m-%d") != as_of:
-            metrics = self.engine.compute(self.feed.load().as_of(as_of))  # after a restart
-        return render_chart(name, metrics, self.settings)
+        return await self.readings.latest_metrics()
 
     def close(self) -> None:
         self.feed.close()

@@ -28,9 +28,9 @@ async def say_damage(context: BotContext, error: BaseException | None) -> bool:
     if not names_corruption(error):
         return False
     services = context.services
-    if not services.damage:
-        services.damage = [f"{type(error).__name__}: {error}"]
-        line = damage_line(services.config.database_name, services.damage)
+    if not services.state.damage:
+        services.state.damage = [f"{type(error).__name__}: {error}"]
+        line = damage_line(services.config.database_name, services.state.damage)
         log.error(line)
         await notify_admins(context, f"\u26a0\ufe0f {line}")
     return True

@@ -15,7 +15,7 @@ import asyncio
 import hashlib
 import logging
 import warnings
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 import httpx
 from datetime import datetime, timedelta, timezone
@@ -51,10 +51,10 @@ from bot.telegram.chat_io import reply
 from bot.telegram.inline import inline_query
 from bot.telegram.dashboard import set_menu_button
 from bot.delivery.drain import (
+    CONCURRENCY,
     Ambiguous,
     ChatGone,
     ChatMoved,
-    Deliverer,
     DrainReport,
     NotTelegram,
     Permanent,
@@ -63,7 +63,7 @@ from bot.delivery.drain import (
     Transient,
     Unreachable,
 )
-from bot.delivery.outgoing import AlertComposer, Part
+from bot.delivery.outgoing import Part
 from bot.delivery.pacing import PacedRequest
 from bot.telegram.listening import ListeningWatch
 from bot.delivery.request import NotTelegramAnswer, TelegramRequest
@@ -178,14 +178,26 @@ def _retry_seconds(error: RetryAfter) -> float:
         return float(error.retry_after)  # type: ignore[arg-type]  # an int here: PTB 22 types it int | timedelta
 
 
-def build_application(services: BotServices) -> BotApplication:
-    config = services.config
+@dataclass(frozen=True)
+class TelegramParts:
+    """The Telegram side, built before the services it is handed to (building talks to no one): the
+    Application, the sends' pacing, the polling watch, and the sender the runtime's deliverer sends
+    through, with how many sends it keeps in flight."""
+
+    application: BotApplication
+    pacing: PacedRequest
+    listening: ListeningWatch
+    sender: TelegramSender
+    concurrency: int
+    throttle: ChatThrottle  # the updates' per-chat budget, shared by the handler that admits them
+
+
+def build_telegram(config: BotSettings) -> TelegramParts:
     assert config.telegram_bot_token is not None
     rate = PAID_MESSAGES_PER_SECOND if config.telegram_paid_broadcast else MESSAGES_PER_SECOND
     polling = TelegramRequest(polling=True, connection_pool_size=1)
     pacing = PacedRequest(MESSAGES_PER_SECOND, PAID_MESSAGES_PER_SECOND if config.telegram_paid_broadcast else None,
                           connection_pool_size=CONNECTIONS)
-    services.pacing = pacing
     throttle = ChatThrottle()
     builder = (
         ApplicationBuilder()
@@ -204,14 +216,16 @@ def build_application(services: BotServices) -> BotApplication:
         builder = builder.base_url(urls["base_url"]).base_file_url(urls["base_file_url"])
     # PTB's builder types its job queue before context_types() and the rate limiter apply: the cast says what it built
     application = cast(BotApplication, builder.build())
+    return TelegramParts(application, pacing, ListeningWatch(polling, give_up_seconds=config.polling_give_up_seconds),
+                         TelegramSender(application, paid_broadcast=config.telegram_paid_broadcast),
+                         PAID_CONCURRENCY if config.telegram_paid_broadcast else CONCURRENCY, throttle)
+
+
+def serve(telegram: TelegramParts, services: BotServices) -> BotApplication:
+    """The Application answering with `services`: its handlers registered, the services handed down."""
+    application = telegram.application
     application.bot_data.services = services
-    services.listening = ListeningWatch(polling, give_up_seconds=config.polling_give_up_seconds)
-    composer = AlertComposer(services.store, services.chart)
-    sender = TelegramSender(application, paid_broadcast=config.telegram_paid_broadcast)
-    concurrency = PAID_CONCURRENCY if config.telegram_paid_broadcast else 16
-    services.deliverer = Deliverer(services.store, sender, composer=composer, concurrency=concurrency,
-                                   worth_sending=timedelta(hours=config.delivery_window_hours))
-    register_handlers(application, throttle)
+    register_handlers(application, telegram.throttle)
     return application
 
 
@@ -369,13 +383,13 @@ async def watch_job(context: BotContext) -> None:
     await asyncio.to_thread(services.store.beat, "loop")
     if polled is not None:
         await asyncio.to_thread(services.store.beat, "poll", datetime.fromtimestamp(polled, timezone.utc))
-    if services.leading and services.config.replicated:  # a standby that died holds claims nobody sends
+    if services.state.leading and services.config.replicated:  # a standby that died holds claims nobody sends
         await give_back_orphaned_claims(services)
     reason = watch.give_up_reason() if watch is not None else None
-    if reason and services.exit_reason is None:
-        services.exit_reason = f"{reason}; exiting so that the supervisor starts the bot again"
-        if services.stop is not None:
-            services.stop.set()
+    if reason and services.state.exit_reason is None:
+        services.state.exit_reason = f"{reason}; exiting so that the supervisor starts the bot again"
+        if services.state.stop is not None:
+            services.state.stop.set()
         else:
             context.app.stop_running()
 
@@ -387,11 +401,11 @@ async def integrity_job(context: BotContext) -> None:
         damage = await asyncio.to_thread(services.store.integrity)
     except Exception as exc:  # sqlite3.DatabaseError: the file cannot even be checked
         damage = [f"{type(exc).__name__}: {exc}"]
-    if damage and damage != services.damage:
+    if damage and damage != services.state.damage:
         line = damage_line(services.config.database_name, damage)
         log.error(line)
         await notify_admins(context, f"\u26a0\ufe0f {line}")
-    services.damage = damage
+    services.state.damage = damage
 
 
 BACKLOG_NOTICE_MINUTES = 30  # alerts waiting longer than this: the administrators are told (once)
@@ -405,7 +419,7 @@ async def deliver_job(context: BotContext) -> None:
     deliverer = services.deliverer
     if deliverer is None or deliverer.busy:
         return  # a drain in progress will pick up whatever is due
-    if not services.leading and not services.config.telegram_paid_broadcast:
+    if not services.state.leading and not services.config.telegram_paid_broadcast:
         return  # Telegram's free limit (~30 a second) is one bot's: one pacer, the leader's, keeps under it
     report = await deliverer.drain()
     if report.sent or report.failed or report.expired or report.deactivated_chats:

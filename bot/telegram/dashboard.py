@@ -70,11 +70,11 @@ async def start_dashboard(application: BotApplication, services: BotServices) ->
     port = await dashboard.start(config.webapp_host, config.webapp_port)
     log.info("dashboard on http://%s:%d/%s", config.webapp_host, port,
              f" (public at {config.webapp_url})" if config.webapp_url else " (no WEBAPP_URL: Telegram shows no button)")
-    services.dashboard = dashboard
+    services.state.dashboard = dashboard
     return dashboard
 
 
 async def stop_dashboard(services: BotServices) -> None:
-    if services.dashboard is not None:
-        await services.dashboard.stop()
-        services.dashboard = None
+    if services.state.dashboard is not None:
+        await services.state.dashboard.stop()
+        services.state.dashboard = None

@@ -2,7 +2,7 @@
 
 Nothing in bot/telegram names bot/runtime, for types either: the runtime's `Services` and
 `AppConfig` satisfy these protocols, and the type check proves it where the runtime hands them
-down (`build_application(services)`). A member a handler starts to use is added here first.
+down (`serve(telegram, services)`). A member a handler starts to use is added here first.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from bot.delivery.drain import Deliverer
 from bot.delivery.pacing import PacedRequest
 from bot.storage import Store
 from bot.telegram.listening import ListeningWatch
-from bot.webapp.server import Dashboard
+from bot.telegram.state import BotState
 from signals.metrics import Metrics
 from signals.settings import DetectorSettings
 from signals.signal import Signal
@@ -92,19 +92,14 @@ class BotServices(Protocol):
     def tick_lock(self) -> asyncio.Lock: ...
     @property
     def offline(self) -> bool: ...
-
-    # set once at start by the runtime: the delivery parts
-    deliverer: Deliverer | None
-    listening: ListeningWatch | None
-    pacing: PacedRequest | None
-    stop: asyncio.Event | None
-
-    # what the jobs here record (the runtime reads it too)
-    leading: bool
-    damage: list[str]
-    exit_reason: str | None
-    last_failure: tuple[str, str] | None
-    dashboard: Dashboard | None
+    @property
+    def deliverer(self) -> Deliverer | None: ...
+    @property
+    def listening(self) -> ListeningWatch | None: ...
+    @property
+    def pacing(self) -> PacedRequest | None: ...
+    @property
+    def state(self) -> BotState: ...  # what the jobs here record (the runtime reads it too)
 
     def is_admin(self, chat_id: int | None) -> bool: ...
     def first_reading_note(self, now: datetime | None = None) -> str: ...

@@ -55,10 +55,10 @@ def status_text(services: BotServices, context: BotContext, admin: bool = False)
     store = services.store
     last = status.read("the runs", store.last_run, None)
     last_ok = status.read("the runs", lambda: store.last_run("ok"), None) if last is not None else None
-    last = _with_unrecorded_failure(last, services.last_failure)
+    last = _with_unrecorded_failure(last, services.state.last_failure)
     status.lines.extend(_last_run_lines(last, admin))
     status.lines.extend(_warning_lines(last, admin))
-    status.lines.extend(_damage_lines(services.damage, status.store_errors, admin))
+    status.lines.extend(_damage_lines(services.state.damage, status.store_errors, admin))
     status.lines.append(f"Data as of: {escape(last_ok['data_as_of']) if last_ok else 'none yet'}")
     if services.config.replicated:
         replicas = status.read("the replicas", store.replicas, None)
