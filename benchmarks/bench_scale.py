@@ -3,11 +3,11 @@
     python -m benchmarks.bench_scale [--data DIR] [--no-synthetic] [--repeat N]
 
 Each figure comes with a baseline measured in the same run on the same machine:
-- CLI `metrics --json`, whole process, first run (empty cache) and second run (parsed copy cached),
-  against one `pd.read_csv` per file (the floor any CSV reader pays);
+- CLI `metrics --json`, whole process: the first run (empty cache) against one `pd.read_csv` per file
+  (the floor any CSV reader pays), the second (parsed copy cached) against `import pandas`;
 - loading the folder: peak memory of a fresh process, and bytes held per (session x ticker) cell;
-- a tick's engine work (both universes, all metrics, detectors) with the live engine, against
-  computing all history again, and against the floor of the last session's breadth alone;
+- a tick's engine work (both universes, all metrics, detectors, records) with the live engine, against
+  the floor of the last session's S&P 500 breadth alone, and what computing all history again costs;
 - `rotation-bot --help`, against `import pandas`;
 - synthetic 5,000 x 25 years (generated in a temporary folder, never committed): load, metrics,
   replay and peak memory, with growth against the real folder per cell.
@@ -173,17 +173,19 @@ def main(argv: list[str] | None = None) -> int:
     cli = cli_figures(args.data, args.repeat)
     print(f"{'measure':<46}{'ours':>10}{'baseline':>10}{'ratio':>8}")
     print(f"{'metrics --json, first run (process)':<46}{cli['first']:>9.2f}s{cli['naive_read_csv']:>9.2f}s"
-          f"{cli['first'] / cli['naive_read_csv']:>7.2f}x   baseline: one read_csv per file; target <= 3x")
-    print(f"{'metrics --json, second run (process)':<46}{cli['second']:>9.2f}s{cli['first']:>9.2f}s"
-          f"{cli['second'] / cli['first']:>7.2f}x   baseline: first run; target <= 1.5 s")
+          f"{cli['first'] / cli['naive_read_csv']:>7.2f}x   baseline: one read_csv per file; target <= 1x")
+    print(f"{'metrics --json, second run (process)':<46}{cli['second']:>9.2f}s{cli['import_pandas']:>9.2f}s"
+          f"{cli['second'] / cli['import_pandas']:>7.2f}x   baseline: python -c 'import pandas'; target <= 3x")
     print(f"{'rotation-bot --help (process)':<46}{cli['help']:>9.2f}s{cli['import_pandas']:>9.2f}s"
           f"{cli['help'] / cli['import_pandas']:>7.2f}x   baseline: python -c 'import pandas'")
     print(f"{'load folder (fresh process), peak memory':<46}{load['peak_mib']:>7.0f}MiB"
           f"{'':>10}{'':>8}   {load['peak_mib'] * 2**20 / cells:.0f} bytes/cell at peak; target <= 600 MiB")
     engine = engine_figures(args.data, max(5, args.repeat))
-    print(f"{'tick engine work, new session':<46}{engine['tick'] * 1000:>8.0f}ms{engine['full'] * 1000:>8.0f}ms"
-          f"{engine['full'] / engine['tick']:>7.1f}x   baseline: all history again; target <= 60 ms")
+    print(f"{'tick engine work, new session':<46}{engine['tick'] * 1000:>8.0f}ms{engine['floor'] * 1000:>8.0f}ms"
+          f"{engine['tick'] / engine['floor']:>7.1f}x   baseline: the floor below; target <= 1.5x")
     print(f"{'  floor: last session S&P 500 aggregates':<46}{engine['floor'] * 1000:>8.1f}ms")
+    print(f"{'  all history again (what the engine saves)':<46}{engine['full'] * 1000:>8.0f}ms"
+          f"{'':>10}{engine['full'] / engine['tick']:>7.1f}x the tick")
 
     if args.no_synthetic:
         return 0

@@ -102,3 +102,32 @@ def test_a_second_command_reuses_the_first_ones_metrics_work(tmp_path, monkeypat
     assert computed == [] and read == []
     assert main(["metrics", "--json", "--data", str(folder), "--as-of", "2021-01-04"]) == 0  # earlier: a slice
     assert computed == [] and '"as_of": "2021-01-04"' in capsys.readouterr().out
+
+
+def test_a_cut_short_cache_is_a_miss_not_an_error(tmp_path):
+    """The arrays follow the pickled object in the file: a write cut off mid-array is a miss."""
+    folder = write(tmp_path / "data", frames())
+    load_folder(folder, cache_dir=tmp_path / "cache")
+    (result,) = (tmp_path / "cache").rglob("result.pickle")
+    result.write_bytes(result.read_bytes()[: result.stat().st_size // 2])
+    same(load_folder(folder, cache_dir=tmp_path / "cache"), load_folder(folder))
+
+
+def test_a_copy_written_behind_is_the_data_as_loaded_while_the_data_is_in_use(tmp_path, monkeypatch):
+    """A feed writes the parsed copy on a thread of its own while the command computes its answer; the
+    answer's use of the data (which caches lookups inside it) neither breaks the write nor changes it."""
+    from bot.runtime.feeds import FolderFeed
+    from signals.evaluate import evaluate
+    from signals.settings import load_detector_settings
+
+    folder = write(tmp_path / "data", frames())
+    feed = FolderFeed(folder, tmp_path / "cache")
+    data = feed.load()
+    evaluate(data, engine=feed.engine(load_detector_settings()))  # uses the data while its copy is written
+    feed.close()  # waits for the writes
+    reference = load_folder(folder)
+    read = counting_reads(monkeypatch)
+    again = FolderFeed(folder, tmp_path / "cache")
+    same(again.load(), reference)
+    assert read == []  # read back whole from the copy
+    again.close()

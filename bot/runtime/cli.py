@@ -25,6 +25,7 @@ from signals.errors import RotationError
 from bot.presentation.chart_keys import CHART_NAMES
 
 if TYPE_CHECKING:
+    from bot.runtime.feeds import DataFeed
     from bot.storage import Store
     from signals.engine import MetricsEngine
     from signals.market_data import MarketData
@@ -35,9 +36,12 @@ if TYPE_CHECKING:
 EXIT_ERROR = 1
 
 
-def _load_inputs(config: AppConfig) -> tuple[MarketData, DetectorSettings, MetricsEngine]:
+def _load_inputs(config: AppConfig) -> tuple[MarketData, DetectorSettings, MetricsEngine, DataFeed]:
     """The data (offline folder, or what the live cache holds: no download, `fetch` and ticks do that),
-    the settings, and an engine that reuses what an earlier command on the same folder computed."""
+    the settings, an engine that reuses what an earlier command on the same folder computed, and the
+    feed (open: `_remember` saves the engine's work beside what it loaded)."""
+    from contextlib import ExitStack
+
     from bot.runtime.feeds import FolderFeed, data_feed
     from bot.presentation.render import warning_lines
     from signals.engine import MetricsEngine
@@ -45,34 +49,36 @@ def _load_inputs(config: AppConfig) -> tuple[MarketData, DetectorSettings, Metri
 
     settings = load_detector_settings(config.rotation_config)
     feed = data_feed(config)
-    try:
+    with ExitStack() as closing_on_error:
+        closing_on_error.callback(feed.close)
         data = feed.load()
         engine = feed.engine(settings) if isinstance(feed, FolderFeed) else MetricsEngine(settings)
-    finally:
-        feed.close()
+        closing_on_error.pop_all()
     for line in warning_lines(data.issues):
         print(f"warning: {line}", file=sys.stderr)
-    return data, settings, engine
+    return data, settings, engine, feed
 
 
-def _remember(config: AppConfig, engine: MetricsEngine) -> None:
-    """Keep the engine's work for the next command on the same folder."""
-    from bot.runtime.feeds import FolderFeed, data_feed
+def _remember(feed: DataFeed, engine: MetricsEngine) -> None:
+    """Keep the engine's work for the next command on the same folder, then let the feed go."""
+    from bot.runtime.feeds import FolderFeed
 
-    feed = data_feed(config)
-    if isinstance(feed, FolderFeed):
-        feed.load()
-        feed.remember(engine)
-    feed.close()
+    try:
+        if isinstance(feed, FolderFeed):
+            feed.remember(engine)
+    finally:
+        feed.close()
 
 
 def cmd_metrics(args: argparse.Namespace, config: AppConfig) -> int:
     from bot.presentation.render import metrics_text
     from signals.evaluate import evaluate
 
-    data, settings, engine = _load_inputs(config)
-    result = evaluate(data, settings, as_of=data.session_with_data(args.as_of), engine=engine)
-    _remember(config, engine)
+    data, settings, engine, feed = _load_inputs(config)
+    try:
+        result = evaluate(data, settings, as_of=data.session_with_data(args.as_of), engine=engine)
+    finally:
+        _remember(feed, engine)
     for note in result.notes:
         print(f"warning: {note}", file=sys.stderr)
     if args.json:
@@ -89,9 +95,11 @@ def cmd_replay(args: argparse.Namespace, config: AppConfig) -> int:
     from bot.presentation.render import replay_text
     from signals.replay import replay
 
-    data, settings, engine = _load_inputs(config)
-    result = replay(data, start=args.start, end=args.end, settings=settings, engine=engine)
-    _remember(config, engine)
+    data, settings, engine, feed = _load_inputs(config)
+    try:
+        result = replay(data, start=args.start, end=args.end, settings=settings, engine=engine)
+    finally:
+        _remember(feed, engine)
     if args.json:
         _print_json(result.to_dict())
     else:
@@ -185,9 +193,11 @@ def cmd_chart(args: argparse.Namespace, config: AppConfig) -> int:
     if image_format is None:  # said before any data loads: x.jpg once got PNG bytes under its name
         raise RotationError(f"--out {args.out}: the chart is written as .png or .jpg (got "
                             f"{args.out.suffix or 'no suffix'})")
-    data, settings, engine = _load_inputs(config)
-    metrics = engine.compute(data.as_of(data.session_with_data(args.as_of)))
-    _remember(config, engine)
+    data, settings, engine, feed = _load_inputs(config)
+    try:
+        metrics = engine.compute(data.as_of(data.session_with_data(args.as_of)))
+    finally:
+        _remember(feed, engine)
     image = render_chart(args.name, metrics, settings)
     if image_format == "JPEG":  # Pillow comes with matplotlib
         import io

@@ -56,7 +56,8 @@ class FolderFeed:
 
     def __init__(self, folder: Path, cache_dir: Path | None = None) -> None:
         self.folder = folder
-        self.cache_dir = cache_dir
+        # the parsed copy is written behind: a first run computes its answer meanwhile; `close` waits
+        self.cache = FolderCache(cache_dir, folder, write_behind=True) if cache_dir is not None else None
         self._loaded: tuple[dict[str, Any], MarketData] | None = None
         self._saved_rows: dict[str, int] = {}
 
@@ -67,15 +68,16 @@ class FolderFeed:
         """The folder's data, kept in memory: read again (changed files only) when a file changed."""
         key = folder_key(self.folder)
         if self._loaded is None or self._loaded[0] != key:
-            self._loaded = (key, load_folder(self.folder, cache_dir=self.cache_dir))
+            self._loaded = (key, load_folder(self.folder, key=key, cache=self.cache))
         return self._loaded[1]
 
     def engine(self, settings: DetectorSettings) -> MetricsEngine:
-        """An engine for this folder's data that starts from the work saved for the unchanged folder."""
+        """An engine for this folder's data (as last loaded) that starts from the work saved for the
+        unchanged folder."""
         engine = MetricsEngine(settings)
-        data = self.load()
-        if self.cache_dir is not None and self._loaded is not None:
-            state = FolderCache(self.cache_dir, self.folder).load_result(self._loaded[0], "engine")
+        data = self._loaded[1] if self._loaded is not None else self.load()
+        if self.cache is not None and self._loaded is not None:
+            state = self.cache.load_result(self._loaded[0], "engine")
             if isinstance(state, dict):
                 engine.restore(data, state)
         self._saved_rows = _rows(engine.state())
@@ -84,8 +86,9 @@ class FolderFeed:
     def remember(self, engine: MetricsEngine) -> None:
         """Save the engine's work for the next command on the same folder (when it learned something)."""
         state = engine.state()
-        if self.cache_dir is not None and self._loaded is not None and _rows(state) != self._saved_rows:
-            FolderCache(self.cache_dir, self.folder).save_result(self._loaded[0], state, "engine")
+        if self.cache is not None and self._loaded is not None and _rows(state) != self._saved_rows:
+            self.cache.save_result(self._loaded[0], state, "engine")
+            self._saved_rows = _rows(state)
 
     def status_lines(self, detail: bool = False) -> list[str]:
         where = f" {self.folder}" if detail else ""  # a server path is for the administrators
@@ -98,7 +101,8 @@ class FolderFeed:
         """Nothing to stop: a folder is read in one go."""
 
     def close(self) -> None:
-        pass
+        if self.cache is not None:
+            self.cache.flush()
 
 
 class ReplayFeed:

@@ -21,7 +21,6 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from bot.presentation.buttons import CHART, HISTORY, SETTING, TOGGLE_TOPIC, ButtonRoute
 from bot.presentation.chat_changes import change_topics
 from bot.presentation.topics import CHARTS, VIEWS, TopicView
-from bot.presentation.topics.answer_parts import chart_keyboard
 from bot.telegram.admins import say_damage
 from bot.telegram.dashboard import with_dashboard
 from bot.telegram.status import status_text
@@ -45,6 +44,7 @@ from bot.presentation.messages import (
     signal_message,
 )
 from signals.topics import TOPIC_BY_NAME, TOPIC_NAMES, TOPICS
+from signals.universe_specs import UNIVERSES
 from bot.telegram.chat_io import BotContext
 from bot.telegram.needs import BotServices
 
@@ -63,6 +63,12 @@ class Command:
     help: str
     admin_only: bool = False
     usage: str = ""
+
+
+def chart_keyboard(*names: str) -> InlineKeyboardMarkup:
+    labels = {u.chart: f"{u.label} chart" for u in UNIVERSES}
+    return InlineKeyboardMarkup([[InlineKeyboardButton(f"\U0001F4C8 {labels.get(name, 'Chart')}",
+                                                       callback_data=CHART.data(name)) for name in names]])
 
 
 def topics_keyboard(subscribed: set[str]) -> InlineKeyboardMarkup:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -212,16 +213,18 @@ def _ema(values: np.ndarray, span: int) -> np.ndarray:
 
 AGGREGATE_LOOKBACK = YEAR  # rows before the first wanted one that `member_aggregates` needs
 _BLOCK = 512  # members per block of integer window sums (5,000 x 25 years in bounded memory)
+AGGREGATE_THREADS = 2  # blocks aggregated at once over a whole history: the cores this product is sized for
 
 
-def _count_above_averages(values: np.ndarray, have: np.ndarray, first: int, counts: dict[str, np.ndarray],
-                           sectors: np.ndarray | None = None) -> None:
-    """Members above their 20/50/200-session average, and members that have one, in rows `first`.., added into
-    `counts`; with `sectors` (one-hot, members x sectors), also per sector for the 50-session average.
+def _count_above_averages(values: np.ndarray, have: np.ndarray, first: int,
+                           sectors: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Members above their 20/50/200-session average, and members that have one, in rows `first`..; with
+    `sectors` (one-hot, members x sectors), also per sector for the 50-session average.
 
     Window sums are exact integer sums: running sums differenced over a long span, each window
     summed on its own for the few rows a tick wants (the same integers either way).
     """
+    counts: dict[str, np.ndarray] = {}
     start = max(0, first - SLOW_AVERAGE)  # no window reaches further back
     units = np.rint(np.clip(np.where(have[start:], values[start:], 0.0), 0.0, 1e8) * 1e6).astype(np.int64)
     gaps = ~have[start:]
@@ -244,11 +247,25 @@ def _count_above_averages(values: np.ndarray, have: np.ndarray, first: int, coun
         defined = (window_gaps == 0) & have[first:]
         defined[rows < window - 1] = False
         above = defined & (units[first - start:] * window > window_sum)
-        counts[f"above_{name}"] += above.sum(axis=1)
-        counts[f"with_{name}"] += defined.sum(axis=1)
+        counts[f"above_{name}"] = above.sum(axis=1)
+        counts[f"with_{name}"] = defined.sum(axis=1)
         if sectors is not None and window == FAST_AVERAGE:
-            counts["sector_above_50dma"] += above.astype(np.int64) @ sectors
-            counts["sector_with_50dma"] += defined.astype(np.int64) @ sectors
+            counts["sector_above_50dma"] = above.astype(np.int64) @ sectors
+            counts["sector_with_50dma"] = defined.astype(np.int64) @ sectors
+    return counts
+
+
+def _block_aggregates(values: np.ndarray, have: np.ndarray, first: int, sectors: np.ndarray | None,
+                      gap_from_high: np.ndarray) -> dict[str, np.ndarray]:
+    """One block of members: its counts (to be summed over blocks) and its columns of `gap_from_high`."""
+    counts = _count_above_averages(values, have, first, sectors)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        high, low = window_extremes(values, YEAR, first)
+        part = values[first:]
+        gap_from_high[:] = (part / high - 1.0) * 100.0
+        counts["new_highs"] = (part >= high).sum(axis=1)
+        counts["new_lows"] = (part <= low).sum(axis=1)
+    return counts
 
 
 def member_aggregates(close: pd.DataFrame, first: int = 0, sectors: np.ndarray | None = None) -> pd.DataFrame:
@@ -263,53 +280,60 @@ def member_aggregates(close: pd.DataFrame, first: int = 0, sectors: np.ndarray |
     exact. So the last session computed from a year-long tail equals the same session computed
     over all history, and the live tick's numbers equal the replay's. A tick wants one row: the
     rows before `first` are read, never aggregated.
+
+    Blocks of members bound the integer temporaries (5,000 x 25 years in bounded memory); over a
+    whole history they run on `AGGREGATE_THREADS` threads (numpy lets go of the GIL over arrays this
+    size), each writing its own columns; their counts are integers, summed in block order.
     """
     values = close.to_numpy(dtype="float64")
     have = ~np.isnan(values)
-    out: dict[str, np.ndarray] = {}
-    out["members"] = have[first:].sum(axis=1).astype("int64")
-    counts: dict[str, np.ndarray] = {f"{kind}_{name}": np.zeros(len(values) - first, dtype=np.int64)
-              for _, name in AVERAGES for kind in ("above", "with")}
+    wanted = len(values) - first
     one_hot = None
     if sectors is not None:
         groups = int(sectors.max()) + 1 if len(sectors) else 0
         one_hot = np.zeros((len(sectors), groups), dtype=np.int64)
         one_hot[np.flatnonzero(sectors >= 0), sectors[sectors >= 0]] = 1
-        counts["sector_above_50dma"] = np.zeros((len(values) - first, groups), dtype=np.int64)
-        counts["sector_with_50dma"] = np.zeros((len(values) - first, groups), dtype=np.int64)
-    for column in range(0, values.shape[1], _BLOCK):  # blocks of members bound the integer temporaries
-        block = slice(column, column + _BLOCK)
-        _count_above_averages(values[:, block], have[:, block], first, counts,
-                              None if one_hot is None else one_hot[block])
-    for name, count in counts.items():
-        if count.ndim == 1:
-            out[name] = count
-        else:  # per sector
-            kind = name.removeprefix("sector_")
-            for group in range(count.shape[1]):
-                out[f"sector{group}_{kind}"] = count[:, group]
+    threads = AGGREGATE_THREADS if wanted > FEW_ROWS else 1
+    size = max(1, min(_BLOCK, -(-values.shape[1] // threads)))  # at least one block per thread
+    blocks = [slice(column, column + size) for column in range(0, values.shape[1], size)]
+    gap_from_high = np.empty((wanted, values.shape[1]))
 
-    gap_from_high = np.empty((len(values) - first, values.shape[1]))
-    highs = np.zeros(len(values) - first, dtype=np.int64)
-    lows = np.zeros(len(values) - first, dtype=np.int64)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        for column in range(0, values.shape[1], _BLOCK):
-            block = slice(column, column + _BLOCK)
-            high, low = window_extremes(values[:, block], YEAR, first)
-            part = values[first:, block]
-            gap_from_high[:, block] = (part / high - 1.0) * 100.0
-            highs += (part >= high).sum(axis=1)
-            lows += (part <= low).sum(axis=1)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows before a year of history
-            out["median_pct_from_52w_high"] = np.nanmedian(gap_from_high, axis=1)
-        del gap_from_high
-        out["new_highs"] = highs
-        out["new_lows"] = lows
+    def block_counts(block: slice) -> dict[str, np.ndarray]:
+        return _block_aggregates(values[:, block], have[:, block], first,
+                                 None if one_hot is None else one_hot[block], gap_from_high[:, block])
+
+    if threads > 1 and len(blocks) > 1:
+        with ThreadPoolExecutor(max_workers=threads) as pool:
+            parts = list(pool.map(block_counts, blocks))
+    else:
+        parts = [block_counts(block) for block in blocks]
+
+    out: dict[str, np.ndarray] = {"members": have[first:].sum(axis=1).astype("int64")}
+    for _, name in AVERAGES:
+        for kind in ("above", "with"):
+            out[f"{kind}_{name}"] = _summed(parts, f"{kind}_{name}", wanted)
+    if one_hot is not None:
+        for kind in ("above_50dma", "with_50dma"):
+            per_sector = _summed(parts, f"sector_{kind}", (wanted, one_hot.shape[1]))
+            for group in range(per_sector.shape[1]):
+                out[f"sector{group}_{kind}"] = per_sector[:, group]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows before a year of history
+        out["median_pct_from_52w_high"] = np.nanmedian(gap_from_high, axis=1)
+    out["new_highs"] = _summed(parts, "new_highs", wanted)
+    out["new_lows"] = _summed(parts, "new_lows", wanted)
+    with np.errstate(invalid="ignore"):
         change = np.diff(values[max(0, first - 1):], axis=0, prepend=np.nan)[min(first, 1):]
-        out["advances"] = (change > 0).sum(axis=1).astype("int64")
-        out["declines"] = (change < 0).sum(axis=1).astype("int64")
+    out["advances"] = (change > 0).sum(axis=1).astype("int64")
+    out["declines"] = (change < 0).sum(axis=1).astype("int64")
     return pd.DataFrame(out, index=close.index[first:])
+
+
+def _summed(parts: list[dict[str, np.ndarray]], name: str, shape: int | tuple[int, int]) -> np.ndarray:
+    total = np.zeros(shape, dtype=np.int64)
+    for part in parts:
+        total += part[name]
+    return total
 
 
 # Each universe's own index, and the ETF that stands in for it when the index file is missing.

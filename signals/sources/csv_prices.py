@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import io
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -114,6 +115,7 @@ def read_raw_file(path: Path, display_name: str, issues: list[DataIssue]) -> Raw
 
 
 CHUNK_FILES = 256  # files per C-parser call: big enough to be fast, small enough to bound memory
+PARSE_THREADS = 2  # chunks parsed at once (each holds its text): the cores this product is sized for
 
 
 def parse_paths(
@@ -123,7 +125,7 @@ def parse_paths(
 
     Files are grouped by header (the first line, read cheaply) so that each chunk of same-header
     files goes to the C parser in one call; a chunk's bytes are read only when it is parsed and
-    dropped after, so memory holds one chunk of text at a time. Columns keep the files' order.
+    dropped after, so memory holds a chunk of text per thread at a time. Columns keep the files' order.
     """
     issues = issues if issues is not None else []
     groups: dict[bytes, list[int]] = {}
@@ -131,19 +133,29 @@ def parse_paths(
         groups.setdefault(_first_line(path), []).append(index)
     chunk_of = [members[start:start + CHUNK_FILES] for members in groups.values()
                 for start in range(0, len(members), CHUNK_FILES)]
-    read: dict[int, str] = {}  # file index -> ticker, for the files that could be used
-    chunks: list[ParsedChunk] = []
-    for indices in chunk_of:
+
+    def parse_chunk(indices: list[int]) -> tuple[dict[int, str], list[ParsedChunk], list[DataIssue]]:
+        found: list[DataIssue] = []
         raws: list[RawFile] = []
         codes: list[int] = []
         for index in indices:
             path, display = items[index]
-            raw = read_raw_file(path, display, issues)
+            raw = read_raw_file(path, display, found)
             if raw is not None:
                 raws.append(raw)
                 codes.append(index)
-                read[index] = raw.ticker
-        chunks.extend(parse_files(raws, signed_tickers, issues, np.asarray(codes, dtype=np.int32)))
+        parsed = parse_files(raws, signed_tickers, found, np.asarray(codes, dtype=np.int32))
+        return {index: raw.ticker for index, raw in zip(codes, raws)}, parsed, found
+
+    read: dict[int, str] = {}  # file index -> ticker, for the files that could be used
+    chunks: list[ParsedChunk] = []
+    # pandas' C parser and file reads let go of the GIL: two threads parse on two cores; results are
+    # taken in the files' order, so chunks and issues come out as one thread would give them
+    with ThreadPoolExecutor(max_workers=PARSE_THREADS) as pool:
+        for found_read, found_chunks, found_issues in pool.map(parse_chunk, chunk_of):
+            read.update(found_read)
+            chunks.extend(found_chunks)
+            issues.extend(found_issues)
     # file index -> column position, in the files' order
     kept = sorted(read)
     position = np.full(len(items), -1, dtype=np.int32)

@@ -17,6 +17,7 @@ import json
 import logging
 import os
 import pickle
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from collections.abc import Callable
@@ -29,7 +30,8 @@ from signals.sources.csv_prices import ParsedChunk
 
 log = logging.getLogger(__name__)
 
-VERSION = 4  # 2: causal bad prints, the price basis; 3: warnings that count right; 4: sessions from 1985
+VERSION = 5  # 2: causal bad prints, the price basis; 3: warnings that count right; 4: sessions from 1985;
+# 5: results with their arrays out of band
 
 
 @dataclass(frozen=True)
@@ -52,12 +54,25 @@ def stamps(paths: list[Path]) -> dict[str, Stamp]:
 
 
 class FolderCache:
-    """One folder's cache directory under `root` (one per folder path)."""
+    """One folder's cache directory under `root` (one per folder path).
 
-    def __init__(self, root: Path, folder: Path) -> None:
+    With `write_behind`, writes go to one background thread, in order, while the caller goes on
+    (a first run writes ~150 MB while it computes its answer; the writes let go of the GIL);
+    `flush` waits for them. Without it, each write is done when its method returns.
+    """
+
+    def __init__(self, root: Path, folder: Path, write_behind: bool = False) -> None:
         digest = hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:16]
         self.dir = root / "folders" / digest
         self.folder = folder
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="folder-cache") if write_behind else None
+        self._pending: list[Future[None]] = []
+
+    def flush(self) -> None:
+        """Wait for the writes in flight (each logs its own failure: the cache is a convenience)."""
+        pending, self._pending = self._pending, []
+        for write in pending:
+            write.result()
 
     # the whole result ----------------------------------------------------------------------------
 
@@ -68,7 +83,12 @@ class FolderCache:
                 stored_key = pickle.load(handle)
                 if stored_key != _plain_key(key):
                     return None
-                return pickle.load(handle)
+                body, sizes = pickle.load(handle)
+                buffers = [bytearray(size) for size in sizes]  # writable: the arrays are the data's own
+                for buffer in buffers:
+                    if handle.readinto(buffer) != len(buffer):
+                        raise EOFError("a cached array is cut short")
+                return pickle.loads(body, buffers=buffers)
         except FileNotFoundError:
             return None
         except Exception as exc:  # noqa: BLE001 - a cache that cannot be read is a miss
@@ -76,9 +96,17 @@ class FolderCache:
             return None
 
     def save_result(self, key: dict[str, Any], result: Any, name: str = "result") -> None:
+        """The object is pickled now, its arrays' bytes out of band (no copy): a write behind then only
+        copies bytes, while the caller may go on using (and caching lookups in) the object itself."""
+        arrays: list[pickle.PickleBuffer] = []
+        body = pickle.dumps(result, protocol=5, buffer_callback=arrays.append)
+        raw = [array.raw() for array in arrays]
+
         def write(handle: BinaryIO) -> None:
             pickle.dump(_plain_key(key), handle, protocol=5)
-            pickle.dump(result, handle, protocol=5)
+            pickle.dump((body, [view.nbytes for view in raw]), handle, protocol=5)
+            for view in raw:
+                handle.write(view)
 
         self._atomic(f"{name}.pickle", write)
 
@@ -125,6 +153,12 @@ class FolderCache:
                 stale.unlink(missing_ok=True)
 
     def _atomic(self, name: str, write: Callable[[BinaryIO], object]) -> None:
+        if self._writer is not None:
+            self._pending.append(self._writer.submit(self._write, name, write))
+        else:
+            self._write(name, write)
+
+    def _write(self, name: str, write: Callable[[BinaryIO], object]) -> None:
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
             temporary = self.dir / f".{name}.{os.getpid()}.tmp"

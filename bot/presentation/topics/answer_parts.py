@@ -11,15 +11,11 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-
-from bot.presentation.buttons import CHART
 from bot.presentation.topics.view import MINUS
 from signals.detectors import KEYS
 from signals.topics import TOPIC_BY_NAME
-from signals.universe_specs import UNIVERSES
 
-__all__ = ["MINUS", "WARN", "active_lines", "chart_keyboard", "head", "number", "past"]
+__all__ = ["MINUS", "WARN", "active_lines", "head", "number", "past"]
 
 WARN = " \u26a0\ufe0f"  # shown where a reading is past its trigger
 
@@ -47,8 +43,3 @@ def active_lines(snapshot: dict[str, Any], topic: str) -> list[str]:
     names = [f"{KEYS[key].name if key in KEYS else key} (since {since})" for key, since in active.items()]
     return [f"Active: {escape(', '.join(names))}"]
 
-
-def chart_keyboard(*names: str) -> InlineKeyboardMarkup:
-    labels = {u.chart: f"{u.label} chart" for u in UNIVERSES}
-    return InlineKeyboardMarkup([[InlineKeyboardButton(f"\U0001F4C8 {labels.get(name, 'Chart')}",
-                                                       callback_data=CHART.data(name)) for name in names]])
