@@ -158,7 +158,7 @@ def test_two_minutes_without_telegram_keep_the_schedule_and_lose_nothing(tmp_pat
     import asyncio
     import time
 
-    from bot.telegram.chat_io import EVALUATE_JOB
+    from bot.telegram.chat_io import TICK_JOB
     from tests.bot_harness import running_bot, until
 
     folder = make_folder(tmp_path / "data")
@@ -176,7 +176,7 @@ def test_two_minutes_without_telegram_keep_the_schedule_and_lose_nothing(tmp_pat
                     await asyncio.sleep(5)
                     counts = services.store.stats()["deliveries"]
                     assert counts.get("failed", 0) == 0 and counts.get("pending", 0) == 50
-                    assert services.application.job_queue.get_jobs_by_name(EVALUATE_JOB)
+                    assert services.application.job_queue.get_jobs_by_name(TICK_JOB)
                 attempts = max(row["attempts"] for row in outbox_rows(services.store))
                 assert attempts == 0  # waiting for Telegram used up nothing
                 bot._base_url = real_url

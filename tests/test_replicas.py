@@ -314,7 +314,7 @@ def test_evaluate_beside_running_replicas_queues_and_leaves_sending_to_them(post
     import socket
 
     from bot.runtime.config import load_config
-    from bot.runtime.runner import evaluate_once
+    from bot.runtime.runner import tick_by_hand
     from tests.fake_telegram import FakeTelegram
 
     folder = make_folder(tmp_path / "data")
@@ -328,7 +328,7 @@ def test_evaluate_beside_running_replicas_queues_and_leaves_sending_to_them(post
         with FakeTelegram() as fake:
             config = load_config(telegram_bot_token=fake.token, telegram_api_url=fake.base_url,
                                  database_url=postgres_url, rotation_data=folder)
-            result = evaluate_once(config, None)
+            result = tick_by_hand(config, None)
             assert result.new_signals
             assert not fake.calls_of("send")
         assert leader.stats()["deliveries"].get("pending") == 30

@@ -6,7 +6,7 @@ import asyncio
 from datetime import datetime, timedelta, timezone
 
 from bot.runtime.scheduling import NEW_YORK
-from bot.telegram.chat_io import EVALUATE_JOB
+from bot.telegram.chat_io import TICK_JOB
 from bot.runtime.schedule import Due
 from signals.sources.folder import load_folder
 from tests.bot_harness import ADMIN_CHAT, announce_cut, make_folder, running_bot, until
@@ -62,7 +62,7 @@ def test_stale_data_is_retried_before_giving_up(tmp_path):
             async with running_bot(fake, folder, tmp_path / "bot.sqlite",
                                    {"stale_retry_minutes": 15, "stale_give_up_minutes": 180},
                                    feed=stale_feed(folder), calendar=JustClosed()) as services:
-                jobs = services.application.job_queue.get_jobs_by_name(EVALUATE_JOB)  # after the stale start-up tick
+                jobs = services.application.job_queue.get_jobs_by_name(TICK_JOB)  # after the stale start-up tick
                 assert len(jobs) == 1
                 wait = jobs[0].next_t - datetime.now(timezone.utc)
                 assert timedelta(minutes=14) < wait <= timedelta(minutes=15)

@@ -136,14 +136,14 @@ def cmd_run(args: argparse.Namespace, config: AppConfig) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace, config: AppConfig) -> int:
-    from bot.runtime.runner import evaluate_once, print_tick
+    from bot.runtime.runner import tick_by_hand, print_tick
 
     setup_logging("WARNING" if args.json else config.log_level,
                   config.telegram_bot_token.get_secret_value() if config.telegram_bot_token else None)
     if config.rotation_data is None:  # minutes on a first start or a slow network: said, not silent
         print("Refreshing live data (Yahoo Finance, FRED, the index lists); Ctrl-C stops it.", file=sys.stderr,
               flush=True)
-    result = evaluate_once(config, args.as_of)
+    result = tick_by_hand(config, args.as_of)
     if args.json:
         _print_json({"as_of": result.as_of, "run_id": result.run_id,
                      "new_signals": [s.to_dict() for s in result.new_signals]})

@@ -233,7 +233,7 @@ def print_tick(result: TickResult) -> None:
         print(f"  {new.date}  {new.direction:<5}  {new.key}: {new.title}", flush=True)
 
 
-def evaluate_once(config: AppConfig, as_of: str | None) -> TickResult:
+def tick_by_hand(config: AppConfig, as_of: str | None) -> TickResult:
     """One tick by hand: evaluate, store, deliver (to Telegram when a token is set), exit."""
     # on a server, signals are stored once whoever evaluates: a tick by hand beside running replicas is safe
     with nullcontext() if config.replicated else InstanceLock(config.database_path):
@@ -242,7 +242,7 @@ def evaluate_once(config: AppConfig, as_of: str | None) -> TickResult:
         else:
             services, application = build_bot(config)
         try:
-            return asyncio.run(_evaluate_and_deliver(services, application, as_of))
+            return asyncio.run(_tick_and_deliver(services, application, as_of))
         finally:
             services.close()
 
@@ -259,7 +259,7 @@ def _replicas_running(services: Services) -> bool:
     return bool(running)
 
 
-async def _evaluate_and_deliver(services: Services, application: BotApplication | None,
+async def _tick_and_deliver(services: Services, application: BotApplication | None,
                                 as_of: str | None) -> TickResult:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):  # a refresh stops at its next batch, nothing half-written

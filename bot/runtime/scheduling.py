@@ -20,7 +20,7 @@ from bot.presentation.messages import plural
 from bot.runtime.services import Services
 from bot.telegram.admins import notify_admins, say_damage
 from bot.telegram.application import give_back_orphaned_claims, register_commands, schedule_shared_jobs
-from bot.telegram.chat_io import EVALUATE_JOB, BotApplication, BotContext, jobs_of, services_of
+from bot.telegram.chat_io import TICK_JOB, BotApplication, BotContext, jobs_of, services_of
 from bot.telegram.dashboard import start_dashboard, stop_dashboard
 from signals.errors import Cancelled
 
@@ -65,19 +65,19 @@ async def take_the_lead(application: BotApplication, services: Services, poll: b
         log.warning("%d run(s) were interrupted by the last stop; evaluating again", interrupted)
     if poll and application.updater is not None:
         await application.updater.start_polling(timeout=10, bootstrap_retries=-1, allowed_updates=Update.ALL_TYPES)
-    schedule_evaluation(application, services, catch_up=True)
+    schedule_tick(application, services, catch_up=True)
 
 
-def schedule_evaluation(application: BotApplication, services: Services, catch_up: bool) -> None:
+def schedule_tick(application: BotApplication, services: Services, catch_up: bool) -> None:
     """At most one evaluation job: now, when a closed session is unevaluated (`catch_up`), else the next."""
     queue = jobs_of(application)
-    for job in queue.get_jobs_by_name(EVALUATE_JOB):
+    for job in queue.get_jobs_by_name(TICK_JOB):
         job.schedule_removal()
     now = datetime.now(timezone.utc)
     if catch_up and needs_catch_up(services, now):
-        queue.run_once(evaluate_job, when=0.5, name=EVALUATE_JOB)
+        queue.run_once(tick_job, when=0.5, name=TICK_JOB)
     else:
-        schedule_next_evaluation(application, services)
+        schedule_next_tick(application, services)
 
 
 def needs_catch_up(services: Services, now: datetime) -> bool:
@@ -91,12 +91,12 @@ def needs_catch_up(services: Services, now: datetime) -> bool:
     return due is not None and last_ok["data_as_of"] < due.session
 
 
-def schedule_next_evaluation(application: BotApplication, services: Services) -> None:
+def schedule_next_tick(application: BotApplication, services: Services) -> None:
     due = services.calendar.next_due(datetime.now(timezone.utc))
     if due is None:
         log.error("the exchange calendar has no future session; update exchange_calendars")
         return
-    jobs_of(application).run_once(evaluate_job, when=due.at, name=EVALUATE_JOB)
+    jobs_of(application).run_once(tick_job, when=due.at, name=TICK_JOB)
     log.info("next evaluation after the %s close, at %s", due.session, due.at.astimezone(NEW_YORK))
 
 
@@ -107,7 +107,7 @@ RETRY_FIRST_SECONDS = 30.0
 RETRY_CAP_SECONDS = 600.0
 
 
-async def _retry_failed_evaluation(context: BotContext, services: Services, exc: Exception) -> None:
+async def _retry_failed_tick(context: BotContext, services: Services, exc: Exception) -> None:
     """One traceback and one admin message for the first failure of a streak; one line per retry after."""
     attempt = context.job.data if context.job is not None and isinstance(context.job.data, int) else 0
     wait = min(RETRY_CAP_SECONDS, RETRY_FIRST_SECONDS * 2 ** attempt)
@@ -115,7 +115,7 @@ async def _retry_failed_evaluation(context: BotContext, services: Services, exc:
     if due is not None and datetime.now(timezone.utc) + timedelta(seconds=wait) >= due.at:
         log.warning("scheduled evaluation failed again (%s: %s); the next session's evaluation is due first",
                     type(exc).__name__, exc)
-        schedule_next_evaluation(context.app, services)
+        schedule_next_tick(context.app, services)
         return
     if await say_damage(context, exc):
         log.warning("scheduled evaluation failed on the damaged database; trying again in %.0f s", wait)
@@ -126,10 +126,10 @@ async def _retry_failed_evaluation(context: BotContext, services: Services, exc:
     else:
         log.warning("scheduled evaluation failed again (attempt %d: %s: %s); next try in %.0f s", attempt + 1,
                     type(exc).__name__, exc, wait)
-    jobs_of(context.app).run_once(evaluate_job, when=wait, name=EVALUATE_JOB, data=attempt + 1)
+    jobs_of(context.app).run_once(tick_job, when=wait, name=TICK_JOB, data=attempt + 1)
 
 
-async def evaluate_job(context: BotContext) -> None:
+async def tick_job(context: BotContext) -> None:
     """The scheduled tick. Stale or partial live data is retried every few minutes for a while;
     then the session is left stale (no detector fired), /status says so, and admins are told once."""
     services = _services(context.app)
@@ -144,13 +144,13 @@ async def evaluate_job(context: BotContext) -> None:
         log.info("the tick stopped: the bot is shutting down")
         return
     except Exception as exc:  # a failed tick must not stop the schedule; it is recorded in runs
-        await _retry_failed_evaluation(context, services, exc)
+        await _retry_failed_tick(context, services, exc)
         return
     if result is not None and result.outcome != "ok" and due is not None:
         give_up_at = due.at + timedelta(minutes=config.stale_give_up_minutes)
         if now + timedelta(minutes=config.stale_retry_minutes) <= give_up_at:
-            jobs_of(context.app).run_once(evaluate_job, when=timedelta(minutes=config.stale_retry_minutes),
-                                       name=EVALUATE_JOB)
+            jobs_of(context.app).run_once(tick_job, when=timedelta(minutes=config.stale_retry_minutes),
+                                       name=TICK_JOB)
             next_try = (now + timedelta(minutes=config.stale_retry_minutes)).astimezone(NEW_YORK)
             unreachable = next((n.split(";")[0] for n in result.notes if "unreachable" in n), None)
             if unreachable:  # one line that says what is wrong and when the bot asks again
@@ -164,7 +164,7 @@ async def evaluate_job(context: BotContext) -> None:
                                          f"evaluated. " + "; ".join(result.notes[:3]))
     elif result is not None:
         log.info("evaluated %s: %s", result.as_of, plural(len(result.new_signals), "new signal"))
-    schedule_next_evaluation(context.app, services)
+    schedule_next_tick(context.app, services)
 
 
 def _services(application: BotApplication) -> Services:

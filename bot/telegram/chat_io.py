@@ -59,7 +59,7 @@ BotApplication: TypeAlias = ("Application[ExtBot[Any], BotContext, dict[str, Any
                              "JobQueue[BotContext]]")
 
 
-EVALUATE_JOB = "evaluate"  # the one scheduled evaluation (bot/runtime/scheduling.py); /status reads it
+TICK_JOB = "tick"  # the one scheduled tick (bot/runtime/scheduling.py); /status reads it
 ECHO_LIMIT = 64  # characters of a user's own words quoted back
 
 

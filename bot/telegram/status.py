@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from bot.presentation.messages import plural
 from bot.storage import Replica
-from bot.telegram.chat_io import EVALUATE_JOB, BotContext
+from bot.telegram.chat_io import TICK_JOB, BotContext
 from bot.telegram.needs import BotServices
 from signals.database import names_corruption
 
@@ -126,7 +126,7 @@ def _damage_lines(damage: list[str], store_errors: list[Exception], admin: bool)
 
 def _schedule_lines(services: BotServices, context: BotContext) -> list[str]:
     lines = ["A tick is running now."] if services.tick_lock.locked() else []
-    jobs = context.job_queue.get_jobs_by_name(EVALUATE_JOB) if context.job_queue else ()
+    jobs = context.job_queue.get_jobs_by_name(TICK_JOB) if context.job_queue else ()
     if jobs and jobs[0].next_t is not None:
         lines.append(f"Next run: {_local(jobs[0].next_t.isoformat())}")
     return lines
