@@ -25,7 +25,10 @@ decides, for both, what a session is and what a bad bar is:
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from typing import TypeVar
 
 import numpy as np
 import pandas as pd
@@ -41,7 +44,19 @@ WATCHED_MOVE_FACTOR = 1.5  # an index/ETF move this large in one session is not 
 STALE_SHARE = 0.5  # share of files repeating yesterday's bar that makes a session a stale refresh
 STALE_MIN_FILES = 10
 _LISTED = 5  # dates named in one warning
+T = TypeVar("T")
 _BLOCK = 512  # columns per block where a rule needs temporaries as large as the data
+BLOCK_THREADS = 2  # blocks worked on at once (numpy and pandas' fill let go of the GIL on blocks this size)
+
+
+def _each_block(columns: int, work: Callable[[slice], T]) -> list[T]:
+    """`work` over blocks of columns, two at a time; the results in block order. Each block writes only
+    its own columns, so the blocks need no lock, and what they report comes out as one thread's would."""
+    blocks = [slice(first, first + _BLOCK) for first in range(0, columns, _BLOCK)]
+    if len(blocks) < 2:
+        return [work(block) for block in blocks]
+    with ThreadPoolExecutor(max_workers=BLOCK_THREADS) as pool:
+        return list(pool.map(work, blocks))
 
 
 ADJUSTED_BASIS = "adjusted"  # the closes are Adj Close wherever a file has one (as the live path stores them)
@@ -202,9 +217,11 @@ def _previous_value(values: np.ndarray) -> np.ndarray:
     """Each cell's previous defined value in its column (NaN before the first)."""
     out = np.empty_like(values)
     out[0] = np.nan
-    for first in range(0, values.shape[1], _BLOCK):
-        block = slice(first, first + _BLOCK)
+
+    def fill(block: slice) -> None:
         out[1:, block] = pd.DataFrame(values[:-1, block]).ffill().to_numpy()
+
+    _each_block(values.shape[1], fill)
     return out
 
 
@@ -232,8 +249,9 @@ def _remove_bad_prints(close: np.ndarray, high: np.ndarray, low: np.ndarray, pre
     the bar before that (the session after a bad print, which is good). Only earlier bars are read,
     so a bar is judged the same on its own day and in any later history: a 10x move that holds is
     removed on its first session and accepted from the second."""
-    for first in range(0, close.shape[1], _BLOCK):  # blocks of columns bound the temporaries
-        block = slice(first, first + _BLOCK)
+    def judge(block: slice) -> list[DataIssue]:  # blocks of columns bound the temporaries
+        found: list[DataIssue] = []
+        first = block.start
         part = close[:, block]
         rows = np.arange(len(part), dtype="float64")[:, None]
         own_rows = np.where(np.isnan(part), np.nan, rows)
@@ -255,16 +273,20 @@ def _remove_bad_prints(close: np.ndarray, high: np.ndarray, low: np.ndarray, pre
             spike = ((jump >= BAD_PRINT_FACTOR) | (jump <= 1 / BAD_PRINT_FACTOR)) & ~((back < 2.0) & (back > 0.5))
         spike[:, signed_mask[block]] = False
         if not spike.any():
-            continue
+            return found
         for column in np.flatnonzero(spike.any(axis=0)):
             rows_hit = np.flatnonzero(spike[:, column])
-            issues.append(DataIssue(names[first + column], None,
-                                    f"bad print removed: the close of {_listed([_day(sessions[r]) for r in rows_hit])} "
-                                    f"is {BAD_PRINT_FACTOR:.0f}x off the session before it (judged with earlier "
-                                    f"bars only; a move that holds is accepted from its second session)"))
+            found.append(DataIssue(names[first + column], None,
+                                   f"bad print removed: the close of {_listed([_day(sessions[r]) for r in rows_hit])} "
+                                   f"is {BAD_PRINT_FACTOR:.0f}x off the session before it (judged with earlier "
+                                   f"bars only; a move that holds is accepted from its second session)"))
         close[:, block][spike] = np.nan
         high[:, block][spike] = np.nan
         low[:, block][spike] = np.nan
+        return found
+
+    for found in _each_block(close.shape[1], judge):
+        issues.extend(found)
 
 
 def _suspect_sessions(close: np.ndarray, previous: np.ndarray, volume: np.ndarray, present: np.ndarray,

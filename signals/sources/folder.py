@@ -9,11 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 import csv
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from signals.calendar import exchange_calendar
 from signals.errors import DataError
 from signals.market_data import DataIssue, MarketData
 from signals.sources.align import align
@@ -40,7 +43,8 @@ def load_folder(folder: str | Path, cache_dir: Path | None = None, key: dict[str
     if cache is None:
         if cache_dir is None:
             price_paths = price_files(root)
-            return assemble(root, parse_paths([(p, f"prices/{p.name}") for p in price_paths], YIELD_TICKERS, []))
+            return assemble(root, _while_the_calendar_builds(
+                lambda: parse_paths([(p, f"prices/{p.name}") for p in price_paths], YIELD_TICKERS, [])))
         cache = FolderCache(Path(cache_dir), root)
     if key is None:
         key = folder_key(root)
@@ -49,9 +53,19 @@ def load_folder(folder: str | Path, cache_dir: Path | None = None, key: dict[str
         return cached
     price_paths = [path for path in price_files(root) if path.name in key["prices"]]
     price_stamps = {name: Stamp(*stamp) for name, stamp in key["prices"].items()}
-    data = assemble(root, _parse_changed(cache, price_paths, price_stamps))
+    data = assemble(root, _while_the_calendar_builds(lambda: _parse_changed(cache, price_paths, price_stamps)))
     cache.save_result(key, data)
     return data
+
+
+def _while_the_calendar_builds(parse: Callable[[], ParsedPrices]) -> ParsedPrices:
+    """Importing exchange_calendars and building XNYS takes 0.17 s of Python: it runs on a thread while
+    the files parse (which mostly waits on the disk and pandas' C parser), and is ready for `align`."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        calendar = pool.submit(exchange_calendar)
+        parsed = parse()
+        calendar.result()
+    return parsed
 
 
 def price_files(folder: Path) -> list[Path]:
