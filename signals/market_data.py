@@ -93,7 +93,7 @@ class MarketData:
 
     def has(self, ticker: str) -> bool:
         """Whether `ticker` has at least one close (asked two dozen times a tick)."""
-        position = self._first_closes().get(ticker)
+        position = self.first_closes().get(ticker)
         return position is not None and position < len(self.close.index)
 
     def coverage(self) -> dict[str, object]:
@@ -155,7 +155,7 @@ class MarketData:
         """
         session = self.resolve_session(day)
         end = self.sessions.searchsorted(session, side="right")
-        self._first_closes()  # of this whole history, before the slice shares it
+        self.first_closes()  # of this whole history, before the slice shares it
         rates_end = self.rates.index.searchsorted(session, side="right")
         sliced = replace(
             self,
@@ -170,9 +170,9 @@ class MarketData:
         object.__setattr__(sliced, "_shared", self.shared)
         return sliced
 
-    def _first_closes(self) -> dict[str, int]:
+    def first_closes(self) -> dict[str, int]:
         """Each ticker's first close (its position): the same for every slice, so `as_of` computes it on the
-        whole history and its slices share it."""
+        whole history and its slices share it (and a folder's parsed copy keeps it: see load_folder)."""
         if "first_close" not in self.shared:
             self.shared["first_close"] = _first_closes(self.close)
         return self.shared["first_close"]  # type: ignore[return-value]  # put there by the line above

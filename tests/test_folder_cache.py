@@ -131,3 +131,19 @@ def test_a_copy_written_behind_is_the_data_as_loaded_while_the_data_is_in_use(tm
     same(again.load(), reference)
     assert read == []  # read back whole from the copy
     again.close()
+
+
+def test_arrays_read_from_the_copy_are_the_readers_own(tmp_path):
+    """Mapped from the file copy on write: a reader may change its arrays; the copy stays as written."""
+    import numpy as np
+
+    from signals.sources.folder_cache import FolderCache
+
+    cache = FolderCache(tmp_path / "cache", tmp_path)
+    key = {"prices": {}}
+    cache.save_result(key, {"close": np.arange(1000.0), "flags": np.array([True, False])})
+    first = cache.load_result(key)
+    assert first["close"].flags.writeable and first["close"].flags.aligned
+    first["close"][0] = -5.0
+    again = cache.load_result(key)
+    assert again["close"][0] == 0.0 and again["close"][-1] == 999.0 and again["flags"].tolist() == [True, False]

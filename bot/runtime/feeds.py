@@ -13,17 +13,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import pandas as pd
 
-if TYPE_CHECKING:
-    from bot.runtime.config import AppConfig
-
 from signals.engine import MetricsEngine
 from signals.market_data import MarketData
 from signals.settings import DetectorSettings
 from signals.sources.folder import folder_key, load_folder
 from signals.sources.folder_cache import FolderCache
-from signals.sources.live import LiveSource, Progress
-from signals.sources.price_cache import PriceCache
-from signals.sources.universe import LIST_SOURCES
+
+if TYPE_CHECKING:  # the live sources (httpx, the price cache) are imported by a live feed only
+    from bot.runtime.config import AppConfig
+    from signals.sources.live import LiveSource, Progress
 
 
 @dataclass(frozen=True)
@@ -150,6 +148,9 @@ class LiveFeed:
 
     @classmethod
     def at(cls, database: str | Path) -> LiveFeed:
+        from signals.sources.live import LiveSource
+        from signals.sources.price_cache import PriceCache
+
         return cls(LiveSource(PriceCache(database)))
 
     def update(self, expected_session: str | None, progress: Progress | None = None) -> FeedUpdate:
@@ -191,6 +192,8 @@ class LiveFeed:
         self.source.cache.close()
 
     def status_lines(self, detail: bool = False) -> list[str]:
+        from signals.sources.universe import LIST_SOURCES
+
         cache = self.source.cache
         lines = ["Source: Yahoo Finance + FRED, cached in SQLite"]
         last = cache.last_refresh()

@@ -54,6 +54,7 @@ def load_folder(folder: str | Path, cache_dir: Path | None = None, key: dict[str
     price_paths = [path for path in price_files(root) if path.name in key["prices"]]
     price_stamps = {name: Stamp(*stamp) for name, stamp in key["prices"].items()}
     data = assemble(root, _while_the_calendar_builds(lambda: _parse_changed(cache, price_paths, price_stamps)))
+    data.first_closes()  # in the copy: a command that loads it maps only the columns it reads, not all of them
     cache.save_result(key, data)
     return data
 
