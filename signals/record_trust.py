@@ -50,28 +50,41 @@ def graded_positions(positions: Sequence[int], forward: np.ndarray, first: int) 
     return np.array(picks, dtype=np.int64)
 
 
-def placebo_p(picks: np.ndarray, forward: np.ndarray, first: int, horizon: int,
-              shifts: int = PLACEBO_SHIFTS) -> float | None:
-    """Two-sided: the share of circular shifts of all starts together whose |excess| is at least the real one's.
+class Placebo:
+    """The shifted copies of one horizon's graded sessions, worked out once for every key graded on them.
 
     The shift runs over the sessions that have a forward return (a gap in the data is closed up),
-    so every shifted start is an ordinary session of the same span. None when the span is too short
-    for 20 shifts outside the horizon.
+    so every shifted start is an ordinary session of the same span. No test when the span is too
+    short for 20 shifts outside the horizon.
     """
-    usable = np.flatnonzero(~np.isnan(forward[first:])) + first
-    count = len(usable)
-    candidates = np.arange(horizon, count - horizon + 1)
-    if len(picks) == 0 or len(candidates) < 20:
-        return None
-    if len(candidates) > shifts:
-        candidates = np.unique(np.linspace(horizon, count - horizon, shifts).round().astype(np.int64))
-    values = forward[usable]
-    base = float(values.mean())
-    where = np.searchsorted(usable, picks)
-    observed = abs(float(values[where].mean()) - base)
-    shifted = values[(where[:, None] + candidates[None, :]) % count].mean(axis=0) - base
-    at_least = int((np.abs(shifted) >= observed - 1e-12).sum())
-    return (1 + at_least) / (1 + len(candidates))
+
+    def __init__(self, forward: np.ndarray, first: int, horizon: int, shifts: int = PLACEBO_SHIFTS) -> None:
+        self.usable = np.flatnonzero(~np.isnan(forward[first:])) + first
+        count = len(self.usable)
+        candidates = np.arange(horizon, count - horizon + 1)
+        if len(candidates) > shifts:
+            candidates = np.unique(np.linspace(horizon, count - horizon, shifts).round().astype(np.int64))
+        self.candidates = candidates
+        self.values = forward[self.usable]
+        self.base = float(self.values.mean()) if count else float("nan")
+
+    def p(self, picks: np.ndarray) -> float | None:
+        """Two-sided: the share of circular shifts of all starts together whose |excess| is at least the
+        real one's; None without starts or without 20 shifts."""
+        if len(picks) == 0 or len(self.candidates) < 20:
+            return None
+        count = len(self.usable)
+        where = np.searchsorted(self.usable, picks)
+        observed = abs(float(self.values[where].mean()) - self.base)
+        shifted = self.values[(where[:, None] + self.candidates[None, :]) % count].mean(axis=0) - self.base
+        at_least = int((np.abs(shifted) >= observed - 1e-12).sum())
+        return (1 + at_least) / (1 + len(self.candidates))
+
+
+def placebo_p(picks: np.ndarray, forward: np.ndarray, first: int, horizon: int,
+              shifts: int = PLACEBO_SHIFTS) -> float | None:
+    """One key's placebo p at one horizon (`Placebo` for many keys on the same sessions)."""
+    return Placebo(forward, first, horizon, shifts).p(picks)
 
 
 def holm(pvalues: Mapping[tuple[str, int], float]) -> dict[tuple[str, int], float]:
@@ -116,10 +129,11 @@ def judge(by_key: dict[str, dict[str, Any]], starts: Mapping[str, Sequence[int]]
     `by_key[key]` must already carry `excess_<h>d` (the graded mean minus the base rate).
     """
     tests: dict[tuple[str, int], Test] = {}
+    placebos = {horizon: Placebo(series, first, horizon) for horizon, series in forward.items()}
     for key in by_key:
         for horizon, series in forward.items():
             picks = graded_positions(starts.get(key, ()), series, first)
-            p = placebo_p(picks, series, first, horizon) if len(picks) >= MIN_STARTS else None
+            p = placebos[horizon].p(picks) if len(picks) >= MIN_STARTS else None
             tests[(key, horizon)] = Test(key, horizon, picks, p)
             by_key[key][f"p_{horizon}d"] = None if p is None else round(p, 4)
     made = {name: test.p for name, test in tests.items() if test.p is not None}

@@ -147,3 +147,20 @@ def test_arrays_read_from_the_copy_are_the_readers_own(tmp_path):
     first["close"][0] = -5.0
     again = cache.load_result(key)
     assert again["close"][0] == 0.0 and again["close"][-1] == 999.0 and again["flags"].tolist() == [True, False]
+
+
+def test_a_disk_that_fills_mid_write_leaves_no_half_written_copy(tmp_path, caplog):
+    import errno
+
+    from signals.sources.folder_cache import FolderCache
+
+    cache = FolderCache(tmp_path / "cache", tmp_path, write_behind=True)
+
+    def fills_up(handle):
+        handle.write(b"x" * 4096)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    cache._atomic("result.pickle", fills_up)
+    cache.flush()
+    assert list((tmp_path / "cache").rglob("*.tmp")) == [] and not list((tmp_path / "cache").rglob("result.pickle"))
+    assert "could not write the folder cache" in caplog.text and "No space left" in caplog.text

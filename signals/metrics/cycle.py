@@ -172,7 +172,9 @@ def phases(frame: pd.DataFrame) -> list[dict[str, Any]]:
     since = frame["since_position"].to_numpy()
     leader = frame["leader"].to_numpy()
     ratio = frame["ratio"].to_numpy()
-    starts = [i for i in range(len(since)) if not np.isnan(since[i]) and (i == 0 or since[i] != since[i - 1])]
+    changed = np.ones(len(since), dtype=bool)
+    changed[1:] = since[1:] != since[:-1]  # NaN differs from everything, itself included
+    starts = np.flatnonzero(~np.isnan(since) & changed).tolist()
     out = []
     sessions = frame.index
     for number, confirmed in enumerate(starts):

@@ -167,14 +167,18 @@ class FolderCache:
             self._write(name, write)
 
     def _write(self, name: str, write: Callable[[BinaryIO], object]) -> None:
+        temporary = self.dir / f".{name}.{os.getpid()}.tmp"
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
-            temporary = self.dir / f".{name}.{os.getpid()}.tmp"
             with temporary.open("wb") as handle:
                 write(handle)
             temporary.replace(self.dir / name)
         except OSError as exc:  # a read-only or full disk: the cache is skipped, the data is not
             log.warning("could not write the folder cache in %s: %s", self.dir, exc)
+            try:
+                temporary.unlink(missing_ok=True)  # a full disk keeps no half-written copy
+            except OSError:
+                pass  # the folder itself is unusable: nothing was left in it
 
 
 ALIGNMENT = 64  # each cached array starts at a multiple of this: mapped arrays are aligned as numpy's own
