@@ -77,3 +77,54 @@ def test_limited_events_obey_the_start_limit():
 
 def test_no_limit_lets_a_new_episode_start_right_after_an_end():
     assert edges([0, 1, 0, 1], limit=None, end_after=1) == [(1, "start"), (2, "end"), (3, "start")]
+
+
+def scanned(values, holding, limit, end_after):
+    """The rule as a session-by-session scan (the finder's first form): the specification the finder,
+    which skips from edge to edge, must equal on any input."""
+    recent: list[int] = []
+    edges_found = []
+    active, seen_false, false_run = False, False, 0
+    for position in range(len(values)):
+        value, held = values[position], holding[position]
+        if np.isnan(value) and np.isnan(held):
+            continue
+        if active:
+            if np.isnan(held):
+                continue
+            false_run = 0 if held == 1.0 else false_run + 1
+            if false_run >= end_after:
+                active = False
+                edges_found.append((position, "end"))
+        elif value == 0.0:
+            seen_false = True
+        elif value == 1.0 and seen_false and (
+                limit is None or sum(r > position - limit.window for r in recent) < limit.max_starts):
+            active, false_run = True, 0
+            recent.append(position)
+            edges_found.append((position, "start"))
+    return edges_found
+
+
+def test_the_finder_equals_the_session_by_session_scan_on_any_input():
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    cell = st.sampled_from([0.0, 0.0, 1.0, 1.0, 1.0, np.nan])  # runs of true and false, some unknown
+    limits = st.one_of(st.none(), st.builds(StartLimit, st.integers(1, 3), st.integers(1, 12)))
+
+    @settings(max_examples=1500, deadline=None)
+    @given(st.lists(st.tuples(cell, cell), max_size=80), limits, st.integers(0, 5), st.booleans())
+    def check(pairs, limit, end_after, with_hold):
+        values = np.array([v for v, _ in pairs], dtype=float)
+        holding = np.array([h for _, h in pairs], dtype=float) if with_hold else values
+        got = find_edges(values, "state", limit, end_after, holding if with_hold else None)
+        assert got == scanned(values, holding, limit, end_after)
+
+    check()
+
+
+def test_a_start_waits_until_the_window_of_the_last_one_has_passed():
+    """One start in 5 sessions: a start at 1 allows the next at 6, not 5 (the boundary of the limit)."""
+    values = [0, 1, 0, 0, 0, 1, 1, 1]
+    assert edges(values, limit=StartLimit(1, 5), end_after=1) == [(1, "start"), (2, "end"), (6, "start")]

@@ -12,8 +12,8 @@ rare and meaningful:
 - an end only after `end_after` false sessions in a row;
 - history is not news: a state condition already true when it first becomes known (the first
   sessions of the data, or of a metric's window) starts only after it has been seen false once.
-The scan is sequential by nature (each edge depends on the last one), but it runs over one small
-1-D array per key, never over tickers.
+Each edge depends on the last one, so edges are found in order; between two edges the sessions are
+skipped with array searches (a key costs its edges, not the length of its history).
 """
 
 from __future__ import annotations
@@ -61,27 +61,50 @@ def find_edges(condition: np.ndarray, kind: Kind, limit: StartLimit | None, end_
                 recent.append(position)
                 edges.append((position, "start"))
         return edges
-    active = False
-    seen_false = False  # true on the first known session: history, not a start
-    false_run = 0
+    return _state_edges(values, holding, limit, end_after)
+
+
+def _state_edges(values: np.ndarray, holding: np.ndarray, limit: StartLimit | None,
+                 end_after: int) -> list[tuple[int, str]]:
+    """A state condition's edges, found edge by edge rather than session by session: the sessions
+    between two edges are skipped with array searches, so a key costs its edges, not its history.
+
+    Read as a scan over the known sessions (value or hold known), it is: inactive, a false value is
+    "seen false" (the first one makes later starts possible: history is not news), and a true value
+    after it starts the key when the start limit allows; active, an unknown hold changes nothing, a
+    true one resets the count of false ones, and `end_after` false ones in a row end it.
+    """
     known = np.flatnonzero(~np.isnan(values) | ~np.isnan(holding))
-    # plain Python floats: the scan reads one value at a time, and numpy scalars cost ten times more
-    for position, value, held in zip(known.tolist(), values[known].tolist(), holding[known].tolist()):
-        if active:
-            if held != held:  # NaN: unknown, the state holds
-                continue
-            false_run = 0 if held == 1.0 else false_run + 1
-            if false_run >= end_after:
-                active = False
-                edges.append((position, "end"))
-        elif value == 0.0:
-            seen_false = True
-        elif value == 1.0 and seen_false and allowed(position):
-            active = True
-            recent.append(position)
-            false_run = 0
-            edges.append((position, "start"))
-    return edges
+    value, held = values[known], holding[known]
+    zeros = np.flatnonzero(value == 0.0)
+    if len(zeros) == 0:
+        return []
+    ones = np.flatnonzero(value == 1.0)  # candidate starts, as indices into `known`
+    one_sessions = known[ones]
+    decided = np.flatnonzero(~np.isnan(held))  # where an active key reads its hold
+    falling = held[decided] != 1.0
+    at = np.arange(len(decided))
+    reset = np.maximum.accumulate(np.where(falling, -1, at)) if len(decided) else at
+    ends = np.flatnonzero(at - reset >= end_after)  # false holds in a row, counted at each decided session
+    starts: list[int] = []
+    edges: list[tuple[int, str]] = []
+    scan = int(zeros[0]) + 1  # the first false value: from the next session a start may come
+    while True:
+        candidate = int(np.searchsorted(ones, scan))
+        if limit is not None and len(starts) >= limit.max_starts:  # the window's oldest start must age out
+            candidate = max(candidate, int(np.searchsorted(one_sessions, starts[-limit.max_starts] + limit.window)))
+        if candidate >= len(ones):
+            return edges
+        start = int(ones[candidate])
+        starts.append(int(known[start]))
+        edges.append((starts[-1], "start"))
+        first_hold = int(np.searchsorted(decided, start, side="right"))
+        end = int(np.searchsorted(ends, first_hold + max(end_after, 1) - 1))  # the count restarts at the start
+        if end >= len(ends):
+            return edges
+        stop = int(decided[ends[end]])
+        edges.append((int(known[stop]), "end"))
+        scan = stop + 1
 
 
 def condition(mask: np.ndarray | "object", known: np.ndarray | "object") -> np.ndarray:
