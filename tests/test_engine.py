@@ -28,10 +28,10 @@ def test_each_new_session_costs_one_row_and_equals_all_history(monkeypatch):
     engine = MetricsEngine()
     engine.compute(SYNTHETIC.as_of(SYNTHETIC.sessions[300]))
     rows: list[int] = []
-    original = breadth_module.member_aggregates
-    monkeypatch.setattr("signals.engine.member_aggregates",
-                        lambda close, first=0, sectors=None:
-                        rows.append((len(close), first)) or original(close, first, sectors))
+    original = breadth_module.aggregate_rows
+    monkeypatch.setattr("signals.engine.aggregate_rows",
+                        lambda values, first=0, sectors=None:
+                        rows.append((len(values), first)) or original(values, first, sectors))
     for session in SYNTHETIC.sessions[301:306]:
         visible = SYNTHETIC.as_of(session)
         assert_identical(engine.compute(visible), compute_metrics(visible))

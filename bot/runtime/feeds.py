@@ -218,8 +218,9 @@ class LiveFeed:
         return lines
 
 
-def _rows(state: dict[str, Any]) -> dict[str, int]:
-    return {name: len(frame) for name, frame in state.items()}
+def _rows(state: dict[str, dict[str, Any]]) -> dict[str, int]:
+    """Sessions the engine knows per universe: what it learned since the copy was saved."""
+    return {name: len(next(iter(columns.values()), ())) for name, columns in state.items()}
 
 
 def data_feed(config: AppConfig) -> DataFeed:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from signals.market_data import MarketData
-from signals.metrics.breadth import universe_breadth
+from signals.metrics.breadth import Aggregates, universe_breadth
 from signals.metrics.group import Computed, MetricGroup, MetricInputs, row_snapshot
 from signals.settings import DetectorSettings, load_detector_settings
 from signals.tickers import RUSSELL_2000, SMALL_CAP_ETF, SP500_ETF, SP500_INDEX
@@ -94,10 +94,10 @@ class Metrics:
 
 
 def compute_metrics(data: MarketData, settings: DetectorSettings | None = None,
-                    aggregates: Mapping[str, pd.DataFrame] | None = None) -> Metrics:
+                    aggregates: Mapping[str, Aggregates] | None = None) -> Metrics:
     """Every metric over the whole history of `data`.
 
-    `aggregates` (per universe, from `member_aggregates`) lets a live engine skip the only
+    `aggregates` (per universe, from `aggregate_rows`) lets a live engine skip the only
     (session x member) work for the sessions it has already seen: see `signals/engine.py`.
     """
     settings = settings or load_detector_settings()

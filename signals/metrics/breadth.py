@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -45,7 +46,7 @@ TREND_SESSIONS = 20
 
 
 def universe_breadth(data: MarketData, universe: str, notes: list[str],
-                     aggregates: pd.DataFrame | None = None) -> pd.DataFrame:
+                     aggregates: Aggregates | None = None) -> pd.DataFrame:
     """Breadth over one universe's members beside that universe's index (^GSPC, ^RUT) and, where the
     universe has one, its equal-weight ETF against its cap-weighted one (RSP/SPY); columns documented in
     README.md (percentages in percent).
@@ -73,14 +74,13 @@ def _equal_weight_columns(data: MarketData, equal: str, cap: str, notes: list[st
 
 
 def _universe_columns(data: MarketData, universe: str, notes: list[str],
-                      aggregates: pd.DataFrame | None) -> dict[str, np.ndarray]:
+                      aggregates: Aggregates | None) -> dict[str, np.ndarray]:
     """The columns of `universe_breadth`, as arrays (one frame is built from them; see metrics/breakout.py)."""
     members = data.universe_members(universe)
     if not members:
         notes.append(f"breadth: no {universe} members with prices; its breadth metrics are unavailable")
-    if aggregates is None:
-        aggregates = member_aggregates(data.close.loc[:, list(members)], sectors=universe_sectors(data, universe)[1])
-    count = {name: aggregates[name].to_numpy() for name in aggregates.columns}
+    count = aggregates if aggregates is not None else aggregate_rows(
+        data.close.loc[:, list(members)].to_numpy(dtype="float64"), sectors=universe_sectors(data, universe)[1])
     out: dict[str, np.ndarray] = {}
     out["members"] = count["members"]
     out["pct_above_20dma"] = share_pct(count["above_20dma"], count["with_20dma"])
@@ -112,9 +112,10 @@ def _universe_columns(data: MarketData, universe: str, notes: list[str],
     out["index_pct_from_52w_high"] = pct_from(index_close, rolling_high(index_close, YEAR))
     out["index_change_20d_pct"] = change_pct(index_close, TREND_SESSIONS)
     out["pct_above_200dma_change_20d"] = out["pct_above_200dma"] - shifted(out["pct_above_200dma"], TREND_SESSIONS)
+    none = np.zeros(len(count["members"]), dtype=np.int64)  # a sector without members' columns
     for number, sector in enumerate(universe_sectors(data, universe)[0]):
-        out[f"sector_{slug(sector)}_pct_above_50dma"] = share_pct(count.get(f"sector{number}_above_50dma", 0),
-                                                                   count.get(f"sector{number}_with_50dma", 0))
+        out[f"sector_{slug(sector)}_pct_above_50dma"] = share_pct(count.get(f"sector{number}_above_50dma", none),
+                                                                   count.get(f"sector{number}_with_50dma", none))
     return out
 
 
@@ -268,8 +269,17 @@ def _block_aggregates(values: np.ndarray, have: np.ndarray, first: int, sectors:
     return counts
 
 
+Aggregates = Mapping[str, np.ndarray]  # one array per column of `member_aggregates`, one row per session
+
+
 def member_aggregates(close: pd.DataFrame, first: int = 0, sectors: np.ndarray | None = None) -> pd.DataFrame:
-    """Per session from row `first` on, counts and the median over the members: the only (session x member) work.
+    """`aggregate_rows` of a (session x member) frame, as a frame indexed by its sessions from `first` on."""
+    return pd.DataFrame(aggregate_rows(close.to_numpy(dtype="float64"), first, sectors), index=close.index[first:])
+
+
+def aggregate_rows(values: np.ndarray, first: int = 0, sectors: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """Per session from row `first` on, counts and the median over the members (the columns of `values`):
+    the only (session x member) work.
 
     `sectors` (one sector number per member, -1 for none) adds each sector's members above their
     50-session average and members that have one: columns `sector<k>_above_50dma`, `sector<k>_with_50dma`.
@@ -285,7 +295,6 @@ def member_aggregates(close: pd.DataFrame, first: int = 0, sectors: np.ndarray |
     whole history they run on `AGGREGATE_THREADS` threads (numpy lets go of the GIL over arrays this
     size), each writing its own columns; their counts are integers, summed in block order.
     """
-    values = close.to_numpy(dtype="float64")
     have = ~np.isnan(values)
     wanted = len(values) - first
     one_hot = None
@@ -294,7 +303,8 @@ def member_aggregates(close: pd.DataFrame, first: int = 0, sectors: np.ndarray |
         one_hot = np.zeros((len(sectors), groups), dtype=np.int64)
         one_hot[np.flatnonzero(sectors >= 0), sectors[sectors >= 0]] = 1
     threads = AGGREGATE_THREADS if wanted > FEW_ROWS else 1
-    size = max(1, min(_BLOCK, -(-values.shape[1] // threads)))  # at least one block per thread
+    # a tick's few rows: every member in one block (a year of rows is small); a history: at least a block a thread
+    size = max(1, values.shape[1] if threads == 1 else min(_BLOCK, -(-values.shape[1] // threads)))
     blocks = [slice(column, column + size) for column in range(0, values.shape[1], size)]
     gap_from_high = np.empty((wanted, values.shape[1]))
 
@@ -326,7 +336,7 @@ def member_aggregates(close: pd.DataFrame, first: int = 0, sectors: np.ndarray |
         change = np.diff(values[max(0, first - 1):], axis=0, prepend=np.nan)[min(first, 1):]
     out["advances"] = (change > 0).sum(axis=1).astype("int64")
     out["declines"] = (change < 0).sum(axis=1).astype("int64")
-    return pd.DataFrame(out, index=close.index[first:])
+    return out
 
 
 def _summed(parts: list[dict[str, np.ndarray]], name: str, shape: int | tuple[int, int]) -> np.ndarray:

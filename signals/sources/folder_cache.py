@@ -31,8 +31,8 @@ from signals.sources.csv_prices import ParsedChunk
 
 log = logging.getLogger(__name__)
 
-VERSION = 5  # 2: causal bad prints, the price basis; 3: warnings that count right; 4: sessions from 1985;
-# 5: results with their arrays out of band
+VERSION = 6  # 2: causal bad prints, the price basis; 3: warnings that count right; 4: sessions from 1985;
+# 5: results with their arrays out of band; 6: the engine's aggregates as arrays
 
 
 @dataclass(frozen=True)
