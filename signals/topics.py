@@ -7,7 +7,12 @@ Everything that lists topics (the store's subscriptions, `/signals`, `/help`, th
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
+
+Part = TypeVar("Part")
 
 
 @dataclass(frozen=True)
@@ -37,3 +42,21 @@ TOPICS: tuple[Topic, ...] = (
 TOPIC_NAMES: tuple[str, ...] = tuple(topic.name for topic in TOPICS)
 TOPIC_BY_NAME: dict[str, Topic] = {topic.name: topic for topic in TOPICS}
 INDEX_LEVEL_TOPICS: frozenset[str] = frozenset(topic.name for topic in TOPICS if topic.index_level)
+
+
+def topic_part(package: str, topic: str, attribute: str, kind: type[Part], name_of: Callable[[Part], str],
+               what: str) -> Part:
+    """A topic's part of one kind (its metric group, its detector, its view), declared in its own module
+    `<package>.<topic>` ending in `<attribute> = <kind>(<topic>, ...)`: found by the topic's name, so no
+    list names it, and a missing or wrong one fails at import, naming the file to write."""
+    path = f"{package.replace('.', '/')}/{topic}.py"
+    try:
+        module = importlib.import_module(f"{package}.{topic}")
+    except ModuleNotFoundError as missing:
+        if missing.name != f"{package}.{topic}":
+            raise
+        raise ImportError(f"topic {topic!r} has no {what}: write {path}") from None
+    part = getattr(module, attribute, None)
+    if not isinstance(part, kind) or name_of(part) != topic:
+        raise ImportError(f"{path} must end in {attribute} = {kind.__name__}({topic!r}, ...)")
+    return part

@@ -8,7 +8,6 @@ then appear in README's table (a test checks), its topic must have a message, a 
 
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 
 import numpy as np
@@ -19,20 +18,11 @@ from signals.metrics import Metrics
 from signals.settings import DetectorSettings
 from signals.signal import Signal
 from signals.signal_value import Tally
-from signals.topics import TOPIC_NAMES
+from signals.topics import TOPIC_NAMES, topic_part
 
 
 def _detector(topic: str) -> Detector:
-    try:
-        module = importlib.import_module(f"{__name__}.{topic}")
-    except ModuleNotFoundError as missing:
-        if missing.name != f"{__name__}.{topic}":
-            raise
-        raise ImportError(f"topic {topic!r} has no detector: write signals/detectors/{topic}.py") from None
-    detector = getattr(module, "DETECTOR", None)
-    if not isinstance(detector, Detector) or detector.topic != topic:
-        raise ImportError(f"signals/detectors/{topic}.py must end in DETECTOR = Detector({topic!r}, ...)")
-    return detector
+    return topic_part(__name__, topic, "DETECTOR", Detector, lambda detector: detector.topic, "detector")
 
 
 DETECTORS: tuple[Detector, ...] = tuple(_detector(topic) for topic in TOPIC_NAMES)

@@ -8,7 +8,6 @@ A topic without its module fails here, at import, naming the file it needs.
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar, cast
@@ -21,22 +20,13 @@ from signals.metrics.breadth import Aggregates, universe_breadth
 from signals.metrics.group import Computed, MetricGroup, MetricInputs, row_snapshot
 from signals.settings import DetectorSettings, load_detector_settings
 from signals.tickers import RUSSELL_2000, SMALL_CAP_ETF, SP500_ETF, SP500_INDEX
-from signals.topics import TOPIC_NAMES
+from signals.topics import TOPIC_NAMES, topic_part
 
 Facts = TypeVar("Facts")
 
 
 def _group(topic: str) -> MetricGroup[Any]:
-    try:
-        module = importlib.import_module(f"{__name__}.{topic}")
-    except ModuleNotFoundError as missing:
-        if missing.name != f"{__name__}.{topic}":
-            raise
-        raise ImportError(f"topic {topic!r} has no metrics: write signals/metrics/{topic}.py") from None
-    group = getattr(module, "GROUP", None)
-    if not isinstance(group, MetricGroup) or group.name != topic:
-        raise ImportError(f"signals/metrics/{topic}.py must end in GROUP = MetricGroup({topic!r}, ...)")
-    return group
+    return topic_part(__name__, topic, "GROUP", MetricGroup, lambda group: group.name, "metrics")
 
 
 METRIC_GROUPS: tuple[MetricGroup[Any], ...] = tuple(_group(topic) for topic in TOPIC_NAMES)

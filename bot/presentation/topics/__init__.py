@@ -8,25 +8,14 @@ topic without its module fails here, at import, naming the file it needs.
 
 from __future__ import annotations
 
-import importlib
-
 from bot.presentation.topics.view import ChartSpec, TopicView
-from signals.topics import TOPIC_NAMES
+from signals.topics import TOPIC_NAMES, topic_part
 
 __all__ = ["CHARTS", "VIEWS", "ChartSpec", "TopicView"]
 
 
 def _view(topic: str) -> TopicView:
-    try:
-        module = importlib.import_module(f"{__name__}.{topic}")
-    except ModuleNotFoundError as missing:
-        if missing.name != f"{__name__}.{topic}":
-            raise
-        raise ImportError(f"topic {topic!r} has no view: write bot/presentation/topics/{topic}.py") from None
-    view = getattr(module, "VIEW", None)
-    if not isinstance(view, TopicView) or view.name != topic:
-        raise ImportError(f"bot/presentation/topics/{topic}.py must end in VIEW = TopicView(<the {topic} topic>, ...)")
-    return view
+    return topic_part(__name__, topic, "VIEW", TopicView, lambda view: view.name, "view")
 
 
 VIEWS: dict[str, TopicView] = {topic: _view(topic) for topic in TOPIC_NAMES}
