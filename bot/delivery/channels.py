@@ -12,7 +12,6 @@ forum topic (`message_thread_id`), e.g. `breadth:-1001234567890:42`.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 from dataclasses import dataclass
@@ -71,6 +70,8 @@ async def attach_channels(bot: Bot, store: Store, targets: tuple[ChannelTarget, 
     A channel that cannot be resolved (a wrong name, the bot not a member) is logged in one line and
     skipped: the rest of the bot runs, and the next start tries again.
     """
+    import asyncio  # here, with the bot's own imports: the settings parse TELEGRAM_CHANNELS without them
+
     from telegram.error import TelegramError
 
     attached: list[int] = []
