@@ -52,6 +52,10 @@ class MetricsEngine:
             self._aggregates[universe] = known
         return {name: column[:sessions] for name, column in known.items()}  # type: ignore[union-attr]  # computed above when None
 
+    def sessions_known(self) -> dict[str, int]:
+        """Per universe, how many sessions the engine has aggregated: whether it learned anything since a save."""
+        return {universe: _length(columns) for universe, columns in self._aggregates.items()}
+
     def state(self) -> dict[str, dict[str, np.ndarray]]:
         """What the engine knows, to be saved beside the data it was computed from."""
         return dict(self._aggregates)

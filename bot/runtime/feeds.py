@@ -78,15 +78,15 @@ class FolderFeed:
             state = self.cache.load_result(self._loaded[0], "engine")
             if isinstance(state, dict):
                 engine.restore(data, state)
-        self._saved_rows = _rows(engine.state())
+        self._saved_rows = engine.sessions_known()
         return engine
 
     def remember(self, engine: MetricsEngine) -> None:
         """Save the engine's work for the next command on the same folder (when it learned something)."""
-        state = engine.state()
-        if self.cache is not None and self._loaded is not None and _rows(state) != self._saved_rows:
-            self.cache.save_result(self._loaded[0], state, "engine")
-            self._saved_rows = _rows(state)
+        known = engine.sessions_known()
+        if self.cache is not None and self._loaded is not None and known != self._saved_rows:
+            self.cache.save_result(self._loaded[0], engine.state(), "engine")
+            self._saved_rows = known
 
     def status_lines(self, detail: bool = False) -> list[str]:
         where = f" {self.folder}" if detail else ""  # a server path is for the administrators
@@ -216,11 +216,6 @@ class LiveFeed:
             late = " (refresh failing)" if age > 7 else ""
             lines.append(f"{label} list: {count:,} members, {age} days old, from {info['source']}{late}")
         return lines
-
-
-def _rows(state: dict[str, dict[str, Any]]) -> dict[str, int]:
-    """Sessions the engine knows per universe: what it learned since the copy was saved."""
-    return {name: len(next(iter(columns.values()), ())) for name, columns in state.items()}
 
 
 def data_feed(config: AppConfig) -> DataFeed:

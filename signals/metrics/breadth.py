@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -32,6 +31,7 @@ from signals.metrics.rolling import (
     window_extremes,
 )
 from signals.metrics.group import MetricGroup, frame_only
+from signals.parallel import THREADS, in_order
 from signals.tickers import EQUAL_WEIGHT_ETF, SP500_ETF, SP500_INDEX
 
 YEAR = 252
@@ -214,7 +214,6 @@ def _ema(values: np.ndarray, span: int) -> np.ndarray:
 
 AGGREGATE_LOOKBACK = YEAR  # rows before the first wanted one that `member_aggregates` needs
 _BLOCK = 512  # members per block of integer window sums (5,000 x 25 years in bounded memory)
-AGGREGATE_THREADS = 2  # blocks aggregated at once over a whole history: the cores this product is sized for
 
 
 def _count_above_averages(values: np.ndarray, have: np.ndarray, first: int,
@@ -292,8 +291,8 @@ def aggregate_rows(values: np.ndarray, first: int = 0, sectors: np.ndarray | Non
     rows before `first` are read, never aggregated.
 
     Blocks of members bound the integer temporaries (5,000 x 25 years in bounded memory); over a
-    whole history they run on `AGGREGATE_THREADS` threads (numpy lets go of the GIL over arrays this
-    size), each writing its own columns; their counts are integers, summed in block order.
+    whole history they run side by side (signals/parallel.py), each writing its own columns; their counts
+    are integers, summed in block order.
     """
     have = ~np.isnan(values)
     wanted = len(values) - first
@@ -302,7 +301,7 @@ def aggregate_rows(values: np.ndarray, first: int = 0, sectors: np.ndarray | Non
         groups = int(sectors.max()) + 1 if len(sectors) else 0
         one_hot = np.zeros((len(sectors), groups), dtype=np.int64)
         one_hot[np.flatnonzero(sectors >= 0), sectors[sectors >= 0]] = 1
-    threads = AGGREGATE_THREADS if wanted > FEW_ROWS else 1
+    threads = THREADS if wanted > FEW_ROWS else 1
     # a tick's few rows: every member in one block (a year of rows is small); a history: at least a block a thread
     size = max(1, values.shape[1] if threads == 1 else min(_BLOCK, -(-values.shape[1] // threads)))
     blocks = [slice(column, column + size) for column in range(0, values.shape[1], size)]
@@ -312,11 +311,7 @@ def aggregate_rows(values: np.ndarray, first: int = 0, sectors: np.ndarray | Non
         return _block_aggregates(values[:, block], have[:, block], first,
                                  None if one_hot is None else one_hot[block], gap_from_high[:, block])
 
-    if threads > 1 and len(blocks) > 1:
-        with ThreadPoolExecutor(max_workers=threads) as pool:
-            parts = list(pool.map(block_counts, blocks))
-    else:
-        parts = [block_counts(block) for block in blocks]
+    parts = in_order(block_counts, blocks, threads)
 
     out: dict[str, np.ndarray] = {"members": have[first:].sum(axis=1).astype("int64")}
     for _, name in AVERAGES:

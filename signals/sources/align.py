@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TypeVar
 
@@ -35,6 +34,7 @@ import pandas as pd
 
 from signals.calendar import sessions_between
 from signals.market_data import DataIssue, MarketData
+from signals.parallel import in_order
 from signals.sources.csv_prices import ParsedChunk, ParsedPrices
 
 MAX_CARRY = 5  # sessions a missing close is carried forward
@@ -46,17 +46,11 @@ STALE_MIN_FILES = 10
 _LISTED = 5  # dates named in one warning
 T = TypeVar("T")
 _BLOCK = 512  # columns per block where a rule needs temporaries as large as the data
-BLOCK_THREADS = 2  # blocks worked on at once (numpy and pandas' fill let go of the GIL on blocks this size)
 
 
 def _each_block(columns: int, work: Callable[[slice], T]) -> list[T]:
-    """`work` over blocks of columns, two at a time; the results in block order. Each block writes only
-    its own columns, so the blocks need no lock, and what they report comes out as one thread's would."""
-    blocks = [slice(first, first + _BLOCK) for first in range(0, columns, _BLOCK)]
-    if len(blocks) < 2:
-        return [work(block) for block in blocks]
-    with ThreadPoolExecutor(max_workers=BLOCK_THREADS) as pool:
-        return list(pool.map(work, blocks))
+    """`work` over blocks of columns, side by side (signals/parallel.py), results in block order."""
+    return in_order(work, [slice(first, first + _BLOCK) for first in range(0, columns, _BLOCK)])
 
 
 ADJUSTED_BASIS = "adjusted"  # the closes are Adj Close wherever a file has one (as the live path stores them)

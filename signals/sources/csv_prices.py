@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import csv
 import io
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from signals.market_data import DataIssue
+from signals.parallel import in_order
 
 PRICE_COLUMNS = ("Open", "High", "Low", "Close", "Adj Close", "Volume")
 _CANONICAL = {name.lower(): name for name in ("Date", *PRICE_COLUMNS)}
@@ -115,7 +115,6 @@ def read_raw_file(path: Path, display_name: str, issues: list[DataIssue]) -> Raw
 
 
 CHUNK_FILES = 256  # files per C-parser call: big enough to be fast, small enough to bound memory
-PARSE_THREADS = 2  # chunks parsed at once (each holds its text): the cores this product is sized for
 
 
 def parse_paths(
@@ -149,13 +148,10 @@ def parse_paths(
 
     read: dict[int, str] = {}  # file index -> ticker, for the files that could be used
     chunks: list[ParsedChunk] = []
-    # pandas' C parser and file reads let go of the GIL: two threads parse on two cores; results are
-    # taken in the files' order, so chunks and issues come out as one thread would give them
-    with ThreadPoolExecutor(max_workers=PARSE_THREADS) as pool:
-        for found_read, found_chunks, found_issues in pool.map(parse_chunk, chunk_of):
-            read.update(found_read)
-            chunks.extend(found_chunks)
-            issues.extend(found_issues)
+    for found_read, found_chunks, found_issues in in_order(parse_chunk, chunk_of):  # a chunk a core
+        read.update(found_read)
+        chunks.extend(found_chunks)
+        issues.extend(found_issues)
     # file index -> column position, in the files' order
     kept = sorted(read)
     position = np.full(len(items), -1, dtype=np.int32)
