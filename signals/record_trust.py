@@ -99,27 +99,31 @@ def holm(pvalues: Mapping[tuple[str, int], float]) -> dict[tuple[str, int], floa
     return adjusted
 
 
-def era_bounds(forward: np.ndarray, first: int, sessions: pd.DatetimeIndex) -> list[tuple[int, int]]:
-    """[start, stop) session positions of `ERAS` spans with equal numbers of graded sessions."""
-    usable = np.flatnonzero(~np.isnan(forward[first:])) + first
-    if len(usable) < ERAS:
-        return []
-    cuts = [int(usable[len(usable) * k // ERAS]) for k in range(ERAS)]
-    return [(cut, cuts[k + 1] if k + 1 < ERAS else len(sessions)) for k, cut in enumerate(cuts)]
+class Eras:
+    """One horizon's graded sessions in `ERAS` spans with equal numbers of them, each span's base rate and
+    first date worked out once for every key graded on them."""
 
+    def __init__(self, forward: np.ndarray, first: int, sessions: pd.DatetimeIndex) -> None:
+        self.forward = forward
+        self.spans: list[tuple[int, int, float, str]] = []  # [begin, stop), base rate, first date
+        usable = np.flatnonzero(~np.isnan(forward[first:])) + first
+        if len(usable) < ERAS:
+            return
+        cuts = [int(usable[len(usable) * k // ERAS]) for k in range(ERAS)]
+        for k, begin in enumerate(cuts):
+            stop = cuts[k + 1] if k + 1 < ERAS else len(sessions)
+            span = forward[begin:stop]
+            self.spans.append((begin, stop, float(span[~np.isnan(span)].mean()), sessions[begin].strftime("%Y-%m-%d")))
 
-def eras(picks: np.ndarray, forward: np.ndarray, bounds: list[tuple[int, int]],
-         sessions: pd.DatetimeIndex) -> list[dict[str, Any]]:
-    """Each era's first date, graded starts and mean excess over that era's own base rate (points)."""
-    out: list[dict[str, Any]] = []
-    for begin, stop in bounds:
-        span = forward[begin:stop]
-        base = span[~np.isnan(span)]
-        inside = picks[(picks >= begin) & (picks < stop)]
-        excess = (float(forward[inside].mean()) - float(base.mean())) if len(inside) and len(base) else None
-        out.append({"first": sessions[begin].strftime("%Y-%m-%d"), "starts": int(len(inside)),
-                    "mean_excess": None if excess is None else round(excess, 4)})
-    return out
+    def of(self, picks: np.ndarray) -> list[dict[str, Any]]:
+        """Each era's first date, graded starts and mean excess over that era's own base rate (points)."""
+        out: list[dict[str, Any]] = []
+        for begin, stop, base, first in self.spans:
+            inside = picks[(picks >= begin) & (picks < stop)]
+            excess = float(self.forward[inside].mean()) - base if len(inside) else None
+            out.append({"first": first, "starts": int(len(inside)),
+                        "mean_excess": None if excess is None else round(excess, 4)})
+        return out
 
 
 def judge(by_key: dict[str, dict[str, Any]], starts: Mapping[str, Sequence[int]],
@@ -138,7 +142,7 @@ def judge(by_key: dict[str, dict[str, Any]], starts: Mapping[str, Sequence[int]]
             by_key[key][f"p_{horizon}d"] = None if p is None else round(p, 4)
     made = {name: test.p for name, test in tests.items() if test.p is not None}
     adjusted = holm(made)  # None filtered out above
-    bounds = {horizon: era_bounds(series, first, sessions) for horizon, series in forward.items()}
+    spans = {horizon: Eras(series, first, sessions) for horizon, series in forward.items()}
     longest = max(forward) if forward else 0
     for key, entry in by_key.items():
         mine = {horizon: adjusted[(key, horizon)] for horizon in forward if (key, horizon) in adjusted}
@@ -146,7 +150,7 @@ def judge(by_key: dict[str, dict[str, Any]], starts: Mapping[str, Sequence[int]]
         entry["p_adjusted"] = round(mine[horizon], 4) if mine else None
         entry["verdict_horizon"] = horizon
         test = tests.get((key, horizon))
-        entry["eras"] = eras(test.picks, forward[horizon], bounds[horizon], sessions) if test else []
+        entry["eras"] = spans[horizon].of(test.picks) if test else []
         entry["verdict"] = _verdict(entry, horizon, bool(mine))
     return len(made)
 

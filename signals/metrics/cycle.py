@@ -70,10 +70,12 @@ def swing_cycle(ratio: np.ndarray, band_pct: float) -> dict[str, np.ndarray]:
     `median_sessions` (their median length in sessions, a phase ending where the next begins)."""
     band = band_pct / 100.0
     values = ratio.tolist()
-    size = len(values)
-    leader_at, since_at, confirmed_at = (np.full(size, np.nan) for _ in range(3))
-    completed_at, median_at = np.full(size, np.nan), np.full(size, np.nan)
-    lengths: dict[float, list[int]] = {SMALL: [], LARGE: []}
+    nan = float("nan")
+    # rows as Python tuples and each median taken when a phase ends: storing into numpy and taking the
+    # median session by session cost a millisecond a tick
+    rows: list[tuple[float, float, float, float, float]] = []
+    lengths: dict[float, list[int]] = {SMALL: [], LARGE: []}  # each leader's finished phases
+    medians: dict[float, float] = {SMALL: nan, LARGE: nan}
     leader = 0.0
     since = confirmed = -1
     low = high = None  # (close, position) since the last turn
@@ -89,6 +91,7 @@ def swing_cycle(ratio: np.ndarray, band_pct: float) -> dict[str, np.ndarray]:
         elif leader != SMALL and x >= low[0] * (1.0 + band):  # a rise is checked first
             if leader == LARGE:
                 lengths[LARGE].append(low[1] - since)
+                medians[LARGE] = statistics.median(lengths[LARGE])
             leader, since, confirmed = SMALL, low[1], t
             segment = ratio[since:t + 1]
             peak = since + int(np.nanargmax(segment))
@@ -96,6 +99,7 @@ def swing_cycle(ratio: np.ndarray, band_pct: float) -> dict[str, np.ndarray]:
         elif leader != LARGE and x <= high[0] * (1.0 - band):
             if leader == SMALL:
                 lengths[SMALL].append(high[1] - since)
+                medians[SMALL] = statistics.median(lengths[SMALL])
             leader, since, confirmed = LARGE, high[1], t
             segment = ratio[since:t + 1]
             trough = since + int(np.nanargmin(segment))
@@ -106,12 +110,11 @@ def swing_cycle(ratio: np.ndarray, band_pct: float) -> dict[str, np.ndarray]:
             if x > high[0]:
                 high = (x, t)
         if leader:
-            leader_at[t], since_at[t], confirmed_at[t] = leader, since, confirmed
-            finished = lengths[leader]
-            completed_at[t] = len(finished)
-            median_at[t] = statistics.median(finished) if finished else np.nan
-    return {"leader": leader_at, "since": since_at, "confirmed": confirmed_at, "completed": completed_at,
-            "median_sessions": median_at}
+            rows.append((leader, since, confirmed, len(lengths[leader]), medians[leader]))
+        else:
+            rows.append((nan, nan, nan, nan, nan))
+    columns = np.ascontiguousarray(np.array(rows, dtype="float64").reshape(len(rows), 5).T)
+    return dict(zip(("leader", "since", "confirmed", "completed", "median_sessions"), columns))
 
 
 def compute_cycle(data: MarketData, notes: list[str], band_pct: float) -> tuple[pd.DataFrame, Pair]:

@@ -64,7 +64,10 @@ def plain(value: Any) -> Any:
 def row_snapshot(computed: Computed[Any], position: int) -> dict[str, Any]:
     """A session of a group as `metrics --json` shows most: every column by name."""
     frame = computed.frame
-    return {column: plain(frame[column].iat[position]) for column in frame.columns}
+    row = frame.iloc[position].tolist()  # one row across the columns; a column at a time cost 2 ms a tick
+    for number in np.flatnonzero([kind.kind in "iu" for kind in frame.dtypes]).tolist():
+        row[number] = int(row[number])  # a count shared a float row with the other columns: an int again
+    return {column: plain(value) for column, value in zip(frame.columns, row)}
 
 
 @dataclass(frozen=True)

@@ -20,6 +20,7 @@ from signals.metrics.rolling import shifted
 from signals.tickers import YIELD_10Y, YIELD_3M
 
 CHANGE_SESSIONS = 20
+FRED_CARRY = 5  # sessions a value is carried across a gap in its series
 # FRED series -> metric name, with the Yahoo ticker that stands in when the series is absent
 YIELDS = {"DGS2": ("yield_2y", None), "DGS3MO": ("yield_3m", YIELD_3M), "DGS10": ("yield_10y", YIELD_10Y)}
 
@@ -31,7 +32,7 @@ def compute_rates(data: MarketData, notes: list[str], publication_lag_sessions: 
         values = _fred_on_sessions(data, series, sessions, publication_lag_sessions)
         if values is None and fallback and data.has(fallback):
             notes.append(f"rates: FRED {series} not in the data; Yahoo {fallback} stands in")
-            values = data.close[fallback].ffill(limit=5).to_numpy(dtype="float64")
+            values = carried_forward(data.close[fallback].to_numpy(dtype="float64"), FRED_CARRY)
         if values is None:
             notes.append(f"rates: FRED {series} not in the data; {name} is unavailable")
             values = np.full(len(sessions), np.nan)
@@ -64,21 +65,31 @@ def _fred_on_sessions(
     """A FRED series as known at each session's close: the latest value published by then.
 
     A value dated d becomes known at the `lag`-th session after d (0: at d's own close, or the
-    next session when d is not one). Carried forward for at most 5 sessions across FRED gaps.
+    next session when d is not one). Carried forward for at most `FRED_CARRY` sessions across gaps.
     """
     if series not in data.rates.columns:
         return None
-    observed = data.rates[series].dropna()
-    if observed.empty:
+    values = data.rates[series].to_numpy(dtype="float64")
+    observed = ~np.isnan(values)
+    if not observed.any():
         return None
     side = "left" if lag == 0 else "right"
-    position = sessions.searchsorted(observed.index, side=side) + max(lag - 1, 0)
+    position = sessions.searchsorted(data.rates.index[observed], side=side) + max(lag - 1, 0)
     usable = position < len(sessions)
-    known = pd.Series(observed.to_numpy()[usable], index=position[usable])
-    known = known[~known.index.duplicated(keep="last")]
-    on_sessions = np.full(len(sessions), np.nan)
-    on_sessions[known.index.to_numpy()] = known.to_numpy()
-    return pd.Series(on_sessions).ffill(limit=5).to_numpy()
+    position, values = position[usable], values[observed][usable]
+    last = len(position) - 1 - np.unique(position[::-1], return_index=True)[1]  # two values known at one session:
+    on_sessions = np.full(len(sessions), np.nan)  # the later one
+    on_sessions[position[last]] = values[last]
+    return carried_forward(on_sessions, FRED_CARRY)
+
+
+def carried_forward(values: np.ndarray, limit: int) -> np.ndarray:
+    """Each NaN takes the last value before it, at most `limit` sessions later (pandas' `ffill(limit=)`
+    on an array: six calls a tick, where a Series costs more than the arithmetic)."""
+    at = np.arange(len(values))
+    latest = np.maximum.accumulate(np.where(np.isnan(values), -1, at)) if len(values) else at
+    reach = (latest >= 0) & (at - latest <= limit)
+    return np.where(reach, values[np.maximum(latest, 0)], np.nan)
 
 
 # FRED's series first; Yahoo's yields stand in where a series is absent
