@@ -46,8 +46,9 @@ class Test:
 
 def graded_positions(positions: Sequence[int], forward: np.ndarray, first: int) -> np.ndarray:
     """The starts that have a forward return at this horizon, from `first` on, in order."""
-    picks = sorted(p for p in positions if first <= p < len(forward) and not np.isnan(forward[p]))
-    return np.array(picks, dtype=np.int64)
+    picks = np.sort(np.asarray(positions, dtype=np.int64))
+    picks = picks[(picks >= first) & (picks < len(forward))]
+    return picks[~np.isnan(forward[picks])]
 
 
 class Placebo:
@@ -67,16 +68,16 @@ class Placebo:
         self.candidates = candidates
         self.values = forward[self.usable]
         self.base = float(self.values.mean()) if count else float("nan")
+        self.around = np.concatenate([self.values, self.values])  # a shift past the end reads from the start
 
     def p(self, picks: np.ndarray) -> float | None:
         """Two-sided: the share of circular shifts of all starts together whose |excess| is at least the
         real one's; None without starts or without 20 shifts."""
         if len(picks) == 0 or len(self.candidates) < 20:
             return None
-        count = len(self.usable)
         where = np.searchsorted(self.usable, picks)
         observed = abs(float(self.values[where].mean()) - self.base)
-        shifted = self.values[(where[:, None] + self.candidates[None, :]) % count].mean(axis=0) - self.base
+        shifted = self.around[where[:, None] + self.candidates[None, :]].mean(axis=0) - self.base
         at_least = int((np.abs(shifted) >= observed - 1e-12).sum())
         return (1 + at_least) / (1 + len(self.candidates))
 

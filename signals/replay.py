@@ -29,9 +29,9 @@ from signals.signal import Signal
 from signals.record_trust import ALPHA, ERAS, MIN_STARTS, PLACEBO_SHIFTS, TOO_FEW, judge
 from signals.signal_value import (
     HORIZONS,
+    Baseline,
     Grade,
     Tally,
-    base_autocovariances,
     base_rate,
     forward_relative,
     grade,
@@ -155,17 +155,18 @@ def summarize_tallies(data: MarketData, first: int, tallies: dict[str, Tally]) -
     """`summarize` from each key's start positions and end count: what a tick's record needs, without words."""
     relative = _relative_forward(data)
     base: dict[str, Any] = {}
-    gammas: dict[int, np.ndarray | None] = {}
+    baselines: dict[int, Baseline] = {}
     for horizon in HORIZONS:
         rate = base_rate(relative[horizon], first) if relative else {"mean": None, "n": 0, "hit_rate": None}
         base[f"mean_{horizon}d"], base[f"n_{horizon}d"] = rate["mean"], rate["n"]
         base[f"hit_rate_{horizon}d"] = rate["hit_rate"]
-        gammas[horizon] = base_autocovariances(relative[horizon], first, horizon) if relative else None
+        if relative:
+            baselines[horizon] = Baseline.of(relative[horizon], first, horizon)
     by_key: dict[str, dict[str, Any]] = {}
     for key, tally in tallies.items():
         entry: dict[str, Any] = {"type": tally.type, "starts": len(tally.starts), "ends": tally.ends}
         for horizon in HORIZONS:
-            graded = (grade(tally.starts, relative[horizon], first, horizon, gammas[horizon]) if relative
+            graded = (grade(tally.starts, relative[horizon], first, horizon, baselines[horizon]) if relative
                       else Grade(0, None, None, None, None))
             entry[f"n_{horizon}d"] = graded.n
             entry[f"mean_{horizon}d"] = graded.mean

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from signals.record_trust import AGAINST, ALPHA, EDGE, MIN_STARTS, TOO_FEW, eras_agree
+from signals.record_trust import AGAINST, ALPHA, EDGE, MIN_STARTS, TOO_FEW, eras_agree, graded_positions
 
 HORIZONS = (20, 60)
 
@@ -64,34 +64,44 @@ class Tally:
     ends: int = 0
 
 
-def base_autocovariances(forward: np.ndarray, first: int, horizon: int) -> np.ndarray:
-    """The autocovariances `grade` weighs, from every session from `first` on: one set for all keys."""
-    span = forward[first:]
-    base = span[~np.isnan(span)]
-    return autocovariances(base, horizon - 1) if len(base) else np.zeros(horizon)
+@dataclass(frozen=True)
+class Baseline:
+    """One horizon's sessions from `first` on that have a forward return: their mean (the base rate) and
+    autocovariances, worked out once for every key graded against them."""
+
+    forward: np.ndarray
+    first: int
+    horizon: int
+    values: np.ndarray
+    mean: float
+    gamma: np.ndarray
+
+    @classmethod
+    def of(cls, forward: np.ndarray, first: int, horizon: int) -> Baseline:
+        span = forward[first:]
+        values = span[~np.isnan(span)]
+        mean = float(values.mean()) if len(values) else float("nan")
+        gamma = autocovariances(values, horizon - 1) if len(values) else np.zeros(horizon)
+        return cls(forward, first, horizon, values, mean, gamma)
 
 
 def grade(positions: Iterable[int], forward: np.ndarray, first: int, horizon: int,
-          gamma: np.ndarray | None = None) -> Grade:
+          baseline: Baseline | None = None) -> Grade:
     """The starts at `positions` against every session from `first` on that has a forward return.
 
-    `gamma` is `base_autocovariances` of the same arguments, passed in when many keys are graded at once.
+    `baseline` is `Baseline.of` the same arguments, passed in when many keys are graded at once.
     """
-    span = forward[first:]
-    usable = ~np.isnan(span)
-    base = span[usable]
-    picks = np.array(sorted(p for p in positions if p >= first and not math.isnan(forward[p])), dtype=np.int64)
-    if len(picks) == 0 or len(base) == 0:
+    baseline = baseline or Baseline.of(forward, first, horizon)
+    picks = graded_positions(list(positions), forward, first)
+    if len(picks) == 0 or len(baseline.values) == 0:
         return Grade(int(len(picks)), None, None, None, None)
     values = forward[picks]
     mean = float(values.mean())
-    excess = mean - float(base.mean())
-    if gamma is None:
-        gamma = autocovariances(base, horizon - 1)
+    excess = mean - baseline.mean
     distance = np.abs(picks[:, None] - picks[None, :])
     near = distance < horizon
     weights = np.where(near, 1.0 - distance / horizon, 0.0)
-    covariance = np.where(near, gamma[np.minimum(distance, horizon - 1)], 0.0)
+    covariance = np.where(near, baseline.gamma[np.minimum(distance, horizon - 1)], 0.0)
     variance = float((weights * covariance).sum()) / len(picks) ** 2
     t = excess / math.sqrt(variance) if variance > 0 else None
     return Grade(len(picks), round(mean, 4), round(excess, 4), None if t is None else round(t, 2),

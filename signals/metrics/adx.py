@@ -16,15 +16,16 @@ import numpy as np
 def _wilder_sums(values: np.ndarray, window: int, length: int) -> np.ndarray:
     """Wilder's running sum: the first `window` defined values summed, then s - s / window + x.
     ta leaves the last element 0.0 (its loop stops one short); so does this."""
-    out = np.zeros(length)
     defined = values[~np.isnan(values)]
-    out[0] = defined[:window].sum()
-    previous = out[0]
+    previous = float(defined[:window].sum())
+    width = float(window)
     series = values.tolist()
-    for i in range(1, length - 1):
-        previous = previous - (previous / float(window)) + series[window + i]
-        out[i] = previous
-    return out
+    sums = [previous]  # a Python list, one array at the end: a store into numpy per step cost as much as the step
+    for x in series[window + 1:window + length - 1]:
+        previous = previous - (previous / width) + x
+        sums.append(previous)
+    sums.append(0.0)
+    return np.array(sums[:length])
 
 
 def adx(high: np.ndarray, low: np.ndarray, close: np.ndarray, window: int = 14) -> np.ndarray:
@@ -47,10 +48,12 @@ def adx(high: np.ndarray, low: np.ndarray, close: np.ndarray, window: int = 14) 
         total = plus + minus
         directional = np.where(total != 0, 100 * np.abs((plus - minus) / total), 0.0)
     smoothed = np.zeros(length)
-    smoothed[window] = directional[0:window].mean()
-    previous = smoothed[window]
-    index = directional.tolist()
-    for i in range(window + 1, length):
-        previous = ((previous * (window - 1)) + index[i - 1]) / float(window)
-        smoothed[i] = previous
+    if length > window:
+        previous = float(directional[0:window].mean())
+        width = float(window)
+        steps = [previous]
+        for x in directional[window:length - 1].tolist():
+            previous = ((previous * (window - 1)) + x) / width
+            steps.append(previous)
+        smoothed[window:] = steps
     return np.concatenate((np.zeros(window - 1), smoothed))

@@ -58,7 +58,7 @@ def compute_breakout(data: MarketData, notes: list[str]) -> pd.DataFrame:
     out["iwm_spy_200d_avg"] = average
     out["iwm_spy_pct_vs_200d_avg"] = pct_from(ratio, average)
 
-    out["iwm_adx_14"] = _adx(data, small_cap or SMALL_CAP_ETF, notes).to_numpy()
+    out["iwm_adx_14"] = _adx(data, small_cap or SMALL_CAP_ETF, notes)
     out["iwm_volume_ratio_50d"] = _volume_ratio(data, small_cap or SMALL_CAP_ETF, notes)
     return pd.DataFrame(out, index=index)
 
@@ -73,7 +73,7 @@ def small_cap_series(data: MarketData) -> tuple[str | None, tuple[str, str] | No
     return None, None
 
 
-def _adx(data: MarketData, ticker: str, notes: list[str]) -> pd.Series:
+def _adx(data: MarketData, ticker: str, notes: list[str]) -> np.ndarray:
     """ADX(14), `ta`'s arithmetic (signals/metrics/adx.py), over the bars that have high, low and
     close, warm-up masked.
 
@@ -81,18 +81,20 @@ def _adx(data: MarketData, ticker: str, notes: list[str]) -> pd.Series:
     0.0 (not NaN): so NaN rows are dropped first and the warm-up is set to NaN rather than read as
     "no trend".
     """
-    index = data.close.index
+    size = len(data.close.index)
     if ticker not in data.high.columns or data.high[ticker].isna().all() or data.low[ticker].isna().all():
         notes.append(f"breakout: {ticker} has no High/Low; ADX confirmation is unavailable")
-        return pd.Series(np.nan, index=index)
-    bars = pd.DataFrame({"high": data.high[ticker], "low": data.low[ticker], "close": data.close[ticker]})
-    bars = bars.dropna()
+        return np.full(size, np.nan)
+    high, low, close = (frame[ticker].to_numpy(dtype="float64") for frame in (data.high, data.low, data.close))
+    bars = np.flatnonzero(~np.isnan(high) & ~np.isnan(low) & ~np.isnan(close))
     warmup = 2 * ADX_WINDOW - 1
+    out = np.full(size, np.nan)
     if len(bars) <= warmup:
-        return pd.Series(np.nan, index=index)
-    values = wilder_adx(bars["high"].to_numpy(), bars["low"].to_numpy(), bars["close"].to_numpy(), ADX_WINDOW)
+        return out
+    values = wilder_adx(high[bars], low[bars], close[bars], ADX_WINDOW)
     values[:warmup] = np.nan
-    return pd.Series(values, index=bars.index).reindex(index)
+    out[bars] = values
+    return out
 
 
 def _volume_ratio(data: MarketData, ticker: str, notes: list[str]) -> np.ndarray:
