@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, TypeVar, cast
 
 import numpy as np
@@ -52,14 +53,25 @@ class Metrics:
 
     def unusable(self, inputs: tuple[str, ...]) -> np.ndarray:
         """Sessions on which a detector reading `inputs` must not decide: suspect, or an input carried."""
-        blocked = np.zeros(len(self.sessions), dtype=bool)
-        if self.suspect is not None:
-            blocked |= self.suspect.to_numpy(dtype=object) != ""
-        if self.carried_inputs is not None:
-            for ticker in inputs:
-                if ticker in self.carried_inputs.columns:
-                    blocked |= self.carried_inputs[ticker].to_numpy(dtype=bool)
+        suspect, carried = self._blocking
+        blocked = suspect.copy()
+        for ticker in inputs:
+            if ticker in carried:
+                blocked |= carried[ticker]
         return blocked
+
+    @cached_property
+    def _blocking(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        """(the suspect sessions, each read ticker's carried sessions) as arrays, taken once: a tick's
+        conditions ask for them a dozen times."""
+        suspect = np.zeros(len(self.sessions), dtype=bool)
+        if self.suspect is not None:
+            suspect = self.suspect.to_numpy(dtype=object) != ""
+        carried: dict[str, np.ndarray] = {}
+        if self.carried_inputs is not None:
+            flags = self.carried_inputs.to_numpy(dtype=bool)
+            carried = {ticker: flags[:, number] for number, ticker in enumerate(self.carried_inputs.columns)}
+        return suspect, carried
 
     def group(self, name: str) -> pd.DataFrame:
         """A group's frame by its name (a topic's)."""

@@ -1,0 +1,36 @@
+"""The window operations the metrics share: where they compute on arrays for speed, they must give
+pandas' numbers exactly (a detector compares a close with its prior high, so one bit decides an edge)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from signals.metrics.rolling import prior_high, rolling_high, rolling_low
+
+
+def pandas_rolling(values: np.ndarray, window: int, how: str) -> np.ndarray:
+    return getattr(pd.Series(values, dtype="float64").rolling(window, min_periods=window), how)().to_numpy()
+
+
+def test_array_extremes_equal_pandas_on_any_input():
+    """Gaps, infinities (pandas reads them as gaps), windows longer than the data, a window of one."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    cell = st.one_of(st.floats(-1e6, 1e6), st.just(np.nan), st.just(np.inf), st.just(-np.inf))
+
+    @settings(max_examples=1500, deadline=None)
+    @given(st.lists(cell, max_size=90), st.integers(1, 40))
+    def check(cells, window):
+        values = np.array(cells, dtype="float64")
+        assert np.array_equal(rolling_high(values, window), pandas_rolling(values, window, "max"), equal_nan=True)
+        assert np.array_equal(rolling_low(values, window), pandas_rolling(values, window, "min"), equal_nan=True)
+
+    check()
+
+
+def test_a_prior_high_excludes_today_and_needs_a_full_window():
+    values = np.array([1.0, 3.0, 2.0, np.nan, 5.0, 4.0, 6.0])
+    expected = [np.nan, np.nan, np.nan, 3.0, np.nan, np.nan, np.nan]  # a gap leaves three windows short
+    assert np.array_equal(prior_high(values, 3), expected, equal_nan=True)
