@@ -154,10 +154,10 @@ def blocked_notes(metrics: Metrics, settings: DetectorSettings, position: int = 
         notes.append(f"{day} is suspect ({reason}); no detector fires on it")
         return notes
     carried: dict[str, list[str]] = {}
+    flags = metrics.carried_flags
     for cond in conditions if conditions is not None else all_conditions(metrics, settings):
         for ticker in cond.inputs:
-            frame = metrics.carried_inputs
-            if frame is not None and ticker in frame.columns and bool(frame[ticker].iat[position]):
+            if ticker in flags and flags[ticker][position]:
                 carried.setdefault(ticker, []).append(cond.key)
     for ticker, keys in carried.items():
         notes.append(f"{ticker} has no bar for {day} (its last close is carried); "

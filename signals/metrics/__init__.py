@@ -53,25 +53,27 @@ class Metrics:
 
     def unusable(self, inputs: tuple[str, ...]) -> np.ndarray:
         """Sessions on which a detector reading `inputs` must not decide: suspect, or an input carried."""
-        suspect, carried = self._blocking
-        blocked = suspect.copy()
+        blocked = self._suspect_sessions.copy()
         for ticker in inputs:
-            if ticker in carried:
-                blocked |= carried[ticker]
+            if ticker in self.carried_flags:
+                blocked |= self.carried_flags[ticker]
         return blocked
 
+    # The two below are taken as arrays once per Metrics: a tick's conditions ask for them a dozen times.
+
     @cached_property
-    def _blocking(self) -> tuple[np.ndarray, dict[str, np.ndarray]]:
-        """(the suspect sessions, each read ticker's carried sessions) as arrays, taken once: a tick's
-        conditions ask for them a dozen times."""
-        suspect = np.zeros(len(self.sessions), dtype=bool)
-        if self.suspect is not None:
-            suspect = self.suspect.to_numpy(dtype=object) != ""
-        carried: dict[str, np.ndarray] = {}
-        if self.carried_inputs is not None:
-            flags = self.carried_inputs.to_numpy(dtype=bool)
-            carried = {ticker: flags[:, number] for number, ticker in enumerate(self.carried_inputs.columns)}
-        return suspect, carried
+    def _suspect_sessions(self) -> np.ndarray:
+        if self.suspect is None:
+            return np.zeros(len(self.sessions), dtype=bool)
+        return self.suspect.to_numpy(dtype=object) != ""
+
+    @cached_property
+    def carried_flags(self) -> dict[str, np.ndarray]:
+        """`carried_inputs` by ticker, as arrays: the sessions on which that ticker's close was carried."""
+        if self.carried_inputs is None:
+            return {}
+        flags = self.carried_inputs.to_numpy(dtype=bool)
+        return {ticker: flags[:, number] for number, ticker in enumerate(self.carried_inputs.columns)}
 
     def group(self, name: str) -> pd.DataFrame:
         """A group's frame by its name (a topic's)."""

@@ -29,7 +29,7 @@ def cyclicals_basket(data: MarketData) -> np.ndarray | None:
     """
     if not all(data.has(ticker) for ticker in CYCLICAL_SECTORS):
         return None
-    closes = data.close.loc[:, list(CYCLICAL_SECTORS)].to_numpy(dtype="float64")
+    closes = np.column_stack([data.close[ticker].to_numpy(dtype="float64") for ticker in CYCLICAL_SECTORS])
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.exp(np.log(closes).mean(axis=1))
 
