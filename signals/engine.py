@@ -4,7 +4,9 @@ Almost all of a tick's work is the (session x member) part of breadth (`aggregat
 2,200 tickers; everything else runs over a handful of 1-D series and is cheap over all history.
 The engine keeps each universe's aggregates for the sessions it has seen and, for a new session,
 computes its row only, reading the year of bars before it. `aggregate_rows` is exact per row, so
-the result is the same, bit for bit, as computing all history again (a test checks it).
+the result is the same, bit for bit, as computing all history again (a test checks it). It also
+keeps where the recursions that read history session by session got to (ADX's sums, the cycle's
+swing rule: `signals/metrics/carry.py`), so they read the new session only.
 
 It trusts stored rows only for the same loaded history (`MarketData.origin`): data loaded anew
 (a changed folder, a refreshed cache) starts it over.
@@ -16,6 +18,7 @@ import numpy as np
 
 from signals.market_data import MarketData
 from signals.metrics import Metrics, compute_metrics
+from signals.metrics.carry import Carry
 from signals.metrics.breadth import AGGREGATE_LOOKBACK, Aggregates, aggregate_rows, universe_sectors
 from signals.settings import DetectorSettings, load_detector_settings
 
@@ -26,16 +29,17 @@ class MetricsEngine:
         self._origin: object | None = None
         self._aggregates: dict[str, dict[str, np.ndarray]] = {}  # per universe, its columns so far
         self._columns: dict[str, np.ndarray] = {}  # per universe, its members' columns in the loaded frame
+        self._carry = Carry()  # where the recursions got to (signals/metrics/carry.py)
 
     def compute(self, data: MarketData) -> Metrics:
         """The metrics of `data` (any `as_of` slice), reusing what is known of its history."""
         if data.origin is not self._origin:
-            self._origin, self._aggregates, self._columns = data.origin, {}, {}
+            self._origin, self._aggregates, self._columns, self._carry = data.origin, {}, {}, Carry()
         sessions = len(data.sessions)
         wanted = {}
         for universe in data.universe_names:
             wanted[universe] = self._extend(data, universe, sessions)
-        return compute_metrics(data, self.settings, aggregates=wanted)
+        return compute_metrics(data, self.settings, aggregates=wanted, carry=self._carry)
 
     def _extend(self, data: MarketData, universe: str, sessions: int) -> Aggregates:
         known = self._aggregates.get(universe)
@@ -62,7 +66,7 @@ class MetricsEngine:
 
     def restore(self, data: MarketData, state: dict[str, dict[str, np.ndarray]]) -> None:
         """Take up a saved state for `data` (the caller vouches it was computed from the same bars)."""
-        self._origin, self._aggregates, self._columns = data.origin, dict(state), {}
+        self._origin, self._aggregates, self._columns, self._carry = data.origin, dict(state), {}, Carry()
 
 
 def _length(columns: Aggregates) -> int:

@@ -18,6 +18,7 @@ import pandas as pd
 
 from signals.market_data import MarketData
 from signals.metrics.breadth import Aggregates, universe_breadth
+from signals.metrics.carry import Carry
 from signals.metrics.group import Computed, MetricGroup, MetricInputs, row_snapshot
 from signals.settings import DetectorSettings, load_detector_settings
 from signals.tickers import RUSSELL_2000, SMALL_CAP_ETF, SP500_ETF, SP500_INDEX
@@ -98,17 +99,18 @@ class Metrics:
 
 
 def compute_metrics(data: MarketData, settings: DetectorSettings | None = None,
-                    aggregates: Mapping[str, Aggregates] | None = None) -> Metrics:
+                    aggregates: Mapping[str, Aggregates] | None = None, carry: Carry | None = None) -> Metrics:
     """Every metric over the whole history of `data`.
 
     `aggregates` (per universe, from `aggregate_rows`) lets a live engine skip the only
-    (session x member) work for the sessions it has already seen: see `signals/engine.py`.
+    (session x member) work for the sessions it has already seen, and `carry` resume the recursions
+    where its last tick left them: see `signals/engine.py`.
     """
     settings = settings or load_detector_settings()
     notes: list[str] = []
     aggregates = aggregates or {}
     universes = {name: universe_breadth(data, name, notes, aggregates.get(name)) for name in data.universe_names}
-    inputs = MetricInputs(data, settings, universes, notes)
+    inputs = MetricInputs(data, settings, universes, notes, carry or Carry())
     computed = {group.name: group.compute(inputs) for group in METRIC_GROUPS}
     stand_ins = {SMALL_CAP_ETF: RUSSELL_2000, SP500_ETF: SP500_INDEX} \
         if not data.has(SMALL_CAP_ETF) and data.has(RUSSELL_2000) else {}

@@ -10,38 +10,51 @@ values are 0.0, not NaN (the caller masks them).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
+from signals.metrics.carry import Progress
 
-def _wilder_sums(values: np.ndarray, window: int, length: int) -> np.ndarray:
-    """Wilder's running sum: the first `window` defined values summed, then s - s / window + x.
-    ta leaves the last element 0.0 (its loop stops one short); so does this."""
-    defined = values[~np.isnan(values)]
-    previous = float(defined[:window].sum())
-    width = float(window)
-    series = values.tolist()
-    sums = [previous]  # a Python list, one array at the end: a store into numpy per step cost as much as the step
-    for x in series[window + 1:window + length - 1]:
-        previous = previous - (previous / width) + x
-        sums.append(previous)
-    sums.append(0.0)
-    return np.array(sums[:length])
+
+@dataclass(frozen=True)
+class AdxProgress(Progress):
+    """ADX's recursions after the bars in `inputs` (high, low, close): Wilder's running sums of the true
+    range, +DM and -DM (without ta's trailing 0.0), and the smoothed index from position `window` on."""
+
+    window: int
+    sums: tuple[list[float], ...]
+    smoothed: list[float]
 
 
 def adx(high: np.ndarray, low: np.ndarray, close: np.ndarray, window: int = 14) -> np.ndarray:
+    return adx_resumed(high, low, close, window)[0]
+
+
+def adx_resumed(high: np.ndarray, low: np.ndarray, close: np.ndarray, window: int = 14,
+                progress: AdxProgress | None = None) -> tuple[np.ndarray, AdxProgress]:
+    """ADX and where its recursions got to; given the `progress` of a start of these bars, the recursions
+    go on from it (signals/metrics/carry.py) instead of from the first bar."""
     high, low, close = (np.asarray(a, dtype="float64") for a in (high, low, close))
     size = len(close)
     close_shift = np.r_[np.nan, close[:-1]]
     movement = np.amax([high, close_shift], axis=0) - np.amin([low, close_shift], axis=0)
     length = size - (window - 1)
-    trs = _wilder_sums(movement, window, length)
     diff_up = high - np.r_[np.nan, high[:-1]]
     diff_down = np.r_[np.nan, low[:-1]] - low
     with np.errstate(invalid="ignore"):
         positive = np.abs(((diff_up > diff_down) & (diff_up > 0)) * diff_up)
         negative = np.abs(((diff_down > diff_up) & (diff_down > 0)) * diff_down)
-    dip = _wilder_sums(positive, window, length)
-    din = _wilder_sums(negative, window, length)
+    resumed = progress is not None and progress.window == window and progress.continues((high, low, close))
+    if progress is not None and resumed:
+        sums = tuple(list(running) for running in progress.sums)
+        steps = list(progress.smoothed)
+    else:
+        sums = tuple([_first_sum(values, window)] for values in (movement, positive, negative))
+        steps = []
+    for running, values in zip(sums, (movement, positive, negative)):
+        _wilder_sums(running, values, window, length - 1)
+    trs, dip, din = (np.array([*running, 0.0][:length]) for running in sums)  # ta's last element is 0.0
     with np.errstate(invalid="ignore", divide="ignore"):
         plus = np.where(trs != 0, 100 * (dip / trs), 0.0)
         minus = np.where(trs != 0, 100 * (din / trs), 0.0)
@@ -49,11 +62,28 @@ def adx(high: np.ndarray, low: np.ndarray, close: np.ndarray, window: int = 14) 
         directional = np.where(total != 0, 100 * np.abs((plus - minus) / total), 0.0)
     smoothed = np.zeros(length)
     if length > window:
-        previous = float(directional[0:window].mean())
+        if not steps:
+            steps = [float(directional[0:window].mean())]
+        previous = steps[-1]
         width = float(window)
-        steps = [previous]
-        for x in directional[window:length - 1].tolist():
+        for x in directional[window + len(steps) - 1:length - 1].tolist():
             previous = ((previous * (window - 1)) + x) / width
             steps.append(previous)
         smoothed[window:] = steps
-    return np.concatenate((np.zeros(window - 1), smoothed))
+    values = np.concatenate((np.zeros(window - 1), smoothed))
+    return values, AdxProgress((high, low, close), window, sums, steps)
+
+
+def _first_sum(values: np.ndarray, window: int) -> float:
+    """Wilder's running sum starts as the sum of the first `window` defined values."""
+    return float(values[~np.isnan(values)][:window].sum())
+
+
+def _wilder_sums(running: list[float], values: np.ndarray, window: int, count: int) -> None:
+    """Extend Wilder's running sum to `count` values: s - s / window + x, over plain floats (a store into
+    numpy per step cost as much as the step). ta leaves one more element, 0.0 (its loop stops one short)."""
+    previous = running[-1]
+    width = float(window)
+    for x in values[window + len(running):window + count].tolist():
+        previous = previous - (previous / width) + x
+        running.append(previous)

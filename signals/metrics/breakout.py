@@ -11,7 +11,8 @@ import pandas as pd
 
 from signals.market_data import MarketData
 from signals.metrics.group import MetricGroup, frame_only
-from signals.metrics.adx import adx as wilder_adx
+from signals.metrics.adx import AdxProgress, adx_resumed
+from signals.metrics.carry import Carry
 from signals.metrics.rolling import pct_from, prior_high, shifted, sma
 from signals.tickers import RUSSELL_2000, SMALL_CAP_ETF, SP500_ETF, SP500_INDEX
 
@@ -20,7 +21,7 @@ VOLUME_WINDOW = 50
 RATIO_AVERAGE = 200
 
 
-def compute_breakout(data: MarketData, notes: list[str]) -> pd.DataFrame:
+def compute_breakout(data: MarketData, notes: list[str], carry: Carry | None = None) -> pd.DataFrame:
     index = data.close.index
     # columns as arrays, one frame built at the end: pandas' per-operation and per-column overhead is
     # most of the cost of a few dozen operations on one series of a few thousand sessions
@@ -58,7 +59,7 @@ def compute_breakout(data: MarketData, notes: list[str]) -> pd.DataFrame:
     out["iwm_spy_200d_avg"] = average
     out["iwm_spy_pct_vs_200d_avg"] = pct_from(ratio, average)
 
-    out["iwm_adx_14"] = _adx(data, small_cap or SMALL_CAP_ETF, notes)
+    out["iwm_adx_14"] = _adx(data, small_cap or SMALL_CAP_ETF, notes, carry or Carry())
     out["iwm_volume_ratio_50d"] = _volume_ratio(data, small_cap or SMALL_CAP_ETF, notes)
     return pd.DataFrame(out, index=index)
 
@@ -73,7 +74,7 @@ def small_cap_series(data: MarketData) -> tuple[str | None, tuple[str, str] | No
     return None, None
 
 
-def _adx(data: MarketData, ticker: str, notes: list[str]) -> np.ndarray:
+def _adx(data: MarketData, ticker: str, notes: list[str], carry: Carry) -> np.ndarray:
     """ADX(14), `ta`'s arithmetic (signals/metrics/adx.py), over the bars that have high, low and
     close, warm-up masked.
 
@@ -91,7 +92,9 @@ def _adx(data: MarketData, ticker: str, notes: list[str]) -> np.ndarray:
     out = np.full(size, np.nan)
     if len(bars) <= warmup:
         return out
-    values = wilder_adx(high[bars], low[bars], close[bars], ADX_WINDOW)
+    inputs = (high[bars], low[bars], close[bars])
+    values, progress = adx_resumed(*inputs, ADX_WINDOW, carry.resume(f"adx {ticker}", AdxProgress, inputs))
+    carry.keep(f"adx {ticker}", progress)
     values[:warmup] = np.nan
     out[bars] = values
     return out
@@ -109,4 +112,4 @@ def _volume_ratio(data: MarketData, ticker: str, notes: list[str]) -> np.ndarray
 
 
 GROUP = MetricGroup("breakout", reads=(SMALL_CAP_ETF, SP500_ETF, RUSSELL_2000, SP500_INDEX),
-                    compute=frame_only(lambda inputs: compute_breakout(inputs.data, inputs.notes)))
+                    compute=frame_only(lambda inputs: compute_breakout(inputs.data, inputs.notes, inputs.carry)))

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from signals.market_data import MarketData
+from signals.metrics.carry import Carry, Progress
 from signals.metrics.group import Computed, MetricGroup, MetricInputs
 from signals.tickers import RUSSELL_2000, SMALL_CAP_ETF, SP500_ETF, SP500_INDEX
 
@@ -64,23 +65,56 @@ def cycle_ratio(data: MarketData, notes: list[str]) -> tuple[np.ndarray, Pair]:
     return etf, Pair(ETF_PAIR, (SMALL_CAP_ETF, SP500_ETF))
 
 
+COLUMNS = ("leader", "since", "confirmed", "completed", "median_sessions")
+
+
+@dataclass(frozen=True)
+class SwingProgress(Progress):
+    """The swing rule after the ratio in `inputs`: its rows so far (sessions x `COLUMNS`) and its state."""
+
+    band_pct: float
+    rows: np.ndarray
+    leader: float
+    since: int
+    confirmed: int
+    low: tuple[float, int] | None  # (close, position) since the last turn
+    high: tuple[float, int] | None
+    missing: int
+    lengths: dict[float, list[int]]  # each leader's finished phases
+    medians: dict[float, float]
+
+
 def swing_cycle(ratio: np.ndarray, band_pct: float) -> dict[str, np.ndarray]:
     """Per session: `leader` (SMALL, LARGE, NaN), `since` and `confirmed` (positions, NaN before the
     first turn), and for the current leader `completed` (its finished phases so far) and
     `median_sessions` (their median length in sessions, a phase ending where the next begins)."""
+    return swing_resumed(ratio, band_pct)[0]
+
+
+def swing_resumed(ratio: np.ndarray, band_pct: float,
+                  progress: SwingProgress | None = None) -> tuple[dict[str, np.ndarray], SwingProgress]:
+    """`swing_cycle` and where the rule got to; given the `progress` of a start of this ratio, the rule
+    goes on from it (signals/metrics/carry.py) instead of from the first session."""
     band = band_pct / 100.0
     values = ratio.tolist()
     nan = float("nan")
+    earlier = np.empty((0, len(COLUMNS)))  # the rows of the sessions read before
+    if progress is not None and progress.band_pct == band_pct and progress.continues((ratio,)):
+        earlier = progress.rows
+        done = len(earlier)
+        leader, since, confirmed = progress.leader, progress.since, progress.confirmed
+        low, high, missing = progress.low, progress.high, progress.missing
+        lengths = {side: list(finished) for side, finished in progress.lengths.items()}
+        medians = dict(progress.medians)
+    else:
+        done, leader, since, confirmed, low, high, missing = 0, 0.0, -1, -1, None, None, 0
+        lengths = {SMALL: [], LARGE: []}
+        medians = {SMALL: nan, LARGE: nan}
     # rows as Python tuples and each median taken when a phase ends: storing into numpy and taking the
     # median session by session cost a millisecond a tick
     rows: list[tuple[float, float, float, float, float]] = []
-    lengths: dict[float, list[int]] = {SMALL: [], LARGE: []}  # each leader's finished phases
-    medians: dict[float, float] = {SMALL: nan, LARGE: nan}
-    leader = 0.0
-    since = confirmed = -1
-    low = high = None  # (close, position) since the last turn
-    missing = 0
-    for t, x in enumerate(values):
+    for t in range(done, len(values)):
+        x = values[t]
         missing = missing + 1 if x != x else 0
         if missing > GAP_SESSIONS:  # a gap in the data: the phase is cut, unfinished, and the rule starts over
             leader, since, confirmed, low, high = 0.0, -1, -1, None, None
@@ -113,14 +147,18 @@ def swing_cycle(ratio: np.ndarray, band_pct: float) -> dict[str, np.ndarray]:
             rows.append((leader, since, confirmed, len(lengths[leader]), medians[leader]))
         else:
             rows.append((nan, nan, nan, nan, nan))
-    columns = np.ascontiguousarray(np.array(rows, dtype="float64").reshape(len(rows), 5).T)
-    return dict(zip(("leader", "since", "confirmed", "completed", "median_sessions"), columns))
+    table = np.concatenate([earlier, np.array(rows, dtype="float64").reshape(len(rows), len(COLUMNS))])
+    reached = SwingProgress((ratio,), band_pct, table, leader, since, confirmed, low, high, missing, lengths, medians)
+    return dict(zip(COLUMNS, np.ascontiguousarray(table.T))), reached
 
 
-def compute_cycle(data: MarketData, notes: list[str], band_pct: float) -> tuple[pd.DataFrame, Pair]:
+def compute_cycle(data: MarketData, notes: list[str], band_pct: float,
+                  carry: Carry | None = None) -> tuple[pd.DataFrame, Pair]:
     """The cycle frame (one row per session) and the pair it reads."""
     ratio, pair = cycle_ratio(data, notes)
-    state = swing_cycle(ratio, band_pct)
+    carry = carry or Carry()
+    state, progress = swing_resumed(ratio, band_pct, carry.resume("cycle", SwingProgress, (ratio,)))
+    carry.keep("cycle", progress)
     positions = np.arange(len(ratio))
     since = state["since"]
     start_ratio = np.full(len(ratio), np.nan)
@@ -201,7 +239,7 @@ def phases(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _computed(inputs: MetricInputs) -> Computed[Pair]:
-    frame, pair = compute_cycle(inputs.data, inputs.notes, inputs.settings.cycle.band_pct)
+    frame, pair = compute_cycle(inputs.data, inputs.notes, inputs.settings.cycle.band_pct, inputs.carry)
     return Computed(frame, pair)
 
 

@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 import numpy as np
 import pandas as pd
 
 from signals.market_data import MarketData
+from signals.metrics.carry import Carry
 from signals.settings import DetectorSettings
 
 Facts = TypeVar("Facts")
@@ -28,12 +29,14 @@ Facts = TypeVar("Facts")
 @dataclass(frozen=True)
 class MetricInputs:
     """What every group may read: the cut data, the detector settings, each universe's breadth (the one
-    (session x member) pass, computed before any group) and the notes a group adds what it lacks to."""
+    (session x member) pass, computed before any group), the notes a group adds what it lacks to, and
+    where a live engine's recursions got to on earlier ticks (empty for a one-off computation)."""
 
     data: MarketData
     settings: DetectorSettings
     universes: Mapping[str, pd.DataFrame]
     notes: list[str]
+    carry: Carry = field(default_factory=Carry)
 
 
 @dataclass(frozen=True)
