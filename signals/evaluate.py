@@ -42,7 +42,7 @@ def evaluate(
     session it evaluated as `after`, and gets the signals of every session since, in one pass.
     A running bot passes its `engine`, which remembers the history's costly part between ticks.
     """
-    settings = settings or load_detector_settings()
+    settings = settings or (engine.settings if engine is not None else load_detector_settings())
     visible = data.as_of(as_of)
     metrics = engine.compute(visible) if engine is not None else compute_metrics(visible, settings)
     last = len(metrics.sessions) - 1

@@ -172,7 +172,7 @@ def test_a_carried_sector_etf_leaves_its_detector_undecided_that_session(tmp_pat
     prices["KRE"] = csv_text(gap)
     data = load_folder(write_folder(tmp_path, prices, "ticker,name,sector\nA,,\n"))
     metrics = compute_metrics(data)
-    assert bool(metrics.carried_inputs.loc[breakout_day, "KRE"])
+    assert bool(metrics.carried_inputs["KRE"][metrics.sessions.get_loc(breakout_day)])
     starts = [s.date for s in detect(metrics, DEFAULTS) if s.key == "sectors:regional_banks"]
     assert starts == [frame.index[241].strftime("%Y-%m-%d")]  # decided the next session, on a real bar
     assert any("KRE has no bar for" in note and "sectors:regional_banks cannot fire" in note

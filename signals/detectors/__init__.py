@@ -154,7 +154,7 @@ def blocked_notes(metrics: Metrics, settings: DetectorSettings, position: int = 
         notes.append(f"{day} is suspect ({reason}); no detector fires on it")
         return notes
     carried: dict[str, list[str]] = {}
-    flags = metrics.carried_flags
+    flags = metrics.carried_inputs
     for cond in conditions if conditions is not None else all_conditions(metrics, settings):
         for ticker in cond.inputs:
             if ticker in flags and flags[ticker][position]:

@@ -40,15 +40,15 @@ class Metrics:
     """The metric groups over the same sessions, plus what was degraded and why.
 
     `universes` holds each universe's breadth (`sp500` is the `breadth` group's frame). `carried_inputs`
-    says, per session, which read index/ETF had no bar of its own (its close was carried forward);
-    `suspect` why a session may not fire a detector. Detectors read both through `unusable`.
+    says, per read index/ETF, on which sessions it had no bar of its own (its close was carried
+    forward); `suspect` why a session may not fire a detector. Detectors read both through `unusable`.
     """
 
     sessions: pd.DatetimeIndex
     computed: Mapping[str, Computed[Any]]  # by group name, in the topics' order
     universes: dict[str, pd.DataFrame]
     notes: tuple[str, ...] = ()
-    carried_inputs: pd.DataFrame | None = None
+    carried_inputs: Mapping[str, np.ndarray] = field(default_factory=dict)  # ticker -> per session, carried
     suspect: pd.Series | None = None
     stand_ins: dict[str, str] = field(default_factory=dict)  # ETF -> the index read in its place (index-only history)
 
@@ -56,25 +56,16 @@ class Metrics:
         """Sessions on which a detector reading `inputs` must not decide: suspect, or an input carried."""
         blocked = self._suspect_sessions.copy()
         for ticker in inputs:
-            if ticker in self.carried_flags:
-                blocked |= self.carried_flags[ticker]
+            if ticker in self.carried_inputs:
+                blocked |= self.carried_inputs[ticker]
         return blocked
-
-    # The two below are taken as arrays once per Metrics: a tick's conditions ask for them a dozen times.
 
     @cached_property
     def _suspect_sessions(self) -> np.ndarray:
+        """Taken as an array once per Metrics: a tick's conditions ask for it a dozen times."""
         if self.suspect is None:
             return np.zeros(len(self.sessions), dtype=bool)
         return self.suspect.to_numpy(dtype=object) != ""
-
-    @cached_property
-    def carried_flags(self) -> dict[str, np.ndarray]:
-        """`carried_inputs` by ticker, as arrays: the sessions on which that ticker's close was carried."""
-        if self.carried_inputs is None:
-            return {}
-        flags = self.carried_inputs.to_numpy(dtype=bool)
-        return {ticker: flags[:, number] for number, ticker in enumerate(self.carried_inputs.columns)}
 
     def group(self, name: str) -> pd.DataFrame:
         """A group's frame by its name (a topic's)."""
@@ -118,10 +109,10 @@ def compute_metrics(data: MarketData, settings: DetectorSettings | None = None,
                    data.suspect, stand_ins)
 
 
-def _carried_inputs(data: MarketData) -> pd.DataFrame | None:
+def _carried_inputs(data: MarketData) -> dict[str, np.ndarray]:
     """The carried flags of what the groups read; ^GSPC's are SPY's when SPY stands in for a missing index."""
     if data.carried is None:
-        return None
+        return {}
     read = dict.fromkeys(ticker for group in METRIC_GROUPS for ticker in group.reads)
     flags = {ticker: data.was_carried(ticker) for ticker in read if ticker in data.close.columns}
     if not data.has(SP500_INDEX) and data.has(SP500_ETF):
@@ -129,7 +120,7 @@ def _carried_inputs(data: MarketData) -> pd.DataFrame | None:
     if not data.has(SMALL_CAP_ETF) and data.has(RUSSELL_2000):  # the indices stand in for the ETFs
         flags[SMALL_CAP_ETF] = data.was_carried(RUSSELL_2000)
         flags[SP500_ETF] = data.was_carried(SP500_INDEX)
-    return pd.DataFrame(flags, index=data.close.index)
+    return flags
 
 
 def _index_only(data: MarketData, notes: list[str]) -> list[str]:
