@@ -19,7 +19,13 @@ import numpy as np
 from signals.market_data import MarketData
 from signals.metrics import Metrics, compute_metrics
 from signals.metrics.carry import Carry
-from signals.metrics.breadth import AGGREGATE_LOOKBACK, Aggregates, aggregate_rows, universe_sectors
+from signals.metrics.breadth import (
+    AGGREGATE_LOOKBACK,
+    Aggregates,
+    WindowSums,
+    aggregate_rows_resumed,
+    universe_sectors,
+)
 from signals.settings import DetectorSettings, load_detector_settings
 
 
@@ -30,11 +36,12 @@ class MetricsEngine:
         self._aggregates: dict[str, dict[str, np.ndarray]] = {}  # per universe, its columns so far
         self._columns: dict[str, np.ndarray] = {}  # per universe, its members' columns in the loaded frame
         self._carry = Carry()  # where the recursions got to (signals/metrics/carry.py)
+        self._sums: dict[str, WindowSums] = {}  # per universe, its members' window sums at its last row
 
     def compute(self, data: MarketData) -> Metrics:
         """The metrics of `data` (any `as_of` slice), reusing what is known of its history."""
         if data.origin is not self._origin:
-            self._origin, self._aggregates, self._columns, self._carry = data.origin, {}, {}, Carry()
+            self._origin, self._aggregates, self._columns, self._carry, self._sums = data.origin, {}, {}, Carry(), {}
         sessions = len(data.sessions)
         wanted = {}
         for universe in data.universe_names:
@@ -51,7 +58,9 @@ class MetricsEngine:
             # the year before the new rows, the members' columns only: arrays, not a frame (a tick's whole cost
             # is a few milliseconds, and pandas' column take was a quarter of it)
             values = data.close.iloc[start:sessions].to_numpy(dtype="float64")[:, self._columns[universe]]
-            fresh = aggregate_rows(values, first=have - start, sectors=universe_sectors(data, universe)[1])
+            running = self._sums.get(universe) if sessions == have + 1 else None  # they end at row have - 1
+            fresh, self._sums[universe] = aggregate_rows_resumed(values, first=have - start, running=running,
+                                                                 sectors=universe_sectors(data, universe)[1])
             known = fresh if known is None else {name: np.concatenate([known[name], fresh[name]]) for name in known}
             self._aggregates[universe] = known
         return {name: column[:sessions] for name, column in known.items()}  # type: ignore[union-attr]  # computed above when None
@@ -66,7 +75,8 @@ class MetricsEngine:
 
     def restore(self, data: MarketData, state: dict[str, dict[str, np.ndarray]]) -> None:
         """Take up a saved state for `data` (the caller vouches it was computed from the same bars)."""
-        self._origin, self._aggregates, self._columns, self._carry = data.origin, dict(state), {}, Carry()
+        self._origin, self._aggregates, self._columns = data.origin, dict(state), {}
+        self._carry, self._sums = Carry(), {}
 
 
 def _length(columns: Aggregates) -> int:

@@ -28,16 +28,18 @@ def test_each_new_session_costs_one_row_and_equals_all_history(monkeypatch):
     engine = MetricsEngine()
     engine.compute(SYNTHETIC.as_of(SYNTHETIC.sessions[300]))
     rows: list[int] = []
-    original = breadth_module.aggregate_rows
-    monkeypatch.setattr("signals.engine.aggregate_rows",
-                        lambda values, first=0, sectors=None:
-                        rows.append((len(values), first)) or original(values, first, sectors))
+    original = breadth_module.aggregate_rows_resumed
+    monkeypatch.setattr("signals.engine.aggregate_rows_resumed",
+                        lambda values, first=0, sectors=None, running=None:
+                        rows.append((len(values), first, running is not None))
+                        or original(values, first, sectors, running))
     for session in SYNTHETIC.sessions[301:306]:
         visible = SYNTHETIC.as_of(session)
         assert_identical(engine.compute(visible), compute_metrics(visible))
-    # one new row from the year of bars before it, never all history, for each universe (S&P 500, Russell 2000)
+    # one new row from the year of bars before it, never all history, for each universe (S&P 500, Russell 2000),
+    # its averages counted from the window sums of the row before
     lookback = breadth_module.AGGREGATE_LOOKBACK
-    assert rows == [(lookback + 1, lookback)] * 5 * len(SYNTHETIC.universe_names)
+    assert rows == [(lookback + 1, lookback, True)] * 5 * len(SYNTHETIC.universe_names)
 
 
 def test_history_loaded_again_starts_the_engine_over(tmp_path):
@@ -63,6 +65,26 @@ def test_integer_window_sums_do_not_drift_with_the_start():
     one_row = breadth_module.member_aggregates(close.iloc[-253:], first=252)
     pd.testing.assert_frame_equal(one_row, breadth_module.member_aggregates(close).iloc[-1:])
     assert breadth_module.member_aggregates(close.iloc[:, :1]).iloc[-1]["above_200dma"] == 0
+
+
+def test_a_row_counted_from_the_window_sums_before_it_equals_all_history():
+    """Listings, delistings and gaps enter and leave the windows; every row of the running path equals
+    the row computed over all history, sectors included."""
+    rng = np.random.default_rng(8)
+    values = np.round(100 * np.exp(np.cumsum(rng.normal(0, 0.02, (620, 25)), axis=0)), 2)
+    values[:150, 3] = np.nan  # listed late
+    values[400:, 4] = np.nan  # delisted
+    values[rng.random(values.shape) < 0.01] = np.nan  # single missing bars
+    values[300:320, 5] = np.nan  # a gap longer than the short window
+    sectors = rng.integers(-1, 4, 25)
+    whole = breadth_module.aggregate_rows(values, sectors=sectors)
+    lookback = breadth_module.AGGREGATE_LOOKBACK
+    _, running = breadth_module.aggregate_rows_resumed(values[:300], sectors=sectors)
+    for row in range(300, 620):
+        fresh, running = breadth_module.aggregate_rows_resumed(values[row - lookback:row + 1], lookback, sectors,
+                                                               running)
+        for name, column in whole.items():
+            np.testing.assert_array_equal(fresh[name], column[row:row + 1], err_msg=f"{name} at row {row}")
 
 
 def test_the_folder_feed_keeps_its_data_until_a_file_changes(tmp_path):

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import warnings
 from collections.abc import Mapping
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -216,24 +217,47 @@ AGGREGATE_LOOKBACK = YEAR  # rows before the first wanted one that `member_aggre
 _BLOCK = 512  # members per block of integer window sums (5,000 x 25 years in bounded memory)
 
 
-def _count_above_averages(values: np.ndarray, have: np.ndarray, first: int,
-                           sectors: np.ndarray | None = None) -> dict[str, np.ndarray]:
+@dataclass(frozen=True)
+class WindowSums:
+    """Each member's window sums (price micro-units) and gap counts for every average's window, ending at
+    the last row aggregated. With them the next row costs its own bars and the bars leaving each window,
+    not the 200 rows of the longest one: integers, so the same numbers whichever way they are reached."""
+
+    sums: dict[int, np.ndarray]  # window -> per member, int64
+    gaps: dict[int, np.ndarray]  # window -> per member, sessions without a close
+
+
+def _units(values: np.ndarray, have: np.ndarray) -> np.ndarray:
+    """Closes as integer micro-units (0 where missing): window sums of these are exact."""
+    return np.rint(np.clip(np.where(have, values, 0.0), 0.0, 1e8) * 1e6).astype(np.int64)
+
+
+def _count_above_averages(values: np.ndarray, have: np.ndarray, first: int, sectors: np.ndarray | None = None,
+                          running: WindowSums | None = None) -> tuple[dict[str, np.ndarray], WindowSums]:
     """Members above their 20/50/200-session average, and members that have one, in rows `first`..; with
-    `sectors` (one-hot, members x sectors), also per sector for the 50-session average.
+    `sectors` (one-hot, members x sectors), also per sector for the 50-session average. Also the window
+    sums at the last row, for `running` on the next: given those of the row before the one row wanted
+    (with a full window of rows before it), that row is counted from them.
 
     Window sums are exact integer sums: running sums differenced over a long span, each window
     summed on its own for the few rows a tick wants (the same integers either way).
     """
     counts: dict[str, np.ndarray] = {}
-    start = max(0, first - SLOW_AVERAGE)  # no window reaches further back
-    units = np.rint(np.clip(np.where(have[start:], values[start:], 0.0), 0.0, 1e8) * 1e6).astype(np.int64)
-    gaps = ~have[start:]
     rows = np.arange(first, len(values))
+    resumed = running is not None and len(rows) == 1 and first >= SLOW_AVERAGE
+    start = first if resumed else max(0, first - SLOW_AVERAGE)  # no window reaches further back
+    units, gaps = _units(values[start:], have[start:]), ~have[start:]
     few = len(rows) <= FEW_ROWS
     if not few:
         sums, gap_sums = np.cumsum(units, axis=0), np.cumsum(gaps, axis=0, dtype=np.int32)
+    last = WindowSums({}, {})
     for window, name in AVERAGES:
-        if few:
+        if resumed and running is not None:
+            leaving = first - window  # the row that leaves the window as the new one enters it
+            window_sum = running.sums[window] + units[0] - _units(values[leaving], have[leaving])
+            window_gaps = running.gaps[window] + gaps[0] - ~have[leaving]
+            window_sum, window_gaps = window_sum[None, :], window_gaps[None, :]
+        elif few:
             window_sum = np.stack([units[max(0, r - start - window + 1):r - start + 1].sum(axis=0) for r in rows]) \
                 if len(rows) else np.zeros((0, values.shape[1]), dtype=np.int64)
             window_gaps = np.stack([gaps[max(0, r - start - window + 1):r - start + 1].sum(axis=0) for r in rows]) \
@@ -244,6 +268,8 @@ def _count_above_averages(values: np.ndarray, have: np.ndarray, first: int,
             window_sum, window_gaps = sums[first - start:].copy(), gap_sums[first - start:].copy()
             window_sum[earlier] -= sums[before[earlier]]
             window_gaps[earlier] -= gap_sums[before[earlier]]
+        if len(rows):
+            last.sums[window], last.gaps[window] = window_sum[-1], window_gaps[-1].astype(np.int64)
         defined = (window_gaps == 0) & have[first:]
         defined[rows < window - 1] = False
         above = defined & (units[first - start:] * window > window_sum)
@@ -252,20 +278,22 @@ def _count_above_averages(values: np.ndarray, have: np.ndarray, first: int,
         if sectors is not None and window == FAST_AVERAGE:
             counts["sector_above_50dma"] = above.astype(np.int64) @ sectors
             counts["sector_with_50dma"] = defined.astype(np.int64) @ sectors
-    return counts
+    return counts, last
 
 
 def _block_aggregates(values: np.ndarray, have: np.ndarray, first: int, sectors: np.ndarray | None,
-                      gap_from_high: np.ndarray) -> dict[str, np.ndarray]:
-    """One block of members: its counts (to be summed over blocks) and its columns of `gap_from_high`."""
-    counts = _count_above_averages(values, have, first, sectors)
+                      gap_from_high: np.ndarray,
+                      running: WindowSums | None) -> tuple[dict[str, np.ndarray], WindowSums]:
+    """One block of members: its counts (to be summed over blocks), its columns of `gap_from_high` and
+    its members' window sums at the last row."""
+    counts, last = _count_above_averages(values, have, first, sectors, running)
     with np.errstate(invalid="ignore", divide="ignore"):
         high, low = window_extremes(values, YEAR, first)
         part = values[first:]
         gap_from_high[:] = (part / high - 1.0) * 100.0
         counts["new_highs"] = (part >= high).sum(axis=1)
         counts["new_lows"] = (part <= low).sum(axis=1)
-    return counts
+    return counts, last
 
 
 Aggregates = Mapping[str, np.ndarray]  # one array per column of `member_aggregates`, one row per session
@@ -277,6 +305,12 @@ def member_aggregates(close: pd.DataFrame, first: int = 0, sectors: np.ndarray |
 
 
 def aggregate_rows(values: np.ndarray, first: int = 0, sectors: np.ndarray | None = None) -> dict[str, np.ndarray]:
+    """`aggregate_rows_resumed` without window sums to start from."""
+    return aggregate_rows_resumed(values, first, sectors)[0]
+
+
+def aggregate_rows_resumed(values: np.ndarray, first: int = 0, sectors: np.ndarray | None = None,
+                           running: WindowSums | None = None) -> tuple[dict[str, np.ndarray], WindowSums]:
     """Per session from row `first` on, counts and the median over the members (the columns of `values`):
     the only (session x member) work.
 
@@ -293,6 +327,9 @@ def aggregate_rows(values: np.ndarray, first: int = 0, sectors: np.ndarray | Non
     Blocks of members bound the integer temporaries (5,000 x 25 years in bounded memory); over a
     whole history they run side by side (signals/parallel.py), each writing its own columns; their counts
     are integers, summed in block order.
+
+    Also each member's window sums at the last row: a live engine passes them back as `running` with
+    the next session's row, which then reads that row and the rows leaving the windows, not 200 rows.
     """
     have = ~np.isnan(values)
     wanted = len(values) - first
@@ -307,11 +344,18 @@ def aggregate_rows(values: np.ndarray, first: int = 0, sectors: np.ndarray | Non
     blocks = [slice(column, column + size) for column in range(0, values.shape[1], size)]
     gap_from_high = np.empty((wanted, values.shape[1]))
 
-    def block_counts(block: slice) -> dict[str, np.ndarray]:
+    def block_counts(block: slice) -> tuple[dict[str, np.ndarray], WindowSums]:
+        mine = None if running is None else WindowSums({w: sums[block] for w, sums in running.sums.items()},
+                                                       {w: gaps[block] for w, gaps in running.gaps.items()})
         return _block_aggregates(values[:, block], have[:, block], first,
-                                 None if one_hot is None else one_hot[block], gap_from_high[:, block])
+                                 None if one_hot is None else one_hot[block], gap_from_high[:, block], mine)
 
-    parts = in_order(block_counts, blocks, threads)
+    done = in_order(block_counts, blocks, threads)
+    parts = [counts for counts, _ in done]
+    lasts = [last for _, last in done]
+    windows = lasts[0].sums if lasts else {}
+    last = WindowSums({w: np.concatenate([part.sums[w] for part in lasts]) for w in windows},
+                      {w: np.concatenate([part.gaps[w] for part in lasts]) for w in windows})
 
     out: dict[str, np.ndarray] = {"members": have[first:].sum(axis=1).astype("int64")}
     for _, name in AVERAGES:
@@ -331,7 +375,7 @@ def aggregate_rows(values: np.ndarray, first: int = 0, sectors: np.ndarray | Non
         change = np.diff(values[max(0, first - 1):], axis=0, prepend=np.nan)[min(first, 1):]
     out["advances"] = (change > 0).sum(axis=1).astype("int64")
     out["declines"] = (change < 0).sum(axis=1).astype("int64")
-    return out
+    return out, last
 
 
 def _summed(parts: list[dict[str, np.ndarray]], name: str, shape: int | tuple[int, int]) -> np.ndarray:
