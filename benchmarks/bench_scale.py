@@ -180,7 +180,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{cli['help'] / cli['import_pandas']:>7.2f}x   baseline: python -c 'import pandas'")
     print(f"{'load folder (fresh process), peak memory':<46}{load['peak_mib']:>7.0f}MiB"
           f"{'':>10}{'':>8}   {load['peak_mib'] * 2**20 / cells:.0f} bytes/cell at peak; target <= 600 MiB")
-    engine = engine_figures(args.data, max(5, args.repeat))
+    engine = engine_figures(args.data, max(15, args.repeat))  # a tick is milliseconds: samples for a steady median
     print(f"{'tick engine work, new session':<46}{engine['tick'] * 1000:>8.0f}ms{engine['floor'] * 1000:>8.0f}ms"
           f"{engine['tick'] / engine['floor']:>7.1f}x   baseline: the floor below; target <= 1.5x")
     print(f"{'  floor: last session S&P 500 aggregates':<46}{engine['floor'] * 1000:>8.1f}ms")

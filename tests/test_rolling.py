@@ -34,3 +34,27 @@ def test_a_prior_high_excludes_today_and_needs_a_full_window():
     values = np.array([1.0, 3.0, 2.0, np.nan, 5.0, 4.0, 6.0])
     expected = [np.nan, np.nan, np.nan, 3.0, np.nan, np.nan, np.nan]  # a gap leaves three windows short
     assert np.array_equal(prior_high(values, 3), expected, equal_nan=True)
+
+
+def test_row_medians_equal_numpy_nanmedian_on_any_input():
+    """The breadth's median member: gaps, rows without a value, odd and even counts, no members at all."""
+    import warnings
+
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from signals.metrics.breadth import row_medians
+
+    cell = st.one_of(st.floats(-1e3, 1e3), st.just(np.nan))
+
+    @settings(max_examples=800, deadline=None)
+    @given(st.integers(0, 6), st.integers(0, 9), st.data())
+    def check(rows, columns, data):
+        values = np.array(data.draw(st.lists(cell, min_size=rows * columns, max_size=rows * columns)),
+                          dtype="float64").reshape(rows, columns)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # numpy warns on a row without values
+            expected = np.nanmedian(values, axis=1) if columns else np.full(rows, np.nan)
+        assert np.array_equal(row_medians(values), expected, equal_nan=True)
+
+    check()
