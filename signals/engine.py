@@ -1,12 +1,13 @@
 """The live tick's metrics: keep what earlier sessions cost, compute only the new session's.
 
 Almost all of a tick's work is the (session x member) part of breadth (`aggregate_rows`) over
-2,200 tickers; everything else runs over a handful of 1-D series and is cheap over all history.
-The engine keeps each universe's aggregates for the sessions it has seen and, for a new session,
-computes its row only, reading the year of bars before it. `aggregate_rows` is exact per row, so
-the result is the same, bit for bit, as computing all history again (a test checks it). It also
-keeps where the recursions that read history session by session got to (ADX's sums, the cycle's
-swing rule: `signals/metrics/carry.py`), so they read the new session only.
+2,200 tickers; everything else runs over a handful of 1-D series. The engine keeps each universe's
+aggregates for the sessions it has seen and, for a new session, computes its row only, reading the
+year of bars before it (its averages counted from the members' window sums of the session before:
+`WindowSums`). The aggregates are exact per row, so the result is the same, bit for bit, as
+computing all history again (a test checks it). It also keeps where the recursions that read
+history session by session got to (ADX's sums, the cycle's swing rule: `signals/metrics/carry.py`),
+so they read the new session only.
 
 It trusts stored rows only for the same loaded history (`MarketData.origin`): data loaded anew
 (a changed folder, a refreshed cache) starts it over.
