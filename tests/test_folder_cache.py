@@ -93,9 +93,10 @@ def test_a_second_command_reuses_the_first_ones_metrics_work(tmp_path, monkeypat
     assert main(["metrics", "--json", "--data", str(folder)]) == 0
     first = capsys.readouterr().out
     computed: list[int] = []
-    original = engine_module.aggregate_rows
-    monkeypatch.setattr(engine_module, "aggregate_rows",
-                        lambda values, first=0, sectors=None: computed.append(1) or original(values, first, sectors))
+    original = engine_module.aggregate_rows_resumed
+    monkeypatch.setattr(engine_module, "aggregate_rows_resumed",
+                        lambda values, first=0, sectors=None, running=None:
+                        computed.append(1) or original(values, first, sectors, running))
     read = counting_reads(monkeypatch)
     assert main(["metrics", "--json", "--data", str(folder)]) == 0
     assert capsys.readouterr().out == first
