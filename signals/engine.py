@@ -10,10 +10,14 @@ history session by session got to (ADX's sums, the cycle's swing rule: `signals/
 so they read the new session only.
 
 It trusts stored rows only for the same loaded history (`MarketData.origin`): data loaded anew
-(a changed folder, a refreshed cache) starts it over.
+(a changed folder, a refreshed cache) starts it over. One computation at a time: a tick and the
+dashboard's metrics after a restart run on threads of their own, and what the engine keeps (the
+aggregates and the window sums that end at their last row) must change together.
 """
 
 from __future__ import annotations
+
+import threading
 
 import numpy as np
 
@@ -38,9 +42,14 @@ class MetricsEngine:
         self._columns: dict[str, np.ndarray] = {}  # per universe, its members' columns in the loaded frame
         self._carry = Carry()  # where the recursions got to (signals/metrics/carry.py)
         self._sums: dict[str, WindowSums] = {}  # per universe, its members' window sums at its last row
+        self._lock = threading.Lock()
 
     def compute(self, data: MarketData) -> Metrics:
         """The metrics of `data` (any `as_of` slice), reusing what is known of its history."""
+        with self._lock:
+            return self._compute(data)
+
+    def _compute(self, data: MarketData) -> Metrics:
         if data.origin is not self._origin:
             self._origin, self._aggregates, self._columns, self._carry, self._sums = data.origin, {}, {}, Carry(), {}
         sessions = len(data.sessions)
@@ -60,10 +69,10 @@ class MetricsEngine:
             # is a few milliseconds, and pandas' column take was a quarter of it)
             values = data.close.iloc[start:sessions].to_numpy(dtype="float64")[:, self._columns[universe]]
             running = self._sums.get(universe) if sessions == have + 1 else None  # they end at row have - 1
-            fresh, self._sums[universe] = aggregate_rows_resumed(values, first=have - start, running=running,
-                                                                 sectors=universe_sectors(data, universe)[1])
+            fresh, sums = aggregate_rows_resumed(values, first=have - start, running=running,
+                                                 sectors=universe_sectors(data, universe)[1])
             known = fresh if known is None else {name: np.concatenate([known[name], fresh[name]]) for name in known}
-            self._aggregates[universe] = known
+            self._aggregates[universe], self._sums[universe] = known, sums  # together: the sums end at its last row
         return {name: column[:sessions] for name, column in known.items()}  # type: ignore[union-attr]  # computed above when None
 
     def sessions_known(self) -> dict[str, int]:
@@ -76,8 +85,9 @@ class MetricsEngine:
 
     def restore(self, data: MarketData, state: dict[str, dict[str, np.ndarray]]) -> None:
         """Take up a saved state for `data` (the caller vouches it was computed from the same bars)."""
-        self._origin, self._aggregates, self._columns = data.origin, dict(state), {}
-        self._carry, self._sums = Carry(), {}
+        with self._lock:
+            self._origin, self._aggregates, self._columns = data.origin, dict(state), {}
+            self._carry, self._sums = Carry(), {}
 
 
 def _length(columns: Aggregates) -> int:

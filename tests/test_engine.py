@@ -137,3 +137,28 @@ def test_has_is_answered_for_each_slice_and_anew_for_appended_sessions():
     assert data.has("A") and not data.has("C") and not data.has("Z")
     appended = replace(data, close=close.assign(C=[np.nan] * 9 + [3.0]))
     assert appended.has("C")
+
+
+def test_the_engine_changes_what_it_keeps_under_one_lock(monkeypatch):
+    """A tick and the dashboard's metrics after a restart compute on threads of their own: the aggregates
+    and the window sums that end at their last row must change together, one computation at a time."""
+    import threading
+
+    engine = MetricsEngine()
+    held: list[bool] = []
+    original = breadth_module.aggregate_rows_resumed
+
+    def watched(values, first=0, sectors=None, running=None):
+        held.append(engine._lock.locked())
+        return original(values, first, sectors, running)
+
+    monkeypatch.setattr("signals.engine.aggregate_rows_resumed", watched)
+    threads = [threading.Thread(target=engine.compute, args=(SYNTHETIC.as_of(SYNTHETIC.sessions[day]),))
+               for day in (300, 301, 302)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert held and all(held)
+    visible = SYNTHETIC.as_of(SYNTHETIC.sessions[303])
+    assert_identical(engine.compute(visible), compute_metrics(visible))
