@@ -7,7 +7,8 @@ Each figure comes with a baseline measured in the same run on the same machine:
   (the floor any CSV reader pays), the second (parsed copy cached) against `import pandas`;
 - loading the folder: peak memory of a fresh process, and bytes held per (session x ticker) cell;
 - a tick's engine work (both universes, all metrics, detectors, records) with the live engine, against
-  the floor of the last session's S&P 500 breadth alone, and what computing all history again costs;
+  the floor of the last session's S&P 500 breadth alone (its member aggregates over the year of rows
+  it reads, all 253 computed, as the issue measured it), and what computing all history again costs;
 - `rotation-bot --help`, against `import pandas`;
 - synthetic 5,000 x 25 years (generated in a temporary folder, never committed): load, metrics,
   replay and peak memory, with growth against the real folder per cell.
