@@ -243,7 +243,8 @@ def _count_above_averages(values: np.ndarray, have: np.ndarray, first: int, sect
     """
     counts: dict[str, np.ndarray] = {}
     rows = np.arange(first, len(values))
-    resumed = running is not None and len(rows) == 1 and first >= SLOW_AVERAGE
+    resumed = running is not None and len(rows) == 1 and first >= SLOW_AVERAGE \
+        and all(window in running.sums for window, _ in AVERAGES)  # sums of an empty aggregation are none
     start = first if resumed else max(0, first - SLOW_AVERAGE)  # no window reaches further back
     units, gaps = _units(values[start:], have[start:]), ~have[start:]
     few = len(rows) <= FEW_ROWS
