@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import pytest
 
@@ -132,6 +133,21 @@ def test_help_answers_without_loading_pandas():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert "usage: rotation-bot" in result.stdout
     assert result.stdout.strip().endswith("pandas not loaded")
+
+
+def test_the_process_exits_with_the_commands_status_and_its_whole_output(tmp_path, folder):
+    """The console script's process (`entry`): the status `main` returned, the answer and the error line
+    complete, though the interpreter skips its last collection."""
+    import subprocess
+    import sys
+
+    env = {**os.environ, "ROTATION_CACHE_DIR": str(tmp_path / "cache")}
+    done = subprocess.run([sys.executable, "-m", "bot.runtime.cli", "metrics", "--json", "--data", str(folder)],
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0 and json.loads(done.stdout)["as_of"]
+    failed = subprocess.run([sys.executable, "-m", "bot.runtime.cli", "metrics", "--data", str(tmp_path / "none")],
+                            capture_output=True, text=True, timeout=120, env=env)
+    assert failed.returncode == 1 and failed.stderr.startswith("rotation-bot: error: data folder not found")
 
 
 def test_an_unreachable_database_server_is_one_line_without_its_password(capsys, monkeypatch):
