@@ -44,6 +44,11 @@ class Test:
     p: float | None
 
 
+def graded_sessions(forward: np.ndarray, first: int) -> np.ndarray:
+    """The sessions a record is graded on: from `first` on, those that have a forward return."""
+    return np.flatnonzero(~np.isnan(forward[first:])) + first
+
+
 def graded_positions(positions: Sequence[int], forward: np.ndarray, first: int) -> np.ndarray:
     """The starts that have a forward return at this horizon, from `first` on, in order."""
     picks = np.sort(np.asarray(positions, dtype=np.int64))
@@ -60,7 +65,7 @@ class Placebo:
     """
 
     def __init__(self, forward: np.ndarray, first: int, horizon: int, shifts: int = PLACEBO_SHIFTS) -> None:
-        self.usable = np.flatnonzero(~np.isnan(forward[first:])) + first
+        self.usable = graded_sessions(forward, first)
         count = len(self.usable)
         candidates = np.arange(horizon, count - horizon + 1)
         if len(candidates) > shifts:
@@ -107,7 +112,7 @@ class Eras:
     def __init__(self, forward: np.ndarray, first: int, sessions: pd.DatetimeIndex) -> None:
         self.forward = forward
         self.spans: list[tuple[int, int, float, str]] = []  # [begin, stop), base rate, first date
-        usable = np.flatnonzero(~np.isnan(forward[first:])) + first
+        usable = graded_sessions(forward, first)
         if len(usable) < ERAS:
             return
         cuts = [int(usable[len(usable) * k // ERAS]) for k in range(ERAS)]

@@ -32,7 +32,6 @@ from signals.signal_value import (
     Baseline,
     Grade,
     Tally,
-    base_rate,
     forward_relative,
     grade,
     record_line,
@@ -157,11 +156,11 @@ def summarize_tallies(data: MarketData, first: int, tallies: dict[str, Tally]) -
     base: dict[str, Any] = {}
     baselines: dict[int, Baseline] = {}
     for horizon in HORIZONS:
-        rate = base_rate(relative[horizon], first) if relative else {"mean": None, "n": 0, "hit_rate": None}
-        base[f"mean_{horizon}d"], base[f"n_{horizon}d"] = rate["mean"], rate["n"]
-        base[f"hit_rate_{horizon}d"] = rate["hit_rate"]
         if relative:
             baselines[horizon] = Baseline.of(relative[horizon], first, horizon)
+        rate = baselines[horizon].rate() if relative else {"mean": None, "n": 0, "hit_rate": None}
+        base[f"mean_{horizon}d"], base[f"n_{horizon}d"] = rate["mean"], rate["n"]
+        base[f"hit_rate_{horizon}d"] = rate["hit_rate"]
     by_key: dict[str, dict[str, Any]] = {}
     for key, tally in tallies.items():
         entry: dict[str, Any] = {"type": tally.type, "starts": len(tally.starts), "ends": tally.ends}

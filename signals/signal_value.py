@@ -24,7 +24,16 @@ from typing import Any
 
 import numpy as np
 
-from signals.record_trust import AGAINST, ALPHA, EDGE, MIN_STARTS, TOO_FEW, eras_agree, graded_positions
+from signals.record_trust import (
+    AGAINST,
+    ALPHA,
+    EDGE,
+    MIN_STARTS,
+    TOO_FEW,
+    eras_agree,
+    graded_positions,
+    graded_sessions,
+)
 
 HORIZONS = (20, 60)
 
@@ -66,23 +75,26 @@ class Tally:
 
 @dataclass(frozen=True)
 class Baseline:
-    """One horizon's sessions from `first` on that have a forward return: their mean (the base rate) and
-    autocovariances, worked out once for every key graded against them."""
+    """One horizon's graded sessions (`graded_sessions`): their forward returns, their mean (the base
+    rate) and autocovariances, worked out once for every key graded against them."""
 
-    forward: np.ndarray
-    first: int
-    horizon: int
     values: np.ndarray
     mean: float
     gamma: np.ndarray
 
     @classmethod
     def of(cls, forward: np.ndarray, first: int, horizon: int) -> Baseline:
-        span = forward[first:]
-        values = span[~np.isnan(span)]
+        values = forward[graded_sessions(forward, first)]
         mean = float(values.mean()) if len(values) else float("nan")
         gamma = autocovariances(values, horizon - 1) if len(values) else np.zeros(horizon)
-        return cls(forward, first, horizon, values, mean, gamma)
+        return cls(values, mean, gamma)
+
+    def rate(self) -> dict[str, Any]:
+        """The base rate as a replay reports it: mean, sessions, share of sessions small caps led."""
+        if len(self.values) == 0:
+            return {"mean": None, "n": 0, "hit_rate": None}
+        return {"mean": round(self.mean, 4), "n": int(len(self.values)),
+                "hit_rate": round(float((self.values > 0).mean()), 4)}
 
 
 def grade(positions: Iterable[int], forward: np.ndarray, first: int, horizon: int,
@@ -106,14 +118,6 @@ def grade(positions: Iterable[int], forward: np.ndarray, first: int, horizon: in
     t = excess / math.sqrt(variance) if variance > 0 else None
     return Grade(len(picks), round(mean, 4), round(excess, 4), None if t is None else round(t, 2),
                  round(float((values > 0).mean()), 4))
-
-
-def base_rate(forward: np.ndarray, first: int) -> dict[str, Any]:
-    span = forward[first:]
-    base = span[~np.isnan(span)]
-    if len(base) == 0:
-        return {"mean": None, "n": 0, "hit_rate": None}
-    return {"mean": round(float(base.mean()), 4), "n": int(len(base)), "hit_rate": round(float((base > 0).mean()), 4)}
 
 
 def verdict_words(entry: dict[str, Any], tests: int) -> str:
