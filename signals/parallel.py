@@ -7,8 +7,9 @@ counts) as one thread would have it. Each piece writes only its own part of any 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import TypeVar
 
 Piece = TypeVar("Piece")
@@ -23,3 +24,25 @@ def in_order(work: Callable[[Piece], Result], pieces: Sequence[Piece], threads: 
         return [work(piece) for piece in pieces]
     with ThreadPoolExecutor(max_workers=threads) as pool:
         return list(pool.map(work, pieces))
+
+
+def streamed(work: Callable[[Piece], Result], pieces: Sequence[Piece], threads: int = THREADS) -> Iterator[Result]:
+    """`in_order`'s results, each handed out as soon as it and those before it are done, so the caller
+    works on one while the next are computed; at most `2 * threads` pieces run or wait ahead of the
+    caller, so memory holds a few results, not all of them. Closing the iterator early cancels the rest."""
+    if threads < 2 or len(pieces) < 2:
+        yield from (work(piece) for piece in pieces)
+        return
+    queue = iter(pieces)
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        pending: deque[Future[Result]] = deque(pool.submit(work, piece) for _, piece in zip(range(2 * threads), queue))
+        try:
+            while pending:
+                result = pending.popleft().result()
+                for piece in queue:
+                    pending.append(pool.submit(work, piece))
+                    break
+                yield result
+        finally:
+            for future in pending:
+                future.cancel()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 
 import pandas as pd
 
@@ -21,6 +22,11 @@ def counting_reads(monkeypatch) -> list[str]:
 
     monkeypatch.setattr(csv_prices, "read_raw_file", counted)
     return read
+
+
+def bad_high(text: str, day: str) -> str:
+    """The file with a word for `day`'s High (Date,Open,High,...): a cell the engine reads."""
+    return re.sub(rf"(?m)^({day},[^,]*,)[^,]*", r"\1x", text, count=1)
 
 
 def same(left, right) -> None:
@@ -46,7 +52,7 @@ def test_a_changed_added_or_removed_file_is_the_only_one_parsed(tmp_path, monkey
     folder = write(tmp_path / "data", frames())
     load_folder(folder, cache_dir=tmp_path / "cache")
     changed = folder / "prices" / "M01.csv"
-    changed.write_text(changed.read_text().replace("\n2020-06-01,", "\n2020-06-01,x", 1))  # a bad cell
+    changed.write_text(bad_high(changed.read_text(), "2020-06-01"))
     (folder / "prices" / "NEW.csv").write_text("Date,Close\n2021-04-08,5\n2021-04-09,6\n")
     (folder / "prices" / "M02.csv").unlink()
     read = counting_reads(monkeypatch)

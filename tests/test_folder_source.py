@@ -73,6 +73,15 @@ def test_non_numeric_and_non_positive_prices_become_missing_with_their_lines(tmp
     assert len(own_closes(data, "BBB")) == 2  # the rest of the group still parsed
 
 
+def test_open_is_neither_parsed_nor_checked(tmp_path):
+    """Nothing reads Open: a word or a negative number there is no issue and changes nothing."""
+    clean = "Date,Open,High,Low,Close,Volume\n2024-01-02,1,11,9,10,5\n2024-01-03,2,12,10,11,5\n"
+    odd = clean.replace(",1,11,", ",abc,11,").replace(",2,12,", ",-4,12,")
+    data = load_folder(write_folder(tmp_path / "odd", {"AAA": odd}))
+    assert not data.issues
+    pd.testing.assert_frame_equal(data.close, load_folder(write_folder(tmp_path / "clean", {"AAA": clean})).close)
+
+
 def test_yields_may_be_zero_or_negative(tmp_path):
     data = load_folder(write_folder(tmp_path, {"^IRX": "Date,Close\n2024-01-02,0.0\n2024-01-03,-0.01\n"}))
     assert data.close["^IRX"].tolist() == [0.0, -0.01]

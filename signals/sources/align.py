@@ -80,52 +80,135 @@ def align(
     `names` are the files as shown to the user (one per ticker of `parsed`); `signed` tickers are
     yields (no price rules); `watched` are the indices and ETFs the detectors read.
     """
-    issues: list[DataIssue] = []
-    tickers = list(parsed.tickers)
-    columns = pd.Index(tickers, name="ticker")
-    span = parsed.date_range()
-    if span is None:
-        empty = pd.DataFrame(index=pd.DatetimeIndex([], name="Date"), columns=columns, dtype="float64")
-        return Aligned(empty, empty, empty, empty, empty.astype(bool), pd.Series([], dtype=object), issues)
-
-    sessions = sessions_between(*span)
-    if len(sessions) == 0:  # every row is on a holiday or weekend: each file's rows are warned of, no grid
-        for chunk in parsed.chunks:
-            _report_off_calendar(chunk, names, np.ones(len(chunk.dates), dtype=bool), issues)
-        empty = pd.DataFrame(index=pd.DatetimeIndex([], name="Date"), columns=columns, dtype="float64")
-        return Aligned(empty, empty, empty, empty, empty.astype(bool), pd.Series([], dtype=object), issues)
-    shape = (len(sessions), len(tickers))
-    close, high, low, volume = (np.full(shape, np.nan) for _ in range(4))
-    adjusted_files = np.zeros(len(tickers), dtype=bool)
-    has_rows = np.zeros(len(sessions), dtype=bool)  # a row, even one whose close was unusable
+    grid = SessionGrid(len(parsed.tickers), names, parsed.date_range())
     while parsed.chunks:  # each chunk is dropped once scattered: memory holds the grid, not two copies
-        chunk = parsed.chunks.pop(0)
-        rows, on_session = _session_rows(chunk.dates, sessions)
-        _report_off_calendar(chunk, names, ~on_session, issues)
+        grid.add(parsed.chunks.pop(0))
+    return grid.aligned(list(parsed.tickers), signed, watched)
+
+
+class SessionGrid:
+    """The (session x column) arrays that parsed chunks are scattered into as they come: a chunk can be
+    dropped once scattered, so a load holds the grid and a chunk or two, never every row twice, and
+    scattering runs while the next chunks parse (`ChunkStream`).
+
+    The grid is sized by a span known before the rows (the files' first and last dates, or the rows'
+    own). A chunk with a row outside it waits, and `aligned` fits the grid to the rows' real span
+    first: the result is the same whatever the span given, only the work differs.
+    """
+
+    def __init__(self, columns: int, names: list[str], span: tuple[np.datetime64, np.datetime64] | None) -> None:
+        self.names = names  # each column's file as shown to the user
+        self._columns = columns
+        self._seen: tuple[np.datetime64, np.datetime64] | None = None  # the rows' span so far
+        self._added = 0
+        self._waiting: list[tuple[int, ParsedChunk]] = []
+        self._issues: list[tuple[int, DataIssue]] = []  # by chunk number: reported in the chunks' order
+        self.adjusted_files = np.zeros(columns, dtype=bool)
+        self._allocate(sessions_between(*span) if span is not None else pd.DatetimeIndex([], name="Date"))
+
+    def _allocate(self, sessions: pd.DatetimeIndex) -> None:
+        self.sessions = sessions
+        shape = (len(sessions), self._columns)
+        self.close, self.high, self.low, self.volume = (np.full(shape, np.nan) for _ in range(4))
+        self.has_rows = np.zeros(len(sessions), dtype=bool)  # a row, even one whose close was unusable
+
+    def add(self, chunk: ParsedChunk) -> None:
+        number, self._added = self._added, self._added + 1
+        if not len(chunk.dates):
+            return
+        low, high = chunk.dates.min(), chunk.dates.max()
+        self._seen = (low, high) if self._seen is None else (min(self._seen[0], low), max(self._seen[1], high))
+        grid = self.sessions
+        if not len(grid) or low < grid[0].to_datetime64() or high > grid[-1].to_datetime64():
+            self._waiting.append((number, chunk))
+            return
+        self._scatter(number, chunk)
+
+    def _scatter(self, number: int, chunk: ParsedChunk) -> None:
+        rows, on_session = _session_rows(chunk.dates, self.sessions)
+        found: list[DataIssue] = []
+        _report_off_calendar(chunk, self.names, ~on_session, found)
+        self._issues.extend((number, issue) for issue in found)
         rows, codes = rows[on_session], chunk.codes[on_session]
-        has_rows[rows] = True
+        self.has_rows[rows] = True
         raw_close = chunk.values["Close"][on_session]
         adjusted = chunk.values.get("Adj Close")
         if adjusted is not None:
             # A file's Adj Close is used when it has one; the adjustment factor carries over to High/Low.
             adjusted = adjusted[on_session]
-            has_adjusted = np.zeros(len(tickers), dtype=bool)
+            has_adjusted = np.zeros(self._columns, dtype=bool)
             has_adjusted[codes[~np.isnan(adjusted)]] = True
-            adjusted_files |= has_adjusted
+            self.adjusted_files |= has_adjusted
             uses = has_adjusted[codes]
             with np.errstate(invalid="ignore", divide="ignore"):
                 factor = np.where(uses, adjusted / raw_close, 1.0)
-            close[rows, codes] = np.where(uses, adjusted, raw_close)
+            self.close[rows, codes] = np.where(uses, adjusted, raw_close)
         else:
             factor = None
-            close[rows, codes] = raw_close
-        for name, target in (("High", high), ("Low", low)):
+            self.close[rows, codes] = raw_close
+        for name, target in (("High", self.high), ("Low", self.low)):
             if name in chunk.values:
                 part = chunk.values[name][on_session]
                 target[rows, codes] = part if factor is None else part * factor
         if "Volume" in chunk.values:
-            volume[rows, codes] = chunk.values["Volume"][on_session]
+            self.volume[rows, codes] = chunk.values["Volume"][on_session]
 
+    def _fit(self) -> bool:
+        """Fit the grid to the rows' span and place the chunks that waited; False when there are no sessions."""
+        if self._seen is None:
+            return False
+        sessions = sessions_between(*self._seen)
+        if not sessions.equals(self.sessions):
+            self._reshape(sessions)
+        if not len(sessions):  # every row is on a holiday or weekend: each file's rows are warned of, no grid
+            for number, chunk in self._waiting:
+                found: list[DataIssue] = []
+                _report_off_calendar(chunk, self.names, np.ones(len(chunk.dates), dtype=bool), found)
+                self._issues.extend((number, issue) for issue in found)
+            return False
+        for number, chunk in self._waiting:
+            self._scatter(number, chunk)
+        self._waiting = []
+        return True
+
+    def _reshape(self, sessions: pd.DatetimeIndex) -> None:
+        """Onto `sessions`: the rows of the grid within them are kept (a view when they are a run of it)."""
+        at = self.sessions.get_indexer(sessions)
+        old = (self.close, self.high, self.low, self.volume, self.has_rows)
+        if len(at) and (at >= 0).all() and (np.diff(at) == 1).all():
+            run = slice(int(at[0]), int(at[-1]) + 1)
+            self.sessions = sessions
+            self.close, self.high, self.low, self.volume, self.has_rows = (array[run] for array in old)
+            return
+        self._allocate(sessions)
+        kept = at >= 0
+        for target, source in zip((self.close, self.high, self.low, self.volume, self.has_rows), old):
+            target[kept] = source[at[kept]]
+
+    def aligned(self, tickers: list[str], signed: frozenset[str] = frozenset(), watched: tuple[str, ...] = (),
+                columns: np.ndarray | None = None) -> Aligned:
+        """The grid with the rules of the module docstring applied, its columns named `tickers`;
+        `columns` (positions, in order) keeps only those columns (the files that could be read)."""
+        index = pd.Index(tickers, name="ticker")
+        fitted = self._fit()
+        issues = [issue for _, issue in sorted(self._issues, key=lambda numbered: numbered[0])]
+        if not fitted:
+            empty = pd.DataFrame(index=pd.DatetimeIndex([], name="Date"), columns=index, dtype="float64")
+            return Aligned(empty, empty, empty, empty, empty.astype(bool), pd.Series([], dtype=object), issues)
+        close, high, low, volume = self.close, self.high, self.low, self.volume
+        names, adjusted = self.names, self.adjusted_files
+        if columns is not None and len(columns) < self._columns:  # a file that could not be read: a copy
+            close, high, low, volume = close[:, columns], high[:, columns], low[:, columns], volume[:, columns]
+            names, adjusted = [names[column] for column in columns], adjusted[columns]
+        return _apply_rules(self.sessions, close, high, low, volume, self.has_rows, adjusted, index, names, signed,
+                            watched, issues)
+
+
+def _apply_rules(sessions: pd.DatetimeIndex, close: np.ndarray, high: np.ndarray, low: np.ndarray,
+                 volume: np.ndarray, has_rows: np.ndarray, adjusted_files: np.ndarray, columns: pd.Index,
+                 names: list[str], signed: frozenset[str], watched: tuple[str, ...],
+                 issues: list[DataIssue]) -> Aligned:
+    tickers = list(columns)
     keep = _complete_sessions(close, sessions, issues)
     if keep < len(sessions):
         sessions = sessions[:keep]
@@ -140,10 +223,11 @@ def align(
     _remove_bad_prints(close, high, low, previous, signed_mask, names, sessions, issues)
 
     present = ~np.isnan(close)
-    filled = pd.DataFrame(close, index=sessions, columns=columns, copy=False).ffill(limit=MAX_CARRY)
+    carried_forward = _carried_forward(close)
     in_gaps = _inside_data_gaps(has_rows)
-    filled.iloc[in_gaps] = np.nan  # a gap in the data is a gap: nothing carried into it
-    carried = filled.isna().to_numpy() != ~present  # missing before, defined after the carry
+    carried_forward[in_gaps] = np.nan  # a gap in the data is a gap: nothing carried into it
+    carried = np.isnan(carried_forward) != ~present  # missing before, defined after the carry
+    filled = pd.DataFrame(carried_forward, index=sessions, columns=columns, copy=False)
     _report_gaps(present, names, sessions, issues, in_gaps)
 
     def frame(values: np.ndarray) -> pd.DataFrame:
@@ -169,12 +253,26 @@ def _price_basis(adjusted: np.ndarray, signed_mask: np.ndarray, names: list[str]
     return ADJUSTED_BASIS
 
 
+_DAY = np.timedelta64(1, "D").astype("timedelta64[ns]").astype(np.int64)
+
+
 def _session_rows(dates: np.ndarray, sessions: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
-    grid = sessions.to_numpy(dtype="datetime64[ns]")
-    rows = np.searchsorted(grid, dates)
-    inside = rows < len(grid)
+    """Each date's row in `sessions`, and whether it is one of them: through a table from days to rows
+    (a chunk's rows are many, its days few), not a search per row."""
+    rows = np.zeros(len(dates), dtype=np.intp)
     on_session = np.zeros(len(dates), dtype=bool)
-    on_session[inside] = grid[rows[inside]] == dates[inside]
+    if not len(sessions):
+        return rows, on_session
+    grid = sessions.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    days = int((grid[-1] - grid[0]) // _DAY) + 1
+    table = np.full(days, -1, dtype=np.intp)
+    table[(grid - grid[0]) // _DAY] = np.arange(len(grid))
+    offset = dates.astype("datetime64[ns]").view(np.int64) - grid[0]
+    day, remainder = np.divmod(offset, _DAY)
+    inside = (remainder == 0) & (day >= 0) & (day < days)
+    found = table[day[inside]]
+    rows[inside] = found
+    on_session[inside] = found >= 0
     return rows, on_session
 
 
@@ -219,21 +317,39 @@ def _previous_value(values: np.ndarray) -> np.ndarray:
     return out
 
 
+def _carried_forward(values: np.ndarray) -> np.ndarray:
+    """Each missing value carried from the last defined one, for at most `MAX_CARRY` sessions."""
+    out = np.empty_like(values)
+
+    def fill(block: slice) -> None:
+        out[:, block] = pd.DataFrame(values[:, block]).ffill(limit=MAX_CARRY).to_numpy()
+
+    _each_block(values.shape[1], fill)
+    return out
+
+
 def _missing_volume_on_moves(volume: np.ndarray, close: np.ndarray, previous: np.ndarray, names: list[str],
                              sessions: pd.DatetimeIndex, issues: list[DataIssue]) -> None:
-    for first in range(0, close.shape[1], _BLOCK):
-        block = slice(first, first + _BLOCK)
-        with np.errstate(invalid="ignore"):
-            bad = (volume[:, block] == 0) & (close[:, block] != previous[:, block]) & ~np.isnan(close[:, block]) \
-                & ~np.isnan(previous[:, block])
-        if not bad.any():
-            continue
-        for column in np.flatnonzero(bad.any(axis=0)):
-            rows = np.flatnonzero(bad[:, column])
-            issues.append(DataIssue(names[first + column], None,
-                                    f"sessions with zero Volume while the price moved: {len(rows)} "
-                                    f"({_listed([_day(sessions[r]) for r in rows])}); Volume treated as missing"))
-        volume[:, block][bad] = np.nan
+    """Zero volume on a session whose close moved is missing volume: judged at the zero-volume cells only
+    (a few in a million), not over the grid."""
+    rows, columns = np.nonzero(volume == 0)
+    moved, before = close[rows, columns], previous[rows, columns]
+    with np.errstate(invalid="ignore"):
+        bad = (moved != before) & ~np.isnan(moved) & ~np.isnan(before)
+    rows, columns = rows[bad], columns[bad]
+    for column, hit in _by_column(rows, columns):
+        issues.append(DataIssue(names[column], None,
+                                f"sessions with zero Volume while the price moved: {len(hit)} "
+                                f"({_listed([_day(sessions[r]) for r in hit])}); Volume treated as missing"))
+    volume[rows, columns] = np.nan
+
+
+def _by_column(rows: np.ndarray, columns: np.ndarray) -> list[tuple[int, np.ndarray]]:
+    """Cells grouped by column, columns and rows in order: one warning per file, its dates in order."""
+    order = np.lexsort((rows, columns))
+    rows, columns = rows[order], columns[order]
+    starts = np.flatnonzero(np.r_[True, columns[1:] != columns[:-1]]) if len(columns) else np.zeros(0, np.intp)
+    return [(int(columns[start]), rows[start:end]) for start, end in zip(starts, np.r_[starts[1:], len(rows)])]
 
 
 def _remove_bad_prints(close: np.ndarray, high: np.ndarray, low: np.ndarray, previous: np.ndarray,
@@ -242,45 +358,32 @@ def _remove_bad_prints(close: np.ndarray, high: np.ndarray, low: np.ndarray, pre
     """A close 10x off the bar before it is removed on its own day, unless it returns to within 2x of
     the bar before that (the session after a bad print, which is good). Only earlier bars are read,
     so a bar is judged the same on its own day and in any later history: a 10x move that holds is
-    removed on its first session and accepted from the second."""
-    def judge(block: slice) -> list[DataIssue]:  # blocks of columns bound the temporaries
-        found: list[DataIssue] = []
-        first = block.start
-        part = close[:, block]
-        rows = np.arange(len(part), dtype="float64")[:, None]
-        own_rows = np.where(np.isnan(part), np.nan, rows)
-        last_row = np.empty_like(own_rows)
-        last_row[0] = np.nan
-        last_row[1:] = pd.DataFrame(own_rows[:-1]).ffill().to_numpy()  # the row of the bar before each cell
-        before_last = np.full_like(part, np.nan)  # the bar before that one
-        known = ~np.isnan(last_row)
-        columns = np.broadcast_to(np.arange(part.shape[1]), part.shape)
-        at = last_row[known].astype(np.int64)
-        earlier = last_row[at, columns[known]]
-        has = ~np.isnan(earlier)
-        values = np.full(at.shape, np.nan)
-        values[has] = part[earlier[has].astype(np.int64), columns[known][has]]
-        before_last[known] = values
-        with np.errstate(invalid="ignore", divide="ignore"):
-            jump = part / previous[:, block]
-            back = part / before_last
-            spike = ((jump >= BAD_PRINT_FACTOR) | (jump <= 1 / BAD_PRINT_FACTOR)) & ~((back < 2.0) & (back > 0.5))
-        spike[:, signed_mask[block]] = False
-        if not spike.any():
-            return found
-        for column in np.flatnonzero(spike.any(axis=0)):
-            rows_hit = np.flatnonzero(spike[:, column])
-            found.append(DataIssue(names[first + column], None,
-                                   f"bad print removed: the close of {_listed([_day(sessions[r]) for r in rows_hit])} "
-                                   f"is {BAD_PRINT_FACTOR:.0f}x off the session before it (judged with earlier "
-                                   f"bars only; a move that holds is accepted from its second session)"))
-        close[:, block][spike] = np.nan
-        high[:, block][spike] = np.nan
-        low[:, block][spike] = np.nan
-        return found
+    removed on its first session and accepted from the second.
 
-    for found in _each_block(close.shape[1], judge):
-        issues.extend(found)
+    The 10x jumps are found over the grid; the bar before the previous one is looked up for those
+    cells only (a handful in a folder), in the columns that have one."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        jump = close / previous
+        extreme = (jump >= BAD_PRINT_FACTOR) | (jump <= 1 / BAD_PRINT_FACTOR)
+    extreme[:, signed_mask] = False
+    rows, columns = np.nonzero(extreme)
+    if not len(rows):
+        return
+    touched = np.unique(columns)
+    index = np.arange(len(close))[:, None]
+    last_bar = np.maximum.accumulate(np.where(np.isnan(close[:, touched]), -1, index), axis=0)
+    previous_bar = last_bar[rows - 1, np.searchsorted(touched, columns)]  # a jump has a bar before it
+    with np.errstate(invalid="ignore", divide="ignore"):
+        back = close[rows, columns] / previous[previous_bar, columns]  # NaN when that bar is the first
+        spike = ~((back < 2.0) & (back > 0.5))
+    rows, columns = rows[spike], columns[spike]
+    for column, hit in _by_column(rows, columns):
+        issues.append(DataIssue(names[column], None,
+                                f"bad print removed: the close of {_listed([_day(sessions[r]) for r in hit])} "
+                                f"is {BAD_PRINT_FACTOR:.0f}x off the session before it (judged with earlier "
+                                f"bars only; a move that holds is accepted from its second session)"))
+    for target in (close, high, low):
+        target[rows, columns] = np.nan
 
 
 def _suspect_sessions(close: np.ndarray, previous: np.ndarray, volume: np.ndarray, present: np.ndarray,

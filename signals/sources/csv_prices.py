@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,9 +28,12 @@ import numpy as np
 import pandas as pd
 
 from signals.market_data import DataIssue
-from signals.parallel import in_order
+from signals.parallel import streamed
 
 PRICE_COLUMNS = ("Open", "High", "Low", "Close", "Adj Close", "Volume")
+# What the engine reads: Open, in every file, is read by nothing, so it is neither parsed nor checked
+# (a quarter of a parse's numbers).
+_PARSED = frozenset({"Date", "High", "Low", "Close", "Adj Close", "Volume"})
 _CANONICAL = {name.lower(): name for name in ("Date", *PRICE_COLUMNS)}
 _CANONICAL.update({"adj_close": "Adj Close", "adjclose": "Adj Close", "datetime": "Date"})
 _MAX_ROWS_LISTED = 5
@@ -40,7 +46,7 @@ class RawFile:
     ticker: str
     name: str  # as shown to the user, e.g. "prices/AAPL.csv"
     columns: tuple[str | None, ...]  # canonical name per field, None for a column we do not use
-    body: bytes
+    body: memoryview  # the bytes after the header, ending with a newline
     lines: int  # data lines in body
 
 
@@ -74,17 +80,18 @@ class ParsedPrices:
 
 
 def read_raw_file(path: Path, display_name: str, issues: list[DataIssue]) -> RawFile | None:
-    """Read one file and check its header; None (with an issue) when it cannot be used at all."""
+    """Read one file and check its header; None (with an issue) when it cannot be used at all.
+
+    The body is a view of the bytes read, not a copy: a chunk's bodies are copied once, into the one
+    buffer the C parser reads (these are the bulk of a load's bytes, and copies hold the GIL)."""
     try:
         data = path.read_bytes()
     except OSError as exc:
         issues.append(DataIssue(display_name, None, f"cannot be read ({exc.strerror}); skipped", "error"))
         return None
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    newline = data.find(b"\n")
-    header_bytes = data if newline < 0 else data[:newline]
-    body = b"" if newline < 0 else data[newline + 1 :]
+    start = 3 if data.startswith(b"\xef\xbb\xbf") else 0
+    newline = data.find(b"\n", start)
+    header_bytes = data[start:] if newline < 0 else data[start:newline]
     if not header_bytes.strip():
         issues.append(DataIssue(display_name, None, "empty file; skipped"))
         return None
@@ -105,13 +112,18 @@ def read_raw_file(path: Path, display_name: str, issues: list[DataIssue]) -> Raw
             )
         )
         return None
-    if not body.strip():
+    if newline < 0 or _TEXT.search(data, newline + 1) is None:
         issues.append(DataIssue(display_name, None, "no rows after the header; skipped"))
         return None
-    if not body.endswith(b"\n"):
-        body += b"\n"
+    body = memoryview(data)[newline + 1:]
+    lines = data.count(b"\n", newline + 1)
+    if not data.endswith(b"\n"):
+        body, lines = memoryview(data[newline + 1:] + b"\n"), lines + 1
     # tickers are upper case (Yahoo's spelling), whatever the file name's case
-    return RawFile(path.stem.upper(), display_name, columns, body, body.count(b"\n"))
+    return RawFile(path.stem.upper(), display_name, columns, body, lines)
+
+
+_TEXT = re.compile(rb"\S")  # a byte that is not white space: a body with one has rows
 
 
 # files per C-parser call: big enough to be fast, small enough to bound memory (two chunks parse at once:
@@ -119,56 +131,121 @@ def read_raw_file(path: Path, display_name: str, issues: list[DataIssue]) -> Raw
 CHUNK_FILES = 128
 
 
-def parse_paths(
-    items: list[tuple[Path, str]], signed_tickers: frozenset[str] = frozenset(), issues: list[DataIssue] | None = None
-) -> ParsedPrices:
-    """Read and parse files given as (path, name shown to the user), a chunk at a time.
+class ChunkStream:
+    """Files parsed a chunk at a time on the cores, each chunk handed out as soon as it and those before
+    it are parsed, so the caller scatters one while the next parse (signals/parallel.py `streamed`).
 
-    Files are grouped by header (the first line, read cheaply) so that each chunk of same-header
-    files goes to the C parser in one call; a chunk's bytes are read only when it is parsed and
-    dropped after, so memory holds a chunk of text per thread at a time. Columns keep the files' order.
+    Files are grouped by header (the first line, read cheaply) so that each chunk of same-header files
+    goes to the C parser in one call; a chunk's bytes are read only when it is parsed and dropped
+    after. The chunks' `codes` are positions in `items`; after the last chunk, `issues` holds what the
+    files reported (in chunk order) and `read` the ticker of every file that could be read.
+
+    `span` is the earliest first-row date and the latest last-row date the files show before any is
+    parsed (read from each file's ends with its header): what the session grid is sized by. It is a
+    hint; rows outside it (an unsorted file) still count.
     """
-    issues = issues if issues is not None else []
-    groups: dict[bytes, list[int]] = {}
-    for index, (path, _) in enumerate(items):
-        groups.setdefault(_first_line(path), []).append(index)
-    chunk_of = [members[start:start + CHUNK_FILES] for members in groups.values()
-                for start in range(0, len(members), CHUNK_FILES)]
 
-    def parse_chunk(indices: list[int]) -> tuple[dict[int, str], list[ParsedChunk], list[DataIssue]]:
+    def __init__(self, items: list[tuple[Path, str]], signed_tickers: frozenset[str] = frozenset()) -> None:
+        self.items = items
+        self.signed_tickers = signed_tickers
+        self.issues: list[DataIssue] = []
+        self.read: dict[int, str] = {}  # file index -> ticker, for the files that could be used
+        groups: dict[bytes, list[int]] = {}
+        firsts: list[np.datetime64] = []
+        lasts: list[np.datetime64] = []
+        for index, (path, _) in enumerate(items):
+            header, first, last = _ends(path)
+            groups.setdefault(header, []).append(index)
+            if first is not None and last is not None:
+                firsts.append(first)
+                lasts.append(last)
+        self.span = (min(firsts), max(lasts)) if firsts else None
+        self._chunks = [members[start:start + CHUNK_FILES] for members in groups.values()
+                        for start in range(0, len(members), CHUNK_FILES)]
+
+    def __iter__(self) -> Iterator[ParsedChunk]:
+        for found_read, found_chunks, found_issues in streamed(self._parse_chunk, self._chunks):
+            self.read.update(found_read)
+            self.issues.extend(found_issues)
+            yield from found_chunks
+
+    def _parse_chunk(self, indices: list[int]) -> tuple[dict[int, str], list[ParsedChunk], list[DataIssue]]:
         found: list[DataIssue] = []
         raws: list[RawFile] = []
         codes: list[int] = []
         for index in indices:
-            path, display = items[index]
+            path, display = self.items[index]
             raw = read_raw_file(path, display, found)
             if raw is not None:
                 raws.append(raw)
                 codes.append(index)
-        parsed = parse_files(raws, signed_tickers, found, np.asarray(codes, dtype=np.int32))
+        parsed = parse_files(raws, self.signed_tickers, found, np.asarray(codes, dtype=np.int32))
         return {index: raw.ticker for index, raw in zip(codes, raws)}, parsed, found
 
-    read: dict[int, str] = {}  # file index -> ticker, for the files that could be used
-    chunks: list[ParsedChunk] = []
-    for found_read, found_chunks, found_issues in in_order(parse_chunk, chunk_of):  # a chunk a core
-        read.update(found_read)
-        chunks.extend(found_chunks)
-        issues.extend(found_issues)
-    # file index -> column position, in the files' order
-    kept = sorted(read)
+    def columns(self) -> np.ndarray:
+        """The files that could be read, in the files' order: the columns a load keeps."""
+        return np.array(sorted(self.read), dtype=np.int64)
+
+
+def parse_paths(
+    items: list[tuple[Path, str]], signed_tickers: frozenset[str] = frozenset(), issues: list[DataIssue] | None = None
+) -> ParsedPrices:
+    """Read and parse files given as (path, name shown to the user), all chunks kept: `ChunkStream`
+    collected, columns renumbered to the files that could be read, in the files' order."""
+    issues = issues if issues is not None else []
+    stream = ChunkStream(items, signed_tickers)
+    chunks = list(stream)
+    issues.extend(stream.issues)
+    kept = stream.columns()
     position = np.full(len(items), -1, dtype=np.int32)
     position[kept] = np.arange(len(kept), dtype=np.int32)
     for chunk in chunks:
         chunk.codes = position[chunk.codes]
-    return ParsedPrices([read[i] for i in kept], chunks, issues)
+    return ParsedPrices([stream.read[i] for i in kept], chunks, issues)
 
 
-def _first_line(path: Path) -> bytes:
+_PEEK = 4096  # bytes read from a file's end for its last row's date
+
+
+def _ends(path: Path) -> tuple[bytes, np.datetime64 | None, np.datetime64 | None]:
+    """A file's header (lower case: files of one header parse together) and the dates of its first and last
+    rows as they read, None where a date does not read; a file that cannot be read is left to the parse.
+    Two reads of a few KB at the file's ends, not the file."""
     try:
-        with path.open("rb") as handle:
-            return handle.readline().strip().lstrip(b"\xef\xbb\xbf").lower()
+        handle = os.open(path, os.O_RDONLY)
     except OSError:
-        return b""
+        return b"", None, None
+    try:
+        head = os.pread(handle, _PEEK, 0)
+        size = os.fstat(handle).st_size
+        tail = os.pread(handle, _PEEK, size - _PEEK) if size > _PEEK else head
+        if b"\n" not in head and size > _PEEK:  # a header longer than the peek: read it whole
+            with path.open("rb") as whole:
+                head = whole.readline() + whole.readline()
+    except OSError:
+        return b"", None, None
+    finally:
+        os.close(handle)
+    header_line, _, rest = head.partition(b"\n")
+    header = header_line.strip().lstrip(b"\xef\xbb\xbf").lower()
+    fields = [_CANONICAL.get(field.strip().decode("utf-8", "replace")) for field in header.split(b",")]
+    if "Date" not in fields:
+        return header, None, None
+    column = fields.index("Date")
+    first_row = rest.partition(b"\n")[0]
+    last_row = tail.rstrip().rpartition(b"\n")[2]
+    return header, _row_date(first_row, column), _row_date(last_row, column)
+
+
+def _row_date(row: bytes, column: int) -> np.datetime64 | None:
+    fields = row.split(b",")
+    if len(fields) <= column:
+        return None
+    try:
+        day = np.datetime64(fields[column].strip()[:10].decode("ascii"), "D")
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return None if np.isnat(day) else day
 
 
 def parse_files(files: list[RawFile], signed_tickers: frozenset[str], issues: list[DataIssue],
@@ -184,7 +261,7 @@ def parse_files(files: list[RawFile], signed_tickers: frozenset[str], issues: li
     chunks: list[ParsedChunk] = []
     for columns, members in groups.items():
         group = [files[i] for i in members]
-        used = [name for name in columns if name and name != "Date"]
+        used = [name for name in columns if name in _PARSED and name != "Date"]
         parsed = _parse_group_fast(columns, group)
         if parsed is None:  # one part per file; its rows all belong to that file
             parts = [(i, _parse_file_slow(raw, issues)) for i, raw in zip(members, group)]
@@ -210,7 +287,7 @@ def _checked(files: list[RawFile], local: np.ndarray, lines: np.ndarray, dates: 
     if not keep.all():
         local, lines, dates = local[keep], lines[keep], dates[keep]
         values = {name: column[keep] for name, column in values.items()}
-    checked = ~np.isin(np.asarray([f.ticker for f in files], dtype=object), list(signed_tickers))[local]
+    checked = np.array([f.ticker not in signed_tickers for f in files], dtype=bool)[local]
     _mask_impossible_values(values, local, lines, files, issues, checked)
     _report_missing_adjusted(values, local, lines, files, issues)
     return ParsedChunk(local, dates, values, lines.astype(np.int32))
@@ -221,11 +298,13 @@ def _parse_group_fast(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]] | None:
     """One C-parser call over the joined bodies; None when anything is irregular (then go slow)."""
     names = [name if name else f"_unused{i}" for i, name in enumerate(columns)]
-    used = [name for name in columns if name]
+    used = [name for name in columns if name in _PARSED]
     body = b"".join(raw.body for raw in group)
     # The C parser quietly pads short rows and turns a surplus field into an index: a row of the
-    # wrong width shows as a comma count off the expected total (quotes could hide commas).
-    if body.count(b",") != (len(columns) - 1) * sum(raw.lines for raw in group) or b'"' in body:
+    # wrong width shows as a comma count off the expected total (quotes could hide commas). Counted
+    # by numpy, which lets go of the GIL: the other chunk's thread parses meanwhile.
+    commas = np.count_nonzero(np.frombuffer(body, dtype=np.uint8) == ord(","))
+    if commas != (len(columns) - 1) * sum(raw.lines for raw in group) or b'"' in body:
         return None
     try:
         frame = pd.read_csv(
@@ -253,9 +332,9 @@ def _parse_file_slow(
     raw: RawFile, issues: list[DataIssue]
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
     """Row by row, so that every bad line is reported with its number and the good ones kept."""
-    text = raw.body.decode("utf-8", errors="replace")
+    text = str(raw.body, "utf-8", errors="replace")
     width = len(raw.columns)
-    used = [(i, name) for i, name in enumerate(raw.columns) if name and name != "Date"]
+    used = [(i, name) for i, name in enumerate(raw.columns) if name in _PARSED and name != "Date"]
     date_index = raw.columns.index("Date")
     dates: list[str] = []
     lines: list[int] = []
@@ -317,8 +396,10 @@ def _drop_duplicate_dates(
 ) -> np.ndarray:
     """Keep the last row of a date repeated within one file (a later correction wins), and say so."""
     days = dates.astype("datetime64[D]").astype(np.int64)
-    key = pd.Index(codes.astype(np.int64) * 1_000_000 + days)
-    duplicated = key.duplicated(keep="last") & valid
+    keys = codes.astype(np.int64) * 1_000_000 + days
+    if len(keys) < 2 or (np.diff(keys) > 0).all():  # each file's rows in date order, as files come: none repeats
+        return np.ones(len(codes), dtype=bool)
+    duplicated = pd.Index(keys).duplicated(keep="last") & valid
     if not duplicated.any():
         return np.ones(len(codes), dtype=bool)
     bad = np.flatnonzero(duplicated)

@@ -6,11 +6,12 @@ With an offline folder, "now" is the folder's last session: the folder is a repl
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 import csv
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +20,12 @@ import pandas as pd
 from signals.calendar import exchange_calendar
 from signals.errors import DataError
 from signals.market_data import DataIssue, MarketData
-from signals.sources.align import align
-from signals.sources.csv_prices import ParsedChunk, ParsedPrices, parse_paths
-from signals.sources.folder_cache import FolderCache, Stamp, stamps
+from signals.sources.align import Aligned, SessionGrid, align
+from signals.sources.csv_prices import ChunkStream, ParsedChunk, ParsedPrices, parse_paths
+from signals.sources.folder_cache import FolderCache, Stamp, StoredRows, stamps
 from signals.tickers import WATCHED, YIELD_TICKERS
+
+T = TypeVar("T")
 
 
 def load_folder(folder: str | Path, cache_dir: Path | None = None, key: dict[str, Any] | None = None,
@@ -42,9 +45,7 @@ def load_folder(folder: str | Path, cache_dir: Path | None = None, key: dict[str
         raise DataError(f"no prices/ folder in {root} (expected prices/<TICKER>.csv files)")
     if cache is None:
         if cache_dir is None:
-            price_paths = price_files(root)
-            return assemble(root, _while_the_calendar_builds(
-                lambda: parse_paths([(p, f"prices/{p.name}") for p in price_paths], YIELD_TICKERS, [])))
+            return _load_streamed(root, price_files(root))
         cache = FolderCache(Path(cache_dir), root)
     if key is None:
         key = folder_key(root)
@@ -53,15 +54,46 @@ def load_folder(folder: str | Path, cache_dir: Path | None = None, key: dict[str
         return cached
     price_paths = [path for path in price_files(root) if path.name in key["prices"]]
     price_stamps = {name: Stamp(*stamp) for name, stamp in key["prices"].items()}
-    data = assemble(root, _while_the_calendar_builds(lambda: _parse_changed(cache, price_paths, price_stamps)))
+    previous = cache.load_rows()
+    if previous is None:
+        data = _load_streamed(root, price_paths, cache, price_stamps)
+    else:
+        data = assemble(root, _while_the_calendar_builds(
+            lambda: _parse_changed(cache, previous, price_paths, price_stamps)))
     data.first_closes()  # in the copy: a command that loads it maps only the columns it reads, not all of them
     cache.save_result(key, data)
     return data
 
 
-def _while_the_calendar_builds(parse: Callable[[], ParsedPrices]) -> ParsedPrices:
+def _load_streamed(root: Path, paths: list[Path], cache: FolderCache | None = None,
+                   current: dict[str, Stamp] | None = None) -> MarketData:
+    """Every file parsed, each chunk scattered into the session grid while the next parse (and, with a
+    cache, its rows kept for the next load as it comes): the first load of a folder holds the grid and
+    a few chunks, and its scattering is not a step of its own after the parse."""
+    items = [(path, f"prices/{path.name}") for path in paths]
+    stream = ChunkStream(items, YIELD_TICKERS)
+    chunks = iter(stream)
+    first = _while_the_calendar_builds(lambda: next(chunks, None))  # the grid's sessions need the calendar
+    grid = SessionGrid(len(items), [display for _, display in items], stream.span)
+    count = 0
+    for chunk in chain([first] if first is not None else [], chunks):
+        if cache is not None:
+            cache.save_chunk(count, chunk)
+        grid.add(chunk)
+        count += 1
+    issues = _in_file_order(stream.issues, paths)
+    if cache is not None and current is not None:
+        read = {paths[index].name for index in stream.read}
+        cache.save_manifest(current, [path.name for path in paths], read, count, _by_file(issues))
+    columns = stream.columns()
+    tickers = [stream.read[index] for index in columns]
+    aligned = grid.aligned(tickers, YIELD_TICKERS, WATCHED, columns)
+    return _assembled(root, aligned, issues)
+
+
+def _while_the_calendar_builds(parse: Callable[[], T]) -> T:
     """Importing exchange_calendars and building XNYS takes 0.17 s of Python: it runs on a thread while
-    the files parse (which mostly waits on the disk and pandas' C parser), and is ready for `align`."""
+    the files parse (which mostly waits on the disk and pandas' C parser), and is ready for the grid."""
     with ThreadPoolExecutor(max_workers=1) as pool:
         calendar = pool.submit(exchange_calendar)
         parsed = parse()
@@ -86,28 +118,26 @@ def folder_key(folder: str | Path, price_paths: list[Path] | None = None) -> dic
             "others": {str(p.relative_to(root)): [s.size, s.mtime_ns] for p in others for s in stamps([p]).values()}}
 
 
-def _parse_changed(cache: FolderCache, paths: list[Path], current: dict[str, Stamp]) -> ParsedPrices:
+def _parse_changed(cache: FolderCache, previous: StoredRows, paths: list[Path],
+                   current: dict[str, Stamp]) -> ParsedPrices:
     """Parse the files whose stamp changed; take every other file's rows from the last parse."""
-    previous = cache.load_rows()
-    old_stamps, old_files, old_chunks, old_issues = previous if previous else ({}, [], [], {})
-    unchanged = {name for name, stamp in current.items() if old_stamps.get(name) == stamp}
+    unchanged = {name for name, stamp in current.items() if previous.stamps.get(name) == stamp}
     fresh = [(p, f"prices/{p.name}") for p in paths if p.name not in unchanged]
     parsed = parse_paths(fresh, YIELD_TICKERS, [])
-    issues: dict[str, list[DataIssue]] = {name: old_issues.get(name, []) for name in unchanged}
-    for issue in parsed.issues:
-        issues.setdefault(issue.file.removeprefix("prices/"), []).append(issue)
-    # every file with rows, in the folder's order; codes renumbered to that order
-    fresh_names = [f"{t}" for t in parsed.tickers]
+    issues = {name: previous.issues.get(name, []) for name in unchanged}
+    for name, found in _by_file(parsed.issues).items():
+        issues[name] = found
+    # every file that could be read, in the folder's order; codes renumbered to that order
     by_ticker = {p.stem.upper(): p.name for p, _ in fresh}
-    fresh_files = [by_ticker[t] for t in fresh_names]
-    with_rows = set(fresh_files) | {name for name in old_files if name in unchanged}
-    files = [p.name for p in paths if p.name in with_rows]
+    fresh_files = [by_ticker[t] for t in parsed.tickers]
+    read = set(fresh_files) | (previous.read & unchanged)
+    files = [p.name for p in paths if p.name in read]
     position = {name: i for i, name in enumerate(files)}
     chunks: list[ParsedChunk] = []
-    if old_files:
-        old_position = np.array([position.get(name, -1) if name in unchanged else -1 for name in old_files],
+    if previous.coded:
+        old_position = np.array([position.get(name, -1) if name in unchanged else -1 for name in previous.coded],
                                 dtype=np.int32)
-        for chunk in old_chunks:
+        for chunk in previous.chunks:
             codes = old_position[chunk.codes]
             keep = codes >= 0
             if keep.any():
@@ -118,22 +148,43 @@ def _parse_changed(cache: FolderCache, paths: list[Path], current: dict[str, Sta
     for chunk in parsed.chunks:
         chunk.codes = new_position[chunk.codes] if len(new_position) else chunk.codes
         chunks.append(chunk)
-    if fresh or set(old_stamps) != set(current):
-        cache.save_rows(current, files, chunks, issues)
+    if fresh or set(previous.stamps) != set(current):
+        cache.save_rows(current, files, set(files), chunks, issues)
     tickers = [Path(name).stem.upper() for name in files]
     ordered = [issue for p in paths for issue in issues.get(p.name, [])]
     return ParsedPrices(tickers, chunks, ordered)
 
 
+def _by_file(issues: list[DataIssue]) -> dict[str, list[DataIssue]]:
+    """A price file's issues under its file name (the rows cache keeps them with the file's stamp)."""
+    found: dict[str, list[DataIssue]] = {}
+    for issue in issues:
+        found.setdefault(issue.file.removeprefix("prices/"), []).append(issue)
+    return found
+
+
+def _in_file_order(issues: list[DataIssue], paths: list[Path]) -> list[DataIssue]:
+    """Parse issues in the folder's file order, whichever chunk (files of one header) found them."""
+    found = _by_file(issues)
+    return [issue for path in paths for issue in found.get(path.name, [])]
+
+
 def assemble(root: Path, parsed: ParsedPrices, source: str | None = None) -> MarketData:
     """Parsed price rows plus the folder's lists and rates, aligned into a `MarketData`: the one
-    assembly for a data folder and for the packaged sample (which stores parsed rows)."""
-    prices_dir = root / "prices"
-    issues: list[DataIssue] = list(parsed.issues)
+    assembly for a data folder's rows parsed again in part and for the packaged sample (which stores
+    parsed rows)."""
     if not parsed.tickers:
-        raise DataError(f"no usable price files in {prices_dir}")
+        raise DataError(f"no usable price files in {root / 'prices'}")
     names = _names_of(parsed.tickers, price_files(root))
     aligned = align(parsed, names, signed=YIELD_TICKERS, watched=WATCHED)
+    return _assembled(root, aligned, parsed.issues, source)
+
+
+def _assembled(root: Path, aligned: Aligned, parse_issues: list[DataIssue], source: str | None = None) -> MarketData:
+    prices_dir = root / "prices"
+    issues: list[DataIssue] = list(parse_issues)
+    if not len(aligned.close.columns):
+        raise DataError(f"no usable price files in {prices_dir}")
     issues.extend(aligned.issues)
     if aligned.close.empty or not aligned.close.notna().any().any():
         said = "; ".join(str(issue) for issue in issues[:3])

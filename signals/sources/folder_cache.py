@@ -18,6 +18,7 @@ import logging
 import mmap
 import os
 import pickle
+import secrets
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,8 +32,8 @@ from signals.sources.csv_prices import ParsedChunk
 
 log = logging.getLogger(__name__)
 
-VERSION = 6  # 2: causal bad prints, the price basis; 3: warnings that count right; 4: sessions from 1985;
-# 5: results with their arrays out of band; 6: the engine's aggregates as arrays
+VERSION = 7  # 2: causal bad prints, the price basis; 3: warnings that count right; 4: sessions from 1985;
+# 5: results with their arrays out of band; 6: the engine's aggregates as arrays; 7: rows written as parsed
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,17 @@ class Stamp:
 
     size: int
     mtime_ns: int
+
+
+@dataclass(frozen=True)
+class StoredRows:
+    """The rows of every file as last parsed, and what says which file they are."""
+
+    stamps: dict[str, Stamp]
+    coded: list[str]  # the file name of the rows with each code
+    read: set[str]  # the files that could be read: the columns
+    chunks: list[ParsedChunk]
+    issues: dict[str, list[DataIssue]]  # per file name
 
 
 def stamps(paths: list[Path]) -> dict[str, Stamp]:
@@ -68,6 +80,7 @@ class FolderCache:
         self.folder = folder
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="folder-cache") if write_behind else None
         self._pending: list[Future[None]] = []
+        self._token = secrets.token_hex(4)  # names this write's chunk files
 
     def flush(self) -> None:
         """Wait for the writes in flight (each logs its own failure: the cache is a convenience)."""
@@ -120,8 +133,8 @@ class FolderCache:
 
     # per-file parsed rows --------------------------------------------------------------------------
 
-    def load_rows(self) -> tuple[dict[str, Stamp], list[str], list[ParsedChunk], dict[str, list[DataIssue]]] | None:
-        """The rows of every file as last parsed: (stamps, file of each code, chunks, issues per file)."""
+    def load_rows(self) -> StoredRows | None:
+        """The rows of every file as last parsed, or None."""
         try:
             manifest = json.loads((self.dir / "rows.json").read_text())
             if manifest.get("version") != VERSION:
@@ -133,38 +146,65 @@ class FolderCache:
                     chunks.append(ParsedChunk(archive["codes"], archive["dates"], values, archive["lines"]))
             files = {name: Stamp(*stamp) for name, stamp in manifest["stamps"].items()}
             issues = {name: [DataIssue(*fields) for fields in listed] for name, listed in manifest["issues"].items()}
-            return files, manifest["files"], chunks, issues
+            return StoredRows(files, manifest["coded"], set(manifest["read"]), chunks, issues)
         except FileNotFoundError:
             return None
         except Exception as exc:  # noqa: BLE001 - a cache that cannot be read is a miss
             log.debug("folder row cache unreadable (%s); parsing everything", exc)
             return None
 
-    def save_rows(self, files: dict[str, Stamp], coded: list[str], chunks: list[ParsedChunk],
+    def save_rows(self, files: dict[str, Stamp], coded: list[str], read: set[str], chunks: list[ParsedChunk],
                   issues: dict[str, list[DataIssue]]) -> None:
-        """`coded[code]` is the file name of the rows with that code."""
-        names = []
+        """Every chunk of rows, then what they are (`save_manifest`)."""
         for number, chunk in enumerate(chunks):
-            name = f"rows-{number:04d}.npz"
-            arrays = {"codes": chunk.codes, "dates": chunk.dates,
-                      "lines": chunk.lines if chunk.lines is not None else np.zeros(len(chunk.dates), np.int32)}
-            arrays.update({f"v:{key}": value for key, value in chunk.values.items()})
-            self._atomic(name, functools.partial(_save_arrays, arrays=arrays))
-            names.append(name)
-        manifest = {"version": VERSION, "chunks": names, "files": coded,
+            self.save_chunk(number, chunk)
+        self.save_manifest(files, coded, read, len(chunks), issues)
+
+    def save_chunk(self, number: int, chunk: ParsedChunk) -> None:
+        """One chunk of rows, as it is parsed: a first load need not hold every chunk until the end."""
+        arrays = {"codes": chunk.codes, "dates": chunk.dates,
+                  "lines": chunk.lines if chunk.lines is not None else np.zeros(len(chunk.dates), np.int32)}
+        arrays.update({f"v:{key}": value for key, value in chunk.values.items()})
+        self._atomic(self._chunk_name(number), functools.partial(_save_arrays, arrays=arrays))
+
+    def save_manifest(self, files: dict[str, Stamp], coded: list[str], read: set[str], chunks: int,
+                      issues: dict[str, list[DataIssue]]) -> None:
+        """What the chunks saved since the last manifest are: `coded[code]` is the file of the rows with that
+        code, `read` the files that could be read (a file with no valid row is one, and still a column).
+        Chunk files carry this write's own token, so a manifest never names another write's chunks; the
+        chunks of earlier writes go once the manifest is in place."""
+        names = [self._chunk_name(number) for number in range(chunks)]
+        manifest = {"version": VERSION, "chunks": names, "coded": coded, "read": sorted(read),
                     "stamps": {name: [s.size, s.mtime_ns] for name, s in files.items()},
                     "issues": {name: [[i.file, i.row, i.message, i.severity] for i in listed]
                                for name, listed in issues.items()}}
         self._atomic("rows.json", lambda handle: handle.write(json.dumps(manifest).encode()))
-        for stale in self.dir.glob("rows-*.npz"):
-            if stale.name not in names:
-                stale.unlink(missing_ok=True)
+        self._after_writes(functools.partial(self._remove_chunks_but, set(names)))
+        self._token = secrets.token_hex(4)
+
+    def _chunk_name(self, number: int) -> str:
+        return f"rows-{self._token}-{number:04d}.npz"
+
+    def _remove_chunks_but(self, kept: set[str]) -> None:
+        try:
+            for stale in self.dir.glob("rows-*.npz"):
+                if stale.name not in kept:
+                    stale.unlink(missing_ok=True)
+        except OSError as exc:  # left for the next write to remove
+            log.warning("could not remove old chunks of the folder cache in %s: %s", self.dir, exc)
 
     def _atomic(self, name: str, write: Callable[[BinaryIO], object]) -> None:
         if self._writer is not None:
             self._pending.append(self._writer.submit(self._write, name, write))
         else:
             self._write(name, write)
+
+    def _after_writes(self, action: Callable[[], None]) -> None:
+        """`action` once the writes asked for before it are done (in order, behind the caller when writing behind)."""
+        if self._writer is not None:
+            self._pending.append(self._writer.submit(action))
+        else:
+            action()
 
     def _write(self, name: str, write: Callable[[BinaryIO], object]) -> None:
         temporary = self.dir / f".{name}.{os.getpid()}.tmp"
