@@ -48,9 +48,35 @@ def test_an_unchanged_folder_is_read_from_the_cache(tmp_path, monkeypatch):
     same(again, load_folder(folder))
 
 
-def test_a_changed_added_or_removed_file_is_the_only_one_parsed(tmp_path, monkeypatch):
+def changed_once(folder, cache_dir) -> None:
+    """Load, then load after a change: the rows are kept from a folder's first change on."""
+    load_folder(folder, cache_dir=cache_dir)
+    path = folder / "prices" / "SPY.csv"
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
+    load_folder(folder, cache_dir=cache_dir)
+
+
+def test_the_rows_are_kept_from_a_folder_s_first_change_on(tmp_path, monkeypatch):
+    """A first load writes one parsed copy (its result); a load after a change parses every file and keeps
+    their rows too; from then on a change parses only the files that changed."""
     folder = write(tmp_path / "data", frames())
     load_folder(folder, cache_dir=tmp_path / "cache")
+    assert not list((tmp_path / "cache").rglob("rows*"))
+    path = folder / "prices" / "SPY.csv"
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
+    read = counting_reads(monkeypatch)
+    same(load_folder(folder, cache_dir=tmp_path / "cache"), load_folder(folder))
+    assert len(read) == 2 * len(list((folder / "prices").glob("*.csv")))  # every file, then the reference
+    assert list((tmp_path / "cache").rglob("rows.json"))
+    read.clear()
+    os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 1_000_000))
+    load_folder(folder, cache_dir=tmp_path / "cache")
+    assert read == ["SPY.csv"]
+
+
+def test_a_changed_added_or_removed_file_is_the_only_one_parsed(tmp_path, monkeypatch):
+    folder = write(tmp_path / "data", frames())
+    changed_once(folder, tmp_path / "cache")
     changed = folder / "prices" / "M01.csv"
     changed.write_text(bad_high(changed.read_text(), "2020-06-01"))
     (folder / "prices" / "NEW.csv").write_text("Date,Close\n2021-04-08,5\n2021-04-09,6\n")
@@ -81,7 +107,7 @@ def test_an_unwritable_cache_leaves_the_data_alone(tmp_path):
 
 def test_touching_a_file_without_changing_it_reparses_just_that_file(tmp_path, monkeypatch):
     folder = write(tmp_path / "data", frames())
-    load_folder(folder, cache_dir=tmp_path / "cache")
+    changed_once(folder, tmp_path / "cache")
     path = folder / "prices" / "SPY.csv"
     os.utime(path, ns=(path.stat().st_atime_ns, path.stat().st_mtime_ns + 5_000_000))
     read = counting_reads(monkeypatch)

@@ -18,7 +18,7 @@ from signals.sources.csv_prices import ChunkStream, ParsedChunk, ParsedPrices
 from signals.sources.folder import load_folder
 from signals.tickers import YIELD_TICKERS
 from tests.test_feed_quirks import frames, write
-from tests.test_folder_cache import bad_high
+from tests.test_folder_cache import bad_high, changed_once
 
 WEEKDAYS = pd.bdate_range("2021-11-15", "2022-01-21")  # Thanksgiving, Christmas and New Year: off-calendar rows
 
@@ -166,6 +166,7 @@ def test_the_rows_cache_holds_only_the_chunks_its_manifest_names(tmp_path, write
 
     root = write(tmp_path / "data", frames())
     cache = FolderCache(tmp_path / "cache", root, write_behind=write_behind)
+    changed_once(root, tmp_path / "cache")  # the rows are kept from here on
     first = load_folder(root, cache=cache)
     cache.flush()
     changed = root / "prices" / "M01.csv"

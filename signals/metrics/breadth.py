@@ -228,7 +228,10 @@ class WindowSums:
 
 def _units(values: np.ndarray, have: np.ndarray) -> np.ndarray:
     """Closes as integer micro-units (0 where missing): window sums of these are exact."""
-    return np.rint(np.clip(np.where(have, values, 0.0), 0.0, 1e8) * 1e6).astype(np.int64)
+    scaled = np.where(have, values, 0.0)
+    np.clip(scaled, 0.0, 1e8, out=scaled)
+    scaled *= 1e6
+    return np.rint(scaled, out=scaled).astype(np.int64)
 
 
 def _count_above_averages(values: np.ndarray, have: np.ndarray, first: int, sectors: np.ndarray | None = None,
@@ -263,11 +266,13 @@ def _count_above_averages(values: np.ndarray, have: np.ndarray, first: int, sect
             window_gaps = np.stack([gaps[max(0, r - start - window + 1):r - start + 1].sum(axis=0) for r in rows]) \
                 if len(rows) else np.zeros((0, values.shape[1]), dtype=np.int64)
         else:
-            before = rows - window - start  # the running sums' row just before each window
-            earlier = before >= 0
-            window_sum, window_gaps = sums[first - start:].copy(), gap_sums[first - start:].copy()
-            window_sum[earlier] -= sums[before[earlier]]
-            window_gaps[earlier] -= gap_sums[before[earlier]]
+            # the running sums' row just before each window: for the rows from `full` on, a run of rows
+            full = min(len(rows), max(0, window + start - first))  # rows whose window starts at the first row
+            before, at = first + full - window - start, first - start
+            window_sum, window_gaps = np.empty_like(sums[at:]), np.empty_like(gap_sums[at:])
+            for target, running_sums in ((window_sum, sums), (window_gaps, gap_sums)):
+                target[:full] = running_sums[at:at + full]
+                np.subtract(running_sums[at + full:], running_sums[before:before + len(rows) - full], out=target[full:])
         if len(rows):
             last.sums[window], last.gaps[window] = window_sum[-1], window_gaps[-1].astype(np.int64)
         defined = (window_gaps == 0) & have[first:]
@@ -290,7 +295,9 @@ def _block_aggregates(values: np.ndarray, have: np.ndarray, first: int, sectors:
     with np.errstate(invalid="ignore", divide="ignore"):
         high, low = window_extremes(values, YEAR, first)
         part = values[first:]
-        gap_from_high[:] = (part / high - 1.0) * 100.0
+        np.divide(part, high, out=gap_from_high)
+        gap_from_high -= 1.0
+        gap_from_high *= 100.0
         counts["new_highs"] = (part >= high).sum(axis=1)
         counts["new_lows"] = (part <= low).sum(axis=1)
     return counts, last

@@ -4,6 +4,8 @@ Keyed by each file's size and modification time:
 - nothing changed: the loaded `MarketData` is read back whole (one pickle, a fraction of a second);
 - some files changed, appeared or went: only those are parsed again; every other file's rows come
   from the chunk caches written at the last parse, and the calendar rules run over the whole again.
+  The rows are kept from a folder's first change on: a folder loaded once and never changed (a test
+  bed) keeps one parsed copy, its result, and its first load does not write the rows as well.
 
 The cache is a convenience: any problem reading it (a partial write, a version change, a
 corrupt file) is a miss, never an error, and writes go to a temporary file renamed into place.
@@ -113,6 +115,10 @@ class FolderCache:
         except Exception as exc:  # noqa: BLE001 - a cache that cannot be read is a miss
             log.debug("folder cache unreadable (%s); parsing again", exc)
             return None
+
+    def has_result(self, name: str = "result") -> bool:
+        """Whether a result was saved under `name`, for whichever files."""
+        return (self.dir / f"{name}.pickle").is_file()
 
     def save_result(self, key: dict[str, Any], result: Any, name: str = "result") -> None:
         """The object is pickled now, its arrays' bytes out of band (no copy): a write behind then only
