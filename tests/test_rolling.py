@@ -30,6 +30,32 @@ def test_array_extremes_equal_pandas_on_any_input():
     check()
 
 
+def test_whole_history_extremes_equal_pandas_column_by_column():
+    """`window_extremes` over a long history (the breadth's 52-week highs and lows of every member): gaps,
+    infinities, columns shorter than the window, from any first row."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    from signals.metrics.rolling import FEW_ROWS, window_extremes
+
+    cell = st.one_of(st.floats(-1e6, 1e6), st.just(np.nan), st.just(np.inf), st.just(-np.inf))
+
+    @settings(max_examples=300, deadline=None)
+    @given(st.integers(FEW_ROWS + 1, FEW_ROWS + 80), st.integers(1, 4), st.integers(1, 90), st.data())
+    def check(rows, columns, window, data):
+        values = np.array(data.draw(st.lists(cell, min_size=rows * columns, max_size=rows * columns))).reshape(
+            rows, columns)
+        first = data.draw(st.integers(0, rows - FEW_ROWS - 1))
+        high, low = window_extremes(values, window, first)
+        for column in range(columns):
+            assert np.array_equal(high[:, column], pandas_rolling(values[:, column], window, "max")[first:],
+                                  equal_nan=True)
+            assert np.array_equal(low[:, column], pandas_rolling(values[:, column], window, "min")[first:],
+                                  equal_nan=True)
+
+    check()
+
+
 def test_a_prior_high_excludes_today_and_needs_a_full_window():
     values = np.array([1.0, 3.0, 2.0, np.nan, 5.0, 4.0, 6.0])
     expected = [np.nan, np.nan, np.nan, 3.0, np.nan, np.nan, np.nan]  # a gap leaves three windows short

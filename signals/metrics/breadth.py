@@ -251,33 +251,37 @@ def _count_above_averages(values: np.ndarray, have: np.ndarray, first: int, sect
     start = first if resumed else max(0, first - SLOW_AVERAGE)  # no window reaches further back
     units, gaps = _units(values[start:], have[start:]), ~have[start:]
     few = len(rows) <= FEW_ROWS
+    shape = (len(rows), values.shape[1])
+    # one set of buffers for the three averages: fresh memory is most of this function's cost
+    window_sum, window_gaps = np.empty(shape, dtype=np.int64), np.empty(shape, dtype=np.int32)
+    scaled, defined, above = np.empty(shape, dtype=np.int64), np.empty(shape, dtype=bool), np.empty(shape, dtype=bool)
     if not few:
         sums, gap_sums = np.cumsum(units, axis=0), np.cumsum(gaps, axis=0, dtype=np.int32)
     last = WindowSums({}, {})
     for window, name in AVERAGES:
         if resumed and running is not None:
             leaving = first - window  # the row that leaves the window as the new one enters it
-            window_sum = running.sums[window] + units[0] - _units(values[leaving], have[leaving])
-            window_gaps = running.gaps[window] + gaps[0] - ~have[leaving]
-            window_sum, window_gaps = window_sum[None, :], window_gaps[None, :]
+            window_sum[0] = running.sums[window] + units[0] - _units(values[leaving], have[leaving])
+            window_gaps[0] = running.gaps[window] + gaps[0] - ~have[leaving]
         elif few:
-            window_sum = np.stack([units[max(0, r - start - window + 1):r - start + 1].sum(axis=0) for r in rows]) \
-                if len(rows) else np.zeros((0, values.shape[1]), dtype=np.int64)
-            window_gaps = np.stack([gaps[max(0, r - start - window + 1):r - start + 1].sum(axis=0) for r in rows]) \
-                if len(rows) else np.zeros((0, values.shape[1]), dtype=np.int64)
+            for at, row in enumerate(rows):
+                window_sum[at] = units[max(0, row - start - window + 1):row - start + 1].sum(axis=0)
+                window_gaps[at] = gaps[max(0, row - start - window + 1):row - start + 1].sum(axis=0)
         else:
             # the running sums' row just before each window: for the rows from `full` on, a run of rows
             full = min(len(rows), max(0, window + start - first))  # rows whose window starts at the first row
             before, at = first + full - window - start, first - start
-            window_sum, window_gaps = np.empty_like(sums[at:]), np.empty_like(gap_sums[at:])
             for target, running_sums in ((window_sum, sums), (window_gaps, gap_sums)):
                 target[:full] = running_sums[at:at + full]
                 np.subtract(running_sums[at + full:], running_sums[before:before + len(rows) - full], out=target[full:])
         if len(rows):
-            last.sums[window], last.gaps[window] = window_sum[-1], window_gaps[-1].astype(np.int64)
-        defined = (window_gaps == 0) & have[first:]
+            last.sums[window], last.gaps[window] = window_sum[-1].copy(), window_gaps[-1].astype(np.int64)
+        np.equal(window_gaps, 0, out=defined)
+        defined &= have[first:]
         defined[rows < window - 1] = False
-        above = defined & (units[first - start:] * window > window_sum)
+        np.multiply(units[first - start:], window, out=scaled)
+        np.greater(scaled, window_sum, out=above)
+        above &= defined
         counts[f"above_{name}"] = above.sum(axis=1)
         counts[f"with_{name}"] = defined.sum(axis=1)
         if sectors is not None and window == FAST_AVERAGE:

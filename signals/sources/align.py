@@ -340,7 +340,7 @@ def _missing_volume_on_moves(volume: np.ndarray, close: np.ndarray, previous: np
     for column, hit in _by_column(rows, columns):
         issues.append(DataIssue(names[column], None,
                                 f"sessions with zero Volume while the price moved: {len(hit)} "
-                                f"({_listed([_day(sessions[r]) for r in hit])}); Volume treated as missing"))
+                                f"({_sessions_listed(sessions, hit)}); Volume treated as missing"))
     volume[rows, columns] = np.nan
 
 
@@ -379,7 +379,7 @@ def _remove_bad_prints(close: np.ndarray, high: np.ndarray, low: np.ndarray, pre
     rows, columns = rows[spike], columns[spike]
     for column, hit in _by_column(rows, columns):
         issues.append(DataIssue(names[column], None,
-                                f"bad print removed: the close of {_listed([_day(sessions[r]) for r in hit])} "
+                                f"bad print removed: the close of {_sessions_listed(sessions, hit)} "
                                 f"is {BAD_PRINT_FACTOR:.0f}x off the session before it (judged with earlier "
                                 f"bars only; a move that holds is accepted from its second session)"))
     for target in (close, high, low):
@@ -431,11 +431,14 @@ def _inside_data_gaps(has_rows: np.ndarray) -> np.ndarray:
 def _report_gaps(present: np.ndarray, names: list[str], sessions: pd.DatetimeIndex,
                  issues: list[DataIssue], in_gaps: np.ndarray) -> None:
     """Each run of missing closes inside a ticker's life, once: carried, or undefined if too long."""
-    started = np.maximum.accumulate(present, axis=0)
-    later = np.maximum.accumulate(present[::-1], axis=0)[::-1]
-    inside = ~present & started & later
-    for column in np.flatnonzero(inside.any(axis=0)):
-        missing = np.flatnonzero(inside[:, column])
+    if not len(present):
+        return
+    first_bar = present.argmax(axis=0)
+    last_bar = len(present) - 1 - present[::-1].argmax(axis=0)
+    with_gaps = present.any(axis=0) & (present.sum(axis=0) < last_bar - first_bar + 1)  # a column's gaps, if any
+    for column in np.flatnonzero(with_gaps):
+        life = slice(int(first_bar[column]), int(last_bar[column]) + 1)
+        missing = life.start + np.flatnonzero(~present[life, column])
         runs = np.split(missing, np.flatnonzero(np.diff(missing) > 1) + 1)
         for run in runs:
             first, last = _day(sessions[run[0]]), _day(sessions[run[-1]])
@@ -459,8 +462,15 @@ def _day(value: np.datetime64 | pd.Timestamp) -> str:
     return pd.Timestamp(value).strftime("%Y-%m-%d")
 
 
-def _listed(days: list[str]) -> str:
-    more = f" and {len(days) - _LISTED} more" if len(days) > _LISTED else ""
+def _sessions_listed(sessions: pd.DatetimeIndex, rows: np.ndarray) -> str:
+    """`_listed` for the sessions of `rows`: only the dates shown are formatted (a file may have 1,800)."""
+    return _listed([_day(sessions[row]) for row in rows[:_LISTED]], len(rows))
+
+
+def _listed(days: list[str], total: int | None = None) -> str:
+    """The first days, and how many more of the `total` (all of `days` by default) there are."""
+    count = len(days) if total is None else total
+    more = f" and {count - _LISTED} more" if count > _LISTED else ""
     return ", ".join(days[:_LISTED]) + more
 
 
