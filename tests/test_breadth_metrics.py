@@ -238,3 +238,20 @@ def test_the_summation_level_does_not_depend_on_where_the_data_starts(real_marke
     assert full["mcclellan_summation"] == pytest.approx(later["mcclellan_summation"], abs=5.0)
     if universe == "sp500":
         assert full["mcclellan_summation"] > 0 < full["pct_above_20dma"] - 50  # broad strength reads positive
+
+
+def test_advances_and_declines_are_the_sign_of_each_change():
+    """Counted a few rows at a time by comparison: the same as the sign of the difference with the session
+    before (a gap on either side, or infinity against infinity, is neither), from any first row."""
+    from signals.metrics.breadth import _advances_declines
+
+    rng = np.random.default_rng(1)
+    for _ in range(2000):
+        rows, columns = int(rng.integers(0, 150)), int(rng.integers(0, 6))
+        values = rng.choice([1.0, 2.0, 3.0, np.nan, np.inf, -np.inf], size=(rows, columns))
+        first = int(rng.integers(0, rows + 1))
+        with np.errstate(invalid="ignore"):
+            change = np.diff(values[max(0, first - 1):], axis=0, prepend=np.nan)[min(first, 1):]
+        advances, declines = _advances_declines(values, first)
+        assert np.array_equal(advances, (change > 0).sum(axis=1))
+        assert np.array_equal(declines, (change < 0).sum(axis=1))

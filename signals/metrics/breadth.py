@@ -383,11 +383,25 @@ def aggregate_rows_resumed(values: np.ndarray, first: int = 0, sectors: np.ndarr
     out["median_pct_from_52w_high"] = np.concatenate(medians) if medians else np.empty(0)
     out["new_highs"] = _summed(parts, "new_highs", wanted)
     out["new_lows"] = _summed(parts, "new_lows", wanted)
-    with np.errstate(invalid="ignore"):
-        change = np.diff(values[max(0, first - 1):], axis=0, prepend=np.nan)[min(first, 1):]
-    out["advances"] = (change > 0).sum(axis=1).astype("int64")
-    out["declines"] = (change < 0).sum(axis=1).astype("int64")
+    out["advances"], out["declines"] = _advances_declines(values, first)
     return out, last
+
+
+_ROWS_AT_ONCE = 64  # rows compared per step: the masks stay in the cache instead of spanning the history
+
+
+def _advances_declines(values: np.ndarray, first: int) -> tuple[np.ndarray, np.ndarray]:
+    """Members whose close rose, and fell, from the session before, in rows `first`..: a close above
+    the one before is a positive change (a gap on either side is neither), compared a few rows at a
+    time rather than through a difference of the whole history and masks as large."""
+    advances, declines = np.zeros(len(values) - first, dtype=np.int64), np.zeros(len(values) - first, dtype=np.int64)
+    for start in range(max(first, 1), len(values), _ROWS_AT_ONCE):
+        today = values[start:start + _ROWS_AT_ONCE]
+        before = values[start - 1:start - 1 + len(today)]
+        rows = slice(start - first, start - first + len(today))
+        advances[rows] = np.count_nonzero(today > before, axis=1)
+        declines[rows] = np.count_nonzero(today < before, axis=1)
+    return advances, declines
 
 
 def row_medians(values: np.ndarray) -> np.ndarray:
