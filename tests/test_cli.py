@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 
@@ -148,6 +149,29 @@ def test_the_process_exits_with_the_commands_status_and_its_whole_output(tmp_pat
     failed = subprocess.run([sys.executable, "-m", "bot.runtime.cli", "metrics", "--data", str(tmp_path / "none")],
                             capture_output=True, text=True, timeout=120, env=env)
     assert failed.returncode == 1 and failed.stderr.startswith("rotation-bot: error: data folder not found")
+
+
+def test_a_command_collects_garbage_seldom_and_the_bot_as_the_interpreter_does(monkeypatch):
+    """`entry` raises the collector's threshold before `main` imports anything heavy (a command's objects
+    live to its end); `run`, which lives for months, goes back to the interpreter's thresholds."""
+    import gc
+
+    from bot.runtime import cli, runner
+    from bot.runtime.config import load_config
+
+    seen: dict[str, tuple[int, ...]] = {}
+    before = gc.get_threshold()
+    monkeypatch.setattr(cli, "main", lambda: seen.setdefault("command", gc.get_threshold()) and 0)
+    monkeypatch.setattr(cli, "setup_logging", lambda *args: None)
+    monkeypatch.setattr(runner, "run_bot", lambda config: seen.setdefault("run", gc.get_threshold()) and 0)
+    try:
+        with pytest.raises(SystemExit):
+            cli.entry()
+        cli.cmd_run(argparse.Namespace(), load_config())
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*before)
+    assert seen == {"command": cli.ONE_COMMAND_GC, "run": cli.INTERPRETER_GC}
 
 
 def test_an_unreachable_database_server_is_one_line_without_its_password(capsys, monkeypatch):
