@@ -26,7 +26,7 @@ class Due:
 
 class SessionCalendar:
     def __init__(self, delay_minutes: float = 20.0) -> None:
-        self._calendar = exchange_calendar()  # the data layer's calendar: one calendar for sessions and schedule
+        self._calendar = exchange_calendar()  # XNYS, whose rules give the data layer its sessions: one calendar
         closes = self._calendar.schedule["close"]
         self._sessions = closes.index
         self._due = pd.DatetimeIndex(closes + pd.Timedelta(minutes=delay_minutes)).tz_convert("UTC")

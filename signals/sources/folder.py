@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from signals.calendar import exchange_calendar
+from signals.calendar import session_rules
 from signals.errors import DataError
 from signals.market_data import DataIssue, MarketData
 from signals.sources.align import Aligned, SessionGrid, align
@@ -60,7 +60,7 @@ def load_folder(folder: str | Path, cache_dir: Path | None = None, key: dict[str
         # twice (the rows are as large again; writing them was a tenth of a first load's time).
         data = _load_streamed(root, price_paths, cache if cache.has_result() else None, price_stamps)
     else:
-        data = assemble(root, _while_the_calendar_builds(
+        data = assemble(root, _while_the_calendar_loads(
             lambda: _parse_changed(cache, previous, price_paths, price_stamps)))
     data.first_closes()  # in the copy: a command that loads it maps only the columns it reads, not all of them
     cache.save_result(key, data)
@@ -73,9 +73,9 @@ def _load_streamed(root: Path, paths: list[Path], rows_to: FolderCache | None = 
     `rows_to`, its rows kept there as they come, under the files' `current` stamps): a load holds the
     grid and a few chunks, and its scattering is not a step of its own after the parse."""
     items = [(path, f"prices/{path.name}") for path in paths]
-    # The calendar builds while the files' ends are read (waits on the disk), not while they parse: its
-    # 0.1 s of Python beside the parsing threads held them up by 0.3 s (they need the GIL between calls).
-    stream = _while_the_calendar_builds(lambda: ChunkStream(items, YIELD_TICKERS))
+    # The calendar loads while the files' ends are read (waits on the disk), not while they parse: its
+    # Python beside the parsing threads held them up (they need the GIL between calls).
+    stream = _while_the_calendar_loads(lambda: ChunkStream(items, YIELD_TICKERS))
     grid = SessionGrid(len(items), [display for _, display in items], stream.span)
     count = 0
     for chunk in stream:
@@ -93,11 +93,11 @@ def _load_streamed(root: Path, paths: list[Path], rows_to: FolderCache | None = 
     return _assembled(root, aligned, issues)
 
 
-def _while_the_calendar_builds(work: Callable[[], T]) -> T:
-    """Importing exchange_calendars and building XNYS takes 0.17 s of Python: it runs on a thread while
-    `work` waits on the disk, and is ready for the grid."""
+def _while_the_calendar_loads(work: Callable[[], T]) -> T:
+    """Importing exchange_calendars and reading XNYS's rules takes 0.1 s of Python: it runs on a thread
+    while `work` waits on the disk, and is ready for the grid."""
     with ThreadPoolExecutor(max_workers=1) as pool:
-        calendar = pool.submit(exchange_calendar)
+        calendar = pool.submit(session_rules)
         done = work()
         calendar.result()
     return done
