@@ -64,25 +64,31 @@ def users_python() -> dict[str, str]:
 
 
 def cli_figures(data: Path, repeat: int) -> dict:
+    """Each figure the median of `repeat` runs, the baselines' runs taken between ours: this machine's speed
+    drifts by a tenth over minutes, and a baseline measured once, minutes apart, moved the ratio as much."""
     cli = [sys.executable, "-m", "bot.runtime.cli"]
-    firsts, seconds = [], []
-    for _ in range(repeat):
-        with tempfile.TemporaryDirectory() as cache:
-            env = {**users_python(), "ROTATION_CACHE_DIR": cache}
-            firsts.append(wall([*cli, "metrics", "--json", "--data", str(data)], env))
-            seconds.append(wall([*cli, "metrics", "--json", "--data", str(data)], env))
-    env = users_python()
-    helps = [wall([*cli, "--help"], env) for _ in range(repeat)]
-    pandas_import = [probe("import pandas\nresult = {'s': time.perf_counter() - began}")["s"] for _ in range(repeat)]
-    naive = probe(f"""
+    naive_read_csv = f"""
 import pandas as pd
 from pathlib import Path
 for path in sorted(Path({str(data)!r}, "prices").glob("*.csv")):
     pd.read_csv(path)
 result = {{"s": time.perf_counter() - began}}
-""")["s"]
-    return {"first": statistics.median(firsts), "second": statistics.median(seconds), "naive_read_csv": naive,
-            "help": statistics.median(helps), "import_pandas": statistics.median(pandas_import)}
+"""
+    firsts, seconds, naives = [], [], []
+    for _ in range(repeat):
+        with tempfile.TemporaryDirectory() as cache:
+            env = {**users_python(), "ROTATION_CACHE_DIR": cache}
+            firsts.append(wall([*cli, "metrics", "--json", "--data", str(data)], env))
+            naives.append(probe(naive_read_csv)["s"])
+            seconds.append(wall([*cli, "metrics", "--json", "--data", str(data)], env))
+    env = users_python()
+    helps, pandas_import = [], []
+    for _ in range(repeat):
+        helps.append(wall([*cli, "--help"], env))
+        pandas_import.append(probe("import pandas\nresult = {'s': time.perf_counter() - began}")["s"])
+    return {"first": statistics.median(firsts), "second": statistics.median(seconds),
+            "naive_read_csv": statistics.median(naives), "help": statistics.median(helps),
+            "import_pandas": statistics.median(pandas_import)}
 
 
 def load_figures(data: Path) -> dict:
@@ -176,7 +182,7 @@ result = {{"load": loaded - began, "metrics": computed - loaded, "replay": repla
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--no-synthetic", action="store_true")
     parser.add_argument("--synthetic-tickers", type=int, default=5000)
     args = parser.parse_args(argv)

@@ -67,7 +67,7 @@ class MetricsEngine:
                 self._columns[universe] = data.close.columns.get_indexer(list(data.universe_members(universe)))
             # the year before the new rows, the members' columns only: arrays, not a frame (a tick's whole cost
             # is a few milliseconds, and pandas' column take was a quarter of it)
-            values = data.close.iloc[start:sessions].to_numpy(dtype="float64")[:, self._columns[universe]]
+            values = data.close.iloc[start:sessions].to_numpy(dtype="float64").take(self._columns[universe], axis=1)
             running = self._sums.get(universe) if sessions == have + 1 else None  # they end at row have - 1
             fresh, sums = aggregate_rows_resumed(values, first=have - start, running=running,
                                                  sectors=universe_sectors(data, universe)[1])

@@ -125,11 +125,14 @@ def window_extremes(values: np.ndarray, window: int, first: int = 0) -> tuple[np
         return high[first:], low[first:]
     high = np.full((rows, values.shape[1]), np.nan)
     low = np.full((rows, values.shape[1]), np.nan)
-    start = max(first, window - 1)  # rows before this have no full window
-    if start < len(values):
-        windows = np.lib.stride_tricks.sliding_window_view(values[start - window + 1:], window, axis=0)
-        high[start - first:] = windows.max(axis=2)  # NaN anywhere in a window makes it NaN, as a gap should
-        low[start - first:] = windows.min(axis=2)
+    for row in range(max(first, window - 1), len(values)):  # rows before the first full window have none
+        # down the window's rows, each a contiguous run of the columns: NaN anywhere in a window makes it NaN,
+        # as a gap should (an infinity too, as pandas reads it)
+        part = values[row - window + 1:row + 1]
+        if np.isinf(part).any():
+            part = np.where(np.isinf(part), np.nan, part)
+        part.max(axis=0, out=high[row - first])
+        part.min(axis=0, out=low[row - first])
     return high, low
 
 
