@@ -68,8 +68,8 @@ class Placebo:
         self.usable = graded_sessions(forward, first)
         count = len(self.usable)
         candidates = np.arange(horizon, count - horizon + 1)
-        if len(candidates) > shifts:
-            candidates = np.unique(np.linspace(horizon, count - horizon, shifts).round().astype(np.int64))
+        if len(candidates) > shifts:  # evenly spaced, at least one apart: rounding keeps them distinct
+            candidates = np.linspace(horizon, count - horizon, shifts).round().astype(np.int64)
         self.candidates = candidates
         self.values = forward[self.usable]
         self.base = float(self.values.mean()) if count else float("nan")
@@ -78,13 +78,26 @@ class Placebo:
     def p(self, picks: np.ndarray) -> float | None:
         """Two-sided: the share of circular shifts of all starts together whose |excess| is at least the
         real one's; None without starts or without 20 shifts."""
-        if len(picks) == 0 or len(self.candidates) < 20:
-            return None
-        where = np.searchsorted(self.usable, picks)
-        observed = abs(float(self.values[where].mean()) - self.base)
-        shifted = self.around[where[:, None] + self.candidates[None, :]].mean(axis=0) - self.base
-        at_least = int((np.abs(shifted) >= observed - 1e-12).sum())
-        return (1 + at_least) / (1 + len(self.candidates))
+        return self.ps({"": picks})[""]
+
+    def ps(self, picks: Mapping[str, np.ndarray]) -> dict[str, float | None]:
+        """`p` of each key's starts, every key's shifted copies gathered at once (one key at a time cost more
+        in numpy's setting up than in its arithmetic). A key's sums run over its own rows in order, as
+        its mean alone would: the same numbers."""
+        found: dict[str, float | None] = {key: None for key in picks}
+        tested = {key: mine for key, mine in picks.items() if len(mine)}
+        if not tested or len(self.candidates) < 20:
+            return found
+        where = np.searchsorted(self.usable, np.concatenate(list(tested.values())))
+        counts = np.array([len(mine) for mine in tested.values()])
+        bounds = np.r_[0, np.cumsum(counts)[:-1]]
+        observed = np.abs(np.add.reduceat(self.values[where], bounds) / counts - self.base)
+        shifted = np.add.reduceat(self.around[where[:, None] + self.candidates[None, :]], bounds, axis=0)
+        shifted = shifted / counts[:, None] - self.base
+        at_least = (np.abs(shifted) >= observed[:, None] - 1e-12).sum(axis=1)
+        for key, count in zip(tested, at_least):
+            found[key] = (1 + int(count)) / (1 + len(self.candidates))
+        return found
 
 
 def placebo_p(picks: np.ndarray, forward: np.ndarray, first: int, horizon: int,
@@ -138,13 +151,18 @@ def judge(by_key: dict[str, dict[str, Any]], starts: Mapping[str, Sequence[int]]
 
     `by_key[key]` must already carry `excess_<h>d` (the graded mean minus the base rate).
     """
+    picks = {(key, horizon): graded_positions(starts.get(key, ()), series, first)
+             for key in by_key for horizon, series in forward.items()}
+    found: dict[tuple[str, int], float | None] = {}
+    for horizon, series in forward.items():
+        placebo = Placebo(series, first, horizon)
+        ps = placebo.ps({key: picks[(key, horizon)] for key in by_key if len(picks[(key, horizon)]) >= MIN_STARTS})
+        found.update({(key, horizon): p for key, p in ps.items()})
     tests: dict[tuple[str, int], Test] = {}
-    placebos = {horizon: Placebo(series, first, horizon) for horizon, series in forward.items()}
     for key in by_key:
-        for horizon, series in forward.items():
-            picks = graded_positions(starts.get(key, ()), series, first)
-            p = placebos[horizon].p(picks) if len(picks) >= MIN_STARTS else None
-            tests[(key, horizon)] = Test(key, horizon, picks, p)
+        for horizon in forward:
+            p = found.get((key, horizon))
+            tests[(key, horizon)] = Test(key, horizon, picks[(key, horizon)], p)
             by_key[key][f"p_{horizon}d"] = None if p is None else round(p, 4)
     made = {name: test.p for name, test in tests.items() if test.p is not None}
     adjusted = holm(made)  # None filtered out above

@@ -215,3 +215,29 @@ def test_the_one_strong_result_among_18_is_chance_once_the_tests_are_counted(dec
     assert curve["verdict"] == "no edge"
     assert record_line(curve, "1988-09-12", stats["tests"]).endswith("could be chance.")
     assert not any(entry["verdict"] in ("edge", "against") for entry in stats["by_key"].values())
+
+
+def test_many_keys_placebos_at_once_are_each_key_s_own():
+    """`Placebo.ps` gathers every key's shifted starts at once: each p must be the one its key's starts
+    alone give, to the bit (a p sits on a count of shifts at least as far out as the real excess)."""
+    from signals.record_trust import Placebo
+
+    def alone(placebo, picks):  # the definition, one key at a time
+        where = np.searchsorted(placebo.usable, picks)
+        observed = abs(float(placebo.values[where].mean()) - placebo.base)
+        shifted = placebo.around[where[:, None] + placebo.candidates[None, :]].mean(axis=0) - placebo.base
+        return (1 + int((np.abs(shifted) >= observed - 1e-12).sum())) / (1 + len(placebo.candidates))
+
+    rng = np.random.default_rng(11)
+    for _ in range(60):
+        forward = _noise(int(rng.integers(0, 1000)), horizon=20)
+        forward[rng.random(len(forward)) < 0.05] = np.nan
+        placebo = Placebo(forward, 30, 20, shifts=int(rng.integers(20, 500)))
+        usable = placebo.usable
+        keys = {f"k{k}": np.sort(rng.choice(usable, int(rng.integers(1, min(60, len(usable)) + 1)), replace=False))
+                for k in range(int(rng.integers(1, 8)))}
+        keys["none"] = np.array([], dtype=np.int64)
+        together = placebo.ps(keys)
+        for key, picks in keys.items():
+            expected = alone(placebo, picks) if len(picks) and len(placebo.candidates) >= 20 else None
+            assert together[key] == expected, key
