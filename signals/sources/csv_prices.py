@@ -11,7 +11,7 @@ one header), and each chunk takes one of two paths:
 
 Both produce `ParsedChunk`s; the checks on values (dates, duplicates, non-positive prices) run over
 each chunk's long table at once. Chunks are never joined into one long table: the aligner scatters
-each into the (session x ticker) grid.
+each into the (session x ticker) grid as it comes (`ChunkStream`).
 """
 
 from __future__ import annotations
@@ -126,8 +126,8 @@ def read_raw_file(path: Path, display_name: str, issues: list[DataIssue]) -> Raw
 _TEXT = re.compile(rb"\S")  # a byte that is not white space: a body with one has rows
 
 
-# files per C-parser call: big enough to be fast, small enough to bound memory (two chunks parse at once:
-# 256 peaked at 533-613 MiB loading the development folder, 128 at 537-557 MiB in the same time)
+# files per C-parser call: big enough to be fast, small enough to bound memory (two chunks parse at once and
+# up to two more wait for the grid: loading the development folder peaks at 390-420 MiB)
 CHUNK_FILES = 128
 
 
