@@ -157,8 +157,9 @@ class MarketData:
         """
         session = self.resolve_session(day)
         end = self.sessions.searchsorted(session, side="right")
-        if self._last_slice is not None and self._last_slice[0] == end:
-            return self._last_slice[1]
+        last = self._last_slice  # read once: another thread may cut another session meanwhile
+        if last is not None and last[0] == end:
+            return last[1]
         self.first_closes()  # of this whole history, before the slice shares it
         rates_end = self.rates.index.searchsorted(session, side="right")
         sliced = replace(
