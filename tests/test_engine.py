@@ -42,6 +42,57 @@ def test_each_new_session_costs_one_row_and_equals_all_history(monkeypatch):
     assert rows == [(lookback + 1, lookback, True)] * 5 * len(SYNTHETIC.universe_names)
 
 
+def test_a_run_of_ticks_reads_each_new_row_once_and_ends_where_all_history_does(monkeypatch):
+    """Session after session, the members' closes a tick aggregates are the frame's own rows (a new row
+    gathered into the kept buffer, never a year gathered again), and what the engine kept, grown past
+    its first room, equals all history computed at once; a session asked out of turn is read afresh."""
+    engine = MetricsEngine()
+    engine.compute(SYNTHETIC.as_of(SYNTHETIC.sessions[150]))
+    handed: list[np.ndarray] = []
+    original = breadth_module.aggregate_rows_resumed
+    monkeypatch.setattr("signals.engine.aggregate_rows_resumed",
+                        lambda values, first=0, sectors=None, running=None:
+                        handed.append(values.copy()) or original(values, first, sectors, running))
+    from signals.engine import MemberRows
+
+    gathered: list[int] = []  # a year (or all history) of closes gathered from the wide frame
+    whole = MemberRows.of
+    monkeypatch.setattr(MemberRows, "of", classmethod(lambda cls, values, start, room:
+                                                      gathered.append(len(values)) or whole(values, start, room)))
+    for day in range(151, len(SYNTHETIC.sessions)):
+        engine.compute(SYNTHETIC.as_of(SYNTHETIC.sessions[day]))
+    lookback = breadth_module.AGGREGATE_LOOKBACK
+    universes = SYNTHETIC.universe_names
+    for step, values in enumerate(handed):
+        day, universe = 151 + step // len(universes), universes[step % len(universes)]
+        members = list(SYNTHETIC.universe_members(universe))
+        expected = SYNTHETIC.close[members].iloc[max(0, day - lookback):day + 1].to_numpy()
+        np.testing.assert_array_equal(values, expected, err_msg=f"{universe} on day {day}")
+    assert not gathered
+    assert_identical(engine.compute(SYNTHETIC.as_of(SYNTHETIC.sessions[-1])), compute_metrics(SYNTHETIC))
+    earlier = SYNTHETIC.as_of(SYNTHETIC.sessions[200])
+    assert_identical(engine.compute(earlier), compute_metrics(earlier))
+    skipped = SYNTHETIC.as_of(SYNTHETIC.sessions[-1])  # a fresh engine jumps: its rows are gathered anew
+    fresh = MetricsEngine()
+    fresh.compute(SYNTHETIC.as_of(SYNTHETIC.sessions[-5]))
+    assert_identical(fresh.compute(skipped), compute_metrics(skipped))
+    # all history up to the fifth session from the end, then the year before the four sessions skipped and them
+    assert gathered == [len(SYNTHETIC.sessions) - 4] * len(universes) + [lookback + 4] * len(universes)
+
+
+def test_the_kept_member_rows_move_to_the_front_when_their_room_runs_out():
+    from signals.engine import MemberRows
+
+    rng = np.random.default_rng(5)
+    closes = rng.normal(size=(60, 3))
+    kept = MemberRows.of(closes[:4], start=0, room=5)  # the last 5 rows wanted; room for 10
+    for stop in range(5, 60):
+        start = max(0, stop - 5)
+        kept.append(closes[stop - 1], keep_from=start)
+        np.testing.assert_array_equal(kept.between(start, stop), closes[start:stop], err_msg=f"rows up to {stop}")
+    assert len(kept.buffer) == 10
+
+
 def test_history_loaded_again_starts_the_engine_over(tmp_path):
     from signals.sources.folder import load_folder
 

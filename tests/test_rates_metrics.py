@@ -73,3 +73,15 @@ def test_yahoo_yields_stand_in_for_missing_fred_series():
     assert metrics.group("rates")["yield_2y"].isna().all()
     assert any("DGS2 not in the data" in note for note in metrics.notes)
     assert any("^IRX stands in" in note for note in metrics.notes)
+
+
+def test_values_published_by_the_same_session_leave_it_the_latest():
+    """A yield dated Friday, one dated Saturday and one dated Sunday are all known at Monday's close
+    (a session's lag after their dates): Monday reads Sunday's, the latest."""
+    index = sessions(10, start="2024-01-01")
+    close = pd.DataFrame({"A": 1.0}, index=index)
+    rates = fred(pd.DatetimeIndex(["2024-01-04", "2024-01-05", "2024-01-06", "2024-01-07"]), DGS2=[4.0, 4.1, 4.2, 4.3])
+    out = compute_metrics(market(close, members=["A"], rates=rates)).group("rates")
+    assert out.loc["2024-01-05", "yield_2y"] == 4.0
+    assert out.loc["2024-01-08", "yield_2y"] == 4.3
+    assert np.isnan(out.loc["2024-01-04", "yield_2y"])

@@ -11,6 +11,8 @@ two.
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 import pandas as pd
 
@@ -27,9 +29,10 @@ YIELDS = {"DGS2": ("yield_2y", None), "DGS3MO": ("yield_3m", YIELD_3M), "DGS10":
 
 def compute_rates(data: MarketData, notes: list[str], publication_lag_sessions: int = 1) -> pd.DataFrame:
     sessions = data.close.index
+    fred = _FredSeries(data.rates, sessions)
     out: dict[str, np.ndarray] = {}  # arrays, one frame at the end (see metrics/breakout.py)
     for series, (name, fallback) in YIELDS.items():
-        values = _fred_on_sessions(data, series, sessions, publication_lag_sessions)
+        values = fred.on_sessions(series, publication_lag_sessions)
         if values is None and fallback and data.has(fallback):
             notes.append(f"rates: FRED {series} not in the data; Yahoo {fallback} stands in")
             values = carried_forward(data.close[fallback].to_numpy(dtype="float64"), FRED_CARRY)
@@ -40,14 +43,14 @@ def compute_rates(data: MarketData, notes: list[str], publication_lag_sessions: 
         out[f"{name}_change_20d_bp"] = (values - shifted(values, CHANGE_SESSIONS)) * 100.0
 
     for series, name in (("DFEDTARU", "fed_target_upper"), ("DFEDTARL", "fed_target_lower")):
-        values = _fred_on_sessions(data, series, sessions, lag=0)  # announced before its effective date
+        values = fred.on_sessions(series, lag=0)  # announced before its effective date
         if values is None:
             notes.append(f"rates: FRED {series} not in the data; Fed target changes are unavailable")
             values = np.full(len(sessions), np.nan)
         out[name] = values
     out["fed_target_change_bp"] = np.round((out["fed_target_upper"] - shifted(out["fed_target_upper"], 1)) * 100.0, 2)
     spread = (out["yield_10y"] - out["yield_3m"]) * 100.0
-    direct = _fred_on_sessions(data, "T10Y3M", sessions, publication_lag_sessions)  # FRED's own 10y - 3m
+    direct = fred.on_sessions("T10Y3M", publication_lag_sessions)  # FRED's own 10y - 3m
     if direct is not None and np.isnan(spread).any():
         gaps = np.isnan(spread) & ~np.isnan(direct)
         if gaps.any():
@@ -59,28 +62,39 @@ def compute_rates(data: MarketData, notes: list[str], publication_lag_sessions: 
     return pd.DataFrame(out, index=sessions)
 
 
-def _fred_on_sessions(
-    data: MarketData, series: str, sessions: pd.DatetimeIndex, lag: int
-) -> np.ndarray | None:
-    """A FRED series as known at each session's close: the latest value published by then.
+class _FredSeries:
+    """The FRED frame's series put on the sessions, its dates and the sessions' read as integers once: six
+    series a tick, where pandas' search between two date units cost more than the arithmetic."""
 
-    A value dated d becomes known at the `lag`-th session after d (0: at d's own close, or the
-    next session when d is not one). Carried forward for at most `FRED_CARRY` sessions across gaps.
-    """
-    if series not in data.rates.columns:
-        return None
-    values = data.rates[series].to_numpy(dtype="float64")
-    observed = ~np.isnan(values)
-    if not observed.any():
-        return None
-    side = "left" if lag == 0 else "right"
-    position = sessions.searchsorted(data.rates.index[observed], side=side) + max(lag - 1, 0)
-    usable = position < len(sessions)
-    position, values = position[usable], values[observed][usable]
-    last = len(position) - 1 - np.unique(position[::-1], return_index=True)[1]  # two values known at one session:
-    on_sessions = np.full(len(sessions), np.nan)  # the later one
-    on_sessions[position[last]] = values[last]
-    return carried_forward(on_sessions, FRED_CARRY)
+    def __init__(self, rates: pd.DataFrame, sessions: pd.DatetimeIndex) -> None:
+        self.rates = rates
+        self.days = sessions.as_unit("ns").asi8
+        self.dated = rates.index.as_unit("ns").asi8
+        self.ordered = bool(np.all(self.dated[1:] >= self.dated[:-1]))
+
+    def on_sessions(self, series: str, lag: int) -> np.ndarray | None:
+        """A FRED series as known at each session's close: the latest value published by then.
+
+        A value dated d becomes known at the `lag`-th session after d (0: at d's own close, or the
+        next session when d is not one). Carried forward for at most `FRED_CARRY` sessions across gaps.
+        """
+        if series not in self.rates.columns:
+            return None
+        values = self.rates[series].to_numpy(dtype="float64")
+        observed = ~np.isnan(values)
+        if not observed.any():
+            return None
+        side: Literal["left", "right"] = "left" if lag == 0 else "right"
+        position = np.searchsorted(self.days, self.dated[observed], side=side) + max(lag - 1, 0)
+        usable = position < len(self.days)
+        position, values = position[usable], values[observed][usable]
+        if self.ordered:  # two values known at one session: the later one, the last of its run
+            last = np.flatnonzero(np.append(position[1:] != position[:-1], len(position) > 0))
+        else:
+            last = len(position) - 1 - np.unique(position[::-1], return_index=True)[1]
+        on_sessions = np.full(len(self.days), np.nan)
+        on_sessions[position[last]] = values[last]
+        return carried_forward(on_sessions, FRED_CARRY)
 
 
 def carried_forward(values: np.ndarray, limit: int) -> np.ndarray:
