@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from signals.metrics.rolling import prior_high, rolling_high, rolling_low
+from signals.metrics.rolling import prior_high, rolling_high, rolling_low, rolling_sum, sma
 
 
 def pandas_rolling(values: np.ndarray, window: int, how: str) -> np.ndarray:
@@ -28,6 +28,29 @@ def test_array_extremes_equal_pandas_on_any_input():
         assert np.array_equal(rolling_low(values, window), pandas_rolling(values, window, "min"), equal_nan=True)
 
     check()
+
+
+def test_means_and_sums_equal_pandas_bit_for_bit_on_any_input():
+    """The averages and sums run pandas' own loop without its Series: with gaps, infinities and windows
+    longer than the data, the same bits as `Series.rolling`."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    cell = st.one_of(st.floats(-1e9, 1e9), st.just(np.nan), st.just(np.inf), st.just(-np.inf))
+
+    @settings(max_examples=1500, deadline=None)
+    @given(st.lists(cell, max_size=90), st.integers(1, 40))
+    def check(cells, window):
+        values = np.array(cells, dtype="float64")
+        for ours, how in ((sma, "mean"), (rolling_sum, "sum")):
+            expected = pandas_rolling(values, window, how)
+            assert np.array_equal(ours(values, window), expected, equal_nan=True)
+
+    check()
+    long = np.random.default_rng(4).normal(100, 5, 3000)  # a history's length: the loop's running sum drifts
+    long[::97] = np.nan
+    for window in (20, 200):
+        assert np.array_equal(sma(long, window), pandas_rolling(long, window, "mean"), equal_nan=True)
 
 
 def test_window_extremes_equal_pandas_column_by_column():

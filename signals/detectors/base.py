@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from signals.detectors.edges import Kind, condition
-from signals.metrics.rolling import shifted
+from signals.metrics.rolling import shifted, sma
 
 if TYPE_CHECKING:
     from signals.metrics import Metrics
@@ -106,7 +106,7 @@ def daily_move(series: np.ndarray, sessions: int) -> np.ndarray:
     """The series' average daily move: mean absolute daily % change over `sessions` (today's included)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         change = np.abs(series / shifted(series, 1) - 1.0) * 100.0
-    return pd.Series(change).rolling(sessions, min_periods=sessions).mean().to_numpy()
+    return sma(change, sessions)
 
 
 def level_band(gap_pct: np.ndarray, move: np.ndarray, settings: "DetectorSettings") -> tuple[np.ndarray, np.ndarray]:
