@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from signals.metrics.rolling import prior_high, rolling_high, rolling_low, rolling_sum, sma
+from signals.metrics.rolling import ema, prior_high, rolling_high, rolling_low, rolling_sum, sma
 
 
 def pandas_rolling(values: np.ndarray, window: int, how: str) -> np.ndarray:
@@ -31,8 +31,8 @@ def test_array_extremes_equal_pandas_on_any_input():
 
 
 def test_means_and_sums_equal_pandas_bit_for_bit_on_any_input():
-    """The averages and sums run pandas' own loop without its Series: with gaps, infinities and windows
-    longer than the data, the same bits as `Series.rolling`."""
+    """The averages, sums and exponential averages run pandas' own loops without its Series: with gaps,
+    infinities and windows longer than the data, the same bits as `Series.rolling` and `Series.ewm`."""
     from hypothesis import given, settings
     from hypothesis import strategies as st
 
@@ -45,12 +45,16 @@ def test_means_and_sums_equal_pandas_bit_for_bit_on_any_input():
         for ours, how in ((sma, "mean"), (rolling_sum, "sum")):
             expected = pandas_rolling(values, window, how)
             assert np.array_equal(ours(values, window), expected, equal_nan=True)
+        expected = pd.Series(values, dtype="float64").ewm(span=window, adjust=False).mean().to_numpy()
+        assert np.array_equal(ema(values, window), expected, equal_nan=True)
 
     check()
     long = np.random.default_rng(4).normal(100, 5, 3000)  # a history's length: the loop's running sum drifts
     long[::97] = np.nan
     for window in (20, 200):
         assert np.array_equal(sma(long, window), pandas_rolling(long, window, "mean"), equal_nan=True)
+        assert np.array_equal(ema(long, window), pd.Series(long).ewm(span=window, adjust=False).mean().to_numpy(),
+                              equal_nan=True)
 
 
 def test_window_extremes_equal_pandas_column_by_column():

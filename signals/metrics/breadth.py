@@ -102,10 +102,10 @@ def _universe_columns(data: MarketData, universe: str, notes: list[str],
     moving = advances + declines
     active = np.where(moving > 0, moving, np.nan)
     ratio_adjusted = (advances - declines) / active * 1000.0
-    fast, slow = _ema(ratio_adjusted, MCCLELLAN_FAST), _ema(ratio_adjusted, MCCLELLAN_SLOW)
+    fast, slow = ema(ratio_adjusted, MCCLELLAN_FAST), ema(ratio_adjusted, MCCLELLAN_SLOW)
     out["mcclellan_oscillator"] = fast - slow
     out["mcclellan_summation"] = summation_level(fast, slow)
-    out["zweig_thrust_ema"] = _ema(advances / active, ZWEIG_SPAN)
+    out["zweig_thrust_ema"] = ema(advances / active, ZWEIG_SPAN)
 
     index_close = _index_close(data, universe, notes).to_numpy(dtype="float64")
     out["index_close"] = index_close
@@ -206,10 +206,6 @@ def _universe_sectors(data: MarketData, universe: str) -> tuple[list[str], np.nd
     names = [name for name in sector_order(data) if name in present]
     number = {name: position for position, name in enumerate(names)}
     return names, np.array([number.get(of.get(member, ""), -1) for member in members], dtype=np.int64)
-
-
-def _ema(values: np.ndarray, span: int) -> np.ndarray:
-    return ema(pd.Series(values), span).to_numpy()
 
 
 AGGREGATE_LOOKBACK = YEAR  # rows before the first wanted one that `member_aggregates` needs

@@ -11,9 +11,10 @@ from typing import Any, TypeAlias
 import numpy as np
 import pandas as pd
 
-try:  # pandas' own loops behind `Series.rolling(...).mean()` and `.sum()`: see `_fixed_window`
+try:  # pandas' own loops behind `Series.rolling(...).mean()`, `.sum()` and `.ewm(...).mean()`: see `_fixed_window`
+    from pandas._libs.window.aggregations import ewm as ewm_mean
     from pandas._libs.window.aggregations import roll_mean, roll_sum
-    _KERNELS: dict[str, Any] = {"mean": roll_mean, "sum": roll_sum}
+    _KERNELS: dict[str, Any] = {"mean": roll_mean, "sum": roll_sum, "ewm": ewm_mean}
 except ImportError:  # pragma: no cover - a pandas that moved them: the public path
     _KERNELS = {}
 
@@ -174,9 +175,22 @@ def pct_from(value: Frame, reference: Frame) -> Frame:
         return (value / reference - 1.0) * 100.0
 
 
-def ema(values: Frame, span: int) -> Frame:
-    """Exponential average with alpha 2/(span+1), seeded by the first value (the trader's EMA)."""
-    return values.ewm(span=span, adjust=False).mean()
+def ema(values: np.ndarray, span: int) -> np.ndarray:
+    """Exponential average with alpha 2/(span+1), seeded by the first value (the trader's EMA): pandas'
+    `ewm(span=span, adjust=False).mean()`, its own loop on the array as `_fixed_window` calls it (a gap
+    holds the average; the weights decay across it)."""
+    kernel = _KERNELS.get("ewm")
+    if kernel is None:
+        return pd.Series(values, dtype="float64").ewm(span=span, adjust=False).mean().to_numpy()
+    values = np.asarray(values, dtype="float64")
+    if values.size == 0:
+        return values.copy()
+    infinite = np.isinf(values)
+    if infinite.any():
+        values = np.where(infinite, np.nan, values)
+    whole = np.zeros(1, dtype=np.int64), np.array([len(values)], dtype=np.int64)
+    with np.errstate(all="ignore"):
+        return np.asarray(kernel(values, *whole, 1, (span - 1) / 2, False, False, None, True))
 
 
 def share_pct(hits: np.ndarray, defined: np.ndarray) -> np.ndarray:
