@@ -146,12 +146,15 @@ class Eras:
 
 
 def judge(by_key: dict[str, dict[str, Any]], starts: Mapping[str, Sequence[int]],
-          forward: Mapping[int, np.ndarray], first: int, sessions: pd.DatetimeIndex) -> int:
+          forward: Mapping[int, np.ndarray], first: int, sessions: pd.DatetimeIndex,
+          graded: Mapping[tuple[str, int], np.ndarray] | None = None) -> int:
     """Add `verdict`, `p_<h>d`, `p_adjusted`, `verdict_horizon` and `eras` to each entry; the tests made.
 
-    `by_key[key]` must already carry `excess_<h>d` (the graded mean minus the base rate).
+    `by_key[key]` must already carry `excess_<h>d` (the graded mean minus the base rate); `graded`, when
+    the caller has them, each (key, horizon)'s `graded_positions` of `starts`.
     """
-    picks = {(key, horizon): graded_positions(starts.get(key, ()), series, first)
+    picks = {(key, horizon): graded[(key, horizon)] if graded is not None
+             else graded_positions(starts.get(key, ()), series, first)
              for key in by_key for horizon, series in forward.items()}
     found: dict[tuple[str, int], float | None] = {}
     for horizon, series in forward.items():

@@ -26,14 +26,14 @@ from signals.market_data import MarketData
 from signals.metrics import compute_metrics
 from signals.settings import DetectorSettings, load_detector_settings
 from signals.signal import Signal
-from signals.record_trust import ALPHA, ERAS, MIN_STARTS, PLACEBO_SHIFTS, TOO_FEW, judge
+from signals.record_trust import ALPHA, ERAS, MIN_STARTS, PLACEBO_SHIFTS, TOO_FEW, graded_positions, judge
 from signals.signal_value import (
     HORIZONS,
     Baseline,
     Grade,
     Tally,
     forward_relative,
-    grade,
+    grade_picks,
     record_line,
 )
 from signals.metrics.breakout import small_cap_series
@@ -162,10 +162,12 @@ def summarize_tallies(data: MarketData, first: int, tallies: dict[str, Tally]) -
         base[f"mean_{horizon}d"], base[f"n_{horizon}d"] = rate["mean"], rate["n"]
         base[f"hit_rate_{horizon}d"] = rate["hit_rate"]
     by_key: dict[str, dict[str, Any]] = {}
+    picks = {(key, horizon): graded_positions(tally.starts, series, first)  # found once: the grade's and the verdict's
+             for key, tally in tallies.items() for horizon, series in (relative or {}).items()}
     for key, tally in tallies.items():
         entry: dict[str, Any] = {"type": tally.type, "starts": len(tally.starts), "ends": tally.ends}
         for horizon in HORIZONS:
-            graded = (grade(tally.starts, relative[horizon], first, horizon, baselines[horizon]) if relative
+            graded = (grade_picks(picks[(key, horizon)], relative[horizon], horizon, baselines[horizon]) if relative
                       else Grade(0, None, None, None, None))
             entry[f"n_{horizon}d"] = graded.n
             entry[f"mean_{horizon}d"] = graded.mean
@@ -175,7 +177,7 @@ def summarize_tallies(data: MarketData, first: int, tallies: dict[str, Tally]) -
             entry[f"base_{horizon}d"] = base[f"mean_{horizon}d"]
         by_key[key] = entry
     tests = judge(by_key, {key: tally.starts for key, tally in tallies.items()}, relative or {}, first,
-                  data.sessions) if relative else 0
+                  data.sessions, picks) if relative else 0
     if not relative:
         for entry in by_key.values():
             entry.update(verdict=TOO_FEW, p_adjusted=None, eras=[], verdict_horizon=HORIZONS[-1])

@@ -104,7 +104,12 @@ def grade(positions: Iterable[int], forward: np.ndarray, first: int, horizon: in
     `baseline` is `Baseline.of` the same arguments, passed in when many keys are graded at once.
     """
     baseline = baseline or Baseline.of(forward, first, horizon)
-    picks = graded_positions(list(positions), forward, first)
+    return grade_picks(graded_positions(list(positions), forward, first), forward, horizon, baseline)
+
+
+def grade_picks(picks: np.ndarray, forward: np.ndarray, horizon: int, baseline: Baseline) -> Grade:
+    """`grade` of starts already graded (`graded_positions`): a tick finds them once for the grade and the
+    verdict's tests."""
     if len(picks) == 0 or len(baseline.values) == 0:
         return Grade(int(len(picks)), None, None, None, None)
     values = forward[picks]
