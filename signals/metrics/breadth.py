@@ -230,7 +230,7 @@ def _units(values: np.ndarray, have: np.ndarray) -> np.ndarray:
     return np.rint(scaled, out=scaled).astype(np.int64)
 
 
-def _count_above_averages(values: np.ndarray, have: np.ndarray, first: int, sectors: np.ndarray | None = None,
+def _count_above_averages(values: np.ndarray, first: int, sectors: np.ndarray | None = None,
                           running: WindowSums | None = None) -> tuple[dict[str, np.ndarray], WindowSums]:
     """Members above their 20/50/200-session average, and members that have one, in rows `first`..; with
     `sectors` (one-hot, members x sectors), also per sector for the 50-session average. Also the window
@@ -245,7 +245,8 @@ def _count_above_averages(values: np.ndarray, have: np.ndarray, first: int, sect
     resumed = running is not None and len(rows) == 1 and first >= SLOW_AVERAGE \
         and all(window in running.sums for window, _ in AVERAGES)  # sums of an empty aggregation are none
     start = first if resumed else max(0, first - SLOW_AVERAGE)  # no window reaches further back
-    units, gaps = _units(values[start:], have[start:]), ~have[start:]
+    have = ~np.isnan(values[start:])  # the rows read, not the year before a tick's one row
+    units, gaps = _units(values[start:], have), ~have
     few = len(rows) <= FEW_ROWS
     shape = (len(rows), values.shape[1])
     # one set of buffers for the three averages: fresh memory is most of this function's cost
@@ -257,8 +258,9 @@ def _count_above_averages(values: np.ndarray, have: np.ndarray, first: int, sect
     for window, name in AVERAGES:
         if resumed and running is not None:
             leaving = first - window  # the row that leaves the window as the new one enters it
-            window_sum[0] = running.sums[window] + units[0] - _units(values[leaving], have[leaving])
-            window_gaps[0] = running.gaps[window] + gaps[0] - ~have[leaving]
+            had = ~np.isnan(values[leaving])
+            window_sum[0] = running.sums[window] + units[0] - _units(values[leaving], had)
+            window_gaps[0] = running.gaps[window] + gaps[0] - ~had
         elif few:
             for at, row in enumerate(rows):
                 window_sum[at] = units[max(0, row - start - window + 1):row - start + 1].sum(axis=0)
@@ -273,7 +275,7 @@ def _count_above_averages(values: np.ndarray, have: np.ndarray, first: int, sect
         if len(rows):
             last.sums[window], last.gaps[window] = window_sum[-1].copy(), window_gaps[-1].astype(np.int64)
         np.equal(window_gaps, 0, out=defined)
-        defined &= have[first:]
+        defined &= have[first - start:]
         defined[rows < window - 1] = False
         np.multiply(units[first - start:], window, out=scaled)
         np.greater(scaled, window_sum, out=above)
@@ -286,12 +288,12 @@ def _count_above_averages(values: np.ndarray, have: np.ndarray, first: int, sect
     return counts, last
 
 
-def _block_aggregates(values: np.ndarray, have: np.ndarray, first: int, sectors: np.ndarray | None,
+def _block_aggregates(values: np.ndarray, first: int, sectors: np.ndarray | None,
                       gap_from_high: np.ndarray,
                       running: WindowSums | None) -> tuple[dict[str, np.ndarray], WindowSums]:
     """One block of members: its counts (to be summed over blocks), its columns of `gap_from_high` and
     its members' window sums at the last row."""
-    counts, last = _count_above_averages(values, have, first, sectors, running)
+    counts, last = _count_above_averages(values, first, sectors, running)
     with np.errstate(invalid="ignore", divide="ignore"):
         high, low = window_extremes(values, YEAR, first)
         part = values[first:]
@@ -338,7 +340,6 @@ def aggregate_rows_resumed(values: np.ndarray, first: int = 0, sectors: np.ndarr
     Also each member's window sums at the last row: a live engine passes them back as `running` with
     the next session's row, which then reads that row and the rows leaving the windows, not 200 rows.
     """
-    have = ~np.isnan(values)
     wanted = len(values) - first
     one_hot = None
     if sectors is not None:
@@ -354,7 +355,7 @@ def aggregate_rows_resumed(values: np.ndarray, first: int = 0, sectors: np.ndarr
     def block_counts(block: slice) -> tuple[dict[str, np.ndarray], WindowSums]:
         mine = None if running is None else WindowSums({w: sums[block] for w, sums in running.sums.items()},
                                                        {w: gaps[block] for w, gaps in running.gaps.items()})
-        return _block_aggregates(values[:, block], have[:, block], first,
+        return _block_aggregates(values[:, block], first,
                                  None if one_hot is None else one_hot[block], gap_from_high[:, block], mine)
 
     done = in_order(block_counts, blocks, threads)
@@ -364,7 +365,7 @@ def aggregate_rows_resumed(values: np.ndarray, first: int = 0, sectors: np.ndarr
     last = WindowSums({w: np.concatenate([part.sums[w] for part in lasts]) for w in windows},
                       {w: np.concatenate([part.gaps[w] for part in lasts]) for w in windows})
 
-    out: dict[str, np.ndarray] = {"members": have[first:].sum(axis=1).astype("int64")}
+    out: dict[str, np.ndarray] = {"members": np.count_nonzero(~np.isnan(values[first:]), axis=1).astype("int64")}
     for _, name in AVERAGES:
         for kind in ("above", "with"):
             out[f"{kind}_{name}"] = _summed(parts, f"{kind}_{name}", wanted)

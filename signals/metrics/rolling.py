@@ -139,12 +139,15 @@ def window_extremes(values: np.ndarray, window: int, first: int = 0) -> tuple[np
     low = np.full((rows, values.shape[1]), np.nan)
     for row in range(max(first, window - 1), len(values)):  # rows before the first full window have none
         # down the window's rows, each a contiguous run of the columns: NaN anywhere in a window makes it NaN,
-        # as a gap should (an infinity too, as pandas reads it)
+        # as a gap should
         part = values[row - window + 1:row + 1]
-        if np.isinf(part).any():
-            part = np.where(np.isinf(part), np.nan, part)
         part.max(axis=0, out=high[row - first])
         part.min(axis=0, out=low[row - first])
+    # pandas reads an infinity as a gap: a window holding one (and no NaN) has +inf for its max or -inf for
+    # its min, and no other window has, so the extremes say where, without a pass over every window's cells
+    infinite = np.isposinf(high) | np.isneginf(low)
+    high[infinite] = np.nan
+    low[infinite] = np.nan
     return high, low
 
 
