@@ -204,8 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'load folder (fresh process), peak memory':<46}{load['peak_mib']:>7.0f}MiB"
           f"{'':>10}{'':>8}   {load['peak_mib'] * 2**20 / cells:.0f} bytes/cell at peak; target <= 600 MiB")
     engine = engine_figures(args.data, max(15, args.repeat))  # a tick is milliseconds: samples for a steady median
-    print(f"{'tick engine work, new session':<46}{engine['tick'] * 1000:>8.0f}ms{engine['floor'] * 1000:>8.0f}ms"
-          f"{engine['tick'] / engine['floor']:>7.1f}x   baseline: the floor below; target <= 1.5x")
+    print(f"{'tick engine work, new session':<46}{engine['tick'] * 1000:>8.1f}ms{engine['floor'] * 1000:>8.1f}ms"
+          f"{engine['tick'] / engine['floor']:>7.2f}x   baseline: the floor below; target <= 1.5x")
     print(f"{'  floor: last session S&P 500 aggregates':<46}{engine['floor'] * 1000:>8.1f}ms")
     print(f"{'  all history again (what the engine saves)':<46}{engine['full'] * 1000:>8.0f}ms"
           f"{'':>10}{engine['full'] / engine['tick']:>7.1f}x the tick")
