@@ -41,16 +41,20 @@ def _fixed_window(values: np.ndarray, window: int, how: str) -> np.ndarray:
     kernel = _KERNELS.get(how)
     if kernel is None or window < 1:
         return getattr(pd.Series(values).rolling(window, min_periods=window), how)().to_numpy()
-    values = np.asarray(values, dtype="float64")
+    values = _as_pandas_reads(values)
     if values.size == 0:
         return values.copy()
-    infinite = np.isinf(values)
-    if infinite.any():
-        values = np.where(infinite, np.nan, values)
     end = np.arange(1, len(values) + 1, dtype=np.int64)
     start = np.maximum(end - window, 0)
     with np.errstate(all="ignore"):
         return np.asarray(kernel(values, start, end, window))
+
+
+def _as_pandas_reads(values: np.ndarray) -> np.ndarray:
+    """An array as pandas hands it to its window loops: float64, an infinity a gap."""
+    values = np.asarray(values, dtype="float64")
+    infinite = np.isinf(values)
+    return np.where(infinite, np.nan, values) if infinite.any() else values
 
 
 EXTREMES = {"max": np.maximum, "min": np.minimum}
@@ -185,12 +189,9 @@ def ema(values: np.ndarray, span: int) -> np.ndarray:
     kernel = _KERNELS.get("ewm")
     if kernel is None:
         return pd.Series(values, dtype="float64").ewm(span=span, adjust=False).mean().to_numpy()
-    values = np.asarray(values, dtype="float64")
+    values = _as_pandas_reads(values)
     if values.size == 0:
         return values.copy()
-    infinite = np.isinf(values)
-    if infinite.any():
-        values = np.where(infinite, np.nan, values)
     whole = np.zeros(1, dtype=np.int64), np.array([len(values)], dtype=np.int64)
     with np.errstate(all="ignore"):
         return np.asarray(kernel(values, *whole, 1, (span - 1) / 2, False, False, None, True))
