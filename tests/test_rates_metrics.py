@@ -85,3 +85,11 @@ def test_values_published_by_the_same_session_leave_it_the_latest():
     assert out.loc["2024-01-05", "yield_2y"] == 4.0
     assert out.loc["2024-01-08", "yield_2y"] == 4.3
     assert np.isnan(out.loc["2024-01-04", "yield_2y"])
+
+
+def test_a_rates_frame_without_dates_leaves_the_yields_unavailable():
+    """An empty frame without a date index (no rates at all) is read as no series, not as bad dates."""
+    close = pd.DataFrame({"A": 1.0}, index=sessions(25))
+    metrics = compute_metrics(market(close, members=["A"], rates=pd.DataFrame()))
+    assert metrics.group("rates")["yield_2y"].isna().all()
+    assert any("DGS2 not in the data" in note for note in metrics.notes)

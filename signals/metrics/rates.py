@@ -11,6 +11,7 @@ two.
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
@@ -69,8 +70,15 @@ class _FredSeries:
     def __init__(self, rates: pd.DataFrame, sessions: pd.DatetimeIndex) -> None:
         self.rates = rates
         self.days = sessions.as_unit("ns").asi8
-        self.dated = rates.index.as_unit("ns").asi8
-        self.ordered = bool(np.all(self.dated[1:] >= self.dated[:-1]))
+
+    @cached_property
+    def dated(self) -> np.ndarray:
+        """The FRED rows' dates; read only when a series is there (a frame without one may have no dates)."""
+        return np.asarray(self.rates.index.as_unit("ns").asi8)
+
+    @cached_property
+    def ordered(self) -> bool:
+        return bool(np.all(self.dated[1:] >= self.dated[:-1]))
 
     def on_sessions(self, series: str, lag: int) -> np.ndarray | None:
         """A FRED series as known at each session's close: the latest value published by then.
