@@ -187,7 +187,7 @@ def ema(values: np.ndarray, span: int) -> np.ndarray:
     `ewm(span=span, adjust=False).mean()`, its own loop on the array as `_fixed_window` calls it (a gap
     holds the average; the weights decay across it)."""
     kernel = _KERNELS.get("ewm")
-    if kernel is None:
+    if kernel is None or span < 1:  # pandas says what is wrong with a span below 1
         return pd.Series(values, dtype="float64").ewm(span=span, adjust=False).mean().to_numpy()
     values = _as_pandas_reads(values)
     if values.size == 0:
