@@ -116,7 +116,7 @@ def blank_metrics(count: int) -> Metrics:
     index = sessions(count)
     close = pd.DataFrame({"A": 1.0, "SPY": 1.0, "IWM": 1.0, "RSP": 1.0, "^GSPC": 1.0}, index=index)
     metrics = compute_metrics(market(close, members=["A"]))
-    nan = {name: Computed(computed.frame.astype("float64") * np.nan, computed.facts)
+    nan = {name: Computed.of_frame(computed.frame.astype("float64") * np.nan, computed.facts)
            for name, computed in metrics.computed.items()}
-    universes = {"sp500": nan["breadth"].frame, "russell2000": nan["breadth"].frame.copy()}
-    return Metrics(index, nan, universes)
+    breadths = {"sp500": nan["breadth"], "russell2000": Computed.of_frame(nan["breadth"].frame.copy(), None)}
+    return Metrics(index, nan, breadths)

@@ -93,6 +93,25 @@ def test_the_kept_member_rows_move_to_the_front_when_their_room_runs_out():
     assert len(kept.buffer) == 10
 
 
+def test_a_tick_reads_columns_and_builds_no_frame():
+    """Metrics, snapshot, conditions, edges and records of a tick read each group's columns; a frame is
+    built only when asked (charts, the dashboard), once, and holds the same values."""
+    from signals.replay import track_records
+
+    engine = MetricsEngine()
+    evaluate(SYNTHETIC, as_of=SYNTHETIC.sessions[300], engine=engine)
+    tick = evaluate(SYNTHETIC, as_of=SYNTHETIC.sessions[301], engine=engine)
+    track_records(SYNTHETIC.as_of(SYNTHETIC.sessions[301]), tick.analysis)
+    metrics = tick.metrics
+    kept = [*metrics.computed.values(), *metrics.breadths.values()]
+    assert not [computed for computed in kept if "frame" in computed.__dict__]
+    frame = metrics.group("breakout")
+    assert metrics.group("breakout") is frame
+    pd.testing.assert_frame_equal(frame, pd.DataFrame(dict(metrics.computed["breakout"].columns),
+                                                      index=metrics.sessions))
+    assert metrics.universes["sp500"] is metrics.group("breadth")
+
+
 def test_history_loaded_again_starts_the_engine_over(tmp_path):
     from signals.sources.folder import load_folder
 

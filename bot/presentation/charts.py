@@ -104,8 +104,8 @@ def _why_not_drawn(name: str, metrics: Metrics) -> str:
     lacks its list, not history (a folder without constituents.csv holds years of sessions)."""
     universe = next((u for u in UNIVERSES if u.chart == name), None)
     if universe is not None:
-        frame = metrics.universes.get(universe.name)
-        members = frame["members"] if frame is not None and "members" in frame else None
+        breadth = metrics.breadths.get(universe.name)
+        members = breadth.frame["members"] if breadth is not None and "members" in breadth.names else None
         if members is None or not (members.fillna(0) > 0).any():
             listed = "constituents.csv" if universe.name == "sp500" else f"universes/{universe.name}.csv"
             return (f"No {universe.label} members with prices: the data has no {universe.label} list "

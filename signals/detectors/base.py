@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from signals.detectors.edges import Kind, condition
 from signals.metrics.rolling import shifted, sma
 
 if TYPE_CHECKING:
     from signals.metrics import Metrics
+    from signals.metrics.group import Computed
     from signals.settings import DetectorSettings
 
 Describe = Callable[[str, int], tuple[str, dict[str, Any]]]
@@ -87,11 +87,12 @@ def part(path: str, mask: Any, known: Any) -> Part:
     return Part(path, condition(mask, known))
 
 
-# Detectors compute on a metric frame's columns as plain arrays: a condition is a dozen operations on
-# a few thousand sessions, where pandas' per-operation overhead would cost more than the arithmetic.
+# Detectors compute on a group's columns as plain arrays (`Computed`, never its frame): a condition is a
+# dozen operations on a few thousand sessions, where pandas' per-operation overhead would cost more than
+# the arithmetic.
 
-def column(frame: pd.DataFrame, name: str) -> np.ndarray:
-    return frame[name].to_numpy(dtype="float64")
+def column(computed: Computed[Any], name: str) -> np.ndarray:
+    return computed.column(name)
 
 
 def known(*arrays: np.ndarray) -> np.ndarray:
@@ -122,9 +123,9 @@ def number(value: Any) -> float | None:
     return None if math.isnan(result) else result
 
 
-def at(frame: pd.DataFrame, position: int, *columns: str) -> dict[str, float | None]:
+def at(computed: Computed[Any], position: int, *columns: str) -> dict[str, float | None]:
     """Named values of one session, unrounded; None where missing."""
-    return {column: number(frame[column].iat[position]) for column in columns}
+    return {column: number(computed.values(column)[position]) for column in columns}
 
 
 def tidy(detail: dict[str, Any]) -> dict[str, Any]:

@@ -10,27 +10,27 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from signals.detectors.base import Condition, Detector, KeySpec, Part, at, column, known, number, part, plain, signed
 from signals.detectors.edges import condition
 from signals.metrics import Metrics
+from signals.metrics.group import Computed
 from signals.metrics.breadth import UNIVERSE_LABELS
 from signals.metrics.rolling import change_pct, rolling_low, shifted
 from signals.settings import BreadthSettings, DetectorSettings
 from signals.tickers import EQUAL_WEIGHT_ETF, SP500_ETF, SP500_INDEX
 from signals.universe_specs import UNIVERSE_NAMES
 
-def _nan_frame(metrics: Metrics) -> pd.DataFrame:
-    return pd.DataFrame(np.nan, index=metrics.sessions,
-                        columns=["pct_above_200dma", "zweig_thrust_ema", "median_pct_from_52w_high",
-                                 "members_with_200dma", "advances", "declines"])
+def _unknown(metrics: Metrics) -> Computed[None]:
+    nothing = np.full(len(metrics.sessions), np.nan)
+    return Computed(dict.fromkeys(("pct_above_200dma", "zweig_thrust_ema", "median_pct_from_52w_high",
+                                   "members_with_200dma", "advances", "declines"), nothing), metrics.sessions, None)
 
 
-def _universe(metrics: Metrics, name: str) -> pd.DataFrame:
+def _universe(metrics: Metrics, name: str) -> Computed[None]:
     """A universe's breadth; all unknown when the data has no such list (its keys never fire)."""
-    frame = metrics.universes.get(name)
-    return frame if frame is not None else _nan_frame(metrics)
+    breadth = metrics.breadths.get(name)
+    return breadth if breadth is not None else _unknown(metrics)
 
 
 def breadth_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condition]:
@@ -44,10 +44,10 @@ def breadth_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Con
 
 
 def _narrow(metrics: Metrics, settings: DetectorSettings) -> Condition:
-    frame = metrics.group("breadth")
+    group = metrics.computed["breadth"]
     rules = settings.breadth
-    index_gap = column(frame, "index_pct_from_52w_high")
-    median_gap = column(frame, "median_pct_from_52w_high")
+    index_gap = column(group, "index_pct_from_52w_high")
+    median_gap = column(group, "median_pct_from_52w_high")
     index_near = index_gap >= -rules.index_within_pct_of_high
     members_behind = median_gap <= -rules.median_below_high_pct
     have = known(index_gap, median_gap)
@@ -62,7 +62,7 @@ def _narrow(metrics: Metrics, settings: DetectorSettings) -> Condition:
                            rules.median_below_high_pct, "the typical stock catching up")
 
     def describe(direction: str, position: int) -> tuple[str, dict[str, Any]]:
-        values = at(frame, position, "median_pct_from_52w_high", "index_pct_from_52w_high",
+        values = at(group, position, "median_pct_from_52w_high", "index_pct_from_52w_high",
                     "pct_above_200dma", "rsp_spy_vs_50dma_pct", "members")
         numbers = (f"the median S&P 500 member is {_below(values['median_pct_from_52w_high'])} its 52-week high "
                    f"while the index is {_below(values['index_pct_from_52w_high'])} its own")
@@ -76,10 +76,10 @@ def _narrow(metrics: Metrics, settings: DetectorSettings) -> Condition:
 
 
 def _participation(metrics: Metrics, settings: DetectorSettings) -> Condition:
-    frame = metrics.group("breadth")
+    group = metrics.computed["breadth"]
     rules = settings.breadth
     sessions = rules.participation_sessions
-    share, index_close = column(frame, "pct_above_200dma"), column(frame, "index_close")
+    share, index_close = column(group, "pct_above_200dma"), column(group, "index_close")
     drop = share - shifted(share, sessions)
     with np.errstate(divide="ignore", invalid="ignore"):
         index_change = (index_close / shifted(index_close, sessions) - 1.0) * 100.0
@@ -103,7 +103,7 @@ def _participation(metrics: Metrics, settings: DetectorSettings) -> Condition:
         return f"Participation drop over: the index fell and members stopped falling ({numbers})"
 
     def describe(direction: str, position: int) -> tuple[str, dict[str, Any]]:
-        values = at(frame, position, "pct_above_200dma", "index_pct_from_52w_high", "members")
+        values = at(group, position, "pct_above_200dma", "index_pct_from_52w_high", "members")
         values["pct_above_200dma_change"] = number(drop[position])
         values["index_change_pct"] = number(index_change[position])
         values["sessions"] = sessions
@@ -120,7 +120,7 @@ def _participation(metrics: Metrics, settings: DetectorSettings) -> Condition:
 
 def _smallcap_narrow(metrics: Metrics, settings: DetectorSettings) -> Condition:
     rules = settings.breadth
-    sp500 = metrics.group("breadth")
+    sp500 = metrics.computed["breadth"]
     small = _universe(metrics, "russell2000")
     index_gap = column(sp500, "index_pct_from_52w_high")
     median_gap = column(small, "median_pct_from_52w_high")
@@ -141,7 +141,7 @@ def _smallcap_narrow(metrics: Metrics, settings: DetectorSettings) -> Condition:
     def describe(direction: str, position: int) -> tuple[str, dict[str, Any]]:
         values = {"russell2000_median_pct_from_52w_high": number(median_gap[position]),
                   "sp500_index_pct_from_52w_high": number(index_gap[position]),
-                  "russell2000_pct_above_200dma": number(small["pct_above_200dma"].iat[position])}
+                  "russell2000_pct_above_200dma": number(small.values("pct_above_200dma")[position])}
         numbers = (f"the median Russell 2000 member is {_below(values['russell2000_median_pct_from_52w_high'])} "
                    f"its 52-week high while the S&P 500 is {_below(values['sp500_index_pct_from_52w_high'])} its own")
         if direction == "start":
@@ -155,16 +155,16 @@ def _smallcap_narrow(metrics: Metrics, settings: DetectorSettings) -> Condition:
 
 def _equal_weight(metrics: Metrics, settings: DetectorSettings) -> Condition:
     rules = settings.breadth
-    frame = metrics.group("breadth")
+    group = metrics.computed["breadth"]
     sessions = rules.equal_weight_sessions
-    change = change_pct(column(frame, "rsp_spy_ratio"), sessions)
+    change = change_pct(column(group, "rsp_spy_ratio"), sessions)
     have = ~np.isnan(change)
     lagging = condition(change <= -rules.equal_weight_drop_pct, have)
     still = condition(change <= -rules.equal_weight_end_drop_pct, have)
 
     def describe(direction: str, position: int) -> tuple[str, dict[str, Any]]:
         values = {"rsp_spy_change_pct": number(change[position]), "sessions": sessions,
-                  "rsp_spy_ratio": number(frame["rsp_spy_ratio"].iat[position])}
+                  "rsp_spy_ratio": number(group.values("rsp_spy_ratio")[position])}
         numbers = f"RSP/SPY {signed(values['rsp_spy_change_pct'])}% over {sessions} sessions"
         if direction == "start":
             return (f"Equal weight lagging: {numbers}. The average S&P 500 company is falling behind the "
@@ -176,8 +176,8 @@ def _equal_weight(metrics: Metrics, settings: DetectorSettings) -> Condition:
 
 
 def _washout(metrics: Metrics, name: str, rules: BreadthSettings) -> Condition:
-    frame = _universe(metrics, name)
-    share = column(frame, "pct_above_200dma")
+    group = _universe(metrics, name)
+    share = column(group, "pct_above_200dma")
     label = UNIVERSE_LABELS.get(name, name)
     have = ~np.isnan(share)
     washed = condition(share < rules.washout_below_pct, have)
@@ -185,8 +185,7 @@ def _washout(metrics: Metrics, name: str, rules: BreadthSettings) -> Condition:
 
     def describe(direction: str, position: int) -> tuple[str, dict[str, Any]]:
         values = {"pct_above_200dma": number(share[position]),
-                  "members_with_200dma": number(frame["members_with_200dma"].iat[position]),
-                  "median_pct_from_52w_high": number(frame["median_pct_from_52w_high"].iat[position])}
+                  **at(group, position, "members_with_200dma", "median_pct_from_52w_high")}
         numbers = f"{plain(values['pct_above_200dma'])}% of {label} members above their 200-day average"
         if direction == "start":
             return (f"{label} washout: only {numbers} (alert below {plain(rules.washout_below_pct, 0)}%). "
@@ -198,8 +197,8 @@ def _washout(metrics: Metrics, name: str, rules: BreadthSettings) -> Condition:
 
 
 def _thrust(metrics: Metrics, name: str, rules: BreadthSettings) -> Condition:
-    frame = _universe(metrics, name)
-    average = column(frame, "zweig_thrust_ema")
+    group = _universe(metrics, name)
+    average = column(group, "zweig_thrust_ema")
     window = rules.thrust_sessions
     recent_low = rolling_low(shifted(average, 1), window)
     label = UNIVERSE_LABELS.get(name, name)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from signals.detectors.base import (
     Condition,
@@ -23,20 +22,21 @@ from signals.detectors.base import (
 )
 from signals.detectors.edges import condition
 from signals.metrics import Metrics
+from signals.metrics.group import Computed
 from signals.metrics.rolling import pct_from, prior_high, rolling_sum, shifted
 from signals.settings import BreakoutSettings, DetectorSettings
 from signals.tickers import SMALL_CAP_ETF, SP500_ETF
 
 
 def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condition]:
-    frame = metrics.group("breakout")
+    group = metrics.computed["breakout"]
     rules = settings.breakout
-    confirmed, confirmation_known = _confirmation(frame, rules)
+    confirmed, confirmation_known = _confirmation(group, rules)
     small, large = (metrics.stand_ins.get(t, t) for t in (SMALL_CAP_ETF, SP500_ETF))  # ^RUT, ^GSPC before the ETFs
     pair = f"{small}/{large}"
 
     moves = settings.signals.level_move_sessions
-    iwm = column(frame, "iwm_close")
+    iwm = column(group, "iwm_close")
     iwm_level = prior_high(iwm, rules.iwm_high_sessions)
     iwm_move = daily_move(iwm, moves)
     iwm_clears, iwm_holds = level_band(pct_from(iwm, iwm_level), iwm_move, settings)
@@ -45,13 +45,13 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
     iwm_parts = (part("breakout.iwm_pct_vs_prior_252d_high", iwm_holds, iwm_known),)
 
     def describe_iwm(direction: str, position: int) -> tuple[str, dict[str, Any]]:
-        values = at(frame, position, "iwm_close", "iwm_adx_14", "iwm_volume_ratio_50d")
+        values = at(group, position, "iwm_close", "iwm_adx_14", "iwm_volume_ratio_50d")
         level = float(iwm_level[position])
         values["prior_high"] = number(level)
         gap = (values["iwm_close"] or np.nan) / level * 100 - 100
         values["pct_vs_prior_high"] = number(gap)
         values["daily_move_pct"] = number(iwm_move[position])
-        values.update(_confirmation_detail(frame, rules, position))
+        values.update(_confirmation_detail(group, rules, position))
         sessions = rules.iwm_high_sessions
         if direction == "start":
             title = (f"{small} breakout: closed at {plain(values['iwm_close'], 2)}, above its prior {sessions}-session "
@@ -66,9 +66,9 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
                      f"({plain(values['daily_move_pct'], 2)}% each) below it")
         return title, values
 
-    ratio = column(frame, "iwm_spy_ratio")
+    ratio = column(group, "iwm_spy_ratio")
     ratio_level = prior_high(ratio, rules.ratio_high_sessions)
-    ratio_average = column(frame, "iwm_spy_200d_avg")
+    ratio_average = column(group, "iwm_spy_200d_avg")
     ratio_move = daily_move(ratio, moves)
     high_clears, high_holds = level_band(pct_from(ratio, ratio_level), ratio_move, settings)
     average_clears, average_holds = level_band(pct_from(ratio, ratio_average), ratio_move, settings)
@@ -78,11 +78,11 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
                    part("breakout.iwm_spy_pct_vs_200d_avg", average_holds, ratio_known))
 
     def describe_ratio(direction: str, position: int) -> tuple[str, dict[str, Any]]:
-        values = at(frame, position, "iwm_spy_ratio", "iwm_spy_200d_avg", "iwm_spy_pct_vs_200d_avg",
+        values = at(group, position, "iwm_spy_ratio", "iwm_spy_200d_avg", "iwm_spy_pct_vs_200d_avg",
                     "iwm_adx_14", "iwm_volume_ratio_50d")
         level = float(ratio_level[position])
         values["prior_high"] = number(level)
-        values.update(_confirmation_detail(frame, rules, position))
+        values.update(_confirmation_detail(group, rules, position))
         sessions = rules.ratio_high_sessions
         if direction == "start":
             title = (f"Small caps leading: {pair} at {plain(values['iwm_spy_ratio'], 4)}, above its prior "
@@ -120,7 +120,7 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
     leg = condition(average_clears & long_below, ratio_known)
 
     def describe_leg(direction: str, position: int) -> tuple[str, dict[str, Any]]:
-        values = at(frame, position, "iwm_spy_ratio", "iwm_spy_200d_avg", "iwm_spy_pct_vs_200d_avg")
+        values = at(group, position, "iwm_spy_ratio", "iwm_spy_200d_avg", "iwm_spy_pct_vs_200d_avg")
         before = below[:position]
         cleared = np.flatnonzero(before != 1.0)  # a cleared close, or no data
         values["sessions_below"] = int(position - (cleared[-1] + 1 if len(cleared) else 0))
@@ -145,24 +145,24 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
 
 
 
-def _confirmation(frame: pd.DataFrame, rules: BreakoutSettings) -> tuple[np.ndarray, np.ndarray]:
+def _confirmation(group: Computed[None], rules: BreakoutSettings) -> tuple[np.ndarray, np.ndarray]:
     """The filters that settings make required: (passes, known). Unrequired filters always pass."""
-    passes = np.ones(len(frame.index), dtype=bool)
-    have = np.ones(len(frame.index), dtype=bool)
+    passes = np.ones(len(group.index), dtype=bool)
+    have = np.ones(len(group.index), dtype=bool)
     if rules.require_adx:
-        adx = column(frame, "iwm_adx_14")
+        adx = column(group, "iwm_adx_14")
         passes &= adx >= rules.adx_min
         have &= ~np.isnan(adx)
     if rules.require_volume:
-        volume = column(frame, "iwm_volume_ratio_50d")
+        volume = column(group, "iwm_volume_ratio_50d")
         passes &= volume >= rules.volume_ratio_min
         have &= ~np.isnan(volume)
     return passes, have
 
 
-def _confirmation_detail(frame: pd.DataFrame, rules: BreakoutSettings, position: int) -> dict[str, Any]:
-    adx = float(frame["iwm_adx_14"].iat[position])
-    volume = float(frame["iwm_volume_ratio_50d"].iat[position])
+def _confirmation_detail(group: Computed[None], rules: BreakoutSettings, position: int) -> dict[str, Any]:
+    adx = float(group.values("iwm_adx_14")[position])
+    volume = float(group.values("iwm_volume_ratio_50d")[position])
     return {
         "adx_confirmed": None if np.isnan(adx) else bool(adx >= rules.adx_min),
         "volume_confirmed": None if np.isnan(volume) else bool(volume >= rules.volume_ratio_min),

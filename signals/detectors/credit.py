@@ -15,15 +15,15 @@ from signals.tickers import HIGH_YIELD, TREASURIES_7_10Y
 
 
 def credit_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condition]:
-    frame = metrics.group("credit")
+    group = metrics.computed["credit"]
     rules = settings.credit
-    change = change_pct(column(frame, "hyg_ief_ratio"), rules.hy_sessions)
+    change = change_pct(column(group, "hyg_ief_ratio"), rules.hy_sessions)
     have = ~np.isnan(change)
     stress = condition(change <= -rules.hy_drop_pct, have)
     still = condition(change <= -rules.hy_end_drop_pct, have)
 
     def describe(direction: str, position: int) -> tuple[str, dict[str, Any]]:
-        values = at(frame, position, "hyg_ief_ratio", "hyg_ief_pct_vs_200d_avg")
+        values = at(group, position, "hyg_ief_ratio", "hyg_ief_pct_vs_200d_avg")
         values["hyg_ief_change_pct"] = number(change[position])
         values["sessions"] = rules.hy_sessions
         numbers = f"HYG/IEF {signed(values['hyg_ief_change_pct'])}% over {rules.hy_sessions} sessions"

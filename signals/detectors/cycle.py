@@ -17,15 +17,15 @@ SESSIONS_PER_MONTH = 21
 
 
 def cycle_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condition]:
-    frame = metrics.group("cycle")
+    group = metrics.computed["cycle"]
     band = settings.cycle.band_pct
-    leader = column(frame, "leader")
+    leader = column(group, "leader")
     small = condition(leader == SMALL, ~np.isnan(leader))
-    ratio = column(frame, "ratio")
+    ratio = column(group, "ratio")
     pair = metrics.facts(CYCLE).name or "the small/large ratio"
 
     def describe(direction: str, position: int) -> tuple[str, dict[str, Any]]:
-        turn = float(frame["since_position"].iat[position])
+        turn = float(group.values("since_position")[position])
         if np.isnan(turn):  # no turn yet (an edge never falls here; a title is still asked for)
             return (f"Small-cap cycle: {pair} has not yet moved {band:g}% from a low or a high, so neither small "
                     f"nor large caps are known to lead", {"pair": pair, "band_pct": band})
@@ -33,7 +33,7 @@ def cycle_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condi
         values = {"pair": pair, "since": metrics.sessions[since].strftime("%Y-%m-%d"),
                   "ratio": number(ratio[position]), "turn_ratio": number(ratio[since]),
                   "move_pct": number((ratio[position] / ratio[since] - 1.0) * 100.0), "band_pct": band}
-        so_far = [p for p in phases(frame.iloc[:position + 1]) if p["leader"] == "small" and p["ended"]]
+        so_far = [p for p in phases(group, position + 1) if p["leader"] == "small" and p["ended"]]
         lengths = [p["sessions"] for p in so_far]
         values["small_phases_completed"] = len(lengths)
         values["small_phase_median_sessions"] = float(np.median(lengths)) if lengths else None

@@ -13,15 +13,15 @@ from signals.settings import DetectorSettings
 
 
 def rates_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condition]:
-    frame = metrics.group("rates")
-    move = column(frame, "yield_2y_change_20d_bp")
+    group = metrics.computed["rates"]
+    move = column(group, "yield_2y_change_20d_bp")
     threshold = settings.rates.yield_2y_move_bp
     holds = settings.rates.yield_2y_hold_bp
     move_known = ~np.isnan(move)
 
     def describe_move(label: str, why: str) -> Describe:
         def describe(direction: str, position: int) -> tuple[str, dict[str, Any]]:
-            values = at(frame, position, "yield_2y", "yield_2y_change_20d_bp", "yield_3m", "yield_10y")
+            values = at(group, position, "yield_2y", "yield_2y_change_20d_bp", "yield_3m", "yield_10y")
             numbers = (f"2-year yield {signed(values['yield_2y_change_20d_bp'], 0)} bp in 20 sessions "
                        f"(now {plain(values['yield_2y'], 2)}%)")
             if direction == "start":
@@ -29,10 +29,10 @@ def rates_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condi
             return f"Rates {label} over: {numbers}", values
         return describe
 
-    target_change = column(frame, "fed_target_change_bp")
+    target_change = column(group, "fed_target_change_bp")
 
     def describe_fed(direction: str, position: int) -> tuple[str, dict[str, Any]]:
-        values = at(frame, position, "fed_target_change_bp", "fed_target_lower", "fed_target_upper", "yield_2y")
+        values = at(group, position, "fed_target_change_bp", "fed_target_lower", "fed_target_upper", "yield_2y")
         change = values["fed_target_change_bp"] or 0.0
         verb = "cut" if change < 0 else "raised"
         effect = ("cheaper floating-rate debt, which small companies carry most of" if change < 0
@@ -41,13 +41,13 @@ def rates_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condi
                  f"{plain(values['fed_target_lower'], 2)}\u2013{plain(values['fed_target_upper'], 2)}%: {effect}")
         return title, values
 
-    spread = column(frame, "spread_10y_3m_bp")
+    spread = column(group, "spread_10y_3m_bp")
     rules = settings.rates
     inverted = condition(spread < rules.curve_inverted_below_bp, ~np.isnan(spread))
     not_positive = condition(spread <= rules.curve_positive_above_bp, ~np.isnan(spread))
 
     def describe_curve(direction: str, position: int) -> tuple[str, dict[str, Any]]:
-        values = at(frame, position, "spread_10y_3m_bp", "yield_10y", "yield_3m")
+        values = at(group, position, "spread_10y_3m_bp", "yield_10y", "yield_3m")
         spread_bp = signed(values["spread_10y_3m_bp"], 0)
         if direction == "start":
             return (f"Yield curve inverted: 10-year minus 3-month at {spread_bp} bp (below "

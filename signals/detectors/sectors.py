@@ -8,7 +8,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from signals.detectors.base import (
     ExplainEnd,
@@ -27,6 +26,7 @@ from signals.detectors.base import (
 )
 from signals.detectors.edges import condition
 from signals.metrics import Metrics
+from signals.metrics.group import Computed
 from signals.metrics.rolling import pct_from, prior_high, sma
 from signals.settings import DetectorSettings
 from signals.tickers import CYCLICAL_SECTORS, REGIONAL_BANKS, SP500_ETF, TECH_SECTOR
@@ -41,11 +41,11 @@ class _Breakout:
     average: np.ndarray
 
 
-def _relative_breakout(frame: pd.DataFrame, prefix: str, settings: DetectorSettings) -> _Breakout:
+def _relative_breakout(group: Computed[None], prefix: str, settings: DetectorSettings) -> _Breakout:
     """Ratio above its prior N-session high while above its M-session average, each cleared by the
     start margin and held within the hold margin (in the ratio's own average daily moves)."""
     rules = settings.sectors
-    ratio = column(frame, f"{prefix}_ratio")
+    ratio = column(group, f"{prefix}_ratio")
     level = prior_high(ratio, rules.ratio_high_sessions)
     average = sma(ratio, rules.average_sessions)
     move = daily_move(ratio, settings.signals.level_move_sessions)
@@ -59,13 +59,13 @@ def _relative_breakout(frame: pd.DataFrame, prefix: str, settings: DetectorSetti
 
 
 def sectors_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condition]:
-    frame = metrics.group("sectors")
+    group = metrics.computed["sectors"]
     rules = settings.sectors
-    cyclicals = _relative_breakout(frame, "cyclicals_xlk", settings)
-    banks = _relative_breakout(frame, "kre_spy", settings)
+    cyclicals = _relative_breakout(group, "cyclicals_xlk", settings)
+    banks = _relative_breakout(group, "kre_spy", settings)
 
     def numbers(prefix: str, level: np.ndarray, average: np.ndarray, position: int) -> dict[str, Any]:
-        values = at(frame, position, f"{prefix}_ratio", *(f"{t.lower()}_vs_spy_20d_pct" for t in
+        values = at(group, position, f"{prefix}_ratio", *(f"{t.lower()}_vs_spy_20d_pct" for t in
                                                           (*CYCLICAL_SECTORS, TECH_SECTOR, REGIONAL_BANKS)))
         ratio = values[f"{prefix}_ratio"]
         values["pct_vs_prior_high"] = _gap(ratio, float(level[position]))

@@ -39,14 +39,16 @@ GROUPS: tuple[str, ...] = tuple(group.name for group in METRIC_GROUPS)
 class Metrics:
     """The metric groups over the same sessions, plus what was degraded and why.
 
-    `universes` holds each universe's breadth (`sp500` is the `breadth` group's frame). `carried_inputs`
+    `breadths` holds each universe's breadth (`sp500` is the `breadth` group's), `universes` the same as
+    frames. Each group's and universe's values are columns, and its frame is built when first asked
+    (`Computed`): a tick reads the columns only. `carried_inputs`
     says, per read index/ETF, on which sessions it had no bar of its own (its close was carried
     forward); `suspect` why a session may not fire a detector. Detectors read both through `unusable`.
     """
 
     sessions: pd.DatetimeIndex
     computed: Mapping[str, Computed[Any]]  # by group name, in the topics' order
-    universes: dict[str, pd.DataFrame]
+    breadths: Mapping[str, Computed[None]]  # by universe name
     notes: tuple[str, ...] = ()
     carried_inputs: Mapping[str, np.ndarray] = field(default_factory=dict)  # ticker -> per session, carried
     suspect: pd.Series | None = None
@@ -67,6 +69,11 @@ class Metrics:
             return np.zeros(len(self.sessions), dtype=bool)
         return self.suspect.to_numpy(dtype=object) != ""
 
+    @property
+    def universes(self) -> dict[str, pd.DataFrame]:
+        """Each universe's breadth as a frame (built when first asked; the same frame each time)."""
+        return {name: breadth.frame for name, breadth in self.breadths.items()}
+
     def group(self, name: str) -> pd.DataFrame:
         """A group's frame by its name (a topic's)."""
         return self.computed[name].frame
@@ -84,8 +91,7 @@ class Metrics:
             result[group.name] = group.snapshot(self.computed[group.name], position)
         if self.stand_ins:
             result["stand_ins"] = dict(self.stand_ins)
-        result["universes"] = {name: row_snapshot(Computed(frame, None), position)
-                               for name, frame in self.universes.items()}
+        result["universes"] = {name: row_snapshot(breadth, position) for name, breadth in self.breadths.items()}
         return result
 
 
@@ -100,12 +106,12 @@ def compute_metrics(data: MarketData, settings: DetectorSettings | None = None,
     settings = settings or load_detector_settings()
     notes: list[str] = []
     aggregates = aggregates or {}
-    universes = {name: universe_breadth(data, name, notes, aggregates.get(name)) for name in data.universe_names}
-    inputs = MetricInputs(data, settings, universes, notes, carry or Carry())
+    breadths = {name: universe_breadth(data, name, notes, aggregates.get(name)) for name in data.universe_names}
+    inputs = MetricInputs(data, settings, breadths, notes, carry or Carry())
     computed = {group.name: group.compute(inputs) for group in METRIC_GROUPS}
     stand_ins = {SMALL_CAP_ETF: RUSSELL_2000, SP500_ETF: SP500_INDEX} \
         if not data.has(SMALL_CAP_ETF) and data.has(RUSSELL_2000) else {}
-    return Metrics(data.close.index, computed, universes, tuple(_index_only(data, notes)), _carried_inputs(data),
+    return Metrics(data.close.index, computed, breadths, tuple(_index_only(data, notes)), _carried_inputs(data),
                    data.suspect, stand_ins)
 
 

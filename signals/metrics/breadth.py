@@ -30,7 +30,7 @@ from signals.metrics.rolling import (
     sma,
     window_extremes,
 )
-from signals.metrics.group import MetricGroup, frame_only
+from signals.metrics.group import Computed, MetricGroup
 from signals.parallel import THREADS, in_order
 from signals.tickers import EQUAL_WEIGHT_ETF, SP500_ETF, SP500_INDEX
 
@@ -46,7 +46,7 @@ TREND_SESSIONS = 20
 
 
 def universe_breadth(data: MarketData, universe: str, notes: list[str],
-                     aggregates: Aggregates | None = None) -> pd.DataFrame:
+                     aggregates: Aggregates | None = None) -> Computed[None]:
     """Breadth over one universe's members beside that universe's index (^GSPC, ^RUT) and, where the
     universe has one, its equal-weight ETF against its cap-weighted one (RSP/SPY); columns documented in
     README.md (percentages in percent).
@@ -58,7 +58,7 @@ def universe_breadth(data: MarketData, universe: str, notes: list[str],
     spec = UNIVERSE_BY_NAME.get(universe)
     if spec is not None and spec.equal_weight is not None:
         columns.update(_equal_weight_columns(data, spec.equal_weight, spec.etf, notes))
-    return pd.DataFrame(columns, index=data.close.index)
+    return Computed(columns, data.close.index, None)
 
 
 def _equal_weight_columns(data: MarketData, equal: str, cap: str, notes: list[str]) -> dict[str, np.ndarray]:
@@ -75,7 +75,7 @@ def _equal_weight_columns(data: MarketData, equal: str, cap: str, notes: list[st
 
 def _universe_columns(data: MarketData, universe: str, notes: list[str],
                       aggregates: Aggregates | None) -> dict[str, np.ndarray]:
-    """The columns of `universe_breadth`, as arrays (one frame is built from them; see metrics/breakout.py)."""
+    """The columns of `universe_breadth`."""
     members = data.universe_members(universe)
     if not members:
         notes.append(f"breadth: no {universe} members with prices; its breadth metrics are unavailable")
@@ -444,4 +444,4 @@ def _index_close(data: MarketData, universe: str, notes: list[str]) -> pd.Series
 # The S&P 500's breadth is its universe's (the universes are computed before any group: they are the
 # one (session x member) pass); the breadth conditions read the index and RSP/SPY.
 GROUP = MetricGroup("breadth", reads=(SP500_INDEX, SP500_ETF, EQUAL_WEIGHT_ETF),
-                    compute=frame_only(lambda inputs: inputs.universes["sp500"]))
+                    compute=lambda inputs: inputs.universes["sp500"])

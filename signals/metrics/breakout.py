@@ -7,10 +7,9 @@
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from signals.market_data import MarketData
-from signals.metrics.group import MetricGroup, frame_only
+from signals.metrics.group import Columns, MetricGroup, columns_only
 from signals.metrics.adx import AdxProgress, adx_resumed
 from signals.metrics.carry import Carry
 from signals.metrics.rolling import pct_from, prior_high, shifted, sma
@@ -21,11 +20,11 @@ VOLUME_WINDOW = 50
 RATIO_AVERAGE = 200
 
 
-def compute_breakout(data: MarketData, notes: list[str], carry: Carry | None = None) -> pd.DataFrame:
+def compute_breakout(data: MarketData, notes: list[str], carry: Carry | None = None) -> Columns:
     index = data.close.index
-    # columns as arrays, one frame built at the end: pandas' per-operation and per-column overhead is
-    # most of the cost of a few dozen operations on one series of a few thousand sessions
-    out: dict[str, np.ndarray] = {}
+    # columns as arrays, the frame built only when asked (`Computed`): pandas' per-operation and per-column
+    # overhead is most of the cost of a few dozen operations on one series of a few thousand sessions
+    out: Columns = {}
     nothing = np.full(len(index), np.nan)
 
     small_cap, ratio_pair = small_cap_series(data)  # IWM and IWM/SPY, or the indices standing in for them
@@ -61,7 +60,7 @@ def compute_breakout(data: MarketData, notes: list[str], carry: Carry | None = N
 
     out["iwm_adx_14"] = _adx(data, small_cap or SMALL_CAP_ETF, notes, carry or Carry())
     out["iwm_volume_ratio_50d"] = _volume_ratio(data, small_cap or SMALL_CAP_ETF, notes)
-    return pd.DataFrame(out, index=index)
+    return out
 
 
 def small_cap_series(data: MarketData) -> tuple[str | None, tuple[str, str] | None]:
@@ -112,4 +111,4 @@ def _volume_ratio(data: MarketData, ticker: str, notes: list[str]) -> np.ndarray
 
 
 GROUP = MetricGroup("breakout", reads=(SMALL_CAP_ETF, SP500_ETF, RUSSELL_2000, SP500_INDEX),
-                    compute=frame_only(lambda inputs: compute_breakout(inputs.data, inputs.notes, inputs.carry)))
+                    compute=columns_only(lambda inputs: compute_breakout(inputs.data, inputs.notes, inputs.carry)))

@@ -7,10 +7,9 @@ Small companies borrow at high-yield rates and refinance more often, so HYG fall
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from signals.market_data import MarketData
-from signals.metrics.group import MetricGroup, frame_only
+from signals.metrics.group import Columns, MetricGroup, columns_only
 from signals.metrics.rolling import change_pct, pct_from, sma
 from signals.tickers import HIGH_YIELD, TREASURIES_7_10Y
 
@@ -18,9 +17,9 @@ CHANGE_SESSIONS = 20
 AVERAGE_SESSIONS = 200
 
 
-def compute_credit(data: MarketData, notes: list[str]) -> pd.DataFrame:
+def compute_credit(data: MarketData, notes: list[str]) -> Columns:
     index = data.close.index
-    out: dict[str, np.ndarray] = {}  # arrays, one frame at the end (see metrics/breakout.py)
+    out: Columns = {}  # arrays (see metrics/breakout.py)
     if data.has(HIGH_YIELD) and data.has(TREASURIES_7_10Y):
         ratio = (data.close[HIGH_YIELD].to_numpy(dtype="float64")
                  / data.close[TREASURIES_7_10Y].to_numpy(dtype="float64"))
@@ -31,8 +30,8 @@ def compute_credit(data: MarketData, notes: list[str]) -> pd.DataFrame:
     out["hyg_ief_change_20d_pct"] = change_pct(ratio, CHANGE_SESSIONS)
     out["hyg_ief_200d_avg"] = sma(ratio, AVERAGE_SESSIONS)
     out["hyg_ief_pct_vs_200d_avg"] = pct_from(ratio, out["hyg_ief_200d_avg"])
-    return pd.DataFrame(out, index=index)
+    return out
 
 
 GROUP = MetricGroup("credit", reads=(HIGH_YIELD, TREASURIES_7_10Y),
-                    compute=frame_only(lambda inputs: compute_credit(inputs.data, inputs.notes)))
+                    compute=columns_only(lambda inputs: compute_credit(inputs.data, inputs.notes)))

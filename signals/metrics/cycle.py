@@ -20,11 +20,10 @@ import statistics
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from signals.market_data import MarketData
 from signals.metrics.carry import Carry, Progress
-from signals.metrics.group import Computed, MetricGroup, MetricInputs
+from signals.metrics.group import Columns, Computed, MetricGroup, MetricInputs
 from signals.tickers import RUSSELL_2000, SMALL_CAP_ETF, SP500_ETF, SP500_INDEX
 
 SMALL, LARGE = 1.0, -1.0  # the `leader` column; NaN: not known yet
@@ -153,8 +152,8 @@ def swing_resumed(ratio: np.ndarray, band_pct: float,
 
 
 def compute_cycle(data: MarketData, notes: list[str], band_pct: float,
-                  carry: Carry | None = None) -> tuple[pd.DataFrame, Pair]:
-    """The cycle frame (one row per session) and the pair it reads."""
+                  carry: Carry | None = None) -> tuple[Columns, Pair]:
+    """The cycle's columns (one value per session) and the pair it reads."""
     ratio, pair = cycle_ratio(data, notes)
     carry = carry or Carry()
     state, progress = swing_resumed(ratio, band_pct, carry.resume("cycle", SwingProgress, (ratio,)))
@@ -166,7 +165,7 @@ def compute_cycle(data: MarketData, notes: list[str], band_pct: float,
     start_ratio[known] = ratio[since[known].astype(np.int64)]
     with np.errstate(divide="ignore", invalid="ignore"):
         change = (ratio / start_ratio - 1.0) * 100.0
-    frame = pd.DataFrame({
+    columns = {
         "ratio": ratio,
         "leader": state["leader"],
         "since_position": since,
@@ -175,14 +174,15 @@ def compute_cycle(data: MarketData, notes: list[str], band_pct: float,
         "ratio_change_pct": change,
         "completed": state["completed"],
         "median_sessions": state["median_sessions"],
-    }, index=data.close.index)
-    return frame, pair
+    }
+    return columns, pair
 
 
-def cycle_snapshot(frame: pd.DataFrame, pair: Pair, position: int) -> dict[str, Any]:
+def cycle_snapshot(computed: Computed[Pair], position: int) -> dict[str, Any]:
     """One session's cycle as `metrics --json` shows it (DESIGN's contract), with the phases so far."""
-    row = frame.iloc[position]
-    sessions = frame.index
+    pair = computed.facts
+    sessions = computed.index
+    row = {name: computed.values(name)[position] for name in computed.names}
     leader = row["leader"]
 
     def day(value: float) -> str | None:
@@ -203,21 +203,22 @@ def cycle_snapshot(frame: pd.DataFrame, pair: Pair, position: int) -> dict[str, 
         "ratio_change_pct": number(row["ratio_change_pct"]),
         "completed": number(row["completed"], 0),
         "median_sessions": number(row["median_sessions"], 1),
-        "phases": phases(frame.iloc[:position + 1]),
+        "phases": phases(computed, position + 1),
     }
 
 
-def phases(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    """Every phase up to the frame's last session: leader, since, confirmed, sessions (to the next
-    phase's start, or to now for the current one), the ratio's change over it, and whether it ended."""
-    since = frame["since_position"].to_numpy()
-    leader = frame["leader"].to_numpy()
-    ratio = frame["ratio"].to_numpy()
+def phases(computed: Computed[Pair], end: int | None = None) -> list[dict[str, Any]]:
+    """Every phase before session `end` (all, by default): leader, since, confirmed, sessions (to the next
+    phase's start, or to the last session for the current one), the ratio's change over it, and whether
+    it ended."""
+    since = computed.column("since_position")[:end]
+    leader = computed.column("leader")[:end]
+    ratio = computed.column("ratio")[:end]
     changed = np.ones(len(since), dtype=bool)
     changed[1:] = since[1:] != since[:-1]  # NaN differs from everything, itself included
     starts = np.flatnonzero(~np.isnan(since) & changed).tolist()
     out = []
-    sessions = frame.index
+    sessions = computed.index
     for number, confirmed in enumerate(starts):
         begin = int(since[confirmed])
         following = starts[number + 1] if number + 1 < len(starts) else len(since)
@@ -239,14 +240,10 @@ def phases(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def _computed(inputs: MetricInputs) -> Computed[Pair]:
-    frame, pair = compute_cycle(inputs.data, inputs.notes, inputs.settings.cycle.band_pct, inputs.carry)
-    return Computed(frame, pair)
-
-
-def _snapshot(computed: Computed[Pair], position: int) -> dict[str, Any]:
-    return cycle_snapshot(computed.frame, computed.facts, position)
+    columns, pair = compute_cycle(inputs.data, inputs.notes, inputs.settings.cycle.band_pct, inputs.carry)
+    return Computed(columns, inputs.data.close.index, pair)
 
 
 # A phase, not a row of numbers: its snapshot is the leader, the dates and the phases so far.
 GROUP = MetricGroup("cycle", reads=(SMALL_CAP_ETF, SP500_ETF, RUSSELL_2000, SP500_INDEX), compute=_computed,
-                    snapshot=_snapshot)
+                    snapshot=cycle_snapshot)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from signals.market_data import MarketData
-from signals.metrics.group import MetricGroup, frame_only
+from signals.metrics.group import Columns, MetricGroup, columns_only
 from signals.metrics.rolling import shifted
 from signals.tickers import YIELD_10Y, YIELD_3M
 
@@ -28,10 +28,10 @@ FRED_CARRY = 5  # sessions a value is carried across a gap in its series
 YIELDS = {"DGS2": ("yield_2y", None), "DGS3MO": ("yield_3m", YIELD_3M), "DGS10": ("yield_10y", YIELD_10Y)}
 
 
-def compute_rates(data: MarketData, notes: list[str], publication_lag_sessions: int = 1) -> pd.DataFrame:
+def compute_rates(data: MarketData, notes: list[str], publication_lag_sessions: int = 1) -> Columns:
     sessions = data.close.index
     fred = _FredSeries(data.rates, sessions)
-    out: dict[str, np.ndarray] = {}  # arrays, one frame at the end (see metrics/breakout.py)
+    out: Columns = {}  # arrays (see metrics/breakout.py)
     for series, (name, fallback) in YIELDS.items():
         values = fred.on_sessions(series, publication_lag_sessions)
         if values is None and fallback and data.has(fallback):
@@ -60,7 +60,7 @@ def compute_rates(data: MarketData, notes: list[str], publication_lag_sessions: 
             spread = np.where(gaps, direct * 100.0, spread)
     out["spread_10y_3m_bp"] = spread
     out["curve_inverted"] = np.where(np.isnan(spread), np.nan, (spread < 0).astype("float64"))
-    return pd.DataFrame(out, index=sessions)
+    return out
 
 
 class _FredSeries:
@@ -115,5 +115,5 @@ def carried_forward(values: np.ndarray, limit: int) -> np.ndarray:
 
 
 # FRED's series first; Yahoo's yields stand in where a series is absent
-GROUP = MetricGroup("rates", reads=(YIELD_3M, YIELD_10Y), compute=frame_only(
+GROUP = MetricGroup("rates", reads=(YIELD_3M, YIELD_10Y), compute=columns_only(
     lambda inputs: compute_rates(inputs.data, inputs.notes, inputs.settings.rates.publication_lag_sessions)))

@@ -8,10 +8,9 @@ regional banks (KRE) are the small-cap lenders, so their lead says the domestic 
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 
 from signals.market_data import MarketData
-from signals.metrics.group import MetricGroup, frame_only
+from signals.metrics.group import Columns, MetricGroup, columns_only
 from signals.metrics.rolling import change_pct, pct_from, prior_high, sma
 from signals.tickers import CYCLICAL_SECTORS, REGIONAL_BANKS, SP500_ETF, TECH_SECTOR
 
@@ -44,9 +43,9 @@ def _relative(out: dict[str, np.ndarray], prefix: str, ratio: np.ndarray) -> Non
     out[f"{prefix}_pct_vs_200d_avg"] = pct_from(ratio, average)
 
 
-def compute_sectors(data: MarketData, notes: list[str]) -> pd.DataFrame:
+def compute_sectors(data: MarketData, notes: list[str]) -> Columns:
     index = data.close.index
-    out: dict[str, np.ndarray] = {}  # arrays, one frame at the end (see metrics/breakout.py)
+    out: Columns = {}  # arrays (see metrics/breakout.py)
     nothing = np.full(len(index), np.nan)
     close = {ticker: data.close[ticker].to_numpy(dtype="float64") for ticker in
              (*RELATIVE_TO_SPY, SP500_ETF) if data.has(ticker)}
@@ -65,8 +64,8 @@ def compute_sectors(data: MarketData, notes: list[str]) -> pd.DataFrame:
     spy_change = change_pct(close.get(SP500_ETF, nothing), CHANGE_SESSIONS)
     for ticker in RELATIVE_TO_SPY:
         out[f"{ticker.lower()}_vs_spy_20d_pct"] = change_pct(close.get(ticker, nothing), CHANGE_SESSIONS) - spy_change
-    return pd.DataFrame(out, index=index)
+    return out
 
 
 GROUP = MetricGroup("sectors", reads=(*RELATIVE_TO_SPY, SP500_ETF),
-                    compute=frame_only(lambda inputs: compute_sectors(inputs.data, inputs.notes)))
+                    compute=columns_only(lambda inputs: compute_sectors(inputs.data, inputs.notes)))

@@ -104,10 +104,10 @@ def answer(snapshot: dict[str, Any], settings: DetectorSettings, universe: str |
 
 def _chart_of(universe: str) -> Draw:
     def draw(figure: Figure, metrics: Metrics, settings: DetectorSettings) -> Reading | None:
-        frame = metrics.universes.get(universe)
-        if frame is None:
+        breadth = metrics.breadths.get(universe)
+        if breadth is None:
             return None
-        frame = window(frame)
+        frame = window(breadth.frame)
         index_gap, median_gap = frame["index_pct_from_52w_high"], frame["median_pct_from_52w_high"]
         if not enough(median_gap, frame["pct_above_200dma"]):
             return None

@@ -66,7 +66,8 @@ def draw(figure: Figure, metrics: Metrics, settings: DetectorSettings) -> Readin
     """The whole history, not a year: a cycle's phases last months to years. Phases shaded by leader."""
     import pandas as pd
 
-    frame = metrics.group("cycle")
+    cycle = metrics.computed[CYCLE.name]
+    frame = cycle.frame
     ratio = frame["ratio"]
     if not enough(ratio):
         return None
@@ -76,7 +77,7 @@ def draw(figure: Figure, metrics: Metrics, settings: DetectorSettings) -> Readin
     axes.plot(frame.index, ratio / base * 100, color=MAIN, linewidth=1.6, label=pair)
     sessions = frame.index
     shaded: set[str] = set()
-    found = phases(frame)
+    found = phases(cycle)
     for turn, phase in enumerate(found):
         start = pd.Timestamp(phase["since"])
         end = pd.Timestamp(found[turn + 1]["since"]) if turn + 1 < len(found) else sessions[-1]
@@ -86,7 +87,7 @@ def draw(figure: Figure, metrics: Metrics, settings: DetectorSettings) -> Readin
                      label=None if label in shaded else label)
         shaded.add(label)
     axes.set_ylabel(f"{pair} (start = 100)", fontsize=TEXT)
-    now = cycle_snapshot(frame, metrics.facts(CYCLE), len(frame) - 1)
+    now = cycle_snapshot(cycle, len(frame) - 1)
     band = settings.cycle.band_pct
     if now["leader"] is not None:  # the band: where the next turn comes, from the extreme since this one
         scaled = ratio[pd.Timestamp(now["since"]):] / base * 100
