@@ -1,4 +1,5 @@
-"""Metrics: whole-history (session x metric) frames computed from a `MarketData` in one pass.
+"""Metrics: whole-history (session x metric) columns computed from a `MarketData` in one pass, each
+group's frame built from them when asked (signals/metrics/group.py, `Computed`).
 
 Every operation is backward-looking; `MarketData.as_of` cuts the future off before any metric runs.
 The groups are declarations (signals/metrics/group.py), one module per topic, found by the topic's

@@ -1,4 +1,4 @@
-"""A metric group, declared once: its name (a topic's), the indices and ETFs it reads, how its frame is
+"""A metric group, declared once: its name (a topic's), the indices and ETFs it reads, how its columns are
 computed and how one session of it reads in `metrics --json`.
 
 On the model of zipline's pipeline terms, a group names its inputs and is run by one pass
