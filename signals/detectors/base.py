@@ -87,13 +87,9 @@ def part(path: str, mask: Any, known: Any) -> Part:
     return Part(path, condition(mask, known))
 
 
-# Detectors compute on a group's columns as plain arrays (`Computed`, never its frame): a condition is a
-# dozen operations on a few thousand sessions, where pandas' per-operation overhead would cost more than
-# the arithmetic.
-
-def column(computed: Computed[Any], name: str) -> np.ndarray:
-    return computed.column(name)
-
+# Detectors compute on a group's columns as plain arrays (`Computed.column`, never its frame): a condition
+# is a dozen operations on a few thousand sessions, where pandas' per-operation overhead would cost more
+# than the arithmetic.
 
 def known(*arrays: np.ndarray) -> np.ndarray:
     """Sessions where every one of `arrays` has a value."""

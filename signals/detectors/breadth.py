@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from signals.detectors.base import Condition, Detector, KeySpec, Part, at, column, known, number, part, plain, signed
+from signals.detectors.base import Condition, Detector, KeySpec, Part, at, known, number, part, plain, signed
 from signals.detectors.edges import condition
 from signals.metrics import Metrics
 from signals.metrics.group import Computed
@@ -46,8 +46,8 @@ def breadth_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Con
 def _narrow(metrics: Metrics, settings: DetectorSettings) -> Condition:
     group = metrics.computed["breadth"]
     rules = settings.breadth
-    index_gap = column(group, "index_pct_from_52w_high")
-    median_gap = column(group, "median_pct_from_52w_high")
+    index_gap = group.column("index_pct_from_52w_high")
+    median_gap = group.column("median_pct_from_52w_high")
     index_near = index_gap >= -rules.index_within_pct_of_high
     members_behind = median_gap <= -rules.median_below_high_pct
     have = known(index_gap, median_gap)
@@ -79,7 +79,7 @@ def _participation(metrics: Metrics, settings: DetectorSettings) -> Condition:
     group = metrics.computed["breadth"]
     rules = settings.breadth
     sessions = rules.participation_sessions
-    share, index_close = column(group, "pct_above_200dma"), column(group, "index_close")
+    share, index_close = group.column("pct_above_200dma"), group.column("index_close")
     drop = share - shifted(share, sessions)
     with np.errstate(divide="ignore", invalid="ignore"):
         index_change = (index_close / shifted(index_close, sessions) - 1.0) * 100.0
@@ -122,8 +122,8 @@ def _smallcap_narrow(metrics: Metrics, settings: DetectorSettings) -> Condition:
     rules = settings.breadth
     sp500 = metrics.computed["breadth"]
     small = _universe(metrics, "russell2000")
-    index_gap = column(sp500, "index_pct_from_52w_high")
-    median_gap = column(small, "median_pct_from_52w_high")
+    index_gap = sp500.column("index_pct_from_52w_high")
+    median_gap = small.column("median_pct_from_52w_high")
     index_near = index_gap >= -rules.index_within_pct_of_high
     members_behind = median_gap <= -rules.smallcap_median_below_high_pct
     have = known(index_gap, median_gap)
@@ -157,7 +157,7 @@ def _equal_weight(metrics: Metrics, settings: DetectorSettings) -> Condition:
     rules = settings.breadth
     group = metrics.computed["breadth"]
     sessions = rules.equal_weight_sessions
-    change = change_pct(column(group, "rsp_spy_ratio"), sessions)
+    change = change_pct(group.column("rsp_spy_ratio"), sessions)
     have = ~np.isnan(change)
     lagging = condition(change <= -rules.equal_weight_drop_pct, have)
     still = condition(change <= -rules.equal_weight_end_drop_pct, have)
@@ -177,7 +177,7 @@ def _equal_weight(metrics: Metrics, settings: DetectorSettings) -> Condition:
 
 def _washout(metrics: Metrics, name: str, rules: BreadthSettings) -> Condition:
     group = _universe(metrics, name)
-    share = column(group, "pct_above_200dma")
+    share = group.column("pct_above_200dma")
     label = UNIVERSE_LABELS.get(name, name)
     have = ~np.isnan(share)
     washed = condition(share < rules.washout_below_pct, have)
@@ -198,7 +198,7 @@ def _washout(metrics: Metrics, name: str, rules: BreadthSettings) -> Condition:
 
 def _thrust(metrics: Metrics, name: str, rules: BreadthSettings) -> Condition:
     group = _universe(metrics, name)
-    average = column(group, "zweig_thrust_ema")
+    average = group.column("zweig_thrust_ema")
     window = rules.thrust_sessions
     recent_low = rolling_low(shifted(average, 1), window)
     label = UNIVERSE_LABELS.get(name, name)

@@ -11,7 +11,6 @@ from signals.detectors.base import (
     Detector,
     KeySpec,
     at,
-    column,
     daily_move,
     known,
     level_band,
@@ -36,7 +35,7 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
     pair = f"{small}/{large}"
 
     moves = settings.signals.level_move_sessions
-    iwm = column(group, "iwm_close")
+    iwm = group.column("iwm_close")
     iwm_level = prior_high(iwm, rules.iwm_high_sessions)
     iwm_move = daily_move(iwm, moves)
     iwm_clears, iwm_holds = level_band(pct_from(iwm, iwm_level), iwm_move, settings)
@@ -66,9 +65,9 @@ def breakout_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Co
                      f"({plain(values['daily_move_pct'], 2)}% each) below it")
         return title, values
 
-    ratio = column(group, "iwm_spy_ratio")
+    ratio = group.column("iwm_spy_ratio")
     ratio_level = prior_high(ratio, rules.ratio_high_sessions)
-    ratio_average = column(group, "iwm_spy_200d_avg")
+    ratio_average = group.column("iwm_spy_200d_avg")
     ratio_move = daily_move(ratio, moves)
     high_clears, high_holds = level_band(pct_from(ratio, ratio_level), ratio_move, settings)
     average_clears, average_holds = level_band(pct_from(ratio, ratio_average), ratio_move, settings)
@@ -150,11 +149,11 @@ def _confirmation(group: Computed[None], rules: BreakoutSettings) -> tuple[np.nd
     passes = np.ones(len(group.index), dtype=bool)
     have = np.ones(len(group.index), dtype=bool)
     if rules.require_adx:
-        adx = column(group, "iwm_adx_14")
+        adx = group.column("iwm_adx_14")
         passes &= adx >= rules.adx_min
         have &= ~np.isnan(adx)
     if rules.require_volume:
-        volume = column(group, "iwm_volume_ratio_50d")
+        volume = group.column("iwm_volume_ratio_50d")
         passes &= volume >= rules.volume_ratio_min
         have &= ~np.isnan(volume)
     return passes, have

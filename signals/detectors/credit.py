@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from signals.detectors.base import Condition, Detector, KeySpec, Part, at, column, number, plain, signed
+from signals.detectors.base import Condition, Detector, KeySpec, Part, at, number, plain, signed
 from signals.detectors.edges import condition
 from signals.metrics import Metrics
 from signals.metrics.rolling import change_pct
@@ -17,7 +17,7 @@ from signals.tickers import HIGH_YIELD, TREASURIES_7_10Y
 def credit_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condition]:
     group = metrics.computed["credit"]
     rules = settings.credit
-    change = change_pct(column(group, "hyg_ief_ratio"), rules.hy_sessions)
+    change = change_pct(group.column("hyg_ief_ratio"), rules.hy_sessions)
     have = ~np.isnan(change)
     stress = condition(change <= -rules.hy_drop_pct, have)
     still = condition(change <= -rules.hy_end_drop_pct, have)

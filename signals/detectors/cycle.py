@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from signals.detectors.base import Condition, Detector, KeySpec, Part, column, number, plain, signed
+from signals.detectors.base import Condition, Detector, KeySpec, Part, number, plain, signed
 from signals.detectors.edges import condition
 from signals.metrics import Metrics
 from signals.metrics.cycle import GROUP as CYCLE, SMALL, phases
@@ -19,9 +19,9 @@ SESSIONS_PER_MONTH = 21
 def cycle_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condition]:
     group = metrics.computed["cycle"]
     band = settings.cycle.band_pct
-    leader = column(group, "leader")
+    leader = group.column("leader")
     small = condition(leader == SMALL, ~np.isnan(leader))
-    ratio = column(group, "ratio")
+    ratio = group.column("ratio")
     pair = metrics.facts(CYCLE).name or "the small/large ratio"
 
     def describe(direction: str, position: int) -> tuple[str, dict[str, Any]]:

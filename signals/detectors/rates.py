@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from signals.detectors.base import Condition, Describe, Detector, KeySpec, Part, at, column, part, plain, signed
+from signals.detectors.base import Condition, Describe, Detector, KeySpec, Part, at, part, plain, signed
 from signals.detectors.edges import condition
 from signals.metrics import Metrics
 from signals.settings import DetectorSettings
@@ -14,7 +14,7 @@ from signals.settings import DetectorSettings
 
 def rates_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condition]:
     group = metrics.computed["rates"]
-    move = column(group, "yield_2y_change_20d_bp")
+    move = group.column("yield_2y_change_20d_bp")
     threshold = settings.rates.yield_2y_move_bp
     holds = settings.rates.yield_2y_hold_bp
     move_known = ~np.isnan(move)
@@ -29,7 +29,7 @@ def rates_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condi
             return f"Rates {label} over: {numbers}", values
         return describe
 
-    target_change = column(group, "fed_target_change_bp")
+    target_change = group.column("fed_target_change_bp")
 
     def describe_fed(direction: str, position: int) -> tuple[str, dict[str, Any]]:
         values = at(group, position, "fed_target_change_bp", "fed_target_lower", "fed_target_upper", "yield_2y")
@@ -41,7 +41,7 @@ def rates_conditions(metrics: Metrics, settings: DetectorSettings) -> list[Condi
                  f"{plain(values['fed_target_lower'], 2)}\u2013{plain(values['fed_target_upper'], 2)}%: {effect}")
         return title, values
 
-    spread = column(group, "spread_10y_3m_bp")
+    spread = group.column("spread_10y_3m_bp")
     rules = settings.rates
     inverted = condition(spread < rules.curve_inverted_below_bp, ~np.isnan(spread))
     not_positive = condition(spread <= rules.curve_positive_above_bp, ~np.isnan(spread))

@@ -17,7 +17,6 @@ from signals.detectors.base import (
     KeySpec,
     Part,
     at,
-    column,
     daily_move,
     known,
     level_band,
@@ -45,7 +44,7 @@ def _relative_breakout(group: Computed[None], prefix: str, settings: DetectorSet
     """Ratio above its prior N-session high while above its M-session average, each cleared by the
     start margin and held within the hold margin (in the ratio's own average daily moves)."""
     rules = settings.sectors
-    ratio = column(group, f"{prefix}_ratio")
+    ratio = group.column(f"{prefix}_ratio")
     level = prior_high(ratio, rules.ratio_high_sessions)
     average = sma(ratio, rules.average_sessions)
     move = daily_move(ratio, settings.signals.level_move_sessions)

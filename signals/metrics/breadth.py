@@ -444,4 +444,4 @@ def _index_close(data: MarketData, universe: str, notes: list[str]) -> pd.Series
 # The S&P 500's breadth is its universe's (the universes are computed before any group: they are the
 # one (session x member) pass); the breadth conditions read the index and RSP/SPY.
 GROUP = MetricGroup("breadth", reads=(SP500_INDEX, SP500_ETF, EQUAL_WEIGHT_ETF),
-                    compute=lambda inputs: inputs.universes["sp500"])
+                    compute=lambda inputs: inputs.breadths["sp500"])

@@ -35,7 +35,7 @@ class MetricInputs:
 
     data: MarketData
     settings: DetectorSettings
-    universes: Mapping[str, Computed[None]]
+    breadths: Mapping[str, Computed[None]]
     notes: list[str]
     carry: Carry = field(default_factory=Carry)
 

@@ -18,8 +18,8 @@ try:  # pandas' own loops behind `Series.rolling(...).mean()`, `.sum()` and `.ew
 except ImportError:  # pragma: no cover - a pandas that moved them: the public path
     _KERNELS = {}
 
-# what `pct_from`, `ema` and `change_pct` take: a pandas Series or DataFrame, or a numpy array; each returns the
-# kind it is given (the rolling windows take 1-D arrays only). pandas is untyped here (pyproject's mypy
+# what `pct_from` and `change_pct` take: a pandas Series or DataFrame, or a numpy array; each returns the kind
+# it is given (the rolling windows and `ema` take 1-D arrays only). pandas is untyped here (pyproject's mypy
 # section), so the union would be Any anyway.
 Frame: TypeAlias = Any
 
